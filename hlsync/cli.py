@@ -1,0 +1,81 @@
+"""The ``hlsync`` command: argv in, exit code out.
+
+Each subcommand lives in ``hlsync/commands/<name>.py`` and exposes ``NAME``, ``HELP``,
+``configure(parser)`` and ``run(args) -> int``. This module wires them up and is the one
+place that turns errors into exit codes:
+
+* 0: success (or no changes), 1: a user-facing :class:`HlsyncError`,
+* 2: changes present under ``--detailed-exitcode``,
+* 130: interrupted (Ctrl-C), 3: a bug in hlsync (the message says so).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import NoReturn
+
+from hlsync import __version__
+from hlsync.commands import COMMANDS
+from hlsync.errors import HlsyncError
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CHANGES = 2
+EXIT_BUG = 3
+EXIT_INTERRUPTED = 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage mistakes as exit 1, like every other user error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        raise HlsyncError(
+            f"{self.prog}: {message}", hints=(f"see '{self.prog} --help'",)
+        )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="hlsync",
+        description="Config-as-code for HighLevel accounts: validate, plan, apply.",
+    )
+    parser.add_argument("--version", action="version", version=f"hlsync {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for command in COMMANDS:
+        child = sub.add_parser(
+            command.NAME, help=command.HELP, description=command.HELP
+        )
+        command.configure(child)
+        child.set_defaults(_run=command.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        code: int = args._run(args)
+        return code
+    except HlsyncError as exc:
+        sys.stderr.write(f"error: {exc}\n" if len(exc.problems) == 1 else f"{exc}\n")
+        if len(exc.problems) > 1:
+            sys.stderr.write(f"{len(exc.problems)} problems found\n")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_ERROR
+    except Exception as exc:  # a bug: say so plainly, traceback only on request
+        if os.environ.get("HLSYNC_DEBUG"):
+            traceback.print_exc()
+        sys.stderr.write(
+            f"hlsync: internal error ({type(exc).__name__}); this is a bug in hlsync.\n"
+            "Run again with HLSYNC_DEBUG=1 for the traceback and report it.\n"
+        )
+        return EXIT_BUG

@@ -1,0 +1,9 @@
+"""Subcommands of ``hlsync``; ``cli`` registers each module listed here, in this order."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from hlsync.commands import scopes
+
+COMMANDS: tuple[ModuleType, ...] = (scopes,)

@@ -1,0 +1,203 @@
+"""The desired and the observed state, as frozen data.
+
+``config.load_config`` produces a :class:`DesiredState`; the reader produces an
+:class:`ObservedState`; ``planner.build_plan(desired, observed)`` compares them. Nothing in
+this module touches files or the network.
+
+Identity rules (DESIGN.md §3):
+
+* location: the local name in config, mapped to a HighLevel location id;
+* integration: its name, per location (or the agency);
+* custom field: its key (``fieldKey`` without the ``contact.`` prefix), per location;
+* tag: its name, per location;
+* contact: ``email:<case-folded email>`` or else ``phone:<E.164>`` (see ``contact_key``).
+
+Contact ``fields`` hold only what the config declares, under HighLevel's own field names
+(``firstName``, ``email``, ``phone``, ``address1`` …); tags and custom-field values are kept
+apart because they merge differently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from hlsync.errors import Location
+
+Ensure = Literal["present", "absent"]
+TargetKind = Literal["sandbox", "url", "leadconnector"]
+JSONValue = Any  # str | int | float | bool | None | list | dict, as json.loads returns
+
+LEADCONNECTOR_URL = "https://services.leadconnectorhq.com"
+
+
+def contact_key(email: str | None, phone: str | None) -> str | None:
+    """The identity of a contact: its case-folded email, else its E.164 phone."""
+    if email:
+        return "email:" + email.strip().casefold()
+    if phone:
+        return "phone:" + phone
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where the account lives: the embedded sandbox, an emulator URL, or the cloud."""
+
+    kind: TargetKind = "sandbox"
+    url: str | None = None  # for kind == "url"; LEADCONNECTOR_URL for leadconnector
+    sandbox_db: str | None = None  # path of the sandbox SQLite file
+
+    @property
+    def base_url(self) -> str:
+        if self.kind == "leadconnector":
+            return self.url or LEADCONNECTOR_URL
+        if self.kind == "url" and self.url:
+            return self.url
+        return "http://sandbox.hlsync.invalid"
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRef:
+    """Where a token lives: an environment variable or a file. Never the token itself."""
+
+    env: str | None = None
+    file: str | None = None  # absolute path, resolved against the config file
+
+    def describe(self) -> str:
+        return f"${self.env}" if self.env else f"file {self.file}"
+
+
+@dataclass(frozen=True, slots=True)
+class Integration:
+    """A Private Integration, at the agency or in one location."""
+
+    name: str
+    description: str = ""
+    scopes: tuple[str, ...] = ()  # sorted, scope sets already expanded
+    ensure: Ensure = "present"
+    protect: bool = False
+    source: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class CustomField:
+    """A contact custom field of one location."""
+
+    key: str  # fieldKey without the "contact." prefix, e.g. "pincode"
+    name: str
+    data_type: str  # upstream dataType: TEXT, LARGE_TEXT, NUMERICAL, …
+    options: tuple[str, ...] = ()  # picklist options, for *_OPTIONS / RADIO / CHECKBOX
+    placeholder: str | None = None
+    ensure: Ensure = "present"
+    protect: bool = False
+    source: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Tag:
+    name: str
+    ensure: Ensure = "present"
+    protect: bool = False
+    source: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """A seed contact: only what the config declares is ever compared or written."""
+
+    key: str  # see contact_key()
+    fields: Mapping[str, JSONValue] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+    tags_exclusive: bool = False  # True: tags not listed here are removed
+    custom_fields: Mapping[str, JSONValue] = field(default_factory=dict)  # by field key
+    ensure: Ensure = "present"
+    protect: bool = False
+    source: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class LocationSpec:
+    """One sub-account as the config wants it."""
+
+    name: str  # local name in config
+    id: str  # HighLevel location id
+    token: TokenRef | None = None
+    integrations: tuple[Integration, ...] = ()
+    custom_fields: tuple[CustomField, ...] = ()
+    tags: tuple[Tag, ...] = ()
+    contacts: tuple[Contact, ...] = ()
+    default_region: str | None = None
+    source: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class AgencySpec:
+    token: TokenRef | None = None
+    integrations: tuple[Integration, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredState:
+    target: Target
+    agency: AgencySpec
+    locations: tuple[LocationSpec, ...]
+    config_digest: str  # sha256 of the canonical resolved config
+    root: str  # the config file or directory it was loaded from
+
+    def location(self, name: str) -> LocationSpec | None:
+        return next((loc for loc in self.locations if loc.name == name), None)
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedIntegration:
+    id: str
+    name: str
+    description: str
+    scopes: tuple[str, ...]
+    created_at: str | None = None  # ISO 8601, upstream clock
+    rotated_at: str | None = None
+    old_token_expires_at: str | None = None  # set while a rotation overlap is open
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedCustomField:
+    id: str
+    key: str  # without the "contact." prefix
+    name: str
+    data_type: str
+    options: tuple[str, ...] = ()
+    placeholder: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedTag:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedContact:
+    id: str
+    key: str
+    fields: Mapping[str, JSONValue]  # as upstream returns them
+    tags: tuple[str, ...] = ()
+    custom_fields: Mapping[str, JSONValue] = field(default_factory=dict)  # by field key
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedLocation:
+    name: str
+    id: str
+    integrations: Mapping[str, ObservedIntegration] = field(default_factory=dict)
+    custom_fields: Mapping[str, ObservedCustomField] = field(default_factory=dict)
+    tags: Mapping[str, ObservedTag] = field(default_factory=dict)
+    contacts: Mapping[str, ObservedContact] = field(default_factory=dict)  # by key
+    settings: Mapping[str, JSONValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedState:
+    agency_integrations: Mapping[str, ObservedIntegration] = field(default_factory=dict)
+    locations: Mapping[str, ObservedLocation] = field(default_factory=dict)  # by name

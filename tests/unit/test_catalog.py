@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hlsync import catalog_build
+from hlsync.catalog import load_catalog
+from tests.conftest import SHARED
+
+SOURCE = SHARED / "reference" / "scopes.json"
+
+
+def test_catalog_has_every_scope_of_the_reference() -> None:
+    assert len(load_catalog()) == 91
+
+
+@pytest.mark.skipif(not SOURCE.exists(), reason="../shared/reference is not present")
+def test_committed_catalog_is_current() -> None:
+    expected = catalog_build.render(SOURCE)
+    assert catalog_build.OUT.read_text(encoding="utf-8") == expected, (
+        "run: python -m hlsync.catalog_build"
+    )
+    assert len(json.loads(expected)["scopes"]) == len(json.loads(SOURCE.read_text()))
+
+
+def test_suggestions_for_a_misspelt_scope() -> None:
+    assert load_catalog().suggest("contacts.raedonly")[0] == "contacts.readonly"
+
+
+def test_access_levels() -> None:
+    cat = load_catalog()
+    contacts = cat.get("contacts.write")
+    locations_write = cat.get("locations.write")
+    assert contacts is not None and locations_write is not None
+    assert contacts.access == ("sub-account",)
+    assert locations_write.access == ("agency",)
+    agency = {s.name for s in cat.select(level="agency")}
+    assert "locations.write" in agency and "contacts.write" not in agency
+
+
+def test_select_by_prefix_and_glob() -> None:
+    cat = load_catalog()
+    names = [s.name for s in cat.select(pattern="contacts")]
+    assert names == ["contacts.readonly", "contacts.write"]
+    assert [s.name for s in cat.select(pattern="locations/*.write")] == [
+        "locations/customFields.write",
+        "locations/customValues.write",
+        "locations/tags.write",
+    ]
