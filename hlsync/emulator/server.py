@@ -1,0 +1,112 @@
+"""Running the emulator app over HTTP with uvicorn: in the foreground or in a thread.
+
+``hlsync emulator serve`` uses :func:`serve_forever` (main thread; SIGINT and SIGTERM
+end it cleanly with exit code 0). Tests and benchmarks use :class:`ServerThread`, which
+binds 127.0.0.1 port 0 itself so the real port is known before the first request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from types import FrameType
+
+import uvicorn
+from starlette.types import ASGIApp
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A bound, listening TCP socket; ``port`` 0 picks a free port.
+
+    It listens before uvicorn starts, so a client told the URL early just waits in the
+    backlog instead of being refused.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def base_url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+def _config(app: ASGIApp, verbose: bool) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        lifespan="off",
+        ws="none",
+        http="h11",
+        log_level="info" if verbose else "warning",
+        access_log=verbose,
+    )
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn re-raises a caught SIGTERM after shutting down, which kills the process
+    with the signal instead of exit 0; this server just stops."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            if self.should_exit and signum == signal.SIGINT:
+                self.force_exit = True
+            self.should_exit = True
+
+        previous = {
+            sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def serve_forever(app: ASGIApp, sock: socket.socket, *, verbose: bool = False) -> None:
+    """Serve on ``sock`` until SIGINT or SIGTERM, then return normally."""
+    _QuietServer(_config(app, verbose)).run(sockets=[sock])
+
+
+class ServerThread:
+    """The app on 127.0.0.1:<free port> in a daemon thread; ``start``/``stop``."""
+
+    def __init__(self, app: ASGIApp, host: str = "127.0.0.1") -> None:
+        self.sock = bind(host, 0)
+        self.base_url = base_url(self.sock)
+        self._server = _QuietServer(_config(app, verbose=False))
+        self._thread = threading.Thread(
+            target=self._server.run,
+            kwargs={"sockets": [self.sock]},
+            name="hlsync-emulator",
+            daemon=True,
+        )
+
+    def start(self, timeout: float = 10.0) -> None:
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the emulator server thread did not start")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        self.sock.close()
