@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from hlsync.commands import scopes
+from hlsync.commands import emulator, sandbox, scopes
 
-COMMANDS: tuple[ModuleType, ...] = (scopes,)
+COMMANDS: tuple[ModuleType, ...] = (scopes, emulator, sandbox)

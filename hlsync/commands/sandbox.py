@@ -1,0 +1,43 @@
+"""``hlsync sandbox reset [PATH]``: wipe the embedded sandbox of a config."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from hlsync.emulator.sandbox import default_sandbox_db, reset_sandbox
+from hlsync.errors import HlsyncError
+
+NAME = "sandbox"
+HELP = "Manage the embedded sandbox (the emulator state beside a config)."
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="sandbox_command", metavar="ACTION")
+    sub.required = True
+    reset = sub.add_parser(
+        "reset",
+        help="delete the sandbox database of the config at PATH",
+        description="Delete <config dir>/.hlsync/sandbox.sqlite3; the next run "
+        "starts from an empty sandbox.",
+    )
+    reset.add_argument(
+        "path",
+        nargs="?",
+        default=".",
+        type=Path,
+        help="the config file or its folder (default: the current folder)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    path: Path = args.path
+    if not path.exists():
+        raise HlsyncError(f"{path}: no such file or folder")
+    folder = path if path.is_dir() else path.parent
+    db = default_sandbox_db(folder)
+    if reset_sandbox(db):
+        print(f"sandbox reset: removed {db}")
+    else:
+        print(f"no sandbox at {db}; nothing to reset")
+    return 0
