@@ -86,7 +86,7 @@ def _groups(plan: Plan) -> list[tuple[str, str | None, list[Change]]]:
     return groups
 
 
-def _change_lines(change: Change, color: bool) -> Iterator[tuple[str, str | None]]:
+def _change_lines(change: Change) -> Iterator[tuple[str, str | None]]:
     """(text, colour code) lines for one change; the head line is not indented."""
     symbol = SYMBOLS.get(change.action, "?")
     head = f"{symbol} {change.address}"
@@ -155,8 +155,10 @@ def render_plan_text(plan: Plan, *, color: bool = False) -> str:
         title = label if loc_id is None else f"{label} ({loc_id})"
         out.append(_paint(title, "1", color))
         for change in changes:
-            for text, code in _change_lines(change, color):
-                out.append("  " + _paint(text, code, color))
+            for text, code in _change_lines(change):
+                body = text.lstrip(" ")
+                indent = text[: len(text) - len(body)]
+                out.append("  " + indent + _paint(body, code, color))
         out.append("")
     out.append(_paint(summary_line(plan), "1", color))
     out.append(estimate_line(plan))
@@ -211,7 +213,7 @@ def render_plan_markdown(plan: Plan) -> str:
     for label, loc_id, changes in groups:
         if not changes:
             continue
-        body = "\n".join(text for c in changes for text, _ in _change_lines(c, False))
+        body = "\n".join(text for c in changes for text, _ in _change_lines(c))
         fence = _fence(body)
         where = f"<b>{_html(label)}</b>" + (
             "" if loc_id is None else f" ({_html(loc_id)})"
