@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from hlsync.commands import emulator, sandbox, scopes
+from hlsync.commands import emulator, sandbox, scopes, validate
 
-COMMANDS: tuple[ModuleType, ...] = (scopes, emulator, sandbox)
+COMMANDS: tuple[ModuleType, ...] = (validate, scopes, emulator, sandbox)

@@ -1,0 +1,52 @@
+"""``hlsync validate [PATH]``: check a config without touching the network.
+
+Exit 0 and a one-line summary on stdout when the config is valid; otherwise every
+problem goes to stderr as ``file:line:column: message`` (printed by ``cli.main`` from
+the ``HlsyncError`` that ``load_config`` raises) and the exit code is 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from hlsync.config import display_path, load_config
+from hlsync.model import DesiredState
+
+NAME = "validate"
+HELP = "Check a config file or directory (YAML syntax, schema, scopes, contacts)."
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "path",
+        nargs="?",
+        default=".",
+        metavar="PATH",
+        help="config file, or directory of *.yaml files (default: .)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    state = load_config(args.path)
+    print(f"{display_path(Path(args.path))}: valid — {summary(state)}")
+    return 0
+
+
+def summary(state: DesiredState) -> str:
+    """``1 location, 2 integrations, 2 custom fields, 3 tags, 5 contacts``."""
+    integrations = len(state.agency.integrations) + sum(
+        len(loc.integrations) for loc in state.locations
+    )
+    counts = (
+        (len(state.locations), "location", "locations"),
+        (integrations, "integration", "integrations"),
+        (
+            sum(len(loc.custom_fields) for loc in state.locations),
+            "custom field",
+            "custom fields",
+        ),
+        (sum(len(loc.tags) for loc in state.locations), "tag", "tags"),
+        (sum(len(loc.contacts) for loc in state.locations), "contact", "contacts"),
+    )
+    return ", ".join(f"{n} {one if n == 1 else many}" for n, one, many in counts)

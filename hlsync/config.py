@@ -1,0 +1,266 @@
+"""Load a config file or directory into a :class:`~hlsync.model.DesiredState`.
+
+``load_config(path)`` is the only entry point. The pipeline, each step adding problems
+rather than stopping, so one run reports everything it can:
+
+1. find the files: ``path`` itself, or every ``*.yaml``/``*.yml`` in the directory
+   (sorted, not recursive, hidden files skipped);
+2. load each safely with positions (``yamlload``);
+3. expand ``${VAR}`` / ``${VAR:-default}`` in string values (``envsubst``);
+4. refuse anything token-shaped written in config (``checks.TOKEN_RE``);
+5. merge the files (``config_merge``): a key defined in two files is an error;
+6. check the JSON Schema (``config_schema``), then prune what it rejected;
+7. build the model (``config_build``): templates, scope sets, scopes against the
+   catalog, contacts from YAML and CSV/JSONL, custom-field values.
+
+If any problem was found, ``HlsyncError.collect(problems)`` is raised with all of them,
+each at ``file:line:column``; messages pass through ``checks.redact`` so no token value
+can leak. Paths in messages are relative to the current directory when under it.
+
+``DesiredState.config_digest`` is the sha256 of the canonical JSON (sorted keys) of the
+resolved model, with file paths relative to the config root, so the same config gives
+the same digest wherever it is checked out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from hlsync import checks
+from hlsync.catalog import load_catalog
+from hlsync.config_build import Broken, Builder
+from hlsync.config_merge import merge_documents
+from hlsync.config_schema import Prune, schema_problems
+from hlsync.envsubst import expand_tree
+from hlsync.errors import HlsyncError, Location, Problem
+from hlsync.model import DesiredState
+from hlsync.yamlload import JsonPath, YamlDoc, load_yaml
+
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def load_config(
+    path: str | Path, *, env: Mapping[str, str] | None = None
+) -> DesiredState:
+    """Load, check and resolve the config at ``path``; raise HlsyncError on any problem."""
+    env = os.environ if env is None else env
+    root = Path(path)
+    files, root_dir = find_files(root)
+    docs = [load_yaml(f, display_path(f)) for f in files]
+    problems: list[Problem] = [p for doc in docs for p in doc.problems]
+    for doc in docs:
+        if doc.data is None:
+            continue
+        doc.data, found = expand_tree(doc.data, doc.marks, doc.styles, env, doc.file)
+        problems.extend(found)
+        problems.extend(_scrub_tokens(doc))
+    data, marks, key_marks, found = merge_documents(docs)
+    problems.extend(found)
+    if not data and not problems:
+        problems.append(
+            Problem("the config is empty", Location(display_path(files[0]), 1, 1))
+        )
+    found, prunes = schema_problems(data, marks, key_marks, display_path(files[0]))
+    problems.extend(found)
+    broken = _prune(data, prunes)
+    builder = Builder(
+        data,
+        marks,
+        load_catalog(),
+        broken,
+        root_dir=root_dir,
+        file_dirs={
+            doc.file: f.resolve().parent for doc, f in zip(docs, files, strict=True)
+        },
+        display=display_path,
+    )
+    target = builder.target()
+    builder.scope_sets()
+    agency = builder.agency()
+    locations = builder.locations(data.get("default_region"))
+    problems.extend(builder.problems)
+    if problems:
+        raise HlsyncError.collect(_clean(problems))
+    state = DesiredState(
+        target=target,
+        agency=agency,
+        locations=locations,
+        config_digest="",
+        root=str(root.resolve()),
+    )
+    return dataclasses.replace(state, config_digest=config_digest(state, root_dir))
+
+
+def find_files(root: Path) -> tuple[list[Path], Path]:
+    """The YAML files of a config and the directory relative paths start from."""
+    shown = display_path(root)
+    if root.is_dir():
+        files = sorted(
+            p
+            for p in root.iterdir()
+            if p.suffix in YAML_SUFFIXES and p.is_file() and not p.name.startswith(".")
+        )
+        if not files:
+            raise HlsyncError(
+                f"no *.yaml or *.yml files in {shown}",
+                Location(shown),
+                ("point hlsync at a config file or a directory holding one",),
+            )
+        return files, root.resolve()
+    if root.is_file():
+        return [root], root.resolve().parent
+    raise HlsyncError(f"no such file or directory: {shown}", Location(shown))
+
+
+def display_path(path: Path) -> str:
+    """``path`` relative to the current directory when under it, else absolute."""
+    absolute = path.resolve()
+    try:
+        return absolute.relative_to(Path.cwd().resolve()).as_posix() or "."
+    except ValueError:
+        return str(absolute)
+
+
+def config_digest(state: DesiredState, root_dir: Path) -> str:
+    """sha256 of the canonical JSON of the resolved model (positions left out)."""
+    canonical = json.dumps(
+        _jsonable(state, root_dir),
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _jsonable(value: Any, root_dir: Path) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: _jsonable(getattr(value, f.name), root_dir)
+            for f in dataclasses.fields(value)
+            if f.name not in ("source", "root", "config_digest")
+        }
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v, root_dir) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v, root_dir) for v in value]
+    if isinstance(value, str) and os.path.isabs(value):
+        try:
+            return Path(value).relative_to(root_dir).as_posix()
+        except ValueError:
+            return value
+    return value
+
+
+def _scrub_tokens(doc: YamlDoc) -> list[Problem]:
+    """Report token-shaped keys and values, and blank them out of the data."""
+    problems: list[Problem] = []
+
+    def walk(node: Any, path: JsonPath) -> Any:
+        if isinstance(node, dict):
+            out = {}
+            for key, value in node.items():
+                here = (*path, key)
+                if checks.has_token(key):
+                    where = doc.key_marks.get(here) or doc.where(here)
+                    problems.append(
+                        Problem(checks.TOKEN_MESSAGE, where, checks.TOKEN_HINT)
+                    )
+                    key = checks.redact(key)
+                out[key] = walk(value, here)
+            return out
+        if isinstance(node, list):
+            return [walk(v, (*path, i)) for i, v in enumerate(node)]
+        if isinstance(node, str) and checks.has_token(node):
+            problems.append(
+                Problem(checks.TOKEN_MESSAGE, doc.where(path), checks.TOKEN_HINT)
+            )
+            return checks.redact(node)
+        return node
+
+    doc.data = walk(doc.data, ())
+    return problems
+
+
+_CHILDREN = frozenset({"integrations", "custom_fields", "tags", "contacts"})
+
+
+def _prune(data: dict[str, Any], prunes: list[Prune]) -> Broken:
+    """Remove what the schema rejected so building sees only valid shapes."""
+    broken = Broken()
+    for prune in sorted(prunes, key=lambda p: len(p.path), reverse=True):
+        path = prune.path
+        if prune.unknown:
+            _delete(data, path)
+            continue
+        unit = _unit(path)
+        if not unit:
+            continue
+        head = unit[0]
+        if head == "scope_sets" and len(unit) == 2:
+            broken.scope_sets.add(str(unit[1]))
+        elif head == "templates" and len(unit) == 2:
+            broken.templates.add(str(unit[1]))
+        elif head in ("locations", "templates") and len(unit) == 4:
+            if unit[2] == "custom_fields":
+                broken.custom_fields.add(str(unit[3]))
+            container = _get(data, unit[:3])
+            if isinstance(container, list) and isinstance(unit[3], int):
+                if unit[3] < len(container):
+                    container[unit[3]] = None
+                continue
+        _delete(data, unit)
+    return broken
+
+
+def _unit(path: JsonPath) -> JsonPath:
+    """The smallest object an error at ``path`` makes unusable."""
+    if len(path) <= 1:
+        return path
+    head = path[0]
+    if head == "scope_sets":
+        return path[:2]
+    if head == "agency":
+        return path[:3] if path[1] == "integrations" and len(path) >= 3 else path[:2]
+    if head in ("locations", "templates"):
+        if len(path) >= 4 and path[2] in _CHILDREN:
+            return path[:4]
+        if len(path) >= 3 and path[2] == "defaults":
+            return path[:3]
+        return path[:2]
+    return path[:1]
+
+
+def _get(data: Any, path: JsonPath) -> Any:
+    for part in path:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+            data = data[part]
+        else:
+            return None
+    return data
+
+
+def _delete(data: dict[str, Any], path: JsonPath) -> None:
+    parent = _get(data, path[:-1])
+    if isinstance(parent, dict):
+        parent.pop(path[-1], None)
+
+
+def _clean(problems: list[Problem]) -> list[Problem]:
+    """Redacted, each problem once."""
+    unique: dict[tuple[str, str, str], Problem] = {}
+    for p in problems:
+        clean = Problem(
+            checks.redact(p.message),
+            p.location,
+            checks.redact(p.hint) if p.hint else None,
+        )
+        unique.setdefault((clean.message, str(clean.location), clean.hint or ""), clean)
+    return list(unique.values())

@@ -1,0 +1,505 @@
+"""From schema-checked config data to the model: templates, scopes, contacts.
+
+:class:`Builder` gets the merged, pruned data of all files with its marks and produces
+the ``Target``, ``AgencySpec`` and ``LocationSpec`` objects of ``hlsync.model``, adding a
+:class:`Problem` for everything JSON Schema cannot see (``checks``): unknown or misplaced
+scopes, scope-set and template references, emails, phones, duplicate contacts,
+custom-field values. Objects the schema already rejected were pruned by ``config`` and
+are listed in ``broken`` so references to them do not cause a second, misleading error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hlsync import checks
+from hlsync.catalog import Catalog, Level
+from hlsync.config_merge import Marks, overlay, relative
+from hlsync.config_schema import contact_validator, schema_problems
+from hlsync.contacts_io import FIELD_NAMES, RawContact, read_contacts
+from hlsync.errors import Location, Problem
+from hlsync.model import (
+    LEADCONNECTOR_URL,
+    AgencySpec,
+    Contact,
+    CustomField,
+    Integration,
+    LocationSpec,
+    Tag,
+    Target,
+    TokenRef,
+    contact_key,
+)
+from hlsync.yamlload import JsonPath, nearest_mark
+
+Where = Callable[[JsonPath], Location]
+
+
+@dataclass(slots=True)
+class Broken:
+    """Names of objects the schema rejected; references to them are not re-reported."""
+
+    scope_sets: set[str] = field(default_factory=set)
+    templates: set[str] = field(default_factory=set)
+    custom_fields: set[str] = field(default_factory=set)
+
+
+class Builder:
+    """Builds the model; ``problems`` collects everything wrong along the way."""
+
+    def __init__(
+        self,
+        data: dict[str, Any],
+        marks: Marks,
+        catalog: Catalog,
+        broken: Broken,
+        *,
+        root_dir: Path,
+        file_dirs: Mapping[str, Path],
+        display: Callable[[Path], str],
+    ) -> None:
+        self.data = data
+        self.marks = marks
+        self.catalog = catalog
+        self.broken = broken
+        self.root_dir = root_dir
+        self.file_dirs = file_dirs
+        self.display = display
+        self.problems: list[Problem] = []
+        self.sets: dict[str, frozenset[str]] = {}
+        self._templates: dict[str, tuple[dict[str, Any], Marks] | None] = {}
+        self._files: dict[Path, tuple[list[RawContact], list[Problem]]] = {}
+
+    def at(self, *path: str | int) -> Location:
+        return nearest_mark(self.marks, path, "<config>")
+
+    def problem(self, message: str, where: Location, hint: str | None = None) -> None:
+        self.problems.append(Problem(message, where, hint))
+
+    def path_from(self, where: Location, text: str) -> Path:
+        """``text`` as a path relative to the directory of the file ``where`` is in."""
+        base = self.file_dirs.get(where.file, self.root_dir)
+        return (base / text).resolve()
+
+    def target(self) -> Target:
+        spec = self.data.get("target", "sandbox")
+        if spec == "leadconnector":
+            return Target("leadconnector", LEADCONNECTOR_URL)
+        if isinstance(spec, dict) and "url" in spec:
+            return Target("url", str(spec["url"]).rstrip("/"))
+        db = self.root_dir / ".hlsync" / "sandbox.sqlite3"
+        if isinstance(spec, dict) and "db" in spec.get("sandbox", {}):
+            where = self.at("target", "sandbox", "db")
+            db = self.path_from(where, spec["sandbox"]["db"])
+        return Target("sandbox", sandbox_db=str(db.resolve()))
+
+    def scope_sets(self) -> None:
+        raw = self.data.get("scope_sets", {})
+        sets: dict[str, tuple[list[str], list[str]]] = {}
+        for name, spec in raw.items():
+            include = [
+                n for n in spec.get("include", []) if n not in self.broken.scope_sets
+            ]
+            sets[name] = (include, spec.get("scopes", []))
+            for index, scope in enumerate(spec.get("scopes", [])):
+                if scope not in self.catalog:
+                    found = checks.scope_problem(self.catalog, scope, "sub-account")
+                    message, hint = found or ("unknown scope", None)
+                    self.problem(
+                        message, self.at("scope_sets", name, "scopes", index), hint
+                    )
+        self.sets, problems = checks.expand_scope_sets(sets)
+        for name, index, message in problems:
+            self.problem(message, self.at("scope_sets", name, "include", index))
+
+    def integrations(
+        self, raw: Mapping[str, Any], level: Level, where: Where
+    ) -> tuple[Integration, ...]:
+        built = []
+        for name, spec in sorted(raw.items()):
+            scopes: set[str] = set()
+            for index, scope in enumerate(spec.get("scopes", [])):
+                found = checks.scope_problem(self.catalog, scope, level)
+                if found:
+                    self.problem(
+                        found[0],
+                        where(("integrations", name, "scopes", index)),
+                        found[1],
+                    )
+                scopes.add(scope)
+            for index, set_name in enumerate(spec.get("scope_sets", [])):
+                spot = where(("integrations", name, "scope_sets", index))
+                if set_name in self.broken.scope_sets:
+                    continue
+                if set_name not in self.sets:
+                    self.problem(
+                        f'unknown scope set "{set_name}"',
+                        spot,
+                        checks.did_you_mean(set_name, self.sets)
+                        or "define it under the top-level scope_sets:",
+                    )
+                    continue
+                for scope in sorted(self.sets[set_name]):
+                    found = checks.scope_problem(self.catalog, scope, level)
+                    if found and scope in self.catalog:
+                        self.problem(
+                            f'scope set "{set_name}": {found[0]}', spot, found[1]
+                        )
+                scopes |= self.sets[set_name]
+            ensure = spec.get("ensure", "present")
+            if not scopes and ensure == "present":
+                self.problem(
+                    f'integration "{name}" has no scopes',
+                    where(("integrations", name)),
+                    "add scopes: or scope_sets:",
+                )
+            built.append(
+                Integration(
+                    name=name,
+                    description=spec.get("description", ""),
+                    scopes=tuple(sorted(s for s in scopes if s in self.catalog)),
+                    ensure=ensure,
+                    protect=spec.get("protect", False),
+                    source=where(("integrations", name)),
+                )
+            )
+        return tuple(built)
+
+    def token(self, spec: Any, where: Location) -> TokenRef | None:
+        if not isinstance(spec, dict):
+            return None
+        if "env" in spec:
+            return TokenRef(env=spec["env"])
+        return TokenRef(file=str(self.path_from(where, spec["file"])))
+
+    def agency(self) -> AgencySpec:
+        raw = self.data.get("agency", {})
+        token = self.token(raw.get("token"), self.at("agency", "token", "file"))
+        integrations = self.integrations(
+            raw.get("integrations", {}),
+            "agency",
+            lambda path: self.at("agency", *path),
+        )
+        return AgencySpec(token=token, integrations=integrations)
+
+    def resolved_template(
+        self, name: str, stack: tuple[str, ...] = ()
+    ) -> tuple[dict[str, Any], Marks] | None:
+        """A template with everything it extends merged in; None when unusable."""
+        if name in self._templates:
+            return self._templates[name]
+        spec = self.data.get("templates", {}).get(name)
+        if spec is None or name in self.broken.templates:
+            return None
+        own_marks = relative(self.marks, ("templates", name))
+        result = self._extend(spec, own_marks, ("templates", name), (*stack, name))
+        self._templates[name] = result
+        return result
+
+    def _extend(
+        self,
+        spec: dict[str, Any],
+        marks: Marks,
+        prefix: JsonPath,
+        stack: tuple[str, ...],
+    ) -> tuple[dict[str, Any], Marks] | None:
+        parents = spec.get("extends", [])
+        parents = [parents] if isinstance(parents, str) else parents
+        data: dict[str, Any] = {}
+        data_marks: Marks = {}
+        usable = True
+        for index, parent in enumerate(parents):
+            if isinstance(spec.get("extends"), list):
+                spot = self.at(*prefix, "extends", index)
+            else:
+                spot = self.at(*prefix, "extends")
+            templates = self.data.get("templates", {})
+            if parent in self.broken.templates:
+                usable = False
+                continue
+            if parent not in templates:
+                self.problem(
+                    f'unknown template "{parent}"',
+                    spot,
+                    checks.did_you_mean(parent, templates)
+                    or "define it under templates:",
+                )
+                usable = False
+                continue
+            if parent in stack:
+                cycle = [*stack[stack.index(parent) :], parent]
+                self.problem("template cycle: " + " -> ".join(cycle), spot)
+                usable = False
+                continue
+            resolved = self.resolved_template(parent, stack)
+            if resolved is None:
+                usable = False
+                continue
+            data, data_marks = overlay(data, data_marks, *resolved)
+        own = {k: v for k, v in spec.items() if k != "extends"}
+        data, data_marks = overlay(data, data_marks, own, marks)
+        return (data, data_marks) if usable else None
+
+    def locations(self, root_region: str | None) -> tuple[LocationSpec, ...]:
+        for name in sorted(self.data.get("templates", {})):
+            self.resolved_template(name)
+        built: list[LocationSpec] = []
+        ids: dict[str, Location] = {}
+        for name, spec in sorted(self.data.get("locations", {}).items()):
+            prefix = ("locations", name)
+            resolved = self._extend(spec, relative(self.marks, prefix), prefix, ())
+            if resolved is None:
+                continue
+            data, marks = resolved
+
+            def where(path: JsonPath, _marks: Marks = marks) -> Location:
+                return nearest_mark(_marks, path, "<config>")
+
+            location = self.location(name, data, where, root_region)
+            if location.id in ids:
+                self.problem(
+                    f'location id "{location.id}" is also used at {ids[location.id]}',
+                    where(("id",)),
+                    "each location must name a different sub-account",
+                )
+            ids.setdefault(location.id, where(("id",)))
+            built.append(location)
+        return tuple(built)
+
+    def location(
+        self, name: str, data: dict[str, Any], where: Where, root_region: str | None
+    ) -> LocationSpec:
+        region = data.get("default_region", root_region)
+        fields = tuple(
+            CustomField(
+                key=key,
+                name=spec["name"],
+                data_type=spec["type"],
+                options=tuple(spec.get("options", ())),
+                placeholder=spec.get("placeholder"),
+                ensure=spec.get("ensure", "present"),
+                protect=spec.get("protect", False),
+                source=where(("custom_fields", key)),
+            )
+            for key, spec in sorted(data.get("custom_fields", {}).items())
+        )
+        tags: dict[str, Tag] = {}
+        for index, item in enumerate(data.get("tags", [])):
+            if item is None:
+                continue
+            spec: dict[str, Any] = {"name": item} if isinstance(item, str) else item
+            tags[spec["name"]] = Tag(
+                name=spec["name"],
+                ensure=spec.get("ensure", "present"),
+                protect=spec.get("protect", False),
+                source=where(("tags", index)),
+            )
+        seeds = _Seeds(self, {f.key: f for f in fields}, tags, region)
+        seeds.set_defaults(data.get("defaults"), where)
+        contacts = seeds.build(self._raw_contacts(data, where))
+        return LocationSpec(
+            name=name,
+            id=data["id"],
+            token=self.token(data.get("token"), where(("token", "file"))),
+            integrations=self.integrations(
+                data.get("integrations", {}), "sub-account", where
+            ),
+            custom_fields=fields,
+            tags=tuple(tags[n] for n in sorted(tags)),
+            contacts=contacts,
+            default_region=region,
+            source=where(()),
+        )
+
+    def _raw_contacts(
+        self, data: dict[str, Any], where: Where
+    ) -> Iterator[tuple[dict[str, Any], Where, bool]]:
+        for index, item in enumerate(data.get("contacts", [])):
+            if item is None:
+                continue
+
+            def at(path: JsonPath, _i: int = index) -> Location:
+                return where(("contacts", _i, *path))
+
+            yield item, at, False
+        sources = data.get("contacts_from", [])
+        for index, text in enumerate(
+            [sources] if isinstance(sources, str) else sources
+        ):
+            spot = where(("contacts_from", index))
+            path = self.path_from(spot, text)
+            for raw in self._read(path, spot):
+
+                def row(_path: JsonPath, _loc: Location = raw.source) -> Location:
+                    return _loc
+
+                yield raw.data, row, raw.textual
+
+    def _read(self, path: Path, spot: Location) -> list[RawContact]:
+        if path not in self._files:
+            display = self.display(path)
+            rows, problems = read_contacts(path, display)
+            if problems and not rows and not path.exists():
+                problems = [
+                    Problem(
+                        f"contacts file {display} does not exist",
+                        spot,
+                        "paths are relative to the config file that names them",
+                    )
+                ]
+            valid = []
+            for raw in rows:
+                found, _ = schema_problems(
+                    raw.data,
+                    {},
+                    {},
+                    raw.source.file,
+                    checker=contact_validator(),
+                    fixed=raw.source,
+                )
+                problems.extend(found)
+                if not found:
+                    valid.append(raw)
+            self._files[path] = (valid, problems)
+            self.problems.extend(problems)
+        return self._files[path][0]
+
+
+class _Seeds:
+    """Builds one location's contacts: defaults, identity, duplicates, values."""
+
+    def __init__(
+        self,
+        builder: Builder,
+        fields: Mapping[str, CustomField],
+        tags: Mapping[str, Tag],
+        region: str | None,
+    ) -> None:
+        self.builder = builder
+        self.fields = fields
+        self.tags = tags
+        self.region = region
+        self.defaults: dict[str, Any] = {}
+        self.default_values: dict[str, Any] = {}
+
+    def set_defaults(self, spec: dict[str, Any] | None, where: Where) -> None:
+        if not spec:
+            return
+        self.defaults = {k: v for k, v in spec.items() if k != "custom_fields"}
+        values = spec.get("custom_fields", {})
+        self.default_values = self._values(
+            values, lambda p: where(("defaults", "custom_fields", *p)), False
+        )
+
+    def build(
+        self, raws: Iterator[tuple[dict[str, Any], Where, bool]]
+    ) -> tuple[Contact, ...]:
+        seen: dict[str, Location] = {}
+        built: list[Contact] = []
+        for raw, where, textual in raws:
+            contact = self.contact(raw, where, textual)
+            if contact is None:
+                continue
+            if contact.key in seen:
+                label = contact.key.split(":", 1)[1]
+                self.builder.problem(
+                    f'duplicate contact "{label}" (first at {seen[contact.key]})',
+                    where(()),
+                    "each seed contact needs its own email (or phone, without an email)",
+                )
+                continue
+            seen[contact.key] = where(())
+            built.append(contact)
+        return tuple(built)
+
+    def contact(
+        self, raw: dict[str, Any], where: Where, textual: bool
+    ) -> Contact | None:
+        ok = True
+        fields = {k: raw[k] for k in FIELD_NAMES if k in raw}
+        for name, value in self.defaults.items():
+            if name in FIELD_NAMES:
+                fields.setdefault(name, value)
+        email = fields.get("email")
+        if isinstance(email, str):
+            email = email.strip()
+            fields["email"] = email
+            message = checks.email_problem(email)
+            if message:
+                self.builder.problem(message, where(("email",)))
+                ok = False
+        phone = fields.get("phone")
+        if isinstance(phone, str):
+            e164, message = checks.normalise_phone(phone, self.region)
+            if message:
+                hint = (
+                    None
+                    if self.region
+                    else "write +<country code> or set default_region"
+                )
+                self.builder.problem(message, where(("phone",)), hint)
+                ok = False
+            else:
+                fields["phone"] = e164
+        birth = fields.get("dateOfBirth")
+        if isinstance(birth, str) and (message := checks.date_problem(birth)):
+            self.builder.problem(f"dateOfBirth: {message}", where(("dateOfBirth",)))
+            ok = False
+        tags = raw.get("tags", self.defaults.get("tags", []))
+        for index, tag in enumerate(tags):
+            declared = self.tags.get(tag)
+            if declared is not None and declared.ensure == "absent":
+                self.builder.problem(
+                    f'tag "{tag}" is declared ensure: absent in this location',
+                    where(("tags", index)),
+                )
+                ok = False
+        values = dict(self.default_values)
+        given = raw.get("custom_fields", {})
+        checked = self._values(given, lambda p: where(("custom_fields", *p)), textual)
+        ok = ok and len(checked) == len(given)
+        values.update(checked)
+        key = contact_key(email, fields.get("phone") if ok else None)
+        if not ok or key is None:
+            return None
+        return Contact(
+            key=key,
+            fields=fields,
+            tags=tuple(tags),
+            tags_exclusive=raw.get("tags_exclusive", False),
+            custom_fields=values,
+            ensure=raw.get("ensure", "present"),
+            protect=raw.get("protect", False),
+            source=where(()),
+        )
+
+    def _values(
+        self, given: Mapping[str, Any], where: Where, textual: bool
+    ) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for key, value in given.items():
+            spot = where((key,))
+            declared = self.fields.get(key)
+            if declared is None:
+                if key not in self.builder.broken.custom_fields:
+                    self.builder.problem(
+                        f'custom field "{key}" is not declared in this location',
+                        spot,
+                        checks.did_you_mean(key, self.fields)
+                        or "declare it under custom_fields:",
+                    )
+                continue
+            if declared.ensure == "absent":
+                self.builder.problem(
+                    f'custom field "{key}" is declared ensure: absent', spot
+                )
+                continue
+            converted, message = checks.custom_value(declared, value, textual=textual)
+            if message:
+                self.builder.problem(message, spot)
+                continue
+            values[key] = converted
+        return values
