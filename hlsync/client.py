@@ -210,7 +210,7 @@ class ApiClient:
         method: str,
         path: str,
         *,
-        token: str,
+        token: str | None,
         location_id: str,
         json_body: Any = None,
         params: Mapping[str, str] | None = None,
@@ -219,14 +219,14 @@ class ApiClient:
         """One logical call: pacing, retries, error mapping. Returns the JSON object.
 
         ``creates=True`` marks a non-idempotent create (see the module docstring).
+        ``token=None`` sends no Authorization header (the emulator's admin API);
+        ``location_id`` names the pacing budget and appears in hints.
         """
-        secret = _Secret(token)
-        key = pace_key(token, location_id)
-        headers = {
-            "Authorization": f"Bearer {secret.reveal()}",
-            "Version": API_VERSION,
-            "Accept": "application/json",
-        }
+        secret = _Secret(token or "")
+        key = pace_key(token or "", location_id)
+        headers = {"Version": API_VERSION, "Accept": "application/json"}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {secret.reveal()}"
         policy = self.retry
         attempt = 0
         while True:
