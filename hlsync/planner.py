@@ -375,7 +375,11 @@ def _custom_field_change(
 
 
 def _tag_changes(spec: LocationSpec, obs: ObservedLocation) -> list[Change]:
-    """Declared tags, plus the tags contacts use that the location lacks."""
+    """Declared tags, plus the tags contacts use that the location lacks.
+
+    Tags match case-insensitively; an existing tag's ``key`` is upstream's spelling, so
+    a saved-plan re-read by exact name finds it again.
+    """
     existing = {name.casefold(): tag for name, tag in obs.tags.items()}
     out: list[Change] = []
     seen: set[str] = set()
@@ -390,7 +394,8 @@ def _tag_changes(spec: LocationSpec, obs: ObservedLocation) -> list[Change]:
         seen.add(folded)
         found = existing.get(folded)
         if isinstance(decl, Tag) and decl.ensure == "absent":
-            out.append(_absent(spec.name, spec.id, "tag", name, name, decl, found))
+            key = name if found is None else found.name  # upstream's spelling
+            out.append(_absent(spec.name, spec.id, "tag", key, name, decl, found))
             continue
         if found is not None and isinstance(decl, Contact):
             continue  # exists and is not declared: nothing to manage
@@ -401,7 +406,7 @@ def _tag_changes(spec: LocationSpec, obs: ObservedLocation) -> list[Change]:
                 kind="tag",
                 location=spec.name,
                 location_id=spec.id,
-                key=name,
+                key=name if found is None else found.name,
                 object_id=None if found is None else found.id,
                 fields=() if found else (FieldChange("name", None, name),),
                 desired={} if found else {"name": name},

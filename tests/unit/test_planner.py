@@ -277,6 +277,7 @@ def test_protect_refuses_a_delete_even_with_force() -> None:
         "protected",
         "tag-VIP",
     )
+    assert change.key == "VIP"  # upstream's spelling, for the saved-plan re-read
     with pytest.raises(HlsyncError, match="protect: true"):
         plan.raise_if_unsafe(force=True)
 
