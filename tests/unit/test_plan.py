@@ -210,3 +210,59 @@ def test_plan_never_holds_upstream_data_it_does_not_compare() -> None:
     text = json.dumps(_plan().to_dict())
     assert "Undeclared" not in text  # bob's lastName, never declared
     assert '"SMS"' not in text  # bob's dndSettings beyond the declared Email key
+
+
+def test_stale_nested_field_custom_field_and_fallback_messages() -> None:
+    desired, observed = representative()
+    plan = build_plan(desired, observed)
+    main = observed.locations["main"]
+    bob = main.contacts["email:bob@example.com"]
+    dnd = {"Email": {"status": "permanent"}}
+    contacts = {
+        **main.contacts,
+        "email:bob@example.com": dataclasses.replace(
+            bob, fields={**bob.fields, "dndSettings": dnd}
+        ),
+    }
+    pin = main.custom_fields["pincode"]
+    fields = {**main.custom_fields, "pincode": dataclasses.replace(pin, name="PIN")}
+    with pytest.raises(HlsyncError) as err:
+        plan.raise_if_stale(
+            _with_main(observed, contacts=contacts, custom_fields=fields)
+        )
+    assert sorted(p.message for p in err.value.problems) == [
+        'the plan is stale: main.contact["bob@example.com"] changed after the plan was '
+        'made: dndSettings.Email.status is now "permanent" (the plan saw "inactive")',
+        'the plan is stale: main.custom_field["pincode"] changed after the plan was '
+        'made: name is now "PIN" (the plan saw "Pin code")',
+    ]
+    recased = dataclasses.replace(
+        bob, fields={**bob.fields, "email": "BOB@example.com"}
+    )
+    contacts["email:bob@example.com"] = recased
+    with pytest.raises(HlsyncError) as err:
+        plan.raise_if_stale(_with_main(observed, contacts=contacts))
+    assert err.value.problems[0].message.endswith(
+        "changed after the plan was made (firstName, email, dndSettings, "
+        "customFields.score, tags.vip)"
+    )
+
+
+def test_stale_check_finds_integrations_and_tags() -> None:
+    desired, observed = representative()
+    plan = build_plan(desired, observed)
+    ci = observed.agency_integrations["ci-deployer"]
+    agency = {"ci-deployer": dataclasses.replace(ci, rotated_at="2026-11-28T00:00:00Z")}
+    main = observed.locations["main"]
+    tags = {k: v for k, v in main.tags.items() if k != "legacy"}
+    with pytest.raises(HlsyncError) as err:
+        plan.raise_if_stale(
+            dataclasses.replace(
+                _with_main(observed, tags=tags), agency_integrations=agency
+            )
+        )
+    assert sorted(p.message for p in err.value.problems) == [
+        'the plan is stale: agency.integration["ci-deployer"] changed after the plan '
+        "was made (its managed data)",
+        'the plan is stale: main.tag["legacy"] was deleted after the plan was made',
+    ]

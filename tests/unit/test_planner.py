@@ -7,11 +7,14 @@ from collections.abc import Mapping
 
 import pytest
 
+from hlsync.contact_diff import date_ymd, e164
 from hlsync.errors import HlsyncError
 from hlsync.model import (
+    Contact,
     CustomField,
     Integration,
     LocationSpec,
+    ObservedContact,
     ObservedCustomField,
     ObservedIntegration,
     Tag,
@@ -477,3 +480,76 @@ def test_many_contacts_estimate_the_rate_limited_time() -> None:
     plan = build_plan(desired, observed)
     assert plan.summary.api_calls == 300
     assert plan.summary.estimated_seconds == 25  # 250 calls in main, at 10 per second
+
+
+def test_integration_ensure_absent_is_deleted_last() -> None:
+    spec = main(
+        integrations=(Integration("old-bot", ensure="absent", source=src(3)),),
+        contacts=(contact("ann@example.com", ensure="absent"),),
+    )
+    plan = plan_for(
+        spec,
+        {
+            "integrations": (ObservedIntegration("pi9", "old-bot", "", ()),),
+            "contacts": (seen("c1", "ann@example.com"),),
+        },
+    )
+    assert [(c.address, c.action, c.gate) for c in plan.changes] == [
+        (ANN, "delete", "delete"),
+        ('main.integration["old-bot"]', "delete", "delete"),
+    ]
+    assert plan.changes[1].desired == {"name": "old-bot"}
+    assert plan.changes[1].object_id == "pi9"
+
+
+def test_phone_keyed_contact_sends_its_phone() -> None:
+    phone_only = Contact(key="phone:+14155550123", fields={"firstName": "P"})
+    change = only(
+        plan_for(main(contacts=(phone_only,))), 'main.contact["+14155550123"]'
+    )
+    assert change.desired["body"] == {
+        "locationId": LOC,
+        "phone": "+14155550123",
+        "firstName": "P",
+    }
+    seen_phone = ObservedContact(
+        "c1", "phone:+14155550123", {"phone": "+1 (415) 555-0123", "firstName": "Q"}
+    )
+    update = only(
+        plan_for(main(contacts=(phone_only,)), {"contacts": (seen_phone,)}),
+        'main.contact["+14155550123"]',
+    )
+    assert update.fields == (FieldChange("firstName", "Q", "P"),)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1990-09-25", "1990-09-25"),
+        ("1990/9/5", "1990-09-05"),
+        ("09.25.1990", "1990-09-25"),
+        ("1990_09_25", "1990-09-25"),
+        ("1990-09-25T00:00:00.000Z", "1990-09-25"),
+        ("next tuesday", "next tuesday"),
+    ],
+)
+def test_dates_normalise_to_ymd(text: str, expected: str) -> None:
+    assert date_ymd(text) == expected
+
+
+def test_phone_normalisation_keeps_what_does_not_parse() -> None:
+    assert e164("+44 20 7946 0958") == "+442079460958"
+    assert e164("0207 946 0958") == "0207 946 0958"  # no country code: left as is
+
+
+def test_a_number_field_holding_text_upstream_is_drift() -> None:
+    spec = main(
+        custom_fields=(CustomField("age", "Age", "NUMERICAL"),),
+        contacts=(contact("ann@example.com", custom={"age": 42}),),
+    )
+    observed = {
+        "custom_fields": (ObservedCustomField("f", "age", "Age", "NUMERICAL"),),
+        "contacts": (seen("c1", "ann@example.com", custom={"age": "forty-two"}),),
+    }
+    change = only(plan_for(spec, observed), ANN)
+    assert change.fields == (FieldChange("customFields.age", "forty-two", 42),)
