@@ -7,9 +7,9 @@ budget per location. Every response says what is left. A :class:`Pacer` holds on
 
 * at most ``max_in_flight`` requests of one key are in flight at once (default 8), and
   only ONE until the first response has told us the limits (never guess a budget);
-* own sends are tracked in a sliding window of the advertised interval. A sliding window
-  of our own sends is never more generous than the server's window, fixed or sliding, so
-  a request the window has no budget for is never started;
+* own sends are tracked in a sliding window of the advertised interval, each until one
+  interval after its answer came back: never more generous than the server's window,
+  fixed or sliding, so a request the window has no budget for is never started;
 * ``X-RateLimit-Remaining`` is reconciled with our own count: usage the server reports
   beyond the sends we know it has counted comes from someone else (another process with
   the same integration) and is reserved for one interval. A 429 without headers counts
@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -82,6 +81,15 @@ def pace_key(token: str, location_id: str) -> str:
     return f"{digest}:{location_id}"
 
 
+@dataclass(slots=True, eq=False)
+class Send:
+    """One request of a budget: started at ``start``, answered at ``end`` (None while
+    in flight)."""
+
+    start: float
+    end: float | None = None
+
+
 @dataclass(slots=True)
 class Budget:
     """The burst and daily budget of one key, as far as this process can know it.
@@ -89,6 +97,11 @@ class Budget:
     Call :meth:`delay` before a request: ``0.0`` means start now (then :meth:`start`),
     a positive number means the window needs that many seconds, ``None`` means wait
     for a request in flight to finish. Call :meth:`finish` with each response.
+
+    A send occupies the window from its start until one interval after its ANSWER: the
+    server counted it somewhere in between, and its window (fixed or sliding) has let
+    go of it one interval after that at the latest. Anchoring on the start instead would
+    undercount against a fixed window opened by a slow first request.
     """
 
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
@@ -99,18 +112,14 @@ class Budget:
     probed: bool = False  # a response (with or without headers) has come back
     external: int = 0  # server-side usage not explained by our own sends
     external_until: float = 0.0
-    sends: deque[float] = field(default_factory=deque)  # start times, oldest first
+    sends: list[Send] = field(default_factory=list)
 
     def _prune(self, now: float) -> None:
-        if self.interval is None:
-            self.sends.clear()
-            return
-        horizon = now - self.interval
-        while self.sends and self.sends[0] <= horizon:
-            self.sends.popleft()
+        interval = self.interval or 0.0
+        self.sends = [s for s in self.sends if s.end is None or s.end + interval > now]
 
     def _usage(self, at: float, interval: float) -> int:
-        own = sum(1 for sent in self.sends if sent > at - interval)
+        own = sum(1 for s in self.sends if s.end is None or s.end + interval > at)
         return own + (self.external if at < self.external_until else 0)
 
     def delay(self, now: float) -> float | None:
@@ -124,40 +133,40 @@ class Budget:
             return 0.0
         if self._usage(now, interval) < self.window_max:
             return 0.0
-        # The earliest moment at which one of our sends or the external reservation
-        # leaves the window and usage drops below the maximum.
+        # The earliest moment at which an answered send or the external reservation
+        # leaves the window and usage drops below the maximum; if only answers of
+        # requests still in flight can free budget, wait for one of them.
         candidates = sorted(
-            {sent + interval for sent in self.sends}
+            {s.end + interval for s in self.sends if s.end is not None}
             | ({self.external_until} if self.external_until > now else set())
         )
         for moment in candidates:
             if self._usage(moment, interval) < self.window_max:
                 return max(moment - now, 0.0)
-        return interval
+        return None if self.in_flight else interval
 
-    def start(self, now: float) -> float:
-        """Record a send; returns its start time (pass it back to :meth:`finish`)."""
+    def start(self, now: float) -> Send:
+        """Record a send; pass it back to :meth:`finish`."""
         self.in_flight += 1
-        if self.interval is not None:
-            self.sends.append(now)
-        return now
+        send = Send(now)
+        self.sends.append(send)
+        return send
 
     def finish(
         self,
         now: float,
-        sent_at: float,
+        send: Send,
         headers: RateLimitHeaders | None,
         status: int | None,
     ) -> None:
         """Account for a finished request (``headers``/``status`` None: no response)."""
         self.in_flight = max(self.in_flight - 1, 0)
+        send.end = now
         if headers is None and status is None:
             return
         self.probed = True
         info = headers or RateLimitHeaders()
         if info.interval_ms is not None and info.interval_ms > 0:
-            if self.interval is None:
-                self.sends.append(sent_at)  # the probe, sent before we knew the window
             self.interval = info.interval_ms / 1000.0
         if info.max is not None and info.max > 0:
             self.window_max = info.max
@@ -173,7 +182,7 @@ class Budget:
             return
         # Sends that started after this one may not have been counted in ``remaining``
         # yet; any usage beyond the sends the server surely saw is someone else's.
-        counted = sum(1 for sent in self.sends if sent <= sent_at)
+        counted = sum(1 for s in self.sends if s.start <= send.start)
         used = self.window_max - remaining
         self.external = max(used - counted, 0)
         self.external_until = now + self.interval if self.external else 0.0
@@ -188,7 +197,7 @@ class Ticket:
     """One started request; hand it back to :meth:`Pacer.release`."""
 
     key: str
-    sent_at: float
+    send: Send
 
 
 class Pacer:
@@ -267,7 +276,7 @@ class Pacer:
     ) -> None:
         """Account for the finished request and wake the requests waiting for a slot."""
         parsed = None if headers is None else RateLimitHeaders.parse(headers)
-        self.budget(ticket.key).finish(self._clock(), ticket.sent_at, parsed, status)
+        self.budget(ticket.key).finish(self._clock(), ticket.send, parsed, status)
         for waiter in self._waiters.pop(ticket.key, []):
             if not waiter.done():
                 waiter.set_result(None)

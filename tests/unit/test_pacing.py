@@ -78,9 +78,11 @@ def test_never_starts_beyond_the_window_and_waits_for_the_oldest_send() -> None:
     budget.finish(0.5, first, headers(max_=3, remaining=2, interval_ms=10_000), 200)
     budget.finish(1.0, budget.start(1.0), headers(max_=3, remaining=1), 200)
     budget.finish(2.0, budget.start(2.0), headers(max_=3, remaining=0), 200)
-    # three sends at 0, 1 and 2 s: the next may start when the first ages out at 10 s
-    assert budget.delay(3.0) == pytest.approx(7.0)
-    assert budget.delay(10.0) == 0.0
+    # three sends answered at 0.5, 1 and 2 s: the next may start when the first ages
+    # out, one interval after its answer
+    assert budget.delay(3.0) == pytest.approx(7.5)
+    assert budget.delay(10.4) == pytest.approx(0.1)
+    assert budget.delay(10.5) == 0.0
 
 
 def test_remaining_lower_than_own_count_reserves_external_usage() -> None:
@@ -92,11 +94,10 @@ def test_remaining_lower_than_own_count_reserves_external_usage() -> None:
     for moment in (0.2, 0.3, 0.4, 0.5, 0.6):
         assert budget.delay(moment) == 0.0
         budget.finish(moment, budget.start(moment), None, None)
-    # own 6 + external 4 = 10: wait until the first own send ages out at 10 s
-    assert budget.delay(0.7) == pytest.approx(9.3)
-    budget.finish(10.0, budget.start(10.0), None, None)
-    # still 10 (sends at 0.2 … 0.6 and 10.0, plus 4 external) until 10.1
-    assert budget.delay(10.0) == pytest.approx(0.1)
+    # own 6 + external 4 = 10: wait until the probe (answered at 0.1) and the
+    # external reservation age out at 10.1 s
+    assert budget.delay(0.7) == pytest.approx(9.4)
+    assert budget.delay(10.1) == 0.0
 
 
 def test_a_429_without_headers_fills_the_window() -> None:
@@ -104,6 +105,18 @@ def test_a_429_without_headers_fills_the_window() -> None:
     budget.finish(0.0, budget.start(0.0), headers(max_=10, remaining=9), 200)
     budget.finish(1.0, budget.start(1.0), None, 429)
     assert budget.delay(1.0) == pytest.approx(9.0)
+
+
+def test_in_flight_requests_hold_their_place_until_answered() -> None:
+    budget = Budget(max_in_flight=8)
+    budget.finish(0.0, budget.start(0.0), headers(max_=1, remaining=0), 200)
+    assert budget.delay(5.0) == pytest.approx(5.0)
+    pending = budget.start(10.0)
+    # the only budget is held by a request in flight: wait for its answer
+    assert budget.delay(10.0) is None
+    budget.finish(11.0, pending, headers(max_=1, remaining=0), 200)
+    # and then one interval after that answer
+    assert budget.delay(11.0) == pytest.approx(10.0)
 
 
 def test_no_headers_at_all_means_only_the_in_flight_cap() -> None:
