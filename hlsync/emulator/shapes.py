@@ -255,9 +255,27 @@ def tag(record: Record) -> Record:
     }
 
 
+_FIELD_KEYS = (
+    "id",
+    "name",
+    "fieldKey",
+    "placeholder",
+    "dataType",
+    "position",
+    "picklistOptions",
+    "picklistImageOptions",
+    "isAllowedCustomOption",
+    "isMultiFileAllowed",
+    "maxFileLimit",
+    "locationId",
+    "model",
+)
+
+
 def custom_field(record: Record) -> Record:
-    """``CustomFieldSchema`` of the locations API."""
-    return {key: value for key, value in record.items() if value is not None}
+    """``CustomFieldSchema`` of the locations API (accepted formats and text-box list
+    options are kept but, as in the schema, not shown)."""
+    return _pick(record, _FIELD_KEYS)
 
 
 def custom_value(record: Record) -> Record:

@@ -361,8 +361,8 @@ async def duplicate_contact(request: Request) -> JSONResponse:
     params = request.query_params
     location_id = text(params.get("locationId"))
     require(request, READ, location_id=location_id)
-    if location_id is None:
-        raise EmulatorError.unprocessable(["locationId should not be empty"])
+    if location_id is None:  # the spec declares 400, not 422, for this operation
+        raise EmulatorError.bad_request("locationId should not be empty")
     number = (params.get("number") or "").strip()
     phone = v.normalize_phone(number) if number else None
     state = state_of(request)
