@@ -61,6 +61,7 @@ FIELD_ORDER = (
 )
 
 _YMD = re.compile(r"^(\d{4})[-/._](\d{1,2})[-/._](\d{1,2})(?:[T ].*)?$")
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _MDY = re.compile(r"^(\d{1,2})[-/._](\d{1,2})[-/._](\d{4})$")
 
 
@@ -185,6 +186,8 @@ def _tag_changes(
 
 
 def _field_changes(name: str, want: JSONValue, have: JSONValue) -> list[FieldChange]:
+    if want == have:
+        return []  # the common case, before any normalising
     if isinstance(want, Mapping):
         pruned = _prune(have, want)
         return _nested_changes(name, pruned, _plain(want))
@@ -259,6 +262,8 @@ def _scalar_norm(value: JSONValue) -> JSONValue:
 
 def e164(value: str) -> str:
     """``value`` as E.164 when it parses as an international number, else unchanged."""
+    if _E164.match(value):
+        return value  # already E.164: skip the (slow) parser
     try:
         number = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException:

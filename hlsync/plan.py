@@ -35,7 +35,6 @@ No token value is ever part of a plan: the model holds none.
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 from collections.abc import Mapping
@@ -94,6 +93,15 @@ RATE_MAX = 100
 RATE_WINDOW_SECONDS = 10
 
 
+def json_copy(value: JSONValue) -> JSONValue:
+    """A deep copy of JSON-native data (much faster than ``copy.deepcopy``)."""
+    if isinstance(value, Mapping):
+        return {k: json_copy(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_copy(v) for v in value]
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class FieldChange:
     """One changed, declared field: ``before`` as upstream had it, ``after`` as wanted."""
@@ -105,8 +113,8 @@ class FieldChange:
     def to_dict(self) -> dict[str, Any]:
         return {
             "path": self.path,
-            "before": copy.deepcopy(self.before),
-            "after": copy.deepcopy(self.after),
+            "before": json_copy(self.before),
+            "after": json_copy(self.after),
         }
 
 
@@ -184,7 +192,7 @@ class Change:
             "object_id": self.object_id,
             "fields": [fc.to_dict() for fc in self.fields],
             "scopes": [s.to_dict() for s in self.scopes],
-            "desired": copy.deepcopy(dict(self.desired)),
+            "desired": json_copy(dict(self.desired)),
             "fingerprint": self.fingerprint,
             "compared": list(self.compared),
             "depends_on": list(self.depends_on),
