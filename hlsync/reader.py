@@ -31,8 +31,10 @@ id) is the observed one, as a whole-location scan in ``dateAdded`` order would m
 first.
 
 ``read_objects(desired, access, refs)`` re-reads only named objects for a saved plan:
-contacts by batched lookup, custom fields and tags by one list each, integrations
-through the driver.
+contacts by batched lookup, custom fields and tags by one list each (tags matched
+without case, keyed by upstream's spelling), integrations through the driver.
+``build_access(api, desired, tokens)`` makes the :class:`TargetAccess` from resolved
+tokens.
 """
 
 from __future__ import annotations
@@ -46,12 +48,13 @@ from typing import Any, Literal
 from hlsync.client import (
     PAGE_MODE_LIMIT,
     SEARCH_PAGE_MAX,
+    ApiClient,
     JSONDict,
     LocationApi,
     SearchPage,
     next_cursor,
 )
-from hlsync.errors import HlsyncError
+from hlsync.errors import HlsyncError, Problem
 from hlsync.integrations import IntegrationDriver, IntegrationScope
 from hlsync.model import (
     DesiredState,
@@ -92,6 +95,37 @@ class TargetAccess:
     integrations: IntegrationDriver | None = None
     company_id: str | None = None
     batch_size: int = field(default=BATCH_SIZE)
+
+
+def build_access(
+    api: ApiClient,
+    desired: DesiredState,
+    tokens: Mapping[str, str],
+    *,
+    integrations: IntegrationDriver | None = None,
+    company_id: str | None = None,
+) -> TargetAccess:
+    """A :class:`TargetAccess` for every declared location from resolved ``tokens``
+    (by local location name). A location without a token is an ``HlsyncError`` naming
+    it and where it is declared."""
+    missing = [spec for spec in desired.locations if not tokens.get(spec.name)]
+    if missing:
+        raise HlsyncError.collect(
+            Problem(
+                f"no token for location {spec.name!r} ({spec.id})",
+                spec.source,
+                "set the environment variable or file its token reference names",
+            )
+            for spec in missing
+        )
+    return TargetAccess(
+        locations={
+            spec.name: api.location(spec.id, tokens[spec.name])
+            for spec in desired.locations
+        },
+        integrations=integrations,
+        company_id=company_id,
+    )
 
 
 def _location_api(access: TargetAccess, spec: LocationSpec) -> LocationApi:
@@ -205,7 +239,11 @@ async def _reread_location(
     observed = _observed_location(spec, integrations, fields, tags, contacts)
 
     def only(kind: str, items: Mapping[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in items.items() if k in wanted.get(kind, set())}
+        keys = wanted.get(kind, set())
+        if kind == "tag":  # upstream tag names compare without case (as the planner)
+            folded = {k.casefold() for k in keys}
+            return {k: v for k, v in items.items() if k.casefold() in folded}
+        return {k: v for k, v in items.items() if k in keys}
 
     return ObservedLocation(
         name=spec.name,

@@ -28,6 +28,7 @@ from hlsync.model import (
 from hlsync.reader import (
     ObjectRef,
     TargetAccess,
+    build_access,
     read_contacts,
     read_objects,
     read_observed,
@@ -425,7 +426,7 @@ def test_read_objects_rereads_only_the_named_objects() -> None:
         ObjectRef("contact", "main", "email:user5@example.com"),
         ObjectRef("contact", "main", "email:gone@example.com"),
         ObjectRef("custom_field", "main", "pincode"),
-        ObjectRef("tag", "main", "vip"),
+        ObjectRef("tag", "main", "VIP"),  # tags compare without case
         ObjectRef("integration", "main", "bot"),
     ]
     loc = read(upstream, spec, driver=driver, refs=refs).locations["main"]
@@ -486,3 +487,26 @@ def test_token_value_is_hidden_and_admin_json_maps_to_the_model() -> None:
         "2026-02-01T00:00:00.000Z",
         "2026-02-08T00:00:00.000Z",
     )
+
+
+def test_build_access_names_every_location_without_a_token() -> None:
+    from hlsync.errors import Location
+
+    spec = desired(
+        LocationSpec(name="one", id="L1", source=Location("cfg.yaml", 3, 3)),
+        LocationSpec(name="two", id="L2", source=Location("cfg.yaml", 9, 3)),
+        LocationSpec(name="three", id="L3"),
+    )
+
+    async def main() -> None:
+        async with httpx.AsyncClient(base_url="http://api.test") as http:
+            api = ApiClient(http)
+            access = build_access(api, spec, {"one": "t1", "two": "t2", "three": "t3"})
+            assert access.locations["two"].location_id == "L2"
+            with pytest.raises(HlsyncError) as caught:
+                build_access(api, spec, {"one": "t1"})
+            text = str(caught.value)
+            assert "cfg.yaml:9:3: no token for location 'two' (L2)" in text
+            assert "no token for location 'three' (L3)" in text
+
+    asyncio.run(main())
