@@ -22,7 +22,7 @@ from hlsync.emulator.app import create_app
 from hlsync.emulator.errors import EmulatorError
 from hlsync.emulator.faults import FaultRule
 from hlsync.emulator.ratelimit import Limits
-from hlsync.emulator.server import base_url, bind, serve_forever
+from hlsync.emulator.server import base_url, bind, serve_forever, stop_on_signals
 from hlsync.emulator.state import EmulatorState
 from hlsync.errors import HlsyncError
 
@@ -100,27 +100,35 @@ def run(args: argparse.Namespace) -> int:
     else:
         state = EmulatorState.in_memory(limits=limits)
     try:
-        if rule is not None:
-            state.faults.set([rule], args.fault_seed)
-        credentials = _bootstrap(state, args)
-        try:
-            sock = bind(args.host, args.port)
-        except OSError as exc:
-            raise HlsyncError(
-                f"cannot listen on {args.host}:{args.port}: {exc}"
-            ) from exc
-        url = base_url(sock)
-        credentials = {"baseUrl": url, **credentials}
-        if args.tokens_file is not None:
-            _write_private(args.tokens_file, credentials)
-        if args.print_tokens:
-            print(json.dumps(credentials, indent=2))
-        print(f"hlsync emulator listening on {url}", flush=True)
-        serve_forever(create_app(state), sock, verbose=args.verbose)
+        with stop_on_signals():
+            if rule is not None:
+                state.faults.set([rule], args.fault_seed)
+            credentials = _bootstrap(state, args)
+            _serve(state, credentials, args)
     finally:
         state.close()
     print("hlsync emulator stopped", file=sys.stderr)
     return 0
+
+
+def _serve(
+    state: EmulatorState, credentials: dict[str, Any], args: argparse.Namespace
+) -> None:
+    try:
+        sock = bind(args.host, args.port)
+    except OSError as exc:
+        raise HlsyncError(f"cannot listen on {args.host}:{args.port}: {exc}") from exc
+    with sock:
+        url = base_url(sock)
+        credentials = {"baseUrl": url, **credentials}
+        if args.tokens_file is not None:
+            _write_private(args.tokens_file, credentials)
+        text = f"hlsync emulator listening on {url}\n"
+        if args.print_tokens:
+            text += json.dumps(credentials, indent=2) + "\n"
+        sys.stdout.write(text)  # one write: a signal cannot split URL and tokens
+        sys.stdout.flush()
+        serve_forever(create_app(state), sock, verbose=args.verbose)
 
 
 def _check_host(host: str, allow_remote: bool) -> None:

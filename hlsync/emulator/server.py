@@ -82,6 +82,33 @@ class _QuietServer(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
+class Stopped(Exception):
+    """SIGINT or SIGTERM arrived before the server took over signal handling."""
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """Make SIGINT/SIGTERM end the ``with`` block quietly (start-up, shutdown).
+
+    Without it a SIGTERM between printing the URL and uvicorn installing its handlers
+    would kill the process with the signal instead of exiting 0.
+    """
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise Stopped(signum)
+
+    previous = {
+        sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield
+    except Stopped:
+        pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def serve_forever(app: ASGIApp, sock: socket.socket, *, verbose: bool = False) -> None:
     """Serve on ``sock`` until SIGINT or SIGTERM, then return normally."""
     _QuietServer(_config(app, verbose)).run(sockets=[sock])
