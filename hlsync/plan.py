@@ -350,6 +350,19 @@ class Plan:
         return body
 
     @classmethod
+    def from_json(cls, text: str, *, source: str = "plan file") -> Plan:
+        """:meth:`from_dict` of a plan file's text; bad JSON names its line and column."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise HlsyncError(
+                f"{source} is not JSON: {exc.msg}",
+                Location(source, exc.lineno, exc.colno),
+                hints=("make a new one with 'hlsync plan --out FILE'",),
+            ) from exc
+        return cls.from_dict(data, source=source)
+
+    @classmethod
     def from_dict(cls, data: Any, *, source: str = "plan file") -> Plan:
         """Load a saved plan, refusing a malformed, edited or wrong-version one.
 

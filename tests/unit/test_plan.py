@@ -13,6 +13,7 @@ from hlsync.fingerprint import fingerprint, sha256_hex
 from hlsync.model import ObservedIntegration, ObservedLocation, ObservedState
 from hlsync.plan import Plan
 from hlsync.planner import build_plan
+from hlsync.render import render_plan_json
 from tests.unit.conftest import DIGEST, representative, seen
 
 
@@ -266,3 +267,11 @@ def test_stale_check_finds_integrations_and_tags() -> None:
         "was made (its managed data)",
         'the plan is stale: main.tag["legacy"] was deleted after the plan was made',
     ]
+
+
+def test_from_json_reads_the_rendered_file_and_locates_bad_json() -> None:
+    plan = _plan()
+    assert Plan.from_json(render_plan_json(plan), source="p.json") == plan
+    with pytest.raises(HlsyncError) as err:
+        Plan.from_json('{\n  "format_version": 1,\n  oops\n}', source="p.json")
+    assert str(err.value).startswith("p.json:3:3: p.json is not JSON: ")
