@@ -51,11 +51,16 @@ def _target(holder: str, ref: str) -> tuple[str, str]:
     return relative, pointer
 
 
-def _inline(node: Any, holder: str, strict: bool, depth: int = 0) -> Any:
+_DROPPED = ("example", "examples", "description", "deprecated")
+
+
+def _inline(
+    node: Any, holder: str, strict: bool, depth: int = 0, keep: tuple[str, ...] = ()
+) -> Any:
     if depth > 40:
         raise RuntimeError("reference cycle in the OpenAPI file")
     if isinstance(node, list):
-        return [_inline(item, holder, strict, depth) for item in node]
+        return [_inline(item, holder, strict, depth, keep) for item in node]
     if not isinstance(node, dict):
         return node
     if "$ref" in node:
@@ -63,11 +68,11 @@ def _inline(node: Any, holder: str, strict: bool, depth: int = 0) -> Any:
         found: Any = load(relative)
         for key in pointer.strip("/").split("/"):
             found = found[key]
-        return _inline(found, relative, strict, depth + 1)
+        return _inline(found, relative, strict, depth + 1, keep)
     out = {
-        key: _inline(value, holder, strict, depth)
+        key: value if key in keep else _inline(value, holder, strict, depth, keep)
         for key, value in node.items()
-        if key not in ("example", "examples", "description", "deprecated")
+        if key in keep or key not in _DROPPED
     }
     if out.pop("nullable", False) and isinstance(out.get("type"), str):
         out["type"] = [out["type"], "null"]
@@ -109,11 +114,51 @@ def response_schema(
 
 
 def request_schema(relative: str, path: str, method: str) -> dict[str, Any]:
+    """The request body schema, ``example`` values kept (validators ignore them)."""
     body = operation(relative, path, method)["requestBody"]
     found: dict[str, Any] = _inline(
-        body["content"]["application/json"]["schema"], relative, False
+        body["content"]["application/json"]["schema"],
+        relative,
+        False,
+        keep=("example",),
     )
     return found
+
+
+def example_of(node: dict[str, Any]) -> Any:
+    """A value valid for ``node`` built from the spec's own examples.
+
+    An ``example`` is used when it is valid for its own schema; else the first enum
+    value, the first ``anyOf``/``allOf`` branch, or an object/array built from the parts.
+    Properties whose example contradicts their declared type (spec defects such as
+    ``dateOfBirth: object`` with example ``"1990-09-25"``) are left out: see
+    :func:`self_inconsistent`.
+    """
+    if "example" in node and not errors(node["example"], node):
+        return node["example"]
+    if "enum" in node:
+        return node["enum"][0]
+    for key in ("anyOf", "allOf", "oneOf"):
+        if key in node:
+            return example_of(node[key][0])
+    kind = node.get("type")
+    kind = kind[0] if isinstance(kind, list) else kind
+    if kind == "object" or "properties" in node:
+        return {
+            name: example_of(sub)
+            for name, sub in node.get("properties", {}).items()
+            if not self_inconsistent(sub)
+        }
+    if kind == "array":
+        return [example_of(node["items"])] if "items" in node else []
+    return {"string": "text", "boolean": True, "number": 1, "integer": 1}.get(
+        str(kind), "text"
+    )
+
+
+def self_inconsistent(node: dict[str, Any]) -> bool:
+    """True when the spec's own example for ``node`` fails ``node``'s schema."""
+    return "example" in node and bool(errors(node["example"], node))
 
 
 def raw_schema(relative: str, name: str) -> dict[str, Any]:
