@@ -199,15 +199,9 @@ def _integration_changes(
             _scope_delta(catalog, s, False, agency=where is None) for s in removed
         )
         fields: list[FieldChange] = []
-        if obs is None or obs.description != decl.description:
-            if obs is not None or decl.description:
-                fields.append(
-                    FieldChange(
-                        "description",
-                        None if obs is None else obs.description,
-                        decl.description,
-                    )
-                )
+        old_description = None if obs is None else obs.description
+        if old_description != decl.description and (obs or decl.description):
+            fields.append(FieldChange("description", old_description, decl.description))
         if added or removed:
             fields.append(
                 FieldChange(
