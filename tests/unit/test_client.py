@@ -19,7 +19,7 @@ from hlsync.client import (
     RetryPolicy,
 )
 from hlsync.errors import HlsyncError
-from hlsync.pacing import DailyLimitError
+from hlsync.pacing import DailyLimitError, pace_key
 
 TOKEN = "pit-11111111-2222-3333-4444-555555555555"
 BASE = "http://api.test"
@@ -384,3 +384,25 @@ def test_iter_search_pages_then_cursors_without_wasted_requests(
     assert all(
         b["sort"] == [{"field": "dateAdded", "direction": "asc"}] for b in server.bodies
     )
+
+
+def test_cancelled_request_gives_its_pacing_slot_back() -> None:
+    async def main() -> None:
+        entered = asyncio.Event()
+
+        async def stall(request: httpx.Request) -> httpx.Response:
+            entered.set()
+            await asyncio.Event().wait()
+            raise AssertionError("unreachable")
+
+        transport = httpx.MockTransport(stall)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE) as http:
+            api = ApiClient(http)
+            task = asyncio.ensure_future(api.location("loc-1", TOKEN).list_tags())
+            await entered.wait()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert api.pacer.budget(pace_key(TOKEN, "loc-1")).in_flight == 0
+
+    asyncio.run(main())

@@ -12,9 +12,14 @@ from typing import Any
 import httpx
 import pytest
 
-from hlsync.client import ApiClient, RetryPolicy
+from hlsync.client import ApiClient, ApiError, RetryPolicy
 from hlsync.errors import HlsyncError
-from hlsync.integrations import IntegrationScope, Token, observed_integration
+from hlsync.integrations import (
+    ApiIntegrationDriver,
+    IntegrationScope,
+    Token,
+    observed_integration,
+)
 from hlsync.model import (
     AgencySpec,
     Contact,
@@ -43,6 +48,7 @@ class FakeUpstream:
         self.fields: dict[str, list[dict[str, Any]]] = {}
         self.tags: dict[str, list[dict[str, Any]]] = {}
         self.requests: list[tuple[str, str, dict[str, Any] | None]] = []
+        self.with_total = True
 
     def add_contacts(self, location: str, count: int, **extra: Any) -> None:
         items = self.contacts.setdefault(location, [])
@@ -110,7 +116,10 @@ class FakeUpstream:
             {**c, "searchAfter": [c["dateAdded"], c["id"]]}
             for c in items[start : start + limit]
         ]
-        return httpx.Response(200, json={"contacts": page, "total": len(items)})
+        answer: dict[str, Any] = {"contacts": page}
+        if self.with_total:
+            answer["total"] = len(items)
+        return httpx.Response(200, json=answer)
 
 
 def desired(*locations: LocationSpec) -> DesiredState:
@@ -510,3 +519,45 @@ def test_build_access_names_every_location_without_a_token() -> None:
             assert "no token for location 'three' (L3)" in text
 
     asyncio.run(main())
+
+
+def test_without_total_the_whole_location_is_paged_until_a_short_page() -> None:
+    upstream = FakeUpstream()
+    upstream.with_total = False
+    upstream.add_contacts("L1", 10_600)
+    spec = LocationSpec(
+        name="main",
+        id="L1",
+        contacts=email_contacts([3, 10_599, *range(20_000, 20_200)]),
+    )
+    loc = read(upstream, desired(spec)).locations["main"]
+    assert set(loc.contacts) == {
+        "email:user3@example.com",
+        "email:user10599@example.com",
+    }
+    searches = upstream.search_requests()
+    # no total: the rule cannot compare, so it reads the location: 20 pages + 2 cursors
+    assert [("searchAfter" in b) for b in searches] == [False] * 20 + [True] * 2
+
+
+def _driver_answer(payload: Any) -> Any:
+    async def main() -> Any:
+        transport = httpx.MockTransport(
+            lambda request: httpx.Response(200, json=payload)
+        )
+        async with httpx.AsyncClient(transport=transport, base_url="http://e") as http:
+            driver = ApiIntegrationDriver(
+                ApiClient(http, retry=RetryPolicy(attempts=1))
+            )
+            return await driver.list(IntegrationScope.location("L1"))
+
+    return asyncio.run(main())
+
+
+def test_api_driver_rejects_duplicate_names_and_malformed_answers() -> None:
+    item = {"id": "i1", "name": "bot", "scopes": [], "level": "sub-account"}
+    with pytest.raises(HlsyncError, match="two Private Integrations named 'bot'"):
+        _driver_answer({"integrations": [item, {**item, "id": "i2"}]})
+    with pytest.raises(ApiError, match="no 'integrations' list"):
+        _driver_answer({"items": []})
+    assert set(_driver_answer({"integrations": [item]})) == {"bot"}
