@@ -160,7 +160,7 @@ def diff_contact(
             ident = "email" if contact.key.startswith("email:") else "phone"
             body[ident] = contact.fields.get(ident, contact.key.partition(":")[2])
         for name in changed_names:
-            body[name] = contact.fields[name]
+            body[name] = _merged(observed.fields.get(name), contact.fields[name])
         if changed_custom:
             body["customFields"] = _custom_input(changed_custom)
     return ContactDiff(tuple(changes), write, body, tags_add, tags_remove)
@@ -219,6 +219,17 @@ def _prune(have: JSONValue, shape: Mapping[str, Any]) -> JSONValue:
     for key, sub in shape.items():
         if key in have:
             out[key] = _prune(have[key], sub) if isinstance(sub, Mapping) else have[key]
+    return out
+
+
+def _merged(have: JSONValue, want: JSONValue) -> JSONValue:
+    """``want`` laid over ``have`` for nested objects, so writing a declared key of,
+    say, ``dndSettings`` never drops the undeclared channels beside it."""
+    if not isinstance(want, Mapping):
+        return want
+    out = dict(have) if isinstance(have, Mapping) else {}
+    for key, value in want.items():
+        out[key] = _merged(out.get(key), value)
     return out
 
 

@@ -214,7 +214,10 @@ def test_nested_objects_compare_declared_keys_only_with_plain_paths() -> None:
     assert change.fields == (
         FieldChange("dndSettings.Email.status", "inactive", "active"),
     )
-    assert change.desired["body"] == {"dndSettings": {"Email": {"status": "active"}}}
+    # undeclared keys beside the declared one are written back unchanged
+    assert change.desired["body"] == {
+        "dndSettings": {"Email": {"status": "active", "code": "x"}, "SMS": {}}
+    }
     same = seen(
         "c1", "ann@example.com", {"dndSettings": {"Email": {"status": "active"}}}
     )
