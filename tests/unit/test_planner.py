@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from pathlib import Path
 
 import pytest
 
+from hlsync.config import load_config
 from hlsync.contact_diff import date_ymd, e164
 from hlsync.errors import HlsyncError
 from hlsync.model import (
     Contact,
     CustomField,
+    DesiredState,
     Integration,
     LocationSpec,
     ObservedContact,
     ObservedCustomField,
     ObservedIntegration,
+    ObservedState,
     Tag,
 )
 from hlsync.plan import Change, FieldChange, Plan
@@ -556,3 +560,71 @@ def test_a_number_field_holding_text_upstream_is_drift() -> None:
     }
     change = only(plan_for(spec, observed), ANN)
     assert change.fields == (FieldChange("customFields.age", "forty-two", 42),)
+
+
+def _as_applied(desired: DesiredState) -> ObservedState:
+    """What upstream would hold after a perfect apply, in upstream's own spellings:
+    lower-cased tags, ISO timestamps for dates, custom values keyed by field key."""
+    locations = {}
+    for spec in desired.locations:
+        contacts = []
+        for i, c in enumerate(spec.contacts):
+            if c.ensure == "absent":
+                continue
+            fields = dict(c.fields)
+            if isinstance(fields.get("dateOfBirth"), str):
+                fields["dateOfBirth"] = (
+                    date_ymd(fields["dateOfBirth"]) + "T00:00:00.000Z"
+                )
+            fields["dateUpdated"] = "2026-11-28T00:00:00.000Z"  # never declared
+            contacts.append(
+                ObservedContact(
+                    f"c{i}",
+                    c.key,
+                    fields,
+                    tuple(t.lower() for t in c.tags),
+                    dict(c.custom_fields),
+                )
+            )
+        used = {t.lower() for c in spec.contacts for t in c.tags}
+        used |= {t.name.lower() for t in spec.tags if t.ensure == "present"}
+        locations[spec.name] = observed_location(
+            spec.name,
+            spec.id,
+            integrations=tuple(
+                ObservedIntegration(f"pi-{i.name}", i.name, i.description, i.scopes)
+                for i in spec.integrations
+                if i.ensure == "present"
+            ),
+            custom_fields=tuple(
+                ObservedCustomField(
+                    f"cf-{f.key}", f.key, f.name, f.data_type, f.options, f.placeholder
+                )
+                for f in spec.custom_fields
+                if f.ensure == "present"
+            ),
+            tags=tuple(sorted(used)),
+            contacts=tuple(contacts),
+        )
+    agency = tuple(
+        ObservedIntegration(f"pi-{i.name}", i.name, i.description, i.scopes)
+        for i in desired.agency.integrations
+        if i.ensure == "present"
+    )
+    return observed_state(*locations.values(), agency=agency)
+
+
+@pytest.mark.parametrize("example", ["quickstart", "agency"])
+def test_examples_plan_creates_then_nothing_once_applied(example: str) -> None:
+    path = Path(__file__).resolve().parents[2] / "examples" / example
+    if not path.is_dir():
+        pytest.skip(f"examples/{example} is not there")
+    desired = load_config(path)
+    empty = observed_state(
+        *(observed_location(s.name, s.id) for s in desired.locations)
+    )
+    first = build_plan(desired, empty)
+    assert first.has_changes
+    assert {c.action for c in first.pending} == {"create"}
+    again = build_plan(desired, _as_applied(desired))
+    assert [c.address for c in again.pending] == []
