@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from hlsync.config import load_config
 from hlsync.emulator.sandbox import default_sandbox_db, reset_sandbox
 from hlsync.errors import HlsyncError
 
@@ -18,8 +19,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     reset = sub.add_parser(
         "reset",
         help="delete the sandbox database of the config at PATH",
-        description="Delete <config dir>/.hlsync/sandbox.sqlite3; the next run "
-        "starts from an empty sandbox.",
+        description="Delete the sandbox database of a config (target.sandbox.db, "
+        "by default <config dir>/.hlsync/sandbox.sqlite3); the next run starts "
+        "from an empty sandbox.",
     )
     reset.add_argument(
         "path",
@@ -34,10 +36,23 @@ def run(args: argparse.Namespace) -> int:
     path: Path = args.path
     if not path.exists():
         raise HlsyncError(f"{path}: no such file or folder")
-    folder = path if path.is_dir() else path.parent
-    db = default_sandbox_db(folder)
+    db = sandbox_db_of(path)
     if reset_sandbox(db):
         print(f"sandbox reset: removed {db}")
     else:
         print(f"no sandbox at {db}; nothing to reset")
     return 0
+
+
+def sandbox_db_of(path: Path) -> Path:
+    """The sandbox file of the config at ``path``: its ``target.sandbox.db`` when the
+    config loads, else ``<folder>/.hlsync/sandbox.sqlite3`` (a broken config can still
+    have its sandbox reset)."""
+    folder = path if path.is_dir() else path.parent
+    try:
+        target = load_config(path).target
+    except HlsyncError:
+        return default_sandbox_db(folder)
+    if target.kind == "sandbox" and target.sandbox_db:
+        return Path(target.sandbox_db)
+    return default_sandbox_db(folder)

@@ -25,7 +25,6 @@ log); they are served on loopback only. Unknown paths answer upstream-style JSON
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 import time
 from collections.abc import Sequence
@@ -44,6 +43,7 @@ from hlsync.emulator.auth import INVALID_JWT, Principal
 from hlsync.emulator.errors import EmulatorError
 from hlsync.emulator.ratelimit import TOO_MANY_REQUESTS, Decision
 from hlsync.emulator.state import EmulatorState
+from hlsync.emulator.upstream import upstream_routes
 
 VERSIONS = frozenset({"2021-07-28", "v3"})
 ADMIN_PREFIX = "/_emulator"
@@ -56,7 +56,7 @@ class ConnectionDropped(Exception):
 def create_app(state: EmulatorState | None = None) -> Starlette:
     """The emulator app over ``state`` (a fresh in-memory one when omitted)."""
     app = Starlette(
-        routes=[*_upstream_routes(), *admin_routes()],
+        routes=[*upstream_routes(), *admin_routes()],
         middleware=[Middleware(EmulatorMiddleware)],
         exception_handlers={
             EmulatorError: _render_emulator_error,
@@ -65,22 +65,6 @@ def create_app(state: EmulatorState | None = None) -> Starlette:
     )
     app.state.emulator = state if state is not None else EmulatorState.in_memory()
     return app
-
-
-def _upstream_routes() -> list[BaseRoute]:
-    """``hlsync.emulator.upstream.upstream_routes()``, the other half of the emulator.
-
-    Imported by name while that half is being written in parallel; an app without it
-    serves only the admin API.
-    """
-    try:
-        module = importlib.import_module("hlsync.emulator.upstream")
-    except ModuleNotFoundError as exc:
-        if exc.name != "hlsync.emulator.upstream":
-            raise
-        return []
-    routes: list[BaseRoute] = module.upstream_routes()
-    return routes
 
 
 async def _render_emulator_error(request: Request, exc: Exception) -> Response:

@@ -124,3 +124,15 @@ def test_sandbox_reset_command(
     assert main(["sandbox", "reset", str(tmp_path)]) == 1
     assert "not an hlsync emulator database" in capsys.readouterr().err
     assert db.read_text() == "precious data"
+
+
+def test_sandbox_reset_follows_the_configured_db(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "hlsync.yaml"
+    config.write_text("version: 1\ntarget:\n  sandbox:\n    db: state/sb.sqlite3\n")
+    db = tmp_path / "state" / "sb.sqlite3"
+    open_sandbox(db, [(LOCATION, "Alpha")]).close()
+    assert main(["sandbox", "reset", str(tmp_path)]) == 0
+    assert str(db) in capsys.readouterr().out
+    assert not db.exists()
