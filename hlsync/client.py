@@ -6,8 +6,9 @@ Every request carries ``Version: 2021-07-28``, ``Accept: application/json`` and 
 location's bearer token, goes through the :class:`~hlsync.pacing.Pacer` of its
 (token, location) key, and is retried by the :class:`RetryPolicy`.
 
-Errors (STYLE.md §5): every non-2xx answer, transport error and unreadable body becomes an
-:class:`ApiError` (an ``HlsyncError``) that reads
+Errors (STYLE.md §5; built in :mod:`hlsync.apierrors`, re-exported here): every non-2xx
+answer, transport error and unreadable body becomes an :class:`ApiError` (an
+``HlsyncError``) that reads
 ``POST /contacts/upsert -> 401: The token is not authorized for this scope.`` plus a hint:
 method, path without its query string, status and the upstream message. The token never
 appears in an error, a log line or a ``repr``; any upstream text quoted in an error is
@@ -26,7 +27,6 @@ add/remove, GET and search are safe to repeat.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -35,8 +35,30 @@ from typing import Any, TypeVar
 
 import httpx
 
-from hlsync.errors import HlsyncError
+from hlsync.apierrors import (
+    AmbiguousWriteError,
+    ApiError,
+    Secret,
+    answer_error,
+    decode_answer,
+    no_answer_error,
+    shape_error,
+)
 from hlsync.pacing import DailyLimitError, Pacer, RateLimitHeaders, pace_key
+
+__all__ = [
+    "API_VERSION",
+    "PAGE_MODE_LIMIT",
+    "SEARCH_PAGE_MAX",
+    "AmbiguousWriteError",
+    "ApiClient",
+    "ApiError",
+    "JSONDict",
+    "LocationApi",
+    "RetryPolicy",
+    "SearchPage",
+    "next_cursor",
+]
 
 API_VERSION = "2021-07-28"
 SEARCH_PAGE_MAX = 500  # upstream's pageLimit maximum (reference §5.6)
@@ -59,36 +81,6 @@ log = logging.getLogger("hlsync.client")
 JSONDict = dict[str, Any]
 _T = TypeVar("_T")
 Sleep = Callable[[float], Awaitable[None]]
-
-
-class ApiError(HlsyncError):
-    """A failed API call. ``status`` is None when no HTTP answer came back.
-
-    ``body`` is the upstream JSON error body (e.g. the duplicate-contact 400 carries
-    ``meta.contactId``) or None.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        method: str,
-        path: str,
-        status: int | None,
-        upstream_message: str | None = None,
-        body: JSONDict | None = None,
-        hints: Sequence[str] = (),
-    ) -> None:
-        super().__init__(message, hints=hints)
-        self.method = method
-        self.path = path
-        self.status = status
-        self.upstream_message = upstream_message
-        self.body = body
-
-
-class AmbiguousWriteError(ApiError):
-    """A create failed in a way that may have committed it: re-read, then decide."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,64 +112,6 @@ class RetryPolicy:
 class SearchPage:
     contacts: tuple[JSONDict, ...]
     total: int | None
-
-
-_HINTS = {
-    400: "upstream rejected the request",
-    401: "check that the token for location {loc} is valid and holds the scope this "
-    "call needs (a sub-account token of that location)",
-    403: "the token does not have access to location {loc}; check the location id "
-    "and the token configured for it",
-    404: "the object no longer exists upstream; run plan again",
-    422: "upstream rejected the request body",
-    429: "rate limit still exceeded after {n} attempts; try again later",
-}
-
-
-def _hint(status: int | None, location_id: str, attempts: int) -> str:
-    if status is None:
-        return (
-            f"could not reach the API after {attempts} attempts; check the target URL"
-        )
-    if status >= 500:
-        return f"upstream server error after {attempts} attempts; try again later"
-    template = _HINTS.get(status)
-    if template is None:
-        return "unexpected answer from the API"
-    return template.format(loc=location_id, n=attempts)
-
-
-def _upstream_message(body: Any, fallback: str) -> str:
-    if isinstance(body, dict):
-        message = body.get("message")
-        if isinstance(message, list):
-            return "; ".join(str(item) for item in message)
-        if isinstance(message, str) and message:
-            return message
-        error = body.get("error")
-        if isinstance(error, str) and error:
-            return error
-    return fallback
-
-
-class _Secret:
-    """A string kept out of ``repr`` and ``str``; ``reveal()`` only for the header."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def scrub(self, text: str) -> str:
-        return text.replace(self._value, "***") if self._value else text
-
-    def __repr__(self) -> str:
-        return "<secret>"
-
-    __str__ = __repr__
 
 
 class ApiClient:
@@ -222,7 +156,7 @@ class ApiClient:
         ``token=None`` sends no Authorization header (the emulator's admin API);
         ``location_id`` names the pacing budget and appears in hints.
         """
-        secret = _Secret(token or "")
+        secret = Secret(token or "")
         key = pace_key(token or "", location_id)
         headers = {"Version": API_VERSION, "Accept": "application/json"}
         if token is not None:
@@ -238,30 +172,16 @@ class ApiClient:
                 )
             except httpx.HTTPError as exc:
                 self.pacer.release(ticket, None, None)
-                sent = not isinstance(exc, _NOT_SENT)
-                retryable = isinstance(exc, _RETRYABLE)
-                reason = secret.scrub(str(exc)) or type(exc).__name__
-                log.debug("%s %s attempt %d: %s", method, path, attempt, reason)
-                if creates and sent:
-                    raise AmbiguousWriteError(
-                        f"{method} {path} -> no answer ({type(exc).__name__}): {reason}",
-                        method=method,
-                        path=path,
-                        status=None,
-                        hints=(
-                            "the create may have been committed; read the object "
-                            "before creating it again",
-                        ),
-                    ) from exc
-                if retryable and attempt < policy.attempts:
-                    await policy.sleep(policy.delay(attempt))
-                    continue
-                raise ApiError(
-                    f"{method} {path} -> no answer ({type(exc).__name__}): {reason}",
-                    method=method,
-                    path=path,
-                    status=None,
-                    hints=(_hint(None, location_id, attempt),),
+                log.debug(
+                    "%s %s attempt %d: %s", method, path, attempt, type(exc).__name__
+                )
+                ambiguous = creates and not isinstance(exc, _NOT_SENT)
+                if not ambiguous and isinstance(exc, _RETRYABLE):
+                    if attempt < policy.attempts:
+                        await policy.sleep(policy.delay(attempt))
+                        continue
+                raise no_answer_error(
+                    exc, method, path, secret, location_id, attempt, ambiguous=ambiguous
                 ) from exc
             except BaseException:
                 self.pacer.release(ticket, None, None)
@@ -270,7 +190,7 @@ class ApiClient:
             self.pacer.release(ticket, response.headers, status)
             log.debug("%s %s attempt %d -> %d", method, path, attempt, status)
             if 200 <= status < 300:
-                return self._decode(response, method, path, secret)
+                return decode_answer(response, method, path)
             if status == 429:
                 daily = RateLimitHeaders.parse(response.headers).daily_remaining
                 if daily is not None and daily <= 0:
@@ -280,88 +200,27 @@ class ApiClient:
                         hints=("try again tomorrow",),
                     )
             if status in RETRY_STATUSES and creates and status != 429:
-                raise self._error(
+                raise answer_error(
                     response, method, path, secret, location_id, attempt, ambiguous=True
                 )
             if status in RETRY_STATUSES and attempt < policy.attempts:
                 await policy.sleep(policy.delay(attempt))
                 continue
-            raise self._error(response, method, path, secret, location_id, attempt)
-
-    @staticmethod
-    def _decode(
-        response: httpx.Response, method: str, path: str, secret: _Secret
-    ) -> JSONDict:
-        if not response.content.strip():
-            return {}
-        try:
-            body = response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ApiError(
-                f"{method} {path} -> {response.status_code}: the answer is not JSON",
-                method=method,
-                path=path,
-                status=response.status_code,
-                hints=("check that the target URL points at the HighLevel API",),
-            ) from exc
-        if not isinstance(body, dict):
-            raise ApiError(
-                f"{method} {path} -> {response.status_code}: expected a JSON object, "
-                f"got {type(body).__name__}",
-                method=method,
-                path=path,
-                status=response.status_code,
-            )
-        return body
-
-    @staticmethod
-    def _error(
-        response: httpx.Response,
-        method: str,
-        path: str,
-        secret: _Secret,
-        location_id: str,
-        attempts: int,
-        *,
-        ambiguous: bool = False,
-    ) -> ApiError:
-        status = response.status_code
-        try:
-            body: Any = response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            body = None
-        fallback = response.text.strip()[:200] or response.reason_phrase
-        upstream = secret.scrub(_upstream_message(body, fallback))
-        cls = AmbiguousWriteError if ambiguous else ApiError
-        hint = (
-            "the create may have been committed; read the object before creating it "
-            "again"
-            if ambiguous
-            else _hint(status, location_id, attempts)
-        )
-        return cls(
-            f"{method} {path} -> {status}: {upstream}",
-            method=method,
-            path=path,
-            status=status,
-            upstream_message=upstream,
-            body=body if isinstance(body, dict) else None,
-            hints=(hint,),
-        )
+            raise answer_error(response, method, path, secret, location_id, attempt)
 
 
 class LocationApi:
     """The endpoints of one location, bound to its token.
 
     Methods return the upstream object inside the response envelope (``contact``,
-    ``customField``, ``tag`` …) or, for lists, the list. ``calls`` counts HTTP calls
-    started through this object (retries included), for reports.
+    ``customField``, ``tag`` …) or, for lists, the list. ``calls`` counts the API calls
+    made through this object (one per method call; retries are not counted).
     """
 
     def __init__(self, api: ApiClient, location_id: str, token: str) -> None:
         self._api = api
         self.location_id = location_id
-        self._token = _Secret(token)
+        self._token = Secret(token)
         self.calls = 0
 
     def __repr__(self) -> str:
@@ -546,11 +405,5 @@ def _dicts(items: list[Any]) -> list[JSONDict]:
 def _unwrap(body: JSONDict, name: str, kind: type[_T], method: str, path: str) -> _T:
     value = body.get(name)
     if not isinstance(value, kind):
-        raise ApiError(
-            f"{method} {path} -> unexpected answer: no {name!r} {kind.__name__}",
-            method=method,
-            path=path,
-            status=None,
-            hints=("check that the target URL points at the HighLevel API",),
-        )
+        raise shape_error(method, path, f"{name!r} {kind.__name__}")
     return value
