@@ -268,6 +268,9 @@ class Plan:
     locations: tuple[PlanLocation, ...]
     changes: tuple[Change, ...]
     format_version: int = FORMAT_VERSION
+    # Where `hlsync plan` read the config (relative to its working directory when
+    # under it), so `hlsync apply PLANFILE` finds it again; None: not recorded.
+    config_root: str | None = None
 
     @property
     def summary(self) -> Summary:
@@ -333,7 +336,7 @@ class Plan:
             raise HlsyncError.collect(problems)
 
     def _body(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "format_version": self.format_version,
             "hlsync_version": self.hlsync_version,
             "config_digest": self.config_digest,
@@ -342,6 +345,9 @@ class Plan:
             "summary": self.summary.to_dict(),
             "changes": [c.to_dict() for c in self.changes],
         }
+        if self.config_root is not None:
+            body["config_root"] = self.config_root
+        return body
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-native; validates against schemas/plan.schema.json."""
@@ -405,6 +411,9 @@ def _plan_from(doc: JsonObject) -> Plan:
         ),
         changes=tuple(_change_from(o) for o in doc.objects("changes")),
         format_version=version,
+        config_root=doc.optional_text("config_root")
+        if "config_root" in doc.data
+        else None,
     )
     summary = doc.obj("summary")
     if summary.data != plan.summary.to_dict():
