@@ -1,17 +1,11 @@
-"""Fixtures for the engine-core tests: the ``--update-golden`` option and a
-representative desired/observed pair (create, update, delete, replace, noop, scope
-changes) built in Python — no YAML, no HTTP.
-
-``--update-golden`` is registered here, so pass it with a path under tests/unit, e.g.
-``pytest tests/unit/test_render.py --update-golden``; review the rewritten files like code.
+"""Fixtures for the engine-core tests: a representative desired/observed pair (create,
+update, delete, replace, noop, scope changes) built in Python — no YAML, no HTTP.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-
-import pytest
 
 from hlsync.errors import Location
 from hlsync.model import (
@@ -32,20 +26,6 @@ from hlsync.model import (
 )
 
 DIGEST = "3f" * 32
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--update-golden",
-        action="store_true",
-        default=False,
-        help="rewrite tests/golden/* from the current renderers",
-    )
-
-
-@pytest.fixture
-def update_golden(request: pytest.FixtureRequest) -> bool:
-    return bool(request.config.getoption("--update-golden", default=False))
 
 
 def src(line: int, column: int = 5) -> Location:
