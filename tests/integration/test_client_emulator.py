@@ -17,6 +17,7 @@ from hlsync.client import (
     LocationApi,
     RetryPolicy,
 )
+from hlsync.emulator.app import create_app
 from hlsync.integrations import ApiIntegrationDriver, IntegrationScope
 from hlsync.model import (
     AgencySpec,
@@ -27,8 +28,9 @@ from hlsync.model import (
     Tag,
     Target,
 )
-from hlsync.reader import TargetAccess, read_observed
-from tests.emulator_fixtures import LOCATION_A, LiveEmulator
+from hlsync.pacing import DailyLimitError
+from hlsync.reader import TargetAccess, build_access, read_observed
+from tests.emulator_fixtures import LOCATION_A, LiveEmulator, provisioned_state
 
 pytestmark = pytest.mark.integration
 
@@ -248,3 +250,51 @@ def test_api_driver_private_integration_lifecycle(emulator: LiveEmulator) -> Non
             await driver.delete(scope, created.id)
 
     run_api(emulator, body)
+
+
+def test_daily_budget_spent_stops_before_the_next_request(
+    emulator: LiveEmulator,
+) -> None:
+    admin_put(emulator, "/_emulator/limits", {"dailyMax": 3})
+
+    async def body(api: ApiClient) -> None:
+        loc = location(api, emulator)
+        for _ in range(3):
+            await loc.list_tags()
+        with pytest.raises(DailyLimitError, match=f"location {LOCATION_A}"):
+            await loc.list_tags()
+
+    run_api(emulator, body)
+    assert [e["status"] for e in logged(emulator)] == [200, 200, 200]
+
+
+def test_in_process_through_asgi_transport() -> None:
+    provisioned = provisioned_state()
+    provisioned.state.store.create_tag(LOCATION_A, "vip")
+    spec = LocationSpec(name="alpha", id=LOCATION_A, tags=(Tag("vip"),))
+    desired = DesiredState(Target(), AgencySpec(), (spec,), "d", "cfg.yaml")
+
+    async def main() -> Any:
+        transport = httpx.ASGITransport(app=create_app(provisioned.state))
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://sandbox.hlsync.invalid"
+        ) as http:
+            api = ApiClient(http)
+            tokens = {"alpha": provisioned.location_tokens[LOCATION_A]}
+            driver = ApiIntegrationDriver(api)
+            access = build_access(
+                api,
+                desired,
+                tokens,
+                integrations=driver,
+                company_id=provisioned.company_id,
+            )
+            return await read_observed(desired, access)
+
+    try:
+        observed = asyncio.run(main())
+    finally:
+        provisioned.state.close()
+    assert set(observed.locations["alpha"].tags) == {"vip"}
+    assert set(observed.locations["alpha"].integrations) == {"emulator-bootstrap"}
+    assert set(observed.agency_integrations) == {"emulator-bootstrap"}
