@@ -162,24 +162,25 @@ class Faults:
         latency = 0.0
         error: int | None = None
         after: FailMode | None = None
-        spent: list[int] = []
-        for index, rule in enumerate(self._rules):
-            if not rule.matches(route):
-                continue
-            fired = False
+        matching = [i for i, rule in enumerate(self._rules) if rule.matches(route)]
+        fired: set[int] = set()
+        for index in matching:
+            rule = self._rules[index]
             if rule.latency_ms > 0:
                 latency += rule.latency_ms / 1000.0
-                fired = True
+                fired.add(index)
             if error is None and rule.error_rate > 0:
                 if self._rng.random() < rule.error_rate:
                     error = rule.error_status
-                    fired = True
+                    fired.add(index)
+        # an injected error means the handler never runs: no write to fail after
+        for index in matching if error is None else ():
+            rule = self._rules[index]
             if after is None and rule.fail_after_commit > 0:
                 if self._rng.random() < rule.fail_after_commit:
                     after = rule.fail_mode
-                    fired = True
-            if fired:
-                spent.append(index)
+                    fired.add(index)
+        spent = sorted(fired)
         for index in spent:
             left = self._left[index]
             if left is not None:
@@ -188,8 +189,6 @@ class Faults:
         if len(keep) != len(self._rules):
             self._rules = [self._rules[i] for i in keep]
             self._left = [self._left[i] for i in keep]
-        if error is not None:
-            after = None
         return FaultPlan(latency, error, after)
 
 

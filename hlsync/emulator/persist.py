@@ -88,9 +88,12 @@ class SqlitePersistence:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._pending: dict[tuple[str, str], str | None] = {}
-        self._lock_fd = _lock_file(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._lock_fd = _lock_file(path)
+        except OSError as exc:
+            raise HlsyncError(f"{path}: cannot open the database ({exc})") from exc
         try:
             self._db = sqlite3.connect(
                 path, check_same_thread=False, isolation_level=None
