@@ -269,3 +269,20 @@ def test_release_without_answer_frees_the_slot() -> None:
 def test_invalid_max_in_flight() -> None:
     with pytest.raises(ValueError):
         Pacer(max_in_flight=0)
+
+
+def test_budget_spent_by_another_client_is_respected() -> None:
+    vt = VirtualTime()
+    server = FixedWindowServer(vt.clock, max=10, interval=1.0)
+    for _ in range(6):  # another process with the same integration got there first
+        server.handle()
+    pacer = Pacer(max_in_flight=8, clock=vt.clock, sleep=vt.sleep)
+
+    async def main() -> None:
+        await asyncio.gather(*(_request(pacer, server, vt, 0.05) for _ in range(14)))
+
+    asyncio.run(vt.run(main()))
+    ours = server.statuses[6:]
+    assert ours == [200] * 14
+    # only 4 of ours fit the first window; the other 10 waited for the next one
+    assert vt.now > 1.0
