@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from hlsync.commands import emulator, sandbox, scopes, validate
+from hlsync.commands import emulator, plan, sandbox, scopes, show, validate
 
-COMMANDS: tuple[ModuleType, ...] = (validate, scopes, emulator, sandbox)
+COMMANDS: tuple[ModuleType, ...] = (
+    validate,
+    plan,
+    show,
+    scopes,
+    emulator,
+    sandbox,
+)

@@ -1,0 +1,161 @@
+"""What ``plan``, ``show`` and ``apply`` share: flags, targeting, reading, rendering.
+
+Targeting (``--location NAME`` repeatable, ``--exclude NAME`` repeatable) narrows the
+config before anything is read: only the selected locations are read, planned and
+applied. ``agency`` names the agency's own integrations. With ``--location`` the agency
+is left out unless ``--location agency`` is given too. An unknown name is an
+:class:`HlsyncError` listing the names the config knows. The config digest is that of
+the whole config, so a targeted saved plan still checks against the full file.
+
+Colour only when stdout is a terminal, ``NO_COLOR`` is unset and ``--no-color`` was not
+given (``render.use_color``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from hlsync.config import display_path
+from hlsync.errors import HlsyncError, Location
+from hlsync.model import DesiredState
+from hlsync.plan import Plan
+from hlsync.planner import AGENCY, build_plan
+from hlsync.reader import TargetAccess, read_observed
+from hlsync.render import (
+    render_plan_json,
+    render_plan_markdown,
+    render_plan_text,
+    use_color,
+)
+
+FORMATS = ("text", "markdown", "json")
+
+
+def add_format(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="text (default), markdown (for a pull-request comment) or json",
+    )
+    parser.add_argument(
+        "--no-color", action="store_true", help="no colour even on a terminal"
+    )
+
+
+def add_targeting(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--location",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only this location (repeatable; 'agency' for the agency's integrations)",
+    )
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="leave this location out (repeatable; 'agency' too)",
+    )
+
+
+def want_color(args: argparse.Namespace) -> bool:
+    if getattr(args, "no_color", False):
+        return False
+    return use_color(sys.stdout.isatty(), os.environ)
+
+
+def select(
+    desired: DesiredState, include: Sequence[str], exclude: Sequence[str]
+) -> DesiredState:
+    """``desired`` narrowed to the targeted locations (see the module docstring)."""
+    if not include and not exclude:
+        return desired
+    known = [spec.name for spec in desired.locations]
+    if desired.agency.integrations:
+        known.append(AGENCY)
+    unknown = sorted({n for n in [*include, *exclude] if n not in known})
+    if unknown:
+        flags = ", ".join(repr(n) for n in unknown)
+        raise HlsyncError(
+            f"--location/--exclude name {flags} is not in the config",
+            Location(display_path(Path(desired.root))),
+            hints=("known names: " + ", ".join(known),),
+        )
+    wanted = set(include) if include else set(known)
+    wanted -= set(exclude)
+    if not wanted:
+        raise HlsyncError(
+            "--location/--exclude leave nothing to plan",
+            hints=("known names: " + ", ".join(known),),
+        )
+    agency = desired.agency
+    if AGENCY not in wanted and agency.integrations:
+        agency = dataclasses.replace(agency, integrations=())
+    return dataclasses.replace(
+        desired,
+        agency=agency,
+        locations=tuple(s for s in desired.locations if s.name in wanted),
+    )
+
+
+async def make_plan(
+    desired: DesiredState, access: TargetAccess, config_path: str
+) -> Plan:
+    """Read the observed state and plan; the plan records where its config lives."""
+    observed = await read_observed(desired, access)
+    plan = build_plan(desired, observed)
+    return dataclasses.replace(plan, config_root=display_path(Path(config_path)))
+
+
+def render_plan(plan: Plan, fmt: str, *, color: bool) -> str:
+    if fmt == "json":
+        return render_plan_json(plan)
+    if fmt == "markdown":
+        return render_plan_markdown(plan)
+    return render_plan_text(plan, color=color)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and ``os.replace``."""
+    temp_name: str | None = None
+    try:
+        folder = path.parent if str(path.parent) else Path(".")
+        fd, temp_name = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=".tmp", dir=folder
+        )
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(temp_name, 0o644)
+        os.replace(temp_name, path)
+        temp_name = None
+    except OSError as exc:
+        raise HlsyncError(f"{path}: cannot write ({exc.strerror})") from exc
+    finally:
+        if temp_name is not None:
+            Path(temp_name).unlink(missing_ok=True)
+
+
+def read_plan_file(path: Path) -> Plan | None:
+    """The saved plan at ``path``, or None when ``path`` is not a plan file.
+
+    A plan file is recognised by its content (a JSON object with ``format_version``),
+    not by its name; a config file or directory gives None.
+    """
+    if not path.is_file():
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    head = text.lstrip()
+    if not head.startswith("{") or '"format_version"' not in text:
+        return None
+    return Plan.from_json(text, source=display_path(path))

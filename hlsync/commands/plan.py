@@ -1,0 +1,74 @@
+"""``hlsync plan [PATH]``: read the account, diff it against the config, show the diff.
+
+Only reads. ``--out FILE`` also saves the plan (JSON, ``schemas/plan.schema.json``) for
+``hlsync apply FILE``; the file records the config's digest, where the config lives and
+a fingerprint of every object it will touch, so a later apply can refuse it when either
+changed. Exit 0, or with ``--detailed-exitcode`` 0 for no changes and 2 for changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from hlsync.commands._common import (
+    add_format,
+    add_targeting,
+    make_plan,
+    render_plan,
+    select,
+    want_color,
+    write_text_atomic,
+)
+from hlsync.config import display_path, load_config
+from hlsync.plan import Plan
+from hlsync.render import render_plan_json
+from hlsync.target import open_target
+
+NAME = "plan"
+HELP = "Show what apply would change (reads the account, writes nothing)."
+EXIT_CHANGES = 2
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "path",
+        nargs="?",
+        default=".",
+        metavar="PATH",
+        help="config file, or directory of *.yaml files (default: .)",
+    )
+    parser.add_argument(
+        "--out", type=Path, metavar="FILE", help="also save the plan for 'apply FILE'"
+    )
+    parser.add_argument(
+        "--detailed-exitcode",
+        action="store_true",
+        help="exit 2 when there are changes, 0 when there are none",
+    )
+    add_format(parser)
+    add_targeting(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    desired = select(load_config(args.path), args.location, args.exclude)
+
+    async def plan_it() -> Plan:
+        async with open_target(desired) as access:
+            return await make_plan(desired, access, args.path)
+
+    plan = asyncio.run(plan_it())
+    sys.stdout.write(render_plan(plan, args.format, color=want_color(args)))
+    if args.out is not None:
+        write_text_atomic(args.out, render_plan_json(plan))
+        shown = display_path(args.out)
+        note = (
+            f"\nSaved the plan to: {shown}\n"
+            f"To apply exactly these changes, run: hlsync apply {shown}\n"
+        )
+        (sys.stdout if args.format == "text" else sys.stderr).write(note)
+    if args.detailed_exitcode and plan.has_changes:
+        return EXIT_CHANGES
+    return 0
