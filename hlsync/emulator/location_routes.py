@@ -81,7 +81,7 @@ async def list_tags(request: Request) -> JSONResponse:
     location_id = _location(request, "locations/tags.readonly")
     state = state_of(request)
     with state.lock:
-        tags = state.store.tags(location_id)
+        tags = state.store.items.tags(location_id)
     return ok({"tags": [shapes.tag(t) for t in tags]})
 
 
@@ -91,7 +91,7 @@ async def create_tag(request: Request) -> JSONResponse:
     v.check_body(body, v.LOCATION_TAG)
     state = state_of(request)
     with state.lock:
-        record = state.store.create_tag(location_id, body["name"])
+        record = state.store.items.create_tag(location_id, body["name"])
     return ok({"tag": shapes.tag(record)})
 
 
@@ -99,7 +99,7 @@ async def get_tag(request: Request) -> JSONResponse:
     location_id = _location(request, "locations/tags.readonly")
     state = state_of(request)
     with state.lock:
-        record = state.store.get_tag(location_id, request.path_params["tagId"])
+        record = state.store.items.get_tag(location_id, request.path_params["tagId"])
     return ok({"tag": shapes.tag(record)})
 
 
@@ -109,7 +109,7 @@ async def update_tag(request: Request) -> JSONResponse:
     v.check_body(body, v.LOCATION_TAG)
     state = state_of(request)
     with state.lock:
-        record = state.store.update_tag(
+        record = state.store.items.update_tag(
             location_id, request.path_params["tagId"], body["name"]
         )
     return ok({"tag": shapes.tag(record)})
@@ -119,7 +119,7 @@ async def delete_tag(request: Request) -> JSONResponse:
     location_id = _location(request, "locations/tags.write")
     state = state_of(request)
     with state.lock:
-        state.store.delete_tag(location_id, request.path_params["tagId"])
+        state.store.items.delete_tag(location_id, request.path_params["tagId"])
     return ok(succeeded(request))
 
 
@@ -132,7 +132,7 @@ async def list_custom_fields(request: Request) -> JSONResponse:
         )
     state = state_of(request)
     with state.lock:
-        found = state.store.custom_fields(
+        found = state.store.items.custom_fields(
             location_id, None if model == "all" else model
         )
     return ok({"customFields": [shapes.custom_field(f) for f in found]})
@@ -144,7 +144,7 @@ async def create_custom_field(request: Request) -> JSONResponse:
     v.check_body(body, v.CREATE_CUSTOM_FIELD)
     state = state_of(request)
     with state.lock:
-        record = state.store.create_custom_field(location_id, body)
+        record = state.store.items.create_custom_field(location_id, body)
     return ok({"customField": shapes.custom_field(record)}, 201)
 
 
@@ -152,7 +152,9 @@ async def get_custom_field(request: Request) -> JSONResponse:
     location_id = _location(request, "locations/customFields.readonly")
     state = state_of(request)
     with state.lock:
-        record = state.store.get_custom_field(location_id, request.path_params["id"])
+        record = state.store.items.get_custom_field(
+            location_id, request.path_params["id"]
+        )
     return ok({"customField": shapes.custom_field(record)})
 
 
@@ -162,7 +164,7 @@ async def update_custom_field(request: Request) -> JSONResponse:
     v.check_body(body, v.UPDATE_CUSTOM_FIELD)
     state = state_of(request)
     with state.lock:
-        record = state.store.update_custom_field(
+        record = state.store.items.update_custom_field(
             location_id, request.path_params["id"], body
         )
     return ok({"customField": shapes.custom_field(record)})
@@ -172,7 +174,7 @@ async def delete_custom_field(request: Request) -> JSONResponse:
     location_id = _location(request, "locations/customFields.write")
     state = state_of(request)
     with state.lock:
-        state.store.delete_custom_field(location_id, request.path_params["id"])
+        state.store.items.delete_custom_field(location_id, request.path_params["id"])
     return ok(succeeded(request))
 
 
@@ -180,7 +182,7 @@ async def list_custom_values(request: Request) -> JSONResponse:
     location_id = _location(request, "locations/customValues.readonly")
     state = state_of(request)
     with state.lock:
-        found = state.store.custom_values(location_id)
+        found = state.store.items.custom_values(location_id)
     return ok({"customValues": [shapes.custom_value(r) for r in found]})
 
 
@@ -190,7 +192,7 @@ async def create_custom_value(request: Request) -> JSONResponse:
     v.check_body(body, v.CUSTOM_VALUE)
     state = state_of(request)
     with state.lock:
-        record = state.store.create_custom_value(
+        record = state.store.items.create_custom_value(
             location_id, body["name"], body["value"]
         )
     return ok({"customValue": shapes.custom_value(record)}, 201)
@@ -200,7 +202,9 @@ async def get_custom_value(request: Request) -> JSONResponse:
     location_id = _location(request, "locations/customValues.readonly")
     state = state_of(request)
     with state.lock:
-        record = state.store.get_custom_value(location_id, request.path_params["id"])
+        record = state.store.items.get_custom_value(
+            location_id, request.path_params["id"]
+        )
     return ok({"customValue": shapes.custom_value(record)})
 
 
@@ -210,7 +214,7 @@ async def update_custom_value(request: Request) -> JSONResponse:
     v.check_body(body, v.CUSTOM_VALUE)
     state = state_of(request)
     with state.lock:
-        record = state.store.update_custom_value(
+        record = state.store.items.update_custom_value(
             location_id, request.path_params["id"], body["name"], body["value"]
         )
     return ok({"customValue": shapes.custom_value(record)})
@@ -220,5 +224,5 @@ async def delete_custom_value(request: Request) -> JSONResponse:
     location_id = _location(request, "locations/customValues.write")
     state = state_of(request)
     with state.lock:
-        state.store.delete_custom_value(location_id, request.path_params["id"])
+        state.store.items.delete_custom_value(location_id, request.path_params["id"])
     return ok(succeeded(request))

@@ -1,5 +1,6 @@
-"""All upstream data of the emulator: locations, contacts, location tags, custom fields
-and custom values, with the indexes that keep contact search fast.
+"""All upstream data of the emulator: locations and contacts, with the indexes that keep
+contact search fast, plus (in ``Store.items``, see ``items``) each location's tags,
+custom fields and custom values.
 
 Contract (the seam with the platform half):
 
@@ -23,8 +24,6 @@ when a response is shaped, never stored.
 
 from __future__ import annotations
 
-import random
-import string
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -34,14 +33,13 @@ from typing import Any, Protocol
 
 from hlsync.emulator import search
 from hlsync.emulator.errors import EmulatorError
+from hlsync.emulator.items import LocationItems, new_id
+from hlsync.emulator.search_query import SearchQuery
 
 Record = dict[str, Any]
 
 KIND_LOCATION = "location"
 KIND_CONTACT = "contact"
-KIND_TAG = "locationTag"
-KIND_FIELD = "customField"
-KIND_VALUE = "customValue"
 
 DEFAULT_SETTINGS: dict[str, bool] = {
     "allowDuplicateContact": False,
@@ -50,8 +48,6 @@ DEFAULT_SETTINGS: dict[str, bool] = {
     "disableContactTimezone": False,
 }
 
-_ID_ALPHABET = string.ascii_letters + string.digits
-_RANDOM = random.Random()
 # How long the search-lag history keeps a change; a lag longer than this shows the
 # contact as it is now. Ten minutes is far beyond any lag a test or benchmark sets.
 HISTORY_SECONDS = 600.0
@@ -74,20 +70,6 @@ class ClockLike(Protocol):
     """The part of ``clock.Clock`` the store uses."""
 
     def now(self) -> datetime: ...
-
-
-def new_id() -> str:
-    """A 20-character alphanumeric id, the shape of upstream (Firestore) ids.
-
-    Ids are not secrets, so a fast PRNG seeded from the OS does (``secrets.choice`` per
-    character made seeding 20,000 contacts take seconds).
-    """
-    return "".join(_RANDOM.choices(_ID_ALPHABET, k=20))
-
-
-def is_valid_id(value: str) -> bool:
-    """True for a string shaped like an id this store (or upstream) hands out."""
-    return len(value) == 20 and all(ch in _ID_ALPHABET for ch in value)
 
 
 def iso_millis(when: datetime) -> str:
@@ -165,9 +147,7 @@ class Store:
         self._locations: dict[str, Record] = dict(persistence.load(KIND_LOCATION))
         self._contacts: dict[str, Record] = {}
         self._indexes: dict[str, _LocationIndex] = {}
-        self._tags: dict[str, Record] = dict(persistence.load(KIND_TAG))
-        self._fields: dict[str, Record] = dict(persistence.load(KIND_FIELD))
-        self._values: dict[str, Record] = dict(persistence.load(KIND_VALUE))
+        self.items = LocationItems(persistence)
         self._history: deque[_Change] = deque()
         # Ids deleted while this process ran: bulk tag updates answer "contact is
         # deleted" for them, as upstream does for soft-deleted contacts.
@@ -267,7 +247,7 @@ class Store:
         }
         record["tags"] = merge_tags([], record["tags"])
         self._write_contact(None, record)
-        self._ensure_location_tags(location_id, record["tags"])
+        self.items.ensure_tags(location_id, record["tags"])
         return record
 
     def update_contact(self, id: str, fields: dict[str, Any]) -> Record:
@@ -289,7 +269,7 @@ class Store:
                 record[key] = value
         record["dateUpdated"] = self.now()
         self._write_contact(before, record)
-        self._ensure_location_tags(record["locationId"], record["tags"])
+        self.items.ensure_tags(record["locationId"], record["tags"])
         return record
 
     def delete_contact(self, id: str) -> Record:
@@ -347,7 +327,7 @@ class Store:
     def search_contacts(
         self,
         location_id: str,
-        query: search.SearchQuery,
+        query: SearchQuery,
         *,
         lag_seconds: float = 0.0,
     ) -> search.SearchPage:
@@ -374,9 +354,7 @@ class Store:
             matched = matched_or_none
         return search.paginate(matched, query)
 
-    def _matching(
-        self, index: _LocationIndex, query: search.SearchQuery
-    ) -> list[Record]:
+    def _matching(self, index: _LocationIndex, query: SearchQuery) -> list[Record]:
         def lookup(field_name: str, value: str) -> set[str] | None:
             if field_name == "email":
                 return set(index.by_email.get(value.lower(), ()))
@@ -416,6 +394,20 @@ class Store:
             if change.location_id == location_id:
                 view[change.contact_id] = change.before
         return [rec for rec in view.values() if rec is not None]
+
+    # Shortcuts to ``items`` for seeding state in tests and provisioning.
+
+    def tags(self, location_id: str) -> list[Record]:
+        return self.items.tags(location_id)
+
+    def create_tag(self, location_id: str, name: str) -> Record:
+        return self.items.create_tag(location_id, name)
+
+    def custom_fields(self, location_id: str, model: str | None = None) -> list[Record]:
+        return self.items.custom_fields(location_id, model)
+
+    def create_custom_field(self, location_id: str, fields: dict[str, Any]) -> Record:
+        return self.items.create_custom_field(location_id, fields)
 
     def _require_contact(self, id: str) -> Record:
         record = self._contacts.get(id)
@@ -460,196 +452,6 @@ class Store:
         _drop_from(index.by_email, _email_key(record), record["id"])
         _drop_from(index.by_phone, _phone_key(record), record["id"])
 
-    # Location tags
-
-    def tags(self, location_id: str) -> list[Record]:
-        return _by_name(
-            r for r in self._tags.values() if r["locationId"] == location_id
-        )
-
-    def get_tag(self, location_id: str, tag_id: str) -> Record:
-        record = self._tags.get(tag_id)
-        if record is None or record["locationId"] != location_id:
-            raise EmulatorError.bad_request(f"Tag with id {tag_id} not found")
-        return record
-
-    def find_tag(self, location_id: str, name: str) -> Record | None:
-        wanted = name.strip().lower()
-        for record in self._tags.values():
-            if record["locationId"] == location_id and record["name"].lower() == wanted:
-                return record
-        return None
-
-    def create_tag(self, location_id: str, name: str) -> Record:
-        """400 when the location has a tag of that name (case-insensitive)."""
-        if self.find_tag(location_id, name) is not None:
-            raise EmulatorError.bad_request("The tag name already exists")
-        record = {"id": new_id(), "name": name.strip(), "locationId": location_id}
-        self._tags[record["id"]] = record
-        self._persistence.put(KIND_TAG, record["id"], record)
-        return record
-
-    def update_tag(self, location_id: str, tag_id: str, name: str) -> Record:
-        current = self.get_tag(location_id, tag_id)
-        other = self.find_tag(location_id, name)
-        if other is not None and other["id"] != tag_id:
-            raise EmulatorError.bad_request("The tag name already exists")
-        record = {**current, "name": name.strip()}
-        self._tags[tag_id] = record
-        self._persistence.put(KIND_TAG, tag_id, record)
-        return record
-
-    def delete_tag(self, location_id: str, tag_id: str) -> None:
-        self.get_tag(location_id, tag_id)
-        del self._tags[tag_id]
-        self._persistence.delete(KIND_TAG, tag_id)
-
-    def _ensure_location_tags(self, location_id: str, tags: Iterable[str]) -> None:
-        """A tag put on a contact also joins the location's tag list, as upstream."""
-        for tag in tags:
-            if self.find_tag(location_id, tag) is None:
-                self.create_tag(location_id, tag)
-
-    # Custom fields
-
-    def custom_fields(self, location_id: str, model: str | None = None) -> list[Record]:
-        found = (
-            r
-            for r in self._fields.values()
-            if r["locationId"] == location_id and (model is None or r["model"] == model)
-        )
-        return sorted(found, key=lambda r: (r.get("position", 0), r["name"], r["id"]))
-
-    def find_custom_field(self, location_id: str, id_or_key: str) -> Record | None:
-        """By id, or by field key with or without its model prefix."""
-        record = self._fields.get(id_or_key)
-        if record is not None and record["locationId"] == location_id:
-            return record
-        for record in self._fields.values():
-            if record["locationId"] != location_id:
-                continue
-            key = record["fieldKey"]
-            if id_or_key in (key, key.split(".", 1)[-1]):
-                return record
-        return None
-
-    def get_custom_field(self, location_id: str, id_or_key: str) -> Record:
-        record = self.find_custom_field(location_id, id_or_key)
-        if record is None:
-            raise EmulatorError.bad_request(
-                f"Custom field with id {id_or_key} not found"
-            )
-        return record
-
-    def create_custom_field(self, location_id: str, fields: dict[str, Any]) -> Record:
-        """``fields`` holds name, dataType and the optional DTO fields; the field key
-        is ``<model>.<snake_case name>``; 400 if the location already has that key."""
-        model = fields.get("model") or "contact"
-        key = f"{model}.{snake_case(fields['name'])}"
-        if any(
-            r["locationId"] == location_id and r["fieldKey"] == key
-            for r in self._fields.values()
-        ):
-            raise EmulatorError.bad_request(
-                f"Custom field with key {key} already exists"
-            )
-        record: Record = {
-            "id": new_id(),
-            "name": fields["name"],
-            "fieldKey": key,
-            "placeholder": fields.get("placeholder") or "",
-            "dataType": fields["dataType"],
-            "position": fields.get("position", 0),
-            "picklistOptions": [],
-            "picklistImageOptions": [],
-            "isAllowedCustomOption": False,
-            "isMultiFileAllowed": bool(fields.get("isMultipleFile", False)),
-            "maxFileLimit": fields.get("maxNumberOfFiles", 0),
-            "locationId": location_id,
-            "model": model,
-        }
-        if fields.get("acceptedFormat") is not None:
-            record["acceptedFormat"] = list(fields["acceptedFormat"])
-        if fields.get("textBoxListOptions") is not None:
-            record["textBoxListOptions"] = list(fields["textBoxListOptions"])
-        self._fields[record["id"]] = record
-        self._persistence.put(KIND_FIELD, record["id"], record)
-        return record
-
-    def update_custom_field(
-        self, location_id: str, id_or_key: str, fields: dict[str, Any]
-    ) -> Record:
-        """Rename / re-describe a field; its id, key and data type never change."""
-        current = self.get_custom_field(location_id, id_or_key)
-        record = dict(current)
-        renames = {
-            "isMultipleFile": "isMultiFileAllowed",
-            "maxNumberOfFiles": "maxFileLimit",
-        }
-        for key, value in fields.items():
-            record[renames.get(key, key)] = value
-        self._fields[record["id"]] = record
-        self._persistence.put(KIND_FIELD, record["id"], record)
-        return record
-
-    def delete_custom_field(self, location_id: str, id_or_key: str) -> None:
-        record = self.get_custom_field(location_id, id_or_key)
-        del self._fields[record["id"]]
-        self._persistence.delete(KIND_FIELD, record["id"])
-
-    # Custom values
-
-    def custom_values(self, location_id: str) -> list[Record]:
-        return _by_name(
-            r for r in self._values.values() if r["locationId"] == location_id
-        )
-
-    def get_custom_value(self, location_id: str, value_id: str) -> Record:
-        record = self._values.get(value_id)
-        if record is None or record["locationId"] != location_id:
-            raise EmulatorError.bad_request(
-                f"Custom value with id {value_id} not found"
-            )
-        return record
-
-    def create_custom_value(self, location_id: str, name: str, value: str) -> Record:
-        """The key is ``{{ custom_values.<snake_case name> }}``; 400 when taken."""
-        key = "{{ custom_values." + snake_case(name) + " }}"
-        if any(
-            r["locationId"] == location_id and r["fieldKey"] == key
-            for r in self._values.values()
-        ):
-            raise EmulatorError.bad_request(
-                f"Custom value with key {key} already exists"
-            )
-        record = {
-            "id": new_id(),
-            "name": name,
-            "fieldKey": key,
-            "value": value,
-            "locationId": location_id,
-        }
-        self._values[record["id"]] = record
-        self._persistence.put(KIND_VALUE, record["id"], record)
-        return record
-
-    def update_custom_value(
-        self, location_id: str, value_id: str, name: str, value: str
-    ) -> Record:
-        record = {
-            **self.get_custom_value(location_id, value_id),
-            "name": name,
-            "value": value,
-        }
-        self._values[value_id] = record
-        self._persistence.put(KIND_VALUE, value_id, record)
-        return record
-
-    def delete_custom_value(self, location_id: str, value_id: str) -> None:
-        self.get_custom_value(location_id, value_id)
-        del self._values[value_id]
-        self._persistence.delete(KIND_VALUE, value_id)
-
 
 def merge_tags(current: Iterable[str], added: Iterable[str]) -> list[str]:
     """``current`` plus ``added``, trimmed, empty ones dropped, de-duplicated
@@ -662,12 +464,6 @@ def merge_tags(current: Iterable[str], added: Iterable[str]) -> list[str]:
             seen.add(text.lower())
             merged.append(text)
     return merged
-
-
-def snake_case(name: str) -> str:
-    """``"Favourite Colour!"`` → ``"favourite_colour"``: how upstream derives keys."""
-    words = "".join(ch.lower() if ch.isalnum() else " " for ch in name).split()
-    return "_".join(words)
 
 
 def _merge_custom_values(
@@ -696,7 +492,3 @@ def _merged_settings(
     if unknown or wrong:
         raise EmulatorError.unprocessable(unknown + wrong)
     return {**current, **changes}
-
-
-def _by_name(records: Iterable[Record]) -> list[Record]:
-    return sorted(records, key=lambda r: (r["name"].lower(), r["id"]))

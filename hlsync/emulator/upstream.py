@@ -43,7 +43,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from hlsync.emulator import location_routes as loc
-from hlsync.emulator import search, shapes
+from hlsync.emulator import search, search_query, shapes
 from hlsync.emulator import validation as v
 from hlsync.emulator.auth import require
 from hlsync.emulator.errors import EmulatorError
@@ -58,7 +58,8 @@ from hlsync.emulator.handling import (
     text,
     trace_id,
 )
-from hlsync.emulator.store import Record, Store, is_valid_id
+from hlsync.emulator.items import is_valid_id
+from hlsync.emulator.store import Record, Store
 
 Handler = Callable[[Request], Awaitable[JSONResponse]]
 READ, WRITE = "contacts.readonly", "contacts.write"
@@ -77,7 +78,9 @@ def _duplicate_error(found: tuple[Record, str]) -> EmulatorError:
 
 def _fields(store: Store, location_id: str, body: dict[str, Any], v3: bool) -> Record:
     return v.contact_fields(
-        body, v3=v3, resolve_field=lambda ref: store.find_custom_field(location_id, ref)
+        body,
+        v3=v3,
+        resolve_field=lambda ref: store.items.find_custom_field(location_id, ref),
     )
 
 
@@ -289,8 +292,10 @@ async def search_contacts(request: Request) -> JSONResponse:
     lag = state.faults.search_lag_seconds("POST /contacts/search")
     with state.lock:
         store = state.store
-        types = {f["id"]: f["dataType"] for f in store.custom_fields(location_id or "")}
-        query = search.parse_query(body, types)
+        types = {
+            f["id"]: f["dataType"] for f in store.items.custom_fields(location_id or "")
+        }
+        query = search_query.parse_query(body, types)
         page = store.search_contacts(query.location_id, query, lag_seconds=lag)
         contacts = [
             shapes.searched_contact(rec, cursor, v3=v3)
@@ -321,11 +326,11 @@ async def list_contacts(request: Request) -> JSONResponse:
     lag = state.faults.search_lag_seconds("GET /contacts/")
     with state.lock:
         cursor = _list_cursor(state.store, params.get("startAfterId"), start_after)
-        query = search.SearchQuery(
+        query = search_query.SearchQuery(
             location_id=location_id,
             page_limit=limit,
             search_after=cursor,
-            sort=(search.SortKey("dateAdded", "asc"),),
+            sort=(search_query.SortKey("dateAdded", "asc"),),
             text=free_text.lower() if free_text else None,
         )
         page = state.store.search_contacts(location_id, query, lag_seconds=lag)
@@ -347,7 +352,9 @@ def _list_cursor(
         record = store.get_contact(after_id)
         if record is not None:
             return (
-                search.sort_values(record, (search.SortKey("dateAdded", "asc"),))[0],
+                search.sort_values(record, (search_query.SortKey("dateAdded", "asc"),))[
+                    0
+                ],
                 after_id,
             )
         if after_ms is not None:

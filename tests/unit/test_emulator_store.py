@@ -7,16 +7,10 @@ from typing import Any
 
 import pytest
 
-from hlsync.emulator import search
+from hlsync.emulator import search_query
 from hlsync.emulator.errors import EmulatorError
-from hlsync.emulator.store import (
-    KIND_CONTACT,
-    KIND_LOCATION,
-    Store,
-    is_valid_id,
-    merge_tags,
-    snake_case,
-)
+from hlsync.emulator.items import is_valid_id, snake_case
+from hlsync.emulator.store import KIND_CONTACT, KIND_LOCATION, Store, merge_tags
 
 
 class FakePersistence:
@@ -77,8 +71,10 @@ def store(persistence: FakePersistence, clock: FakeClock, mono: FakeMonotonic) -
     return s
 
 
-def query(**body: Any) -> search.SearchQuery:
-    return search.parse_query({"locationId": "loc1", "pageLimit": 100, **body}, {})
+def query(**body: Any) -> search_query.SearchQuery:
+    return search_query.parse_query(
+        {"locationId": "loc1", "pageLimit": 100, **body}, {}
+    )
 
 
 def test_location_api(store: Store, persistence: FakePersistence) -> None:
@@ -117,15 +113,19 @@ def test_state_survives_reload(
     store: Store, persistence: FakePersistence, clock: FakeClock
 ) -> None:
     contact = store.create_contact("loc1", {"email": "A@x.io", "tags": ["vip"]})
-    store.create_custom_field("loc1", {"name": "Shoe Size", "dataType": "NUMERICAL"})
-    store.create_custom_value("loc1", "Brand", "Acme")
+    store.items.create_custom_field(
+        "loc1", {"name": "Shoe Size", "dataType": "NUMERICAL"}
+    )
+    store.items.create_custom_value("loc1", "Brand", "Acme")
     again = Store(persistence, clock)
     assert again.location_ids() == ["loc1", "loc2"]
     assert again.get_contact(contact["id"]) == contact
     assert again.find_duplicate("loc1", "a@X.io", None) == (contact, "email")
-    assert [t["name"] for t in again.tags("loc1")] == ["vip"]
-    assert again.custom_fields("loc1")[0]["fieldKey"] == "contact.shoe_size"
-    assert again.custom_values("loc1")[0]["fieldKey"] == "{{ custom_values.brand }}"
+    assert [t["name"] for t in again.items.tags("loc1")] == ["vip"]
+    assert again.items.custom_fields("loc1")[0]["fieldKey"] == "contact.shoe_size"
+    assert (
+        again.items.custom_values("loc1")[0]["fieldKey"] == "{{ custom_values.brand }}"
+    )
 
 
 def test_contact_lifecycle_writes_through(
@@ -170,8 +170,8 @@ def test_tags_merge_remove_and_join_location(store: Store) -> None:
     assert c["tags"] == ["VIP", "new", "lead"]
     c = store.remove_contact_tags(c["id"], ["vip"])
     assert c["tags"] == ["new", "lead"]
-    assert [t["name"] for t in store.tags("loc1")] == ["lead", "new", "VIP"]
-    assert store.tags("loc2") == []
+    assert [t["name"] for t in store.items.tags("loc1")] == ["lead", "new", "VIP"]
+    assert store.items.tags("loc2") == []
 
 
 def test_duplicates_email_before_phone(store: Store, clock: FakeClock) -> None:
@@ -244,49 +244,49 @@ def test_search_lag_view(store: Store, mono: FakeMonotonic) -> None:
 
 
 def test_location_tags_crud(store: Store) -> None:
-    tag = store.create_tag("loc1", "Hot")
-    assert store.get_tag("loc1", tag["id"]) == tag
+    tag = store.items.create_tag("loc1", "Hot")
+    assert store.items.get_tag("loc1", tag["id"]) == tag
     with pytest.raises(EmulatorError):
-        store.create_tag("loc1", "hot")
+        store.items.create_tag("loc1", "hot")
     with pytest.raises(EmulatorError):
-        store.get_tag("loc2", tag["id"])
-    assert store.update_tag("loc1", tag["id"], "Cold")["name"] == "Cold"
-    store.delete_tag("loc1", tag["id"])
-    assert store.tags("loc1") == []
+        store.items.get_tag("loc2", tag["id"])
+    assert store.items.update_tag("loc1", tag["id"], "Cold")["name"] == "Cold"
+    store.items.delete_tag("loc1", tag["id"])
+    assert store.items.tags("loc1") == []
 
 
 def test_custom_fields_crud(store: Store) -> None:
-    f = store.create_custom_field(
+    f = store.items.create_custom_field(
         "loc1", {"name": "Favourite Colour!", "dataType": "TEXT", "placeholder": "red"}
     )
     assert f["fieldKey"] == "contact.favourite_colour" and f["model"] == "contact"
-    assert store.get_custom_field("loc1", "contact.favourite_colour") == f
-    assert store.get_custom_field("loc1", "favourite_colour") == f
+    assert store.items.get_custom_field("loc1", "contact.favourite_colour") == f
+    assert store.items.get_custom_field("loc1", "favourite_colour") == f
     with pytest.raises(EmulatorError):
-        store.create_custom_field(
+        store.items.create_custom_field(
             "loc1", {"name": "favourite colour", "dataType": "TEXT"}
         )
-    updated = store.update_custom_field("loc1", f["id"], {"name": "Colour"})
+    updated = store.items.update_custom_field("loc1", f["id"], {"name": "Colour"})
     assert updated["name"] == "Colour" and updated["fieldKey"] == f["fieldKey"]
-    opp = store.create_custom_field(
+    opp = store.items.create_custom_field(
         "loc1", {"name": "Stage", "dataType": "TEXT", "model": "opportunity"}
     )
-    assert [r["id"] for r in store.custom_fields("loc1", "contact")] == [f["id"]]
-    assert len(store.custom_fields("loc1")) == 2
-    store.delete_custom_field("loc1", opp["id"])
+    assert [r["id"] for r in store.items.custom_fields("loc1", "contact")] == [f["id"]]
+    assert len(store.items.custom_fields("loc1")) == 2
+    store.items.delete_custom_field("loc1", opp["id"])
     with pytest.raises(EmulatorError):
-        store.get_custom_field("loc1", opp["id"])
+        store.items.get_custom_field("loc1", opp["id"])
 
 
 def test_custom_values_crud(store: Store) -> None:
-    v = store.create_custom_value("loc1", "Support Email", "help@x.io")
+    v = store.items.create_custom_value("loc1", "Support Email", "help@x.io")
     assert v["fieldKey"] == "{{ custom_values.support_email }}"
-    v2 = store.update_custom_value("loc1", v["id"], "Support Email", "h@x.io")
-    assert store.get_custom_value("loc1", v["id"]) == v2
-    store.delete_custom_value("loc1", v["id"])
-    assert store.custom_values("loc1") == []
+    v2 = store.items.update_custom_value("loc1", v["id"], "Support Email", "h@x.io")
+    assert store.items.get_custom_value("loc1", v["id"]) == v2
+    store.items.delete_custom_value("loc1", v["id"])
+    assert store.items.custom_values("loc1") == []
     with pytest.raises(EmulatorError):
-        store.delete_custom_value("loc1", v["id"])
+        store.items.delete_custom_value("loc1", v["id"])
 
 
 def test_helpers() -> None:
