@@ -1,0 +1,250 @@
+"""Search: body validation, filter evaluation, index narrowing, sorting and cursors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hlsync.emulator.errors import EmulatorError
+from hlsync.emulator.search import matches, narrow, paginate, sort_contacts, sort_values
+from hlsync.emulator.search_query import SearchQuery, SortKey, parse_query
+
+FIELDS = {"num1": "NUMERICAL", "box1": "CHECKBOX", "txt1": "TEXT", "day1": "DATE"}
+
+
+def q(**body: Any) -> SearchQuery:
+    return parse_query({"locationId": "L", "pageLimit": 10, **body}, FIELDS)
+
+
+def problems(**body: Any) -> list[str]:
+    with pytest.raises(EmulatorError) as caught:
+        parse_query(body, FIELDS)
+    assert caught.value.status == 422
+    messages: list[str] = caught.value.body["message"]
+    return messages
+
+
+def rec(id: str, **fields: Any) -> dict[str, Any]:
+    return {"id": id, "locationId": "L", "tags": [], "customFields": [], **fields}
+
+
+def test_body_problems_are_all_reported() -> None:
+    assert problems(extra=1) == [
+        "property extra should not exist",
+        "locationId should not be empty",
+        "locationId must be a string",
+        "pageLimit must be a number conforming to the specified constraints",
+    ]
+    base = {"locationId": "L"}
+    assert problems(**base, pageLimit=0) == ["pageLimit must not be greater than 500"]
+    assert problems(**base, pageLimit=True) == [
+        "pageLimit must be a number conforming to the specified constraints"
+    ]
+    assert "page and searchAfter cannot be used together" in problems(
+        **base, pageLimit=5, page=1, searchAfter=[1, "x"]
+    )
+    assert problems(**base, pageLimit=100, page=101) == [
+        "page * pageLimit must not exceed 10000; use searchAfter"
+    ]
+    assert problems(**base, pageLimit=5, searchAfter=["x"]) == [
+        "searchAfter must hold 2 values: the sort values and the id"
+    ]
+    assert problems(**base, pageLimit=5, query="x" * 76) == [
+        "query must be a string of at most 75 characters"
+    ]
+
+
+def test_sort_problems() -> None:
+    base = {"locationId": "L", "pageLimit": 5}
+    three = [{"field": "email", "direction": "asc"}] * 3
+    assert problems(**base, sort=three) == ["sort must contain no more than 2 elements"]
+    assert problems(**base, sort=[{"field": "city"}])[0].startswith(
+        "sort.0.field must be"
+    )
+    assert problems(**base, sort=[{"field": "email", "direction": "up"}]) == [
+        "sort.0.direction must be one of asc, desc"
+    ]
+    assert q().sort == (SortKey("dateAdded", "desc"),)
+
+
+@pytest.mark.parametrize(
+    ("node", "message"),
+    [
+        (
+            {"field": "nope", "operator": "eq", "value": "x"},
+            "field nope is not supported",
+        ),
+        ({"field": "id", "operator": "contains", "value": "x"}, "operator contains"),
+        ({"field": "tags", "operator": "eq", "value": ""}, "value must be a non-empty"),
+        ({"field": "tags", "operator": "eq", "value": "x" * 76}, "at most 75"),
+        ({"field": "dateAdded", "operator": "range", "value": 5}, "object of gt"),
+        ({"field": "dateAdded", "operator": "range", "value": {"gte": "soon"}}, "date"),
+        ({"field": "customFields.zzz", "operator": "eq", "value": "x"}, "not a custom"),
+        (
+            {"field": "customFields.box1", "operator": "contains", "value": "x"},
+            "contains",
+        ),
+        ({"field": "customFields.day1", "operator": "eq", "value": "x"}, "operator eq"),
+        ({"group": "XOR", "filters": []}, "group must be one of AND, OR"),
+        ({"group": "OR", "filters": []}, "filters must be a non-empty array"),
+        ({"field": "tags", "operator": "eq", "value": "x", "x": 1}, "must hold only"),
+    ],
+)
+def test_filter_problems(node: dict[str, Any], message: str) -> None:
+    found = problems(locationId="L", pageLimit=5, filters=[node])
+    assert len(found) == 1 and message in found[0], found
+
+
+def test_operators_on_strings_tags_and_absent_fields() -> None:
+    ann = rec("a", firstName="Ann", tags=["VIP", "new"], city="Oslo")
+    bob = rec("b", firstName="Bob")
+
+    def who(*filters: dict[str, Any]) -> list[str]:
+        query = q(filters=list(filters))
+        return [r["id"] for r in (ann, bob) if matches(query, r)]
+
+    f = "firstNameLowerCase"
+    assert who({"field": f, "operator": "eq", "value": "ANN"}) == ["a"]
+    assert who({"field": f, "operator": "contains", "value": "o"}) == ["b"]
+    assert who({"field": "tags", "operator": "eq", "value": "vip"}) == ["a"]
+    assert who({"field": "tags", "operator": "not_eq", "value": "vip"}) == ["b"]
+    assert who({"field": "tags", "operator": "contains", "value": "ne"}) == ["a"]
+    assert who({"field": "tags", "operator": "not_contains", "value": "ne"}) == ["b"]
+    assert who({"field": "city", "operator": "exists"}) == ["a"]
+    assert who({"field": "city", "operator": "not_exists"}) == ["b"]
+    assert who({"field": "city", "operator": "not_eq", "value": "oslo"}) == ["b"]
+    assert who({"field": "id", "operator": "eq", "value": "A"}) == []
+
+
+def test_email_phone_dnd_dates_and_custom_fields() -> None:
+    contact = rec(
+        "c",
+        email="Mixed@Case.io",
+        phone="+18888888888",
+        dnd=True,
+        dateAdded="2026-01-02T00:00:00.000Z",
+        customFields=[{"id": "num1", "value": 42}, {"id": "box1", "value": ["a", "b"]}],
+    )
+
+    def hit(node: dict[str, Any]) -> bool:
+        return matches(q(filters=[node]), contact)
+
+    assert hit({"field": "email", "operator": "eq", "value": "mixed@case.IO"})
+    assert hit({"field": "phone", "operator": "eq", "value": "+1 888-888-8888"})
+    assert hit({"field": "dnd", "operator": "eq", "value": True})
+    assert not hit({"field": "dnd", "operator": "eq", "value": False})
+    day = {"gte": "2026-01-01", "lt": "2026-01-03T00:00:00Z"}
+    assert hit({"field": "dateAdded", "operator": "range", "value": day})
+    assert not hit({"field": "dateAdded", "operator": "range", "value": {"gt": 1.9e12}})
+    assert hit(
+        {"field": "customFields.num1", "operator": "range", "value": {"gte": 40}}
+    )
+    assert hit({"field": "customFields.num1", "operator": "eq", "value": "42"})
+    assert hit({"field": "customFields.box1", "operator": "eq", "value": "B"})
+    assert not hit({"field": "customFields.txt1", "operator": "exists"})
+
+
+def test_nested_groups_and_free_text() -> None:
+    a, b, c = rec("a", city="x", state="p"), rec("b", city="y"), rec("c", city="z")
+    group = {
+        "group": "OR",
+        "filters": [
+            {
+                "group": "AND",
+                "filters": [
+                    {"field": "city", "operator": "eq", "value": "x"},
+                    {"field": "state", "operator": "eq", "value": "p"},
+                ],
+            },
+            {"field": "city", "operator": "eq", "value": "y"},
+        ],
+    }
+    assert [r["id"] for r in (a, b, c) if matches(q(filters=[group]), r)] == ["a", "b"]
+    named = rec("d", firstName="Zoë", lastName="Quinn", companyName="Acme")
+    assert matches(q(query="zoë q"), named) and matches(q(query="ACM"), named)
+    assert not matches(q(query="nobody"), named)
+
+
+def test_narrow_uses_only_indexable_filters() -> None:
+    seen: list[tuple[str, str]] = []
+
+    def lookup(field: str, value: str) -> set[str] | None:
+        seen.append((field, value))
+        return {f"{field}:{value}"} if field in ("email", "phone", "id") else None
+
+    eq = [{"field": "email", "operator": "eq", "value": v} for v in ("a@x", "b@x")]
+    assert narrow(q(filters=[{"group": "OR", "filters": eq}]), lookup) == {
+        "email:a@x",
+        "email:b@x",
+    }
+    city = {"field": "city", "operator": "eq", "value": "x"}
+    mixed_or = {"group": "OR", "filters": [eq[0], city]}
+    assert narrow(q(filters=[mixed_or]), lookup) is None
+    assert narrow(q(filters=[eq[0], city]), lookup) == {"email:a@x"}
+    both = [eq[0], {"field": "id", "operator": "eq", "value": "email:a@x"}]
+    assert narrow(q(filters=both), lookup) == set()
+    assert narrow(q(filters=eq, query="x"), lookup) is None
+
+
+def test_sort_missing_last_both_ways_and_id_tiebreak() -> None:
+    records = [
+        rec("c", email="b@x"),
+        rec("a"),
+        rec("b", email="b@x"),
+        rec("d", email="a@x"),
+    ]
+    up = sort_contacts(records, (SortKey("email", "asc"),))
+    assert [r["id"] for r in up] == ["d", "b", "c", "a"]
+    down = sort_contacts(records, (SortKey("email", "desc"),))
+    assert [r["id"] for r in down] == ["b", "c", "d", "a"]
+    two = (SortKey("email", "desc"), SortKey("firstNameLowerCase", "asc"))
+    assert sort_values(records[0], two) == ["b@x", None]
+
+
+def test_cursor_pages_across_equal_sort_values() -> None:
+    records = [rec(f"id{n:02}", dateAdded="2026-01-01T00:00:00.000Z") for n in range(7)]
+    query = q(pageLimit=3)
+    ordered = sort_contacts(records, query.sort)
+    first = paginate(ordered, query)
+    assert first.total == 7 and first.cursors[0] == [1767225600000, "id00"]
+    nxt = paginate(ordered, q(pageLimit=3, searchAfter=first.cursors[-1]))
+    assert [r["id"] for r in nxt.contacts] == ["id03", "id04", "id05"]
+    assert [r["id"] for r in paginate(ordered, q(pageLimit=3, page=3)).contacts] == [
+        "id06"
+    ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(st.none(), st.sampled_from(["a", "b", "c"])), min_size=0, max_size=25
+    ),
+    direction=st.sampled_from(["asc", "desc"]),
+    size=st.integers(min_value=1, max_value=6),
+)
+def test_cursor_paging_visits_every_record_once(
+    values: list[str | None], direction: str, size: int
+) -> None:
+    records = [
+        rec(f"r{n:02}", **({"email": v} if v else {})) for n, v in enumerate(values)
+    ]
+    sort = [{"field": "email", "direction": direction}]
+    ordered = sort_contacts(records, q(sort=sort).sort)
+    seen: list[str] = []
+    cursor: list[Any] | None = None
+    while True:
+        body: dict[str, Any] = {"pageLimit": size, "sort": sort}
+        if cursor is not None:
+            body["searchAfter"] = cursor
+        page = paginate(ordered, q(**body))
+        if not page.contacts:
+            break
+        seen.extend(r["id"] for r in page.contacts)
+        cursor = page.cursors[-1]
+    assert seen == [r["id"] for r in ordered]
+    present = [r["email"] for r in ordered if "email" in r]
+    assert present == sorted(present, reverse=direction == "desc")
+    assert all("email" not in r for r in ordered[len(present) :])
