@@ -339,6 +339,9 @@ def _custom_field_change(
         if value != have.get(name)
         and not (name == "placeholder" and value is None)  # not declared: not managed
         and not (obs is None and value == [])
+        # Upstream's location custom-field API cannot write picklist options
+        # (reference §6): a field without any (set them in the UI) is not a change.
+        and not (name == "options" and obs is not None and not obs.options)
     )
     gate = None
     action: Action
