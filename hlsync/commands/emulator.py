@@ -128,6 +128,10 @@ def _serve(
             text += json.dumps(credentials, indent=2) + "\n"
         sys.stdout.write(text)  # one write: a signal cannot split URL and tokens
         sys.stdout.flush()
+        if args.tokens_file is None and not args.print_tokens:
+            sys.stderr.write(
+                "bootstrap tokens not shown: use --tokens-file FILE or --print-tokens\n"
+            )
         serve_forever(create_app(state), sock, verbose=args.verbose)
 
 

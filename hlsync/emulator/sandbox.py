@@ -18,7 +18,7 @@ from types import TracebackType
 
 import httpx
 
-from hlsync.emulator.app import create_app
+from hlsync.emulator.app import ConnectionDropped, create_app
 from hlsync.emulator.state import EmulatorState
 from hlsync.errors import HlsyncError
 
@@ -30,6 +30,16 @@ SANDBOX_RELATIVE_PATH = Path(".hlsync") / "sandbox.sqlite3"
 def default_sandbox_db(config_dir: Path) -> Path:
     """``<config dir>/.hlsync/sandbox.sqlite3``."""
     return config_dir / SANDBOX_RELATIVE_PATH
+
+
+class SandboxTransport(httpx.ASGITransport):
+    """ASGITransport that reports the "drop" fault as a real client would see it."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return await super().handle_async_request(request)
+        except ConnectionDropped as exc:
+            raise httpx.RemoteProtocolError(str(exc), request=request) from exc
 
 
 @dataclass(slots=True)
@@ -108,7 +118,7 @@ def open_sandbox(
         raise
     return Sandbox(
         state=state,
-        transport=httpx.ASGITransport(app=create_app(state)),
+        transport=SandboxTransport(app=create_app(state)),
         agency_token=agency_token,
         company_id=company_id,
         location_tokens=tokens,

@@ -8,9 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from hlsync.cli import main
+from hlsync.emulator.faults import FaultRule
 from hlsync.emulator.sandbox import default_sandbox_db, open_sandbox
 from hlsync.errors import HlsyncError
 
@@ -19,6 +21,7 @@ LOCATION = "locSandboxAlpha00001"
 WRITE = """
 import asyncio, json, sys
 from pathlib import Path
+from hlsync.emulator.faults import FaultRule
 from hlsync.emulator.sandbox import open_sandbox
 
 async def write(sandbox):
@@ -38,6 +41,7 @@ with open_sandbox(Path(sys.argv[1]), [(sys.argv[2], "Alpha")]) as sandbox:
 READ = """
 import asyncio, json, sys
 from pathlib import Path
+from hlsync.emulator.faults import FaultRule
 from hlsync.emulator.sandbox import open_sandbox
 
 async def read(sandbox):
@@ -136,3 +140,28 @@ def test_sandbox_reset_follows_the_configured_db(
     assert main(["sandbox", "reset", str(tmp_path)]) == 0
     assert str(db) in capsys.readouterr().out
     assert not db.exists()
+
+
+def test_sandbox_drop_fault_is_a_protocol_error(tmp_path: Path) -> None:
+    db = default_sandbox_db(tmp_path)
+    with open_sandbox(db, [(LOCATION, "Alpha")]) as sandbox:
+        sandbox.state.faults.set(
+            [
+                FaultRule(
+                    route="POST /contacts/upsert",
+                    fail_after_commit=1.0,
+                    fail_mode="drop",
+                )
+            ]
+        )
+
+        async def upsert() -> None:
+            async with sandbox.client(sandbox.location_tokens[LOCATION]) as client:
+                await client.post(
+                    "/contacts/upsert",
+                    json={"locationId": LOCATION, "email": "gone@example.com"},
+                )
+
+        with pytest.raises(httpx.RemoteProtocolError):
+            asyncio.run(upsert())
+        assert sandbox.state.store.contact_count(LOCATION) == 1
