@@ -259,7 +259,7 @@ class Store:
         for key, value in fields.items():
             if key == "customFields":
                 record["customFields"] = _merge_custom_values(
-                    before.get("customFields", []), value
+                    before.get("customFields", []), value or []
                 )
             elif key == "tags":
                 record["tags"] = merge_tags([], value or [])
