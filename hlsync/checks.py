@@ -159,6 +159,10 @@ def normalise_phone(text: str, region: str | None) -> tuple[str | None, str | No
         return None, (
             f"phone {quote(raw)} has no country code (+…) and no default_region is set"
         )
+    number = _international(raw)
+    if number is not None and phonenumbers.is_valid_number(number):
+        return f"+{number.country_code}{number.national_number}", None
+    # the full parser also strips national prefixes written after +CC
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
@@ -168,6 +172,34 @@ def normalise_phone(text: str, region: str | None) -> tuple[str | None, str | No
         return None, f"invalid phone number {quote(raw)}: not a valid number{where}"
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return str(e164), None
+
+
+_SEPARATORS = re.compile(r"[\s().-]")
+_PLAIN_INTERNATIONAL = re.compile(r"^\+[1-9][0-9]{6,14}$")
+
+
+def _international(raw: str) -> phonenumbers.PhoneNumber | None:
+    """A fast path for ``+CC NNN…`` written with only spaces, dots, dashes, brackets.
+
+    ``phonenumbers.parse`` costs ~70 µs a number, too slow for 20,000-row seed files;
+    country calling codes are prefix-free, so the split is unique. National numbers
+    with a leading zero (Italy) and anything else unusual take the full parser, and so
+    does a number this path finds invalid.
+    """
+    compact = _SEPARATORS.sub("", raw)
+    if not _PLAIN_INTERNATIONAL.match(compact):
+        return None
+    digits = compact[1:]
+    for size in (1, 2, 3):
+        code = int(digits[:size])
+        if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            national = digits[size:]
+            if not national or national.startswith("0"):
+                return None
+            return phonenumbers.PhoneNumber(
+                country_code=code, national_number=int(national)
+            )
+    return None
 
 
 def date_problem(text: str) -> str | None:

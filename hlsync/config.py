@@ -39,7 +39,7 @@ from hlsync.config_merge import merge_documents
 from hlsync.config_schema import Prune, schema_problems
 from hlsync.envsubst import expand_tree
 from hlsync.errors import HlsyncError, Location, Problem
-from hlsync.model import DesiredState
+from hlsync.model import DesiredState, Integration, LocationSpec, TokenRef
 from hlsync.yamlload import JsonPath, YamlDoc, load_yaml
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -54,20 +54,28 @@ def load_config(
     files, root_dir = find_files(root)
     docs = [load_yaml(f, display_path(f)) for f in files]
     problems: list[Problem] = [p for doc in docs for p in doc.problems]
+    unexpanded: set[JsonPath] = set()
     for doc in docs:
         if doc.data is None:
             continue
-        doc.data, found = expand_tree(doc.data, doc.marks, doc.styles, env, doc.file)
-        problems.extend(found)
+        doc.data, expanded = expand_tree(doc.data, doc.marks, doc.styles, env, doc.file)
+        problems.extend(problem for _, problem in expanded)
+        unexpanded.update(path for path, _ in expanded)
         problems.extend(_scrub_tokens(doc))
     data, marks, key_marks, found = merge_documents(docs)
     problems.extend(found)
+    if any(doc.failed for doc in docs):
+        # Part of the config could not be read: checking the rest would only add
+        # misleading problems (a "missing" key that sits in the unreadable part).
+        raise HlsyncError.collect(_clean(problems))
     if not data and not problems:
-        problems.append(
-            Problem("the config is empty", Location(display_path(files[0]), 1, 1))
-        )
+        raise HlsyncError("the config is empty", Location(display_path(files[0]), 1, 1))
     found, prunes = schema_problems(data, marks, key_marks, display_path(files[0]))
-    problems.extend(found)
+    # a value still holding an unset ${VAR} was reported already; its schema error
+    # (say, "${ID}" is not a valid id) would only repeat it
+    problems.extend(
+        p for p, r in zip(found, prunes, strict=True) if r.path not in unexpanded
+    )
     broken = _prune(data, prunes)
     builder = Builder(
         data,
@@ -115,7 +123,7 @@ def find_files(root: Path) -> tuple[list[Path], Path]:
         return files, root.resolve()
     if root.is_file():
         return [root], root.resolve().parent
-    raise HlsyncError(f"no such file or directory: {shown}", Location(shown))
+    raise HlsyncError("no such file or directory", Location(shown))
 
 
 def display_path(path: Path) -> str:
@@ -138,23 +146,76 @@ def config_digest(state: DesiredState, root_dir: Path) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def _jsonable(value: Any, root_dir: Path) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            f.name: _jsonable(getattr(value, f.name), root_dir)
-            for f in dataclasses.fields(value)
-            if f.name not in ("source", "root", "config_digest")
-        }
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v, root_dir) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v, root_dir) for v in value]
-    if isinstance(value, str) and os.path.isabs(value):
+def _jsonable(state: DesiredState, root_dir: Path) -> dict[str, Any]:
+    """The resolved model as JSON-native data: no positions, paths relative to root."""
+
+    def path(text: str | None) -> str | None:
+        if text is None:
+            return None
         try:
-            return Path(value).relative_to(root_dir).as_posix()
+            return Path(text).relative_to(root_dir).as_posix()
         except ValueError:
-            return value
-    return value
+            return text
+
+    def token(ref: TokenRef | None) -> dict[str, Any] | None:
+        return None if ref is None else {"env": ref.env, "file": path(ref.file)}
+
+    def integration(i: Integration) -> dict[str, Any]:
+        return {
+            "name": i.name,
+            "description": i.description,
+            "scopes": list(i.scopes),
+            "ensure": i.ensure,
+            "protect": i.protect,
+        }
+
+    def location(loc: LocationSpec) -> dict[str, Any]:
+        return {
+            "name": loc.name,
+            "id": loc.id,
+            "token": token(loc.token),
+            "default_region": loc.default_region,
+            "integrations": [integration(i) for i in loc.integrations],
+            "custom_fields": [
+                {
+                    "key": f.key,
+                    "name": f.name,
+                    "data_type": f.data_type,
+                    "options": list(f.options),
+                    "placeholder": f.placeholder,
+                    "ensure": f.ensure,
+                    "protect": f.protect,
+                }
+                for f in loc.custom_fields
+            ],
+            "tags": [[t.name, t.ensure, t.protect] for t in loc.tags],
+            "contacts": [
+                [
+                    c.key,
+                    c.fields,
+                    c.tags,
+                    c.tags_exclusive,
+                    c.custom_fields,
+                    c.ensure,
+                    c.protect,
+                ]
+                for c in loc.contacts
+            ],
+        }
+
+    target = state.target
+    return {
+        "target": {
+            "kind": target.kind,
+            "url": target.url,
+            "sandbox_db": path(target.sandbox_db),
+        },
+        "agency": {
+            "token": token(state.agency.token),
+            "integrations": [integration(i) for i in state.agency.integrations],
+        },
+        "locations": [location(loc) for loc in state.locations],
+    }
 
 
 def _scrub_tokens(doc: YamlDoc) -> list[Problem]:

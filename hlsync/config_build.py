@@ -18,7 +18,11 @@ from typing import Any
 from hlsync import checks
 from hlsync.catalog import Catalog, Level
 from hlsync.config_merge import Marks, overlay, relative
-from hlsync.config_schema import contact_validator, schema_problems
+from hlsync.config_schema import (
+    contact_validator,
+    plainly_valid_contact,
+    schema_problems,
+)
 from hlsync.contacts_io import FIELD_NAMES, RawContact, read_contacts
 from hlsync.errors import Location, Problem
 from hlsync.model import (
@@ -130,11 +134,14 @@ class Builder:
                         found[1],
                     )
                 scopes.add(scope)
+            unresolved = False
             for index, set_name in enumerate(spec.get("scope_sets", [])):
                 spot = where(("integrations", name, "scope_sets", index))
                 if set_name in self.broken.scope_sets:
+                    unresolved = True
                     continue
                 if set_name not in self.sets:
+                    unresolved = True
                     self.problem(
                         f'unknown scope set "{set_name}"',
                         spot,
@@ -150,7 +157,7 @@ class Builder:
                         )
                 scopes |= self.sets[set_name]
             ensure = spec.get("ensure", "present")
-            if not scopes and ensure == "present":
+            if not scopes and ensure == "present" and not unresolved:
                 self.problem(
                     f'integration "{name}" has no scopes',
                     where(("integrations", name)),
@@ -352,6 +359,9 @@ class Builder:
                 ]
             valid = []
             for raw in rows:
+                if plainly_valid_contact(raw.data):
+                    valid.append(raw)
+                    continue
                 found, _ = schema_problems(
                     raw.data,
                     {},
@@ -435,11 +445,9 @@ class _Seeds:
         if isinstance(phone, str):
             e164, message = checks.normalise_phone(phone, self.region)
             if message:
-                hint = (
-                    None
-                    if self.region
-                    else "write +<country code> or set default_region"
-                )
+                hint = None
+                if not self.region and not phone.strip().startswith("+"):
+                    hint = "write +<country code> or set default_region"
                 self.builder.problem(message, where(("phone",)), hint)
                 ok = False
             else:

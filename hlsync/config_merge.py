@@ -45,6 +45,7 @@ def merge_documents(
                     doc.where(()),
                 )
             )
+            doc.failed = True
             continue
         _merge_into(data, doc.data, (), doc, key_marks, problems)
         for path, loc in doc.marks.items():

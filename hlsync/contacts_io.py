@@ -157,10 +157,14 @@ def _check_header(
     seen: set[str] = set()
     offset = 0
     for index, name in enumerate(columns):
-        found = first_line.find(header[index], offset) if header[index] else -1
-        column = found + 1 if found >= 0 else index + 1
+        cell = header[index]
+        found = first_line.find(cell, offset) if cell else -1
         if found >= 0:
-            offset = found + len(header[index])
+            column = found + 1
+            offset = found + len(cell)
+        else:  # an empty (or oddly quoted) cell sits right after the previous comma
+            column = offset + 2 if index else 1
+            offset += 1
         where = Location(display, 1, column)
         if not name:
             problems.append(Problem(f"column {index + 1} has an empty name", where))

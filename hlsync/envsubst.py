@@ -69,9 +69,10 @@ def expand_tree(
     styles: Mapping[JsonPath, str | None],
     env: Mapping[str, str],
     file: str,
-) -> tuple[Any, list[Problem]]:
-    """Expand every string value in ``data``; returns the new tree and the problems."""
-    problems: list[Problem] = []
+) -> tuple[Any, list[tuple[JsonPath, Problem]]]:
+    """Expand every string value in ``data``; returns the new tree and the problems,
+    each with the JSON path of the value it is about."""
+    problems: list[tuple[JsonPath, Problem]] = []
 
     def walk(node: Any, path: JsonPath) -> Any:
         if isinstance(node, dict):
@@ -82,7 +83,7 @@ def expand_tree(
             result, found = expand_string(node, env)
             for offset, message, hint in found:
                 where = _position(marks, styles, path, file, node, offset)
-                problems.append(Problem(message, where, hint))
+                problems.append((path, Problem(message, where, hint)))
             return result
         return node
 

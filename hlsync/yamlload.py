@@ -113,6 +113,7 @@ class YamlDoc:
     key_marks: dict[JsonPath, Location] = field(default_factory=dict)
     styles: dict[JsonPath, str | None] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    failed: bool = False  # unreadable or refused: ``data`` is None and must not be used
 
     def where(self, path: JsonPath) -> Location:
         return nearest_mark(self.marks, path, self.file)
@@ -177,6 +178,7 @@ def load_yaml(path: Path, display: str) -> YamlDoc:
     text, problem = read_text(path, display)
     if problem is not None or text is None:
         doc.problems.append(problem or Problem("cannot read file", Location(display)))
+        doc.failed = True
         return doc
     return load_yaml_text(text, display)
 
@@ -189,12 +191,15 @@ def load_yaml_text(text: str, display: str) -> YamlDoc:
         node = composer.get_single_node()
     except LimitExceeded as exc:
         doc.problems.append(Problem(exc.message, _location(display, exc.mark)))
+        doc.failed = True
         return doc
     except yaml.MarkedYAMLError as exc:
         doc.problems.append(_syntax_problem(display, exc))
+        doc.failed = True
         return doc
     except yaml.YAMLError as exc:
         doc.problems.append(Problem(f"YAML error: {exc}", Location(display, 1, 1)))
+        doc.failed = True
         return doc
     finally:
         composer.dispose()
@@ -202,10 +207,15 @@ def load_yaml_text(text: str, display: str) -> YamlDoc:
         return doc
     builder = _Builder(doc)
     try:
-        doc.data = builder.build(node, ())
+        data = builder.build(node, ())
     except LimitExceeded as exc:
-        doc.data = None
         doc.problems.append(Problem(exc.message, _location(display, exc.mark)))
+        doc.failed = True
+        return doc
+    if builder.fatal:
+        doc.failed = True
+    else:
+        doc.data = data
     return doc
 
 
@@ -220,7 +230,11 @@ def _syntax_problem(display: str, exc: yaml.MarkedYAMLError) -> Problem:
     what = exc.problem or "invalid YAML"
     text = f"YAML syntax error: {what}"
     if exc.context:
-        text += f" ({exc.context})"
+        text += f" ({exc.context}"
+        start = exc.context_mark
+        if start is not None and mark is not None and start.line != mark.line:
+            text += f" started at line {start.line + 1}"
+        text += ")"
     hint = None
     if "expected a single document" in (exc.context or ""):
         text = "a config file holds one YAML document; found a second '---'"
@@ -239,6 +253,7 @@ class _Builder:
 
     def __init__(self, doc: YamlDoc) -> None:
         self.doc = doc
+        self.fatal = False  # an unsupported tag: the whole document is refused
         self.seen: set[int] = set()
         self.active: set[int] = set()
         self.expansions = 0
@@ -251,7 +266,9 @@ class _Builder:
     def build(self, node: Node, path: JsonPath) -> Any:
         ident = id(node)
         if ident in self.active:
-            raise LimitExceeded("recursive YAML alias (a node contains itself)", None)
+            raise LimitExceeded(
+                "recursive YAML alias (a node contains itself)", node.start_mark
+            )
         if ident in self.seen and not isinstance(node, ScalarNode):
             self.expansions += 1
             if self.expansions > MAX_ALIAS_EXPANSIONS:
@@ -268,28 +285,32 @@ class _Builder:
         try:
             if isinstance(node, SequenceNode):
                 if node.tag != SEQ:
-                    self.problem(f"unsupported YAML tag {_tag_name(node.tag)}", node)
+                    self._bad_tag(node)
                 return [
                     self.build(item, (*path, i)) for i, item in enumerate(node.value)
                 ]
             if isinstance(node, MappingNode):
                 if node.tag != MAP:
-                    self.problem(f"unsupported YAML tag {_tag_name(node.tag)}", node)
+                    self._bad_tag(node)
                 return self._mapping(node, path)
         finally:
             self.active.discard(ident)
         self.problem("unsupported YAML node", node)
         return None
 
+    def _bad_tag(self, node: Node) -> None:
+        self.fatal = True
+        self.problem(
+            f"unsupported YAML tag {_tag_name(node.tag)}; refusing the document",
+            node,
+            "only plain YAML values are allowed (strings, numbers, booleans, "
+            "null, lists, mappings)",
+        )
+
     def _scalar(self, node: ScalarNode, path: JsonPath) -> Any:
         tag, value = node.tag, node.value
         if tag not in _SCALAR_TAGS:
-            self.problem(
-                f"unsupported YAML tag {_tag_name(tag)}",
-                node,
-                "only plain YAML values are allowed (strings, numbers, booleans, "
-                "null, lists, mappings)",
-            )
+            self._bad_tag(node)
             return None
         if tag == STR:
             self.doc.styles[path] = node.style
@@ -305,6 +326,7 @@ class _Builder:
             return int(value)
         elif tag == FLOAT and _FLOAT_RE.match(value):
             return float(value)
+        self.fatal = True
         self.problem(f"{value!r} is not a valid {_tag_name(tag)}", node)
         return None
 

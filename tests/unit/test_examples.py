@@ -1,0 +1,70 @@
+"""Every config under examples/ validates, and every file there belongs to one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hlsync.cli import main
+from hlsync.config import load_config
+from tests.conftest import REPO
+
+EXAMPLES = REPO / "examples"
+CONFIGS = sorted(p for p in EXAMPLES.iterdir() if p.is_dir())
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=[p.name for p in CONFIGS])
+def test_example_validates(
+    config: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(REPO)
+    code = main(["validate", f"examples/{config.name}"])
+    out, err = capsys.readouterr()
+    assert (code, err) == (0, "")
+    assert out.startswith(f"examples/{config.name}: valid — ")
+
+
+def test_every_example_file_is_used() -> None:
+    """No YAML, CSV or JSONL file in examples/ is left out of a validated config."""
+    used: set[Path] = set()
+    for config in CONFIGS:
+        state = load_config(config)
+        used |= {p.resolve() for p in config.glob("*.y*ml")}
+        for location in state.locations:
+            for contact in location.contacts:
+                assert contact.source is not None
+                used.add((REPO / contact.source.file).resolve())
+    present = {
+        p.resolve()
+        for p in EXAMPLES.rglob("*")
+        if p.suffix in {".yaml", ".yml", ".csv", ".jsonl"}
+    }
+    assert present <= used
+
+
+def test_quickstart_summary(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(REPO)
+    assert main(["validate", "examples/quickstart"]) == 0
+    assert capsys.readouterr().out == (
+        "examples/quickstart: valid — 1 location, 1 integration, 2 custom fields, "
+        "2 tags, 5 contacts\n"
+    )
+
+
+def test_agency_example_shape() -> None:
+    state = load_config(EXAMPLES / "agency")
+    assert [loc.name for loc in state.locations] == ["downtown", "lakeside", "uptown"]
+    assert [i.name for i in state.agency.integrations] == ["franchise-reporting"]
+    downtown = state.location("downtown")
+    assert downtown is not None
+    from_csv = [
+        c for c in downtown.contacts if c.source and c.source.file.endswith(".csv")
+    ]
+    assert len(from_csv) == 200
+    for location in state.locations:
+        # every location got the template's integration and fields
+        assert "member-sync" in {i.name for i in location.integrations}
+        assert {"membership", "interests"} <= {f.key for f in location.custom_fields}
