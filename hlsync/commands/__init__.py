@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from hlsync.commands import emulator, plan, sandbox, scopes, show, validate
+from hlsync.commands import apply, emulator, plan, sandbox, scopes, show, validate
 
 COMMANDS: tuple[ModuleType, ...] = (
     validate,
     plan,
     show,
+    apply,
     scopes,
     emulator,
     sandbox,

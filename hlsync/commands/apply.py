@@ -1,0 +1,257 @@
+"""``hlsync apply [PATH | PLANFILE]``: make the account match the config.
+
+Two ways in:
+
+* ``hlsync apply PLANFILE`` (a file saved by ``hlsync plan --out``, recognised by its
+  content): load the plan (its checksum must match), load the config it was made from
+  (``--config PATH``, default the ``config_root`` recorded in the plan) and refuse the
+  plan if the config changed since; refuse it while a safety gate holds (``--force``
+  lifts the forceable ones); re-read ONLY the objects the plan touches and refuse a stale
+  plan, naming every object that changed; then execute exactly the plan's changes. The
+  plan already was the review, so there is no prompt.
+* ``hlsync apply [PATH]`` (a config): plan, show the plan, refuse it while a gate holds,
+  then ask "Do you want to apply?" on a terminal (only ``yes`` proceeds); when stdin is
+  not a terminal, ``--auto-approve`` is required (exit 1 with a hint, before anything is
+  read).
+
+Minted Private Integration tokens go to the token file sink (``hlsync.sinks``). Progress
+goes to stderr when stderr is a terminal; the report (one outcome per change and a
+summary table) to stdout in ``--format text|markdown|json``. With ``--format json``
+stdout holds only the result JSON; the plan shown before applying goes to stderr.
+Exit code: the result's (0 all done, 1 anything failed or was skipped).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from hlsync.applier import apply_plan
+from hlsync.commands._common import (
+    add_format,
+    add_targeting,
+    make_plan,
+    read_plan_file,
+    render_plan,
+    select,
+    want_color,
+)
+from hlsync.config import load_config
+from hlsync.errors import HlsyncError
+from hlsync.model import AgencySpec, DesiredState
+from hlsync.plan import Plan
+from hlsync.reader import ObjectRef, TargetAccess, read_objects
+from hlsync.render import (
+    render_result_json,
+    render_result_markdown,
+    render_result_text,
+)
+from hlsync.result import ApplyResult, Outcome
+from hlsync.sinks import TokenFileSink
+from hlsync.target import open_target
+
+NAME = "apply"
+HELP = "Make the account match the config, or execute a saved plan."
+PROMPT = (
+    "\nDo you want to apply these changes?\n"
+    "  hlsync will make exactly the changes shown above.\n"
+    "  Only 'yes' will be accepted to approve.\n\n"
+    "  Enter a value: "
+)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "path",
+        nargs="?",
+        default=".",
+        metavar="PATH|PLANFILE",
+        help="config file or directory (default: .), or a plan saved by "
+        "'hlsync plan --out'",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="with a plan file: the config to check it against (default: the one "
+        "the plan was made from)",
+    )
+    parser.add_argument(
+        "--auto-approve",
+        action="store_true",
+        help="apply without asking (required when stdin is not a terminal)",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="allow changes held by a safety gate (deletes, replaces, scope removals)",
+    )
+    parser.add_argument(
+        "--fail-fast",
+        action="store_true",
+        help="start no new change after the first failure",
+    )
+    add_format(parser)
+    add_targeting(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    plan = read_plan_file(Path(args.path))
+    result = _apply_saved(plan, args) if plan is not None else _apply_config(args)
+    if result is None:
+        return 1
+    sys.stdout.write(_render_result(result, args))
+    return result.exit_code
+
+
+def _apply_saved(plan: Plan, args: argparse.Namespace) -> ApplyResult:
+    if args.location or args.exclude:
+        raise HlsyncError(
+            "--location/--exclude cannot narrow a saved plan: it applies exactly "
+            "what it shows",
+            hints=("pass them to 'hlsync plan --out FILE' instead",),
+        )
+    config_path = args.config or plan.config_root
+    if config_path is None:
+        raise HlsyncError(
+            "the plan does not say which config it was made from",
+            hints=("name it with --config PATH",),
+        )
+    if not Path(config_path).exists():
+        raise HlsyncError(
+            f"the config the plan was made from ({config_path}) is not here",
+            hints=("run from the same folder as 'hlsync plan', or pass --config PATH",),
+        )
+    desired = _plan_scope(load_config(config_path), plan)
+    plan.raise_if_config_differs(desired.config_digest)
+    plan.raise_if_unsafe(args.force)
+    refs = [ObjectRef(kind, location, key) for kind, location, key in plan.targets()]
+
+    async def go() -> ApplyResult:
+        async with open_target(desired) as access:
+            observed = await read_objects(desired, access, refs)
+            plan.raise_if_stale(observed)
+            return await _execute(plan, desired, access, args)
+
+    return asyncio.run(go())
+
+
+def _plan_scope(desired: DesiredState, plan: Plan) -> DesiredState:
+    """The config narrowed to what the plan covers, so only its targets are opened."""
+    names = {p.name for p in plan.locations}
+    unknown = sorted(names - {s.name for s in desired.locations})
+    if unknown:
+        raise HlsyncError(
+            "the plan names locations the config does not have: " + ", ".join(unknown),
+            hints=("run 'hlsync plan --out FILE' again and review the new plan",),
+        )
+    agency = desired.agency
+    if not any(c.location is None for c in plan.pending):
+        agency = AgencySpec(token=agency.token)
+    return dataclasses.replace(
+        desired,
+        agency=agency,
+        locations=tuple(s for s in desired.locations if s.name in names),
+    )
+
+
+def _apply_config(args: argparse.Namespace) -> ApplyResult | None:
+    interactive = sys.stdin.isatty()
+    if not args.auto_approve and not interactive:
+        raise HlsyncError(
+            "refusing to apply without approval: stdin is not a terminal",
+            hints=(
+                "review 'hlsync plan' and run again with --auto-approve, or save a "
+                "plan with 'hlsync plan --out FILE' and run 'hlsync apply FILE'",
+            ),
+        )
+    if args.config is not None:
+        raise HlsyncError("--config goes with a plan file; give the config as PATH")
+    desired = select(load_config(args.path), args.location, args.exclude)
+    shown: TextIO = sys.stderr if args.format == "json" else sys.stdout
+
+    async def go() -> ApplyResult | None:
+        async with open_target(desired) as access:
+            plan = await make_plan(desired, access, args.path)
+            color = want_color(args) and shown is sys.stdout
+            shown.write(render_plan(plan, _plan_format(args), color=color))
+            shown.flush()
+            if not plan.has_changes:
+                return ApplyResult(outcomes=(), plan_checksum=plan.checksum)
+            plan.raise_if_unsafe(args.force)
+            if not args.auto_approve and not await _confirm():
+                sys.stderr.write("Apply cancelled.\n")
+                return None
+            return await _execute(plan, desired, access, args)
+
+    return asyncio.run(go())
+
+
+def _plan_format(args: argparse.Namespace) -> str:
+    return "text" if args.format == "json" else str(args.format)
+
+
+async def _confirm() -> bool:
+    sys.stderr.write(PROMPT)
+    sys.stderr.flush()
+    answer: str = await asyncio.to_thread(sys.stdin.readline)
+    sys.stderr.write("\n")
+    return answer.strip() == "yes"
+
+
+async def _execute(
+    plan: Plan, desired: DesiredState, access: TargetAccess, args: argparse.Namespace
+) -> ApplyResult:
+    sink = TokenFileSink.for_config(desired)
+    progress = _Progress(len(plan.pending), sys.stderr)
+    result = await apply_plan(
+        plan,
+        access,
+        fail_fast=args.fail_fast,
+        on_outcome=progress.update if progress.enabled else None,
+        deliver_token=sink.deliver,
+    )
+    progress.finish()
+    if sink.written:
+        where = ", ".join(str(p) for p in sink.written)
+        sys.stderr.write(f"New integration tokens stored (0600): {where}\n")
+    return result
+
+
+def _render_result(result: ApplyResult, args: argparse.Namespace) -> str:
+    if args.format == "json":
+        return render_result_json(result)
+    if args.format == "markdown":
+        return render_result_markdown(result)
+    if not result.outcomes:
+        return ""  # nothing to do: the plan already said "No changes."
+    return render_result_text(result, color=want_color(args))
+
+
+class _Progress:
+    """One self-rewriting status line on a terminal; failures get a line of their own."""
+
+    def __init__(self, total: int, stream: TextIO) -> None:
+        self.total = total
+        self.stream = stream
+        self.enabled = stream.isatty()
+        self.done = 0
+        self.failed = 0
+
+    def update(self, outcome: Outcome) -> None:
+        self.done += 1
+        if outcome.status == "failed":
+            self.failed += 1
+            self.stream.write(f"\r\x1b[K  failed {outcome.change_address}\n")
+        self.stream.write(
+            f"\r\x1b[Kapplying: {self.done}/{self.total} done, {self.failed} failed"
+        )
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self.enabled and self.done:
+            self.stream.write("\n")
+            self.stream.flush()
