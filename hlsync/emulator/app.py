@@ -207,7 +207,7 @@ class EmulatorMiddleware:
             await self.app(scope, receive, _committing(send, state, extra))
             return
         await self._fail_after_commit(
-            scope, receive, send, state, decision, plan.fail_after_commit
+            scope, receive, send, state, decision, plan.fail_after_commit, outcome
         )
 
     async def _fail_after_commit(
@@ -218,10 +218,12 @@ class EmulatorMiddleware:
         state: EmulatorState,
         decision: Decision,
         mode: str,
+        outcome: _Outcome,
     ) -> None:
         """Run the handler, commit its write, then answer 502 or drop the connection.
 
         A handler that failed (status >= 400) wrote nothing, so its answer goes out as is.
+        A dropped connection is logged with status 0 (no complete response).
         """
         held: list[Message] = []
 
@@ -245,6 +247,7 @@ class EmulatorMiddleware:
                     "headers": [(b"content-length", b"4096"), *extra],
                 }
             )
+            outcome.status = 0
             raise ConnectionDropped("fault injection: connection dropped after commit")
         body = {"statusCode": 502, "message": "Bad Gateway"}
         await send_json(send, 502, body, extra)

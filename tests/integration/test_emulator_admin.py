@@ -318,6 +318,9 @@ def test_fail_after_commit_502_and_drop(emulator: LiveEmulator) -> None:
                 json={"locationId": LOCATION_A, "email": "dropped@example.com"},
             )
     assert len(_find_by_email(emulator, "dropped@example.com")) == 1
+    with emulator.client() as admin:
+        log = admin.get("/_emulator/requests", params={"route": "POST /contacts/"})
+    assert [e["status"] for e in log.json()["requests"]] == [502, 0]
 
 
 def test_error_rate_latency_and_times(emulator: LiveEmulator) -> None:
