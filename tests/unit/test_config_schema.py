@@ -1,0 +1,105 @@
+"""schemas/config.schema.json: valid 2020-12, documented everywhere, examples that hold."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
+
+from hlsync.catalog import load_catalog
+from hlsync.config_schema import contact_validator, plainly_valid_contact
+from hlsync.contacts_io import FIELD_NAMES
+from hlsync.resources import load_schema
+
+SCHEMA = load_schema("config.schema.json")
+
+
+def _properties(node: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every named property schema, wherever it sits (conditions of if/then aside)."""
+    if isinstance(node, dict):
+        for name, sub in node.get("properties", {}).items():
+            yield f"{path}.{name}", sub
+        for key, sub in node.items():
+            if key not in ("if", "then", "else", "not"):
+                yield from _properties(sub, f"{path}/{key}")
+    elif isinstance(node, list):
+        for index, sub in enumerate(node):
+            yield from _properties(sub, f"{path}[{index}]")
+
+
+PROPERTIES = list(_properties(SCHEMA))
+
+
+def test_schema_is_valid_2020_12() -> None:
+    assert SCHEMA["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    Draft202012Validator.check_schema(SCHEMA)
+
+
+def test_every_property_has_a_description_and_an_example() -> None:
+    assert len(PROPERTIES) > 80
+    missing = [
+        path
+        for path, sub in PROPERTIES
+        if not sub.get("description") or not sub.get("examples")
+    ]
+    assert missing == []
+
+
+@pytest.mark.parametrize("path_and_schema", PROPERTIES, ids=[p for p, _ in PROPERTIES])
+def test_property_examples_are_valid(
+    path_and_schema: tuple[str, dict[str, Any]],
+) -> None:
+    _, sub = path_and_schema
+    checker = Draft202012Validator({"$defs": SCHEMA["$defs"], **sub})
+    for example in sub["examples"]:
+        assert list(checker.iter_errors(example)) == [], example
+
+
+def test_scope_examples_come_from_the_catalog() -> None:
+    names = {s.name for s in load_catalog()}
+    integration = SCHEMA["$defs"]["locationIntegration"]["properties"]["scopes"]
+    agency = SCHEMA["$defs"]["agencyIntegration"]["properties"]["scopes"]
+    sub_names = set(integration["items"]["examples"])
+    agency_names = set(agency["items"]["examples"])
+    assert sub_names <= names and agency_names <= names
+    assert "contacts.write" in sub_names and "contacts.write" not in agency_names
+    assert "oauth.readonly" in agency_names and "oauth.readonly" not in sub_names
+
+
+def test_contact_fields_match_the_model_field_list() -> None:
+    contact = SCHEMA["$defs"]["contact"]["properties"]
+    extra = {"tags", "tags_exclusive", "custom_fields", "ensure", "protect"}
+    assert set(contact) == set(FIELD_NAMES) | extra
+
+
+_values = st.one_of(
+    st.text(max_size=4),
+    st.sampled_from(["", "US", "us", "1990-01-02", "present", "absent", "a@b.co"]),
+    st.booleans(),
+    st.integers(),
+    st.none(),
+    st.lists(st.sampled_from(["a", "b", "a", ""]), max_size=3),
+    st.dictionaries(
+        st.sampled_from(["k", "K-", "level"]), st.sampled_from(["x", 1]), max_size=2
+    ),
+)
+_contacts = st.dictionaries(
+    st.sampled_from(
+        [*FIELD_NAMES, "tags", "tags_exclusive", "custom_fields", "ensure", "x"]
+    ),
+    _values,
+    max_size=5,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_contacts)
+def test_fast_contact_check_never_accepts_what_the_schema_refuses(
+    data: dict[str, Any],
+) -> None:
+    if plainly_valid_contact(data):
+        assert list(contact_validator().iter_errors(data)) == []
