@@ -30,6 +30,7 @@ import asyncio
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -81,6 +82,13 @@ log = logging.getLogger("hlsync.client")
 JSONDict = dict[str, Any]
 _T = TypeVar("_T")
 Sleep = Callable[[float], Awaitable[None]]
+
+# HTTP attempts (retries included) sent from the current asyncio context: a caller that
+# wants a per-task count (the applier, one per change) sets a fresh one-item list here;
+# every attempt of ``ApiClient.request`` adds one. None (the default) counts nothing.
+attempt_counter: ContextVar[list[int] | None] = ContextVar(
+    "hlsync_attempt_counter", default=None
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +174,9 @@ class ApiClient:
         while True:
             attempt += 1
             ticket = await self.pacer.acquire(key, location_id)
+            counter = attempt_counter.get()
+            if counter is not None:
+                counter[0] += 1
             try:
                 response = await self._http.request(
                     method, path, json=json_body, params=params, headers=headers
