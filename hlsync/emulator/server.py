@@ -8,6 +8,7 @@ binds 127.0.0.1 port 0 itself so the real port is known before the first request
 from __future__ import annotations
 
 import contextlib
+import copy
 import signal
 import socket
 import threading
@@ -17,6 +18,7 @@ from types import FrameType
 
 import uvicorn
 from starlette.types import ASGIApp
+from uvicorn.config import LOGGING_CONFIG
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -47,8 +49,12 @@ def base_url(sock: socket.socket) -> str:
 
 
 def _config(app: ASGIApp, verbose: bool) -> uvicorn.Config:
+    # uvicorn's access log goes to stdout by default; ours is for reports and the URL
+    log_config = copy.deepcopy(LOGGING_CONFIG)
+    log_config["handlers"]["access"]["stream"] = "ext://sys.stderr"
     return uvicorn.Config(
         app,
+        log_config=log_config,
         lifespan="off",
         ws="none",
         http="h11",
