@@ -89,8 +89,8 @@ async def apply_plan(
 ) -> ApplyResult:
     """Make every pending change of ``plan`` through ``access``; see the module docstring.
 
-    Never raises for a change that fails: that is a ``failed`` outcome. Exceptions from
-    ``on_outcome`` propagate (they are the caller's bug).
+    Never raises for a change that fails: that is a ``failed`` outcome. An exception from
+    ``on_outcome`` (or any non-``HlsyncError`` bug) cancels the run and propagates.
     """
     started = time.monotonic()
     pending = plan.pending
@@ -147,10 +147,13 @@ async def apply_plan(
                 "not run: it is part of (or waits on) a dependency cycle in the plan"
             )
             decide(Outcome(change.address, "failed", message, 0, change.action))
-    async with asyncio.TaskGroup() as group:
-        for change in pending:
-            if change.address not in cyclic:
-                group.create_task(run(change))
+    try:
+        async with asyncio.TaskGroup() as group:
+            for change in pending:
+                if change.address not in cyclic:
+                    group.create_task(run(change))
+    except BaseExceptionGroup as failed:  # a bug, or on_outcome raised: the first one
+        raise failed.exceptions[0] from None
     return ApplyResult(
         outcomes=tuple(outcomes[c.address] for c in pending),
         plan_checksum=plan.checksum,

@@ -1,0 +1,509 @@
+"""apply_plan without a network: scheduling, skips, fail-fast, tokens, call counting.
+
+A fake ``LocationApi`` records calls and can hold them open or fail them; the integration
+driver is faked the same way. One test runs the real client over ``httpx.MockTransport``
+to prove retries are counted per change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
+
+import httpx
+import pytest
+
+from hlsync.applier import IN_FLIGHT_PER_LOCATION, apply_plan
+from hlsync.client import ApiClient, ApiError, LocationApi, RetryPolicy
+from hlsync.errors import HlsyncError
+from hlsync.integrations import IntegrationDriver, IntegrationScope, Token
+from hlsync.model import ObservedIntegration
+from hlsync.plan import Action, Change, Kind, Plan, PlanLocation
+from hlsync.reader import TargetAccess
+from hlsync.result import ApplyResult, Outcome
+
+SECRET = "pit-secret-value-0001"
+
+
+def change(
+    address: str,
+    *,
+    kind: Kind = "contact",
+    action: Action = "create",
+    location: str | None = "main",
+    depends_on: Sequence[str] = (),
+    object_id: str | None = None,
+    gate: str | None = None,
+    **desired: Any,
+) -> Change:
+    if kind == "contact" and action == "create" and not desired:
+        desired = {"body": {"email": f"{address}@example.com"}}
+    return Change(
+        address=address,
+        action=action,
+        kind=kind,
+        location=location,
+        location_id=None if location is None else f"LOC-{location}",
+        key=address,
+        object_id=object_id,
+        desired=desired,
+        depends_on=tuple(depends_on),
+        gate=gate,
+        api_calls=1,
+    )
+
+
+def plan(*changes: Change) -> Plan:
+    return Plan("0", "digest", "sandbox", (PlanLocation("main", "LOC-main"),), changes)
+
+
+class FakeApi:
+    """The LocationApi methods the applier uses; records (method, argument) pairs."""
+
+    def __init__(self, name: str = "main") -> None:
+        self.name = name
+        self.calls: list[tuple[str, Any]] = []
+        self.fail: dict[str, ApiError] = {}  # by email / id
+        self.gate: asyncio.Event | None = None  # hold every call until set
+        self.running = 0
+        self.peak = 0
+        self.fields: list[dict[str, Any]] = []
+
+    async def _call(self, method: str, arg: Any) -> None:
+        self.calls.append((method, arg))
+        self.running += 1
+        self.peak = max(self.peak, self.running)
+        try:
+            if self.gate is not None:
+                await self.gate.wait()
+            await asyncio.sleep(0)
+            key = arg[0] if isinstance(arg, tuple) else arg
+            key = key.get("email") if isinstance(key, Mapping) else key
+            if key in self.fail:
+                raise self.fail[key]
+        finally:
+            self.running -= 1
+
+    async def upsert_contact(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        await self._call("upsert", dict(body))
+        return {"new": True, "contact": {"id": "c1"}}
+
+    async def update_contact(self, contact_id: str, body: Mapping[str, Any]) -> Any:
+        await self._call("put", (contact_id, dict(body)))
+
+    async def add_tags(self, contact_id: str, tags: Sequence[str]) -> list[str]:
+        await self._call("add_tags", (contact_id, list(tags)))
+        return list(tags)
+
+    async def remove_tags(self, contact_id: str, tags: Sequence[str]) -> list[str]:
+        await self._call("remove_tags", (contact_id, list(tags)))
+        return []
+
+    async def delete_contact(self, contact_id: str) -> None:
+        await self._call("delete_contact", contact_id)
+
+    async def create_custom_field(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        await self._call("create_field", dict(body))
+        key = "contact." + str(body["name"]).lower()
+        return {"id": f"id-{body['name']}", "fieldKey": key, **body}
+
+    async def list_custom_fields(self) -> list[dict[str, Any]]:
+        await self._call("list_fields", None)
+        return self.fields
+
+
+class FakeDriver:
+    """An IntegrationDriver that mints SECRET and records what it was asked."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any]] = []
+
+    def _obs(self, name: str = "bot") -> ObservedIntegration:
+        return ObservedIntegration("int-1", name, "", ())
+
+    async def list(self, scope: IntegrationScope) -> dict[str, ObservedIntegration]:
+        return {}
+
+    async def create(
+        self,
+        scope: IntegrationScope,
+        name: str,
+        description: str,
+        scopes: Sequence[str],
+    ) -> tuple[ObservedIntegration, Token]:
+        self.calls.append(("create", (scope, name, description, list(scopes))))
+        return self._obs(name), Token(SECRET)
+
+    async def update(
+        self, scope: IntegrationScope, integration_id: str, **kw: Any
+    ) -> Any:
+        self.calls.append(("update", (integration_id, kw)))
+        return self._obs()
+
+    async def delete(self, scope: IntegrationScope, integration_id: str) -> None:
+        self.calls.append(("delete", integration_id))
+
+    async def rotate(
+        self, scope: IntegrationScope, integration_id: str, mode: str
+    ) -> tuple[ObservedIntegration, Token]:
+        self.calls.append(("rotate", (integration_id, mode)))
+        return self._obs(), Token(SECRET)
+
+    async def expire_old(self, scope: IntegrationScope, integration_id: str) -> Any:
+        self.calls.append(("expire_old", integration_id))
+        return self._obs()
+
+
+def access(
+    *apis: FakeApi, driver: FakeDriver | None = None, company: str | None = "comp-1"
+) -> TargetAccess:
+    return TargetAccess(
+        locations={a.name: cast(LocationApi, a) for a in apis},
+        integrations=cast(IntegrationDriver, driver),
+        company_id=company,
+    )
+
+
+def run(the_plan: Plan, target: TargetAccess, **options: Any) -> ApplyResult:
+    result: ApplyResult = asyncio.run(apply_plan(the_plan, target, **options))
+    return result
+
+
+def statuses(result: ApplyResult) -> list[tuple[str, str, str]]:
+    return [(o.change_address, o.status, o.message) for o in result.outcomes]
+
+
+def refused(path: str, status: int = 422) -> ApiError:
+    return ApiError(
+        f"POST {path} -> {status}: no", method="POST", path=path, status=status
+    )
+
+
+def test_failure_skips_dependents_transitively_and_the_rest_runs() -> None:
+    api = FakeApi()
+    api.fail["a@example.com"] = refused("/contacts/upsert")
+    result = run(
+        plan(
+            change("a"),
+            change("b", depends_on=["a"]),
+            change("c", depends_on=["b"]),
+            change("d"),
+        ),
+        access(api),
+    )
+    assert statuses(result) == [
+        ("a", "failed", "POST /contacts/upsert -> 422: no"),
+        ("b", "skipped", "depends on a, which failed"),
+        ("c", "skipped", "depends on b, which was skipped"),
+        ("d", "ok", ""),
+    ]
+    assert result.exit_code == 1 and not result.interrupted
+    assert [arg["email"] for _, arg in api.calls] == ["a@example.com", "d@example.com"]
+
+
+def test_a_dependency_outside_the_pending_changes_is_satisfied() -> None:
+    result = run(plan(change("a", depends_on=['main.tag["noop"]'])), access(FakeApi()))
+    assert statuses(result) == [("a", "ok", "")]
+
+
+def test_dependency_cycles_fail_without_hanging() -> None:
+    result = run(
+        plan(
+            change("a", depends_on=["b"]),
+            change("b", depends_on=["a"]),
+            change("c", depends_on=["a"]),
+            change("self", depends_on=["self"]),
+            change("free"),
+        ),
+        access(FakeApi()),
+    )
+    got = {address: status for address, status, _ in statuses(result)}
+    assert got == {
+        "a": "failed",
+        "b": "failed",
+        "c": "failed",
+        "self": "failed",
+        "free": "ok",
+    }
+    assert "dependency cycle" in result.outcomes[0].message
+
+
+def test_integration_deletes_run_after_everything_else_even_failures() -> None:
+    api, driver = FakeApi(), FakeDriver()
+    api.fail["a@example.com"] = refused("/contacts/upsert")
+    order: list[str] = []
+    result = run(
+        plan(
+            change("bot", kind="integration", action="delete", object_id="int-9"),
+            change("a"),
+            change("b"),
+        ),
+        access(api, driver=driver),
+        on_outcome=lambda o: order.append(o.change_address),
+    )
+    assert order[-1] == "bot"
+    assert [o.status for o in result.outcomes] == ["ok", "failed", "ok"]
+    assert driver.calls == [("delete", "int-9")]
+
+
+def test_independent_changes_run_concurrently_within_the_bound() -> None:
+    main, other = FakeApi("main"), FakeApi("other")
+
+    async def go() -> ApplyResult:
+        gate = asyncio.Event()
+        main.gate = other.gate = gate
+        changes = [change(f"m{i}") for i in range(40)]
+        changes += [change(f"o{i}", location="other") for i in range(40)]
+        task = asyncio.create_task(apply_plan(plan(*changes), access(main, other)))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        running = main.running, other.running
+        gate.set()
+        result = await task
+        assert running == (IN_FLIGHT_PER_LOCATION, IN_FLIGHT_PER_LOCATION)
+        return result
+
+    result = asyncio.run(go())
+    assert result.count("ok") == 80
+    assert main.peak == other.peak == IN_FLIGHT_PER_LOCATION
+
+
+def test_fail_fast_starts_nothing_more_and_marks_the_run_interrupted() -> None:
+    api = FakeApi()
+    api.fail["a@example.com"] = refused("/contacts/upsert")
+    changes = [change("a"), *(change(f"n{i}", depends_on=["x"]) for i in range(3))]
+    changes.append(change("x", kind="contact", action="delete", object_id="cx"))
+    seen: list[Outcome] = []
+    result = run(plan(*changes), access(api), fail_fast=True, on_outcome=seen.append)
+    assert result.interrupted and result.exit_code == 1
+    by = {o.change_address: o for o in result.outcomes}
+    assert by["a"].status == "failed"
+    # "x" was already running beside "a"; its dependents had not started
+    assert by["x"].status == "ok"
+    for name in ("n0", "n1", "n2"):
+        assert by[name].status == "skipped"
+        assert by[name].message == "not run: --fail-fast stopped the apply"
+    assert len(seen) == len(result.outcomes) == 5
+    assert ("upsert", {"email": "n0@example.com"}) not in api.calls
+
+
+def test_protected_changes_are_never_run() -> None:
+    api = FakeApi()
+    result = run(
+        plan(change("p", action="delete", object_id="c1", gate="protected")),
+        access(api),
+    )
+    assert result.outcomes[0].status == "skipped" and api.calls == []
+
+
+def test_malformed_changes_fail_with_a_message() -> None:
+    result = run(
+        plan(
+            change("nobody", body="not an object"),
+            change("noid", action="delete"),
+            change("where", location="elsewhere"),
+            change("weird", action="update", write="patch", body={}),
+            change("field", kind="custom_field", action="create", name=3),
+        ),
+        access(FakeApi()),
+    )
+    assert statuses(result) == [
+        ("nobody", "failed", "the plan's change has no request body"),
+        ("noid", "failed", "the plan's delete names no upstream id"),
+        ("where", "failed", "no API access for location 'elsewhere' in this run"),
+        ("weird", "failed", "the plan names an unknown contact write 'patch'"),
+        ("field", "failed", "the plan's change has no text desired.name"),
+    ]
+
+
+def test_contact_update_put_then_tag_endpoints() -> None:
+    api = FakeApi()
+    update = change(
+        "u",
+        action="update",
+        object_id="c7",
+        write="put",
+        body={"firstName": "Ann"},
+        tags_add=["vip"],
+        tags_remove=["old"],
+    )
+    assert statuses(run(plan(update), access(api))) == [("u", "ok", "")]
+    assert api.calls == [
+        ("put", ("c7", {"firstName": "Ann"})),
+        ("add_tags", ("c7", ["vip"])),
+        ("remove_tags", ("c7", ["old"])),
+    ]
+
+
+def test_custom_field_values_go_by_id_created_or_known() -> None:
+    api = FakeApi()
+    field = change(
+        'main.custom_field["pin"]',
+        kind="custom_field",
+        name="Pin",
+        data_type="TEXT",
+        options=[],
+        placeholder=None,
+    )
+    object.__setattr__(field, "key", "pin")
+    known = change("known", kind="custom_field", action="noop", object_id="id-k")
+    object.__setattr__(known, "key", "tier")
+    body = {
+        "email": "a@example.com",
+        "customFields": [
+            {"key": "pin", "field_value": "1"},
+            {"key": "tier", "field_value": 2},
+            {"key": "loose", "field_value": "x"},
+        ],
+    }
+    contact = change("a", depends_on=[field.address], body=body)
+    result = run(plan(known, field, contact), access(api))
+    assert [o.status for o in result.outcomes] == ["ok", "ok"]
+    assert api.calls[0] == (
+        "create_field",
+        {"name": "Pin", "dataType": "TEXT", "model": "contact"},
+    )
+    assert api.calls[1][1]["customFields"] == [
+        {"id": "id-Pin", "field_value": "1"},
+        {"id": "id-k", "field_value": 2},
+        {"key": "loose", "field_value": "x"},  # no id known: upstream takes the key
+    ]
+
+
+def test_integration_create_hands_the_token_to_the_sink_only() -> None:
+    driver = FakeDriver()
+    got: list[tuple[str, Token]] = []
+
+    async def sink(c: Change, token: Token) -> None:
+        got.append((c.address, token))
+
+    create = change(
+        "bot",
+        kind="integration",
+        location=None,
+        name="bot",
+        description="d",
+        scopes=["contacts.readonly"],
+    )
+    result = run(plan(create), access(driver=driver), deliver_token=sink)
+    assert statuses(result) == [("bot", "ok", "")]
+    assert got == [("bot", Token(SECRET))]
+    scope = driver.calls[0][1][0]
+    assert scope == IntegrationScope.agency("comp-1")
+    assert SECRET not in repr(result)
+
+
+def test_a_minted_token_without_a_sink_or_with_a_broken_one_fails() -> None:
+    create = change("bot", kind="integration", name="bot", description="", scopes=[])
+    alone = run(plan(create), access(driver=FakeDriver()))
+    assert alone.outcomes[0].status == "failed"
+    assert "minted and not stored" in alone.outcomes[0].message
+
+    async def broken(c: Change, token: Token) -> None:
+        raise PermissionError(13, "Permission denied", "/x/bot.token")
+
+    async def refusing(c: Change, token: Token) -> None:
+        raise HlsyncError("tokens directory is a symlink")
+
+    for sink, reason in ((broken, "Permission denied"), (refusing, "symlink")):
+        result = run(plan(create), access(driver=FakeDriver()), deliver_token=sink)
+        outcome = result.outcomes[0]
+        assert outcome.status == "failed" and reason in outcome.message
+        assert "storing the new token failed" in outcome.message
+        assert SECRET not in repr(result)
+
+
+def test_integration_update_rotate_expire_and_missing_prerequisites() -> None:
+    driver = FakeDriver()
+    delivered: list[str] = []
+
+    async def sink(c: Change, token: Token) -> None:
+        delivered.append(c.address)
+
+    changes = [
+        change(
+            "u",
+            kind="integration",
+            action="update",
+            object_id="i1",
+            description="new",
+            scopes=["a"],
+        ),
+        change("r", kind="integration", action="rotate", object_id="i2"),
+        change("rn", kind="integration", action="rotate_now", object_id="i3"),
+        change("e", kind="integration", action="expire_old", object_id="i4"),
+    ]
+    result = run(plan(*changes), access(driver=driver), deliver_token=sink)
+    assert [o.status for o in result.outcomes] == ["ok"] * 4
+    assert driver.calls == [
+        ("update", ("i1", {"description": "new", "scopes": ["a"]})),
+        ("rotate", ("i2", "later")),
+        ("rotate", ("i3", "now")),
+        ("expire_old", "i4"),
+    ]
+    assert delivered == ["r", "rn"]
+    agency = change(
+        "x", kind="integration", action="delete", location=None, object_id="i5"
+    )
+    nodriver = run(plan(agency), access())
+    assert nodriver.outcomes[0].message == (
+        "this target has no Private Integration driver"
+    )
+    nocompany = run(plan(agency), access(driver=FakeDriver(), company=None))
+    assert "company id is not known" in nocompany.outcomes[0].message
+
+
+def test_api_calls_count_every_attempt_of_each_change() -> None:
+    hits: dict[str, int] = {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        email = request.read().decode()
+        hits[email] = hits.get(email, 0) + 1
+        if "flaky" in email and hits[email] < 3:
+            return httpx.Response(503, json={"message": "busy"})
+        return httpx.Response(200, json={"new": True, "contact": {"id": "c"}})
+
+    async def go() -> ApplyResult:
+        transport = httpx.MockTransport(handler)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            api = ApiClient(http, retry=RetryPolicy(base_delay=0.0001))
+            target = TargetAccess(locations={"main": api.location("LOC-main", SECRET)})
+            return await apply_plan(plan(change("flaky"), change("steady")), target)
+
+    result = asyncio.run(go())
+    assert [(o.status, o.api_calls) for o in result.outcomes] == [("ok", 3), ("ok", 1)]
+    assert result.api_calls == 4
+
+
+@pytest.mark.parametrize("status", [400, 404])
+def test_a_delete_of_a_contact_already_gone_is_ok(status: int) -> None:
+    api = FakeApi()
+    api.fail["c1"] = refused("/contacts/c1", status)
+
+    async def gone(contact_id: str) -> Any:
+        raise refused(f"/contacts/{contact_id}", status)
+
+    api.get_contact = gone  # type: ignore[attr-defined]
+    result = run(plan(change("d", action="delete", object_id="c1")), access(api))
+    assert statuses(result) == [("d", "ok", "already gone upstream")]
+
+
+def test_a_refused_delete_of_a_contact_that_still_exists_fails() -> None:
+    api = FakeApi()
+    api.fail["c1"] = refused("/contacts/c1", 400)
+
+    async def present(contact_id: str) -> Any:
+        return {"id": contact_id}
+
+    api.get_contact = present  # type: ignore[attr-defined]
+    result = run(plan(change("d", action="delete", object_id="c1")), access(api))
+    assert statuses(result) == [("d", "failed", "POST /contacts/c1 -> 400: no")]
+
+
+def test_an_exception_from_the_progress_callback_propagates_as_itself() -> None:
+    def broken(outcome: Outcome) -> None:
+        raise BrokenPipeError("stderr went away")
+
+    with pytest.raises(BrokenPipeError):
+        run(plan(change("a"), change("b")), access(FakeApi()), on_outcome=broken)
