@@ -92,6 +92,16 @@ def test_create_normalises_and_shapes(api: Api) -> None:
     assert api("POST", "/contacts", {"locationId": LOCATION_A}).status_code == 201
 
 
+def test_timestamps_follow_the_emulator_clock(api: Api) -> None:
+    api.http.post("/_emulator/clock", json={"set": "2030-05-06T07:08:09.123Z"})
+    created = api.create(email="clock@x.io")
+    assert created["dateAdded"] == created["dateUpdated"] == "2030-05-06T07:08:09.123Z"
+    api.http.post("/_emulator/clock", json={"advance": 60})
+    updated = api("PUT", f"/contacts/{created['id']}", {"city": "Oslo"}).json()
+    assert updated["contact"]["dateUpdated"] == "2030-05-06T07:09:09.123Z"
+    assert updated["contact"]["dateAdded"] == "2030-05-06T07:08:09.123Z"
+
+
 def test_bad_values_answer_422(api: Api) -> None:
     response = api(
         "POST",
