@@ -146,6 +146,13 @@ def expand_scope_sets(
     return resolved, problems
 
 
+def region_problem(code: str) -> str | None:
+    """A message when ``code`` is no region ``phonenumbers`` knows."""
+    if code in phonenumbers.SUPPORTED_REGIONS:
+        return None
+    return f'unknown region "{code}" for phone numbers'
+
+
 def email_problem(text: str) -> str | None:
     if _EMAIL_RE.match(text.strip()) and len(text) <= 254:
         return None

@@ -91,7 +91,7 @@ def load_config(
     target = builder.target()
     builder.scope_sets()
     agency = builder.agency()
-    locations = builder.locations(data.get("default_region"))
+    locations = builder.locations(needs_tokens=target.kind == "leadconnector")
     problems.extend(builder.problems)
     if problems:
         raise HlsyncError.collect(_clean(problems))

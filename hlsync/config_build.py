@@ -250,7 +250,11 @@ class Builder:
         data, data_marks = overlay(data, data_marks, own, marks)
         return (data, data_marks) if usable else None
 
-    def locations(self, root_region: str | None) -> tuple[LocationSpec, ...]:
+    def locations(self, *, needs_tokens: bool) -> tuple[LocationSpec, ...]:
+        """All locations; ``needs_tokens`` (the live target) makes a token mandatory."""
+        root_region = self.data.get("default_region")
+        if root_region is not None and (message := checks.region_problem(root_region)):
+            self.problem(message, self.at("default_region"), "use an ISO 3166-1 code")
         for name in sorted(self.data.get("templates", {})):
             self.resolved_template(name)
         built: list[LocationSpec] = []
@@ -273,13 +277,22 @@ class Builder:
                     "each location must name a different sub-account",
                 )
             ids.setdefault(location.id, where(("id",)))
+            if needs_tokens and location.token is None:
+                self.problem(
+                    f'location "{name}" has no token; the leadconnector target needs one',
+                    where(()),
+                    "add token: {env: NAME} or token: {file: path}",
+                )
             built.append(location)
         return tuple(built)
 
     def location(
         self, name: str, data: dict[str, Any], where: Where, root_region: str | None
     ) -> LocationSpec:
-        region = data.get("default_region", root_region)
+        region: str | None = data.get("default_region", root_region)
+        own = data.get("default_region")
+        if own is not None and (message := checks.region_problem(own)):
+            self.problem(message, where(("default_region",)), "use an ISO 3166-1 code")
         fields = tuple(
             CustomField(
                 key=key,
@@ -304,7 +317,11 @@ class Builder:
                 protect=spec.get("protect", False),
                 source=where(("tags", index)),
             )
-        seeds = _Seeds(self, {f.key: f for f in fields}, tags, region)
+        usable = region is None or checks.region_problem(region) is None
+        seeds = _Seeds(
+            self, {f.key: f for f in fields}, tags, region if usable else None
+        )
+        seeds.check_phones = usable
         seeds.set_defaults(data.get("defaults"), where)
         contacts = seeds.build(self._raw_contacts(data, where))
         return LocationSpec(
@@ -394,6 +411,7 @@ class _Seeds:
         self.region = region
         self.defaults: dict[str, Any] = {}
         self.default_values: dict[str, Any] = {}
+        self.check_phones = True  # False under an unknown region, reported already
 
     def set_defaults(self, spec: dict[str, Any] | None, where: Where) -> None:
         if not spec:
@@ -444,7 +462,9 @@ class _Seeds:
         phone = fields.get("phone")
         if isinstance(phone, str):
             e164, message = checks.normalise_phone(phone, self.region)
-            if message:
+            if message and not self.check_phones:
+                ok = False
+            elif message:
                 hint = None
                 if not self.region and not phone.strip().startswith("+"):
                     hint = "write +<country code> or set default_region"

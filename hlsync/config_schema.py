@@ -167,10 +167,11 @@ def _explain(error: ValidationError, at: _Places) -> Iterator[tuple[Problem, Pru
                 Prune((*path, key), unknown=True),
             )
         return
-    if kind == "propertyNames":
+    schema_path = list(error.schema_path)
+    if len(schema_path) >= 2 and schema_path[-2] == "propertyNames":
+        # jsonschema checks each key as an instance of its own, at the parent's path
         key = str(value)
-        sub = want if isinstance(want, dict) else {}
-        reason = sub.get("errorMessage") or _plain(error)
+        reason = schema.get("errorMessage") or _simple(error)
         yield (
             Problem(f"invalid name {quote(key)}: {reason}", at.key((*path, key))),
             Prune((*path, key)),

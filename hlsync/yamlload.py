@@ -363,6 +363,10 @@ class _Builder:
             first_seen[key] = key_loc
             self.doc.key_marks[(*path, key)] = key_loc
             result[key] = self.build(value_node, (*path, key))
+            if not isinstance(value_node, ScalarNode):
+                # a mapping or list is placed at its key: "main:" rather than the
+                # first line inside it
+                self.doc.marks[(*path, key)] = key_loc
         for key, value in merged.items():
             if key not in result:
                 result[key] = value

@@ -26,7 +26,9 @@ def test_marks_by_json_path() -> None:
     assert doc.marks[("locations", "main", "tags", 1)] == Location("f.yaml", 4, 17)
     assert doc.key_marks[("locations", "main")] == Location("f.yaml", 3, 3)
     assert doc.styles[("locations", "main", "tags", 1)] == "'"
-    assert doc.where(("locations", "main", "nothing", 3)) == Location("f.yaml", 4, 5)
+    # a mapping or list is placed at its key
+    assert doc.where(("locations", "main", "nothing", 3)) == Location("f.yaml", 3, 3)
+    assert doc.marks[("locations", "main", "tags")] == Location("f.yaml", 4, 5)
 
 
 def test_yaml_12_core_scalars() -> None:
