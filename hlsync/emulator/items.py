@@ -146,7 +146,7 @@ class LocationItems:
         """``fields`` holds name, dataType and the optional DTO fields; the field key
         is ``<model>.<snake_case name>``; 400 if the location already has that key."""
         model = fields.get("model") or "contact"
-        key = f"{model}.{snake_case(fields['name'])}"
+        key = f"{model}.{_key_part(fields['name'])}"
         if any(
             r["locationId"] == location_id and r["fieldKey"] == key
             for r in self._fields.values()
@@ -215,7 +215,7 @@ class LocationItems:
 
     def create_custom_value(self, location_id: str, name: str, value: str) -> Record:
         """The key is ``{{ custom_values.<snake_case name> }}``; 400 when taken."""
-        key = "{{ custom_values." + snake_case(name) + " }}"
+        key = "{{ custom_values." + _key_part(name) + " }}"
         if any(
             r["locationId"] == location_id and r["fieldKey"] == key
             for r in self._values.values()
@@ -250,6 +250,14 @@ class LocationItems:
         self.get_custom_value(location_id, value_id)
         del self._values[value_id]
         self._persistence.delete(KIND_VALUE, value_id)
+
+
+def _key_part(name: str) -> str:
+    """:func:`snake_case` of a name; 422 when nothing is left to make a key of."""
+    part = snake_case(name)
+    if not part:
+        raise EmulatorError.unprocessable(["name must contain a letter or a digit"])
+    return part
 
 
 def snake_case(name: str) -> str:

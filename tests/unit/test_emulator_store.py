@@ -278,6 +278,15 @@ def test_custom_fields_crud(store: Store) -> None:
         store.items.get_custom_field("loc1", opp["id"])
 
 
+def test_names_without_key_characters_are_refused(store: Store) -> None:
+    with pytest.raises(EmulatorError) as field_err:
+        store.items.create_custom_field("loc1", {"name": "!!", "dataType": "TEXT"})
+    with pytest.raises(EmulatorError) as value_err:
+        store.items.create_custom_value("loc1", " - ", "v")
+    for err in (field_err, value_err):
+        assert err.value.body["message"] == ["name must contain a letter or a digit"]
+
+
 def test_custom_values_crud(store: Store) -> None:
     v = store.items.create_custom_value("loc1", "Support Email", "help@x.io")
     assert v["fieldKey"] == "{{ custom_values.support_email }}"
