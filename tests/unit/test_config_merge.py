@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hlsync.config_merge import merge_documents, overlay
+from hlsync.config_merge import Marks, merge_documents, overlay
 from hlsync.errors import Location
 from hlsync.yamlload import load_yaml_text
 
@@ -32,14 +32,14 @@ def test_conflicts_name_both_places() -> None:
 
 def test_overlay_later_layer_wins_and_lists_join() -> None:
     base = {"tags": ["a"], "x": {"k": 1, "j": 2}, "contacts": [{"e": 1}], "s": "old"}
-    base_marks = {
+    base_marks: Marks = {
         ("tags", 0): Location("t.yaml", 1, 1),
         ("x", "k"): Location("t.yaml", 2, 1),
         ("x", "j"): Location("t.yaml", 3, 1),
         ("contacts", 0): Location("t.yaml", 4, 1),
     }
     over = {"tags": ["b"], "x": {"k": 9}, "contacts": [{"e": 2}], "s": "new"}
-    over_marks = {
+    over_marks: Marks = {
         ("tags", 0): Location("l.yaml", 1, 1),
         ("x", "k"): Location("l.yaml", 2, 1),
         ("contacts", 0): Location("l.yaml", 3, 1),
