@@ -507,3 +507,10 @@ def test_an_exception_from_the_progress_callback_propagates_as_itself() -> None:
 
     with pytest.raises(BrokenPipeError):
         run(plan(change("a"), change("b")), access(FakeApi()), on_outcome=broken)
+
+
+def test_a_plan_listing_a_change_twice_is_refused_before_any_call() -> None:
+    api = FakeApi()
+    with pytest.raises(HlsyncError, match=r"the plan lists a more than once"):
+        run(plan(change("a"), change("b"), change("a")), access(api))
+    assert api.calls == []
