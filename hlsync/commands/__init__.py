@@ -4,13 +4,27 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from hlsync.commands import apply, emulator, plan, sandbox, scopes, show, validate
+from hlsync.commands import (
+    apply,
+    confirm,
+    emulator,
+    plan,
+    sandbox,
+    scopes,
+    show,
+    token,
+    validate,
+    verify,
+)
 
 COMMANDS: tuple[ModuleType, ...] = (
     validate,
     plan,
     show,
     apply,
+    confirm,
+    token,
+    verify,
     scopes,
     emulator,
     sandbox,

@@ -1,0 +1,148 @@
+"""``hlsync token SUBCOMMAND``: token verbs for Private Integrations.
+
+``hlsync token deliver NAME [PATH]`` takes a token an operator copied from the HighLevel
+UI (live cloud, manual driver: a token is shown once, after a create or a rotation) and
+stores it in the integration's sink: the 0600 file
+``<config dir>/.hlsync/tokens/<location or agency>.<integration>.token``, written
+atomically (``sinks.write_secret``). Then it records the delivery date (the rotation
+date) in the ledger. The integration must be declared in the config and confirmed in
+the ledger (``hlsync confirm NAME`` first), so a token never lands for an integration
+hlsync does not know.
+
+The token is read without echo: with ``getpass`` when stdin is a terminal, else one line
+from stdin (``pbpaste | hlsync token deliver main/seed-bot``). Anything not shaped like
+``pit-<uuid>`` is refused, and the message never repeats the input. The value appears in
+no output, log, error or ledger. Exit 0 when stored, 1 on an error.
+
+Other token verbs (rotate, cancel-rotation, expire-old) join this group as further
+subcommands: add a ``(name, help, configure, run)`` entry to :data:`SUBCOMMANDS`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TextIO
+
+from hlsync.checks import TOKEN_RE
+from hlsync.commands.confirm import operator
+from hlsync.config import display_path, load_config
+from hlsync.errors import HlsyncError
+from hlsync.ledger import integration_key, load_ledger, record_delivery, save_ledger
+from hlsync.manual import find_integration, ledger_file
+from hlsync.sinks import TokenFileSink, write_secret
+
+NAME = "token"
+HELP = "Token verbs for Private Integrations (deliver a token copied from the UI)."
+
+Configure = Callable[[argparse.ArgumentParser], None]
+Run = Callable[[argparse.Namespace], int]
+
+
+def configure_deliver(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "name",
+        metavar="NAME",
+        help="the integration: <location>/<integration> or agency/<integration>",
+    )
+    parser.add_argument(
+        "path",
+        nargs="?",
+        default=".",
+        metavar="PATH",
+        help="config file, or directory of *.yaml files (default: .)",
+    )
+    parser.add_argument(
+        "--by",
+        metavar="WHO",
+        help="who delivers it, for the ledger's history (default: $USER)",
+    )
+
+
+def read_token(stream: TextIO, prompt: str) -> str:
+    """The token from ``stream``: hidden input on a terminal, else its first line."""
+    if stream.isatty():
+        try:
+            value = getpass.getpass(prompt)
+        except EOFError:
+            value = ""
+    else:
+        value = stream.readline()
+    value = value.strip()
+    if not value:
+        raise HlsyncError(
+            "no token given; nothing was stored",
+            hints=("paste the token when asked, or pipe it on stdin",),
+        )
+    if TOKEN_RE.fullmatch(value) is None:
+        raise HlsyncError(
+            "that is not a Private Integration token (expected 'pit-' followed by a "
+            "UUID, 40 characters); nothing was stored",
+            hints=("copy the whole token from the HighLevel UI and try again",),
+        )
+    return value
+
+
+def run_deliver(args: argparse.Namespace) -> int:
+    who = operator(args.by)
+    desired = load_config(args.path)
+    spec, decl = find_integration(desired, args.name)
+    location = None if spec is None else spec.name
+    key = integration_key(location, decl.name)
+    if decl.ensure == "absent":
+        raise HlsyncError(
+            f"{key} is declared `ensure: absent`; it takes no token", decl.source
+        )
+    path = ledger_file(desired)
+    shown = display_path(path)
+    ledger = load_ledger(path, shown)
+    entry = ledger.get(key)
+    if entry is None or entry.status != "present":
+        raise HlsyncError(
+            f"{key} is not confirmed in {shown}, so its token is not taken",
+            hints=(
+                f"do its runbook steps, run 'hlsync confirm {key}', then deliver again",
+            ),
+        )
+    value = read_token(sys.stdin, f"Token for {key} (input hidden): ")
+    target = TokenFileSink.for_config(desired).path_for(location, decl.name)
+    write_secret(target, value)
+    try:
+        save_ledger(path, record_delivery(ledger, key, by=who, at=datetime.now(UTC)))
+    except HlsyncError as exc:
+        raise HlsyncError(
+            f"the token of {key} was stored in {display_path(target)}, but the "
+            f"delivery could not be recorded: {exc.message}",
+            hints=(f"fix it, then run 'hlsync token deliver {key}' again",),
+        ) from exc
+    print(f"Stored the token of {key} in {display_path(target)} (mode 0600).")
+    print(f"Recorded the delivery in {shown}. Next: hlsync verify {key}")
+    return 0
+
+
+SUBCOMMANDS: tuple[tuple[str, str, Configure, Run], ...] = (
+    (
+        "deliver",
+        "Store a token copied from the HighLevel UI (read from stdin, not echoed) "
+        "in the integration's sink and record the delivery in the ledger.",
+        configure_deliver,
+        run_deliver,
+    ),
+)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="token_command", metavar="VERB")
+    sub.required = True
+    for name, help_text, configure_one, run_one in SUBCOMMANDS:
+        child = sub.add_parser(name, help=help_text, description=help_text)
+        configure_one(child)
+        child.set_defaults(_token_run=run_one)
+
+
+def run(args: argparse.Namespace) -> int:
+    code: int = args._token_run(args)
+    return code

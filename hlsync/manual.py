@@ -1,0 +1,275 @@
+"""The manual Private Integration driver for the live cloud (``target: leadconnector``).
+
+HighLevel publishes no API for Private Integrations (reference §7.2; DESIGN.md §4), so on
+the live cloud hlsync cannot read them or change them. Instead:
+
+* the **ledger** (:mod:`hlsync.ledger`, ``hlsync.ledger.json`` beside the config) is the
+  observed state: :class:`ManualIntegrationDriver` implements the read side of
+  :class:`~hlsync.integrations.IntegrationDriver` from it, so the reader and the planner
+  work unchanged and a plan shows what the ledger lacks;
+* its write methods raise :class:`ManualStepRequired` (never a network call): the apply
+  command writes the **runbook** (:func:`write_runbook`) and exits with
+  :data:`EXIT_MANUAL_PENDING` while integration changes are pending; everything else in
+  the plan still applies through the API;
+* ``hlsync confirm NAME`` records a change made in the UI (:func:`integration_plan` is
+  the local plan it is taken from: no network), ``hlsync token deliver NAME`` stores a
+  new token in the integration's sink, ``hlsync verify NAME`` probes its scopes.
+
+For the wiring of ``open_target``: ``build_access(api, desired, tokens,
+integrations=manual_access(desired), company_id=MANUAL_COMPANY_ID)``.
+
+Testing against the emulator: ``HLSYNC_LEADCONNECTOR_URL`` (an ``http(s)://`` URL)
+replaces the live base URL of a ``leadconnector`` target (:func:`leadconnector_base_url`);
+it exists so tests can stand the emulator in for the live service.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from hlsync.errors import HlsyncError
+from hlsync.integrations import IntegrationScope, RotationMode, Token
+from hlsync.ledger import Ledger, integration_key, ledger_path, load_ledger
+from hlsync.model import (
+    DesiredState,
+    Integration,
+    LocationSpec,
+    ObservedIntegration,
+    ObservedLocation,
+    ObservedState,
+    Target,
+)
+from hlsync.plan import Change, Plan
+from hlsync.planner import build_plan
+from hlsync.runbook import render_runbook_markdown, render_runbook_text
+from hlsync.sinks import config_dir
+
+# Exit code of a non-interactive apply that left integration changes to do by hand.
+EXIT_MANUAL_PENDING = 4
+# Any non-None company id makes the reader ask for agency integrations; the ledger keeps
+# the agency's under "agency/<name>" whatever its upstream id.
+MANUAL_COMPANY_ID = "agency"
+URL_ENV = "HLSYNC_LEADCONNECTOR_URL"
+RUNBOOK_FILES = ("runbook.txt", "runbook.md")
+_URL = re.compile(r"^https?://[^\s/]+(/\S*)?$")
+
+
+class ManualStepRequired(HlsyncError):
+    """A change to a Private Integration that only a person can make, in the UI."""
+
+    def __init__(self, scope: IntegrationScope, what: str) -> None:
+        super().__init__(
+            f"{scope.describe()}: {what} is a manual step on the live cloud "
+            "(HighLevel has no API for Private Integrations)",
+            hints=("follow the runbook, then run 'hlsync confirm NAME'",),
+        )
+
+
+class ManualIntegrationDriver:
+    """The integrations recorded in the ledger, as the reader expects them.
+
+    ``list`` answers from the ledger (deleted entries are absent); ids are synthetic
+    (``ledger:main/seed-bot``). Every write raises :class:`ManualStepRequired`.
+    """
+
+    def __init__(self, ledger: Ledger, desired: DesiredState) -> None:
+        self.ledger = ledger
+        self._names = {spec.id: spec.name for spec in desired.locations}
+
+    def __repr__(self) -> str:
+        return f"ManualIntegrationDriver({len(self.ledger.entries)} entries)"
+
+    async def list(self, scope: IntegrationScope) -> dict[str, ObservedIntegration]:
+        if scope.location_id is None:
+            location = None
+        else:
+            name = self._names.get(scope.location_id)
+            if name is None:
+                raise HlsyncError(
+                    f"{scope.describe()} is not a location of this config, so the "
+                    "ledger has nothing for it"
+                )
+            location = name
+        found = self.ledger.present(location)
+        return {name: found[name].observed() for name in sorted(found)}
+
+    async def create(
+        self,
+        scope: IntegrationScope,
+        name: str,
+        description: str,
+        scopes: Sequence[str],
+    ) -> tuple[ObservedIntegration, Token]:
+        raise ManualStepRequired(scope, f"creating the integration {name!r}")
+
+    async def update(
+        self,
+        scope: IntegrationScope,
+        integration_id: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        scopes: Sequence[str] | None = None,
+    ) -> ObservedIntegration:
+        raise ManualStepRequired(scope, f"editing {_label(integration_id)}")
+
+    async def delete(self, scope: IntegrationScope, integration_id: str) -> None:
+        raise ManualStepRequired(scope, f"deleting {_label(integration_id)}")
+
+    async def rotate(
+        self, scope: IntegrationScope, integration_id: str, mode: RotationMode
+    ) -> tuple[ObservedIntegration, Token]:
+        raise ManualStepRequired(
+            scope, f"rotating ({mode}) the token of {_label(integration_id)}"
+        )
+
+    async def cancel_rotation(
+        self, scope: IntegrationScope, integration_id: str
+    ) -> ObservedIntegration:
+        raise ManualStepRequired(
+            scope, f"cancelling the rotation of {_label(integration_id)}"
+        )
+
+    async def expire_old(
+        self, scope: IntegrationScope, integration_id: str
+    ) -> ObservedIntegration:
+        raise ManualStepRequired(
+            scope, f"expiring the old token of {_label(integration_id)}"
+        )
+
+
+def _label(integration_id: str) -> str:
+    return integration_id.removeprefix("ledger:")
+
+
+def ledger_file(desired: DesiredState) -> Path:
+    """Where the ledger of this config lives: ``<config dir>/hlsync.ledger.json``."""
+    return ledger_path(config_dir(desired))
+
+
+def manual_access(desired: DesiredState) -> ManualIntegrationDriver:
+    """The manual driver over the config's ledger (read now; a corrupt one raises)."""
+    return ManualIntegrationDriver(load_ledger(ledger_file(desired)), desired)
+
+
+def leadconnector_base_url(target: Target, environ: Mapping[str, str]) -> str:
+    """The live API's base URL, or ``$HLSYNC_LEADCONNECTOR_URL`` (for tests) if set."""
+    override = environ.get(URL_ENV, "").strip()
+    if target.kind != "leadconnector" or not override:
+        return target.base_url
+    if not _URL.match(override):
+        raise HlsyncError(
+            f"{URL_ENV} must be an http:// or https:// base URL",
+            hints=(f"unset {URL_ENV} to use {target.base_url}",),
+        )
+    return override.rstrip("/")
+
+
+def integration_plan(desired: DesiredState, ledger: Ledger) -> Plan:
+    """The plan of the config's integrations against the ledger, with no network.
+
+    Custom fields, tags and contacts are left out (they need the API); the config
+    digest is the whole config's, so it matches a full plan of the same config.
+    """
+    bare = dataclasses.replace(
+        desired,
+        locations=tuple(
+            dataclasses.replace(spec, custom_fields=(), tags=(), contacts=())
+            for spec in desired.locations
+        ),
+    )
+    observed = ObservedState(
+        agency_integrations={
+            n: e.observed() for n, e in sorted(ledger.present(None).items())
+        },
+        locations={
+            spec.name: ObservedLocation(
+                name=spec.name,
+                id=spec.id,
+                integrations={
+                    n: e.observed()
+                    for n, e in sorted(ledger.present(spec.name).items())
+                },
+            )
+            for spec in desired.locations
+        },
+    )
+    return build_plan(bare, observed)
+
+
+def find_integration(
+    desired: DesiredState, name: str
+) -> tuple[LocationSpec | None, Integration]:
+    """The declared integration ``name`` names: ``agency/<n>`` or ``<location>/<n>``."""
+    where, _, short = name.partition("/")
+    if not where or not short or "/" in short:
+        raise HlsyncError(
+            f"{name!r} does not name an integration",
+            hints=("write it as <location>/<integration> or agency/<integration>",),
+        )
+    spec = desired.location(where)
+    if where == "agency" and spec is None:
+        decls = desired.agency.integrations
+    elif spec is None:
+        known = ", ".join(s.name for s in desired.locations) or "none"
+        raise HlsyncError(
+            f"{name!r}: the config has no location {where!r}",
+            hints=(f"locations: {known}; agency integrations are agency/<name>",),
+        )
+    else:
+        decls = spec.integrations
+    found = next((i for i in decls if i.name == short), None)
+    if found is None:
+        declared = ", ".join(integration_key(where, i.name) for i in decls) or "none"
+        raise HlsyncError(
+            f"{name!r}: no such integration is declared in the config",
+            hints=(f"declared there: {declared}",),
+        )
+    return spec, found
+
+
+def pending_change(plan: Plan, location: str | None, name: str) -> Change | None:
+    """The plan's pending change of one integration, or None when there is none."""
+    return next(
+        (
+            c
+            for c in plan.pending
+            if c.kind == "integration" and c.location == location and c.key == name
+        ),
+        None,
+    )
+
+
+def write_runbook(plan: Plan, directory: Path) -> list[Path]:
+    """Write ``runbook.txt`` and ``runbook.md`` for ``plan`` into ``directory``."""
+    texts = (render_runbook_text(plan), render_runbook_markdown(plan))
+    written = []
+    for file_name, text in zip(RUNBOOK_FILES, texts, strict=True):
+        path = directory / file_name
+        _write_atomic(path, text)
+        written.append(path)
+    return written
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    temp_name: str | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp_name = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+        )
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(temp_name, 0o644)
+        os.replace(temp_name, path)
+        temp_name = None
+    except OSError as exc:
+        raise HlsyncError(f"{path}: cannot write the runbook ({exc.strerror})") from exc
+    finally:
+        if temp_name is not None:
+            Path(temp_name).unlink(missing_ok=True)
