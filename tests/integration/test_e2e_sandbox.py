@@ -1,0 +1,134 @@
+"""End to end on the embedded sandbox, through the installed ``hlsync`` script.
+
+The sandbox paces requests like upstream (100 per 10 s per location), so the first apply
+of examples/agency (about 210 calls in its busiest location) takes about 20 seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import pty
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.integration.e2e_support import (
+    HLSYNC,
+    apply_ok,
+    assert_converged,
+    change_three,
+    check_golden,
+    copy_example,
+    normalize_target,
+    run_hlsync,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def test_agency_applies_converges_and_plans_exactly_three_changes(
+    tmp_path: Path, update_golden: bool
+) -> None:
+    config = copy_example("agency", tmp_path)
+    first = apply_ok(config)
+    assert "Apply: 232 ok, 0 failed, 0 skipped" in first
+    assert_converged(config)
+
+    change_three(config)
+    planned = run_hlsync("plan", ".", "--detailed-exitcode", cwd=config)
+    assert planned.returncode == 2, planned.stderr
+    check_golden("three-changes.txt", normalize_target(planned.stdout), update_golden)
+
+    applied = apply_ok(config)
+    assert "Apply: 3 ok, 0 failed, 0 skipped" in applied
+    assert_converged(config)
+
+    tokens = config / ".hlsync" / "tokens"
+    assert stat.S_IMODE(tokens.stat().st_mode) == 0o700
+    files = sorted(p.name for p in tokens.glob("*.token"))
+    assert files == [
+        "agency.franchise-reporting.token",
+        "downtown.member-sync.token",
+        "lakeside.member-sync.token",
+        "uptown.door-access.token",
+        "uptown.member-sync.token",
+    ]
+    for path in tokens.glob("*.token"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        value = path.read_text().strip()
+        assert value.startswith("pit-")
+        assert value not in first + applied + planned.stdout + planned.stderr
+
+
+def test_apply_off_a_terminal_needs_auto_approve(tmp_path: Path) -> None:
+    config = copy_example("quickstart", tmp_path)
+    done = run_hlsync("apply", ".", cwd=config)
+    assert done.returncode == 1
+    assert "stdin is not a terminal" in done.stderr
+    assert "--auto-approve" in done.stderr
+    assert done.stdout == ""
+    assert not (config / ".hlsync").exists()  # refused before anything was read
+
+
+def _apply_on_terminal(config: Path, answer: str) -> subprocess.CompletedProcess[str]:
+    """``hlsync apply`` with a pseudo-terminal as stdin, answering ``answer``."""
+    controller, terminal = pty.openpty()
+    try:
+        with subprocess.Popen(
+            [str(HLSYNC), "apply", "."],
+            cwd=config,
+            stdin=terminal,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ) as process:
+            os.close(terminal)
+            terminal = -1
+            os.write(controller, answer.encode() + b"\n")
+            out, err = process.communicate(timeout=60)
+        return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+    finally:
+        os.close(controller)
+        if terminal != -1:
+            os.close(terminal)
+
+
+def test_apply_on_a_terminal_asks_and_only_yes_applies(tmp_path: Path) -> None:
+    config = copy_example("quickstart", tmp_path)
+    refused = _apply_on_terminal(config, "y")
+    assert refused.returncode == 1
+    assert "Only 'yes' will be accepted" in refused.stderr
+    assert "Apply cancelled." in refused.stderr
+    assert "Plan: 10 to add, 0 to change, 0 to destroy." in refused.stdout
+    assert "Apply:" not in refused.stdout
+
+    still = run_hlsync("plan", ".", "--detailed-exitcode", cwd=config)
+    assert still.returncode == 2
+
+    approved = _apply_on_terminal(config, "yes")
+    assert approved.returncode == 0, approved.stderr
+    assert "Apply: 10 ok, 0 failed, 0 skipped" in approved.stdout
+    assert_converged(config)
+
+
+def test_targeting_reads_only_the_named_locations(tmp_path: Path) -> None:
+    config = copy_example("agency", tmp_path)
+    only = run_hlsync("plan", ".", "--location", "uptown", cwd=config)
+    assert only.returncode == 0, only.stderr
+    assert "uptown (agUptown0000000000003)" in only.stdout
+    assert "downtown" not in only.stdout and "agency.integration" not in only.stdout
+
+    left_out = run_hlsync(
+        "plan", ".", "--exclude", "downtown", "--exclude", "agency", cwd=config
+    )
+    assert left_out.returncode == 0, left_out.stderr
+    assert "lakeside (" in left_out.stdout and "uptown (" in left_out.stdout
+    assert "downtown" not in left_out.stdout
+    assert "agency.integration" not in left_out.stdout
+
+    unknown = run_hlsync("plan", ".", "--location", "midtown", cwd=config)
+    assert unknown.returncode == 1
+    assert "'midtown' is not in the config" in unknown.stderr
+    assert "known names: downtown, lakeside, uptown, agency" in unknown.stderr
