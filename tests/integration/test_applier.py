@@ -452,8 +452,9 @@ def test_picklist_options_cannot_be_sent_and_say_so(emulator: LiveEmulator) -> N
     assert created.status == "ok" and contact.status == "ok"
     assert created.message.startswith("created without its options [a, b]")
     with emulator.state.lock:  # someone sets other options in the UI
-        field = emulator.state.store.custom_fields(LOCATION_A)[0]
-        field["picklistOptions"] = ["x"]
+        items = emulator.state.store.items
+        field = items.custom_fields(LOCATION_A)[0]
+        items.update_custom_field(LOCATION_A, field["id"], {"picklistOptions": ["x"]})
     again = converge(emulator, desired(level))
     assert again.result.outcomes[0].status == "failed"
     assert "cannot change its options [a, b]" in again.result.outcomes[0].message

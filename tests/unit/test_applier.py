@@ -8,6 +8,7 @@ to prove retries are counted per change.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
@@ -15,7 +16,13 @@ import httpx
 import pytest
 
 from hlsync.applier import IN_FLIGHT_PER_LOCATION, apply_plan
-from hlsync.client import ApiClient, ApiError, LocationApi, RetryPolicy
+from hlsync.client import (
+    AmbiguousWriteError,
+    ApiClient,
+    ApiError,
+    LocationApi,
+    RetryPolicy,
+)
 from hlsync.errors import HlsyncError
 from hlsync.integrations import IntegrationDriver, IntegrationScope, Token
 from hlsync.model import ObservedIntegration
@@ -112,18 +119,28 @@ class FakeApi:
         await self._call("list_fields", None)
         return self.fields
 
+    async def create_tag(self, name: str) -> dict[str, Any]:
+        await self._call("create_tag", name)
+        return {"id": "t1", "name": name}
+
+    async def list_tags(self) -> list[dict[str, Any]]:
+        await self._call("list_tags", None)
+        return [{"id": "t0", "name": "Existing"}]
+
 
 class FakeDriver:
     """An IntegrationDriver that mints SECRET and records what it was asked."""
 
-    def __init__(self) -> None:
+    def __init__(self, create_error: ApiError | None = None) -> None:
         self.calls: list[tuple[str, Any]] = []
+        self.create_error = create_error
+        self.existing: dict[str, ObservedIntegration] = {}
 
     def _obs(self, name: str = "bot") -> ObservedIntegration:
         return ObservedIntegration("int-1", name, "", ())
 
     async def list(self, scope: IntegrationScope) -> dict[str, ObservedIntegration]:
-        return {}
+        return self.existing
 
     async def create(
         self,
@@ -133,6 +150,8 @@ class FakeDriver:
         scopes: Sequence[str],
     ) -> tuple[ObservedIntegration, Token]:
         self.calls.append(("create", (scope, name, description, list(scopes))))
+        if self.create_error is not None:
+            raise self.create_error
         return self._obs(name), Token(SECRET)
 
     async def update(
@@ -346,9 +365,9 @@ def test_custom_field_values_go_by_id_created_or_known() -> None:
         options=[],
         placeholder=None,
     )
-    object.__setattr__(field, "key", "pin")
+    field = dataclasses.replace(field, key="pin")
     known = change("known", kind="custom_field", action="noop", object_id="id-k")
-    object.__setattr__(known, "key", "tier")
+    known = dataclasses.replace(known, key="tier")
     body = {
         "email": "a@example.com",
         "customFields": [
@@ -514,3 +533,67 @@ def test_a_plan_listing_a_change_twice_is_refused_before_any_call() -> None:
     with pytest.raises(HlsyncError, match=r"the plan lists a more than once"):
         run(plan(change("a"), change("b"), change("a")), access(api))
     assert api.calls == []
+
+
+def ambiguous(path: str) -> AmbiguousWriteError:
+    return AmbiguousWriteError(
+        f"POST {path} -> 502: Bad Gateway", method="POST", path=path, status=502
+    )
+
+
+def test_an_ambiguous_integration_create_that_committed_fails_naming_it() -> None:
+    driver = FakeDriver(create_error=ambiguous("/_emulator/integrations"))
+    driver.existing = {"bot": ObservedIntegration("int-7", "bot", "", ())}
+    create = change("bot", kind="integration", name="bot", description="", scopes=[])
+    result = run(plan(create), access(driver=driver), deliver_token=None)
+    message = result.outcomes[0].message
+    assert result.outcomes[0].status == "failed"
+    assert "created (int-7) but its token never arrived" in message
+    driver.existing = {}
+    lost = run(plan(create), access(driver=driver))
+    assert lost.outcomes[0].message == (
+        "POST /_emulator/integrations -> 502: Bad Gateway"
+    )
+
+
+def test_a_taken_name_or_key_is_success_only_when_it_is_what_the_plan_wants() -> None:
+    api = FakeApi()
+    for name in ("Tier", "Level", "existing", "Other"):
+        api.fail[name] = refused("/locations/LOC-main/x", 400)
+    api.fields = [
+        {"id": "f1", "fieldKey": "contact.tier", "dataType": "TEXT"},
+        {"id": "f2", "fieldKey": "contact.level", "dataType": "TEXT"},
+    ]
+
+    async def create_field(body: Mapping[str, Any]) -> dict[str, Any]:
+        await api._call("create_field", body["name"])
+        raise AssertionError("the fake refuses every create")
+
+    api.create_custom_field = create_field  # type: ignore[method-assign]
+
+    def field(key: str, name: str, data_type: str) -> Change:
+        made = change(
+            key,
+            kind="custom_field",
+            name=name,
+            data_type=data_type,
+            options=[],
+            placeholder=None,
+        )
+        return dataclasses.replace(made, key=key.lower())
+
+    result = run(
+        plan(
+            field("Tier", "Tier", "TEXT"),
+            field("Level", "Level", "NUMERICAL"),
+            change("existing", kind="tag", name="existing"),
+            change("Other", kind="tag", name="Other"),
+        ),
+        access(api),
+    )
+    assert statuses(result) == [
+        ("Tier", "ok", "already existed upstream"),
+        ("Level", "failed", "POST /locations/LOC-main/x -> 400: no"),
+        ("existing", "ok", "already existed upstream"),
+        ("Other", "failed", "POST /locations/LOC-main/x -> 400: no"),
+    ]
