@@ -103,8 +103,22 @@ def _open_step(change: Change) -> Step:
     )
 
 
-def _menu(change: Change, entry: str) -> str:
-    return f"Open the three-dot menu of «{change.key}» and choose «{entry}»."
+def _menu(change: Change, entry: str, note: str = "") -> str:
+    return f"Open the three-dot menu of «{change.key}» and choose «{entry}»{note}."
+
+
+def _tick_phrase(ticks: tuple[ScopeTick, ...]) -> str:
+    added = sum(t.tick for t in ticks)
+    removed = len(ticks) - added
+    if not removed:
+        return f"Tick {_these(added)}"
+    if not added:
+        return f"Untick {_these(removed)}"
+    return f"Tick {added} and untick {_count(removed, 'scope')}"
+
+
+def _these(n: int) -> str:
+    return "this scope" if n == 1 else f"these {n} scopes"
 
 
 def _item(change: Change, config_root: str | None) -> RunbookItem:
@@ -161,12 +175,9 @@ def _item(change: Change, config_root: str | None) -> RunbookItem:
             ScopeTick(d.scope, d.added, d.privilege_increase) for d in change.scopes
         )
         if ticks:
-            added = sum(t.tick for t in ticks)
             steps.append(
                 Step(
-                    f"Tick {added} and untick {len(ticks) - added} "
-                    f"{'scope' if len(ticks) == 1 else 'scopes'}; leave every other "
-                    "box as it is:",
+                    _tick_phrase(ticks) + "; leave every other box as it is:",
                     scopes=tuple(sorted(ticks, key=lambda t: (not t.tick, t.scope))),
                 )
             )
@@ -201,9 +212,8 @@ def _item(change: Change, config_root: str | None) -> RunbookItem:
     else:  # expire_old
         steps += [
             Step(
-                _menu(change, "Expire Now")
-                + " (offered while a rotation is open). The old token stops working "
-                "at once; the new one stays."
+                _menu(change, "Expire Now", " (offered while a rotation is open)")
+                + " The old token stops working at once; the new one stays."
             ),
             confirm,
         ]
