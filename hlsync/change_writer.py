@@ -151,7 +151,6 @@ class ChangeWriter:
         if change.action == "delete":
             contact_id = _object_id(change)
             return await _delete(
-                change,
                 lambda: api.delete_contact(contact_id),
                 lambda: _contact_exists(api, contact_id),
             )
@@ -182,13 +181,11 @@ class ChangeWriter:
     async def _custom_field(self, api: LocationApi, change: Change) -> str:
         if change.action == "delete":
             return await _delete(
-                change,
                 lambda: api.delete_custom_field(_object_id(change)),
                 lambda: _field_exists(api, _object_id(change)),
             )
         if change.action == "replace":
             await _delete(
-                change,
                 lambda: api.delete_custom_field(_object_id(change)),
                 lambda: _field_exists(api, _object_id(change)),
             )
@@ -274,7 +271,6 @@ class ChangeWriter:
         if change.action == "delete":
             tag_id = _object_id(change)
             return await _delete(
-                change,
                 lambda: api.delete_tag(tag_id),
                 lambda: _tag_exists(api, tag_id=tag_id),
             )
@@ -352,7 +348,6 @@ class ChangeWriter:
 
 
 async def _delete(
-    change: Change,
     send: Callable[[], Awaitable[None]],
     exists: Callable[[], Awaitable[bool]],
 ) -> str:
