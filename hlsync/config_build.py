@@ -23,23 +23,20 @@ from hlsync.config_schema import (
     plainly_valid_contact,
     schema_problems,
 )
-from hlsync.contacts_io import FIELD_NAMES, RawContact, read_contacts
+from hlsync.config_seeds import Seeds, Where
+from hlsync.contacts_io import RawContact, read_contacts
 from hlsync.errors import Location, Problem
 from hlsync.model import (
     LEADCONNECTOR_URL,
     AgencySpec,
-    Contact,
     CustomField,
     Integration,
     LocationSpec,
     Tag,
     Target,
     TokenRef,
-    contact_key,
 )
 from hlsync.yamlload import JsonPath, nearest_mark
-
-Where = Callable[[JsonPath], Location]
 
 
 @dataclass(slots=True)
@@ -318,8 +315,12 @@ class Builder:
                 source=where(("tags", index)),
             )
         usable = region is None or checks.region_problem(region) is None
-        seeds = _Seeds(
-            self, {f.key: f for f in fields}, tags, region if usable else None
+        seeds = Seeds(
+            self.problem,
+            self.broken.custom_fields,
+            {f.key: f for f in fields},
+            tags,
+            region if usable else None,
         )
         seeds.check_phones = usable
         seeds.set_defaults(data.get("defaults"), where)
@@ -393,141 +394,3 @@ class Builder:
             self._files[path] = (valid, problems)
             self.problems.extend(problems)
         return self._files[path][0]
-
-
-class _Seeds:
-    """Builds one location's contacts: defaults, identity, duplicates, values."""
-
-    def __init__(
-        self,
-        builder: Builder,
-        fields: Mapping[str, CustomField],
-        tags: Mapping[str, Tag],
-        region: str | None,
-    ) -> None:
-        self.builder = builder
-        self.fields = fields
-        self.tags = tags
-        self.region = region
-        self.defaults: dict[str, Any] = {}
-        self.default_values: dict[str, Any] = {}
-        self.check_phones = True  # False under an unknown region, reported already
-
-    def set_defaults(self, spec: dict[str, Any] | None, where: Where) -> None:
-        if not spec:
-            return
-        self.defaults = {k: v for k, v in spec.items() if k != "custom_fields"}
-        values = spec.get("custom_fields", {})
-        self.default_values = self._values(
-            values, lambda p: where(("defaults", "custom_fields", *p)), False
-        )
-
-    def build(
-        self, raws: Iterator[tuple[dict[str, Any], Where, bool]]
-    ) -> tuple[Contact, ...]:
-        seen: dict[str, Location] = {}
-        built: list[Contact] = []
-        for raw, where, textual in raws:
-            contact = self.contact(raw, where, textual)
-            if contact is None:
-                continue
-            if contact.key in seen:
-                label = contact.key.split(":", 1)[1]
-                self.builder.problem(
-                    f'duplicate contact "{label}" (first at {seen[contact.key]})',
-                    where(()),
-                    "each seed contact needs its own email (or phone, without an email)",
-                )
-                continue
-            seen[contact.key] = where(())
-            built.append(contact)
-        return tuple(built)
-
-    def contact(
-        self, raw: dict[str, Any], where: Where, textual: bool
-    ) -> Contact | None:
-        ok = True
-        fields = {k: raw[k] for k in FIELD_NAMES if k in raw}
-        for name, value in self.defaults.items():
-            if name in FIELD_NAMES:
-                fields.setdefault(name, value)
-        email = fields.get("email")
-        if isinstance(email, str):
-            email = email.strip()
-            fields["email"] = email
-            message = checks.email_problem(email)
-            if message:
-                self.builder.problem(message, where(("email",)))
-                ok = False
-        phone = fields.get("phone")
-        if isinstance(phone, str):
-            e164, message = checks.normalise_phone(phone, self.region)
-            if message and not self.check_phones:
-                ok = False
-            elif message:
-                hint = None
-                if not self.region and not phone.strip().startswith("+"):
-                    hint = "write +<country code> or set default_region"
-                self.builder.problem(message, where(("phone",)), hint)
-                ok = False
-            else:
-                fields["phone"] = e164
-        birth = fields.get("dateOfBirth")
-        if isinstance(birth, str) and (message := checks.date_problem(birth)):
-            self.builder.problem(f"dateOfBirth: {message}", where(("dateOfBirth",)))
-            ok = False
-        tags = raw.get("tags", self.defaults.get("tags", []))
-        for index, tag in enumerate(tags):
-            declared = self.tags.get(tag)
-            if declared is not None and declared.ensure == "absent":
-                self.builder.problem(
-                    f'tag "{tag}" is declared ensure: absent in this location',
-                    where(("tags", index)),
-                )
-                ok = False
-        values = dict(self.default_values)
-        given = raw.get("custom_fields", {})
-        checked = self._values(given, lambda p: where(("custom_fields", *p)), textual)
-        ok = ok and len(checked) == len(given)
-        values.update(checked)
-        key = contact_key(email, fields.get("phone") if ok else None)
-        if not ok or key is None:
-            return None
-        return Contact(
-            key=key,
-            fields=fields,
-            tags=tuple(tags),
-            tags_exclusive=raw.get("tags_exclusive", False),
-            custom_fields=values,
-            ensure=raw.get("ensure", "present"),
-            protect=raw.get("protect", False),
-            source=where(()),
-        )
-
-    def _values(
-        self, given: Mapping[str, Any], where: Where, textual: bool
-    ) -> dict[str, Any]:
-        values: dict[str, Any] = {}
-        for key, value in given.items():
-            spot = where((key,))
-            declared = self.fields.get(key)
-            if declared is None:
-                if key not in self.builder.broken.custom_fields:
-                    self.builder.problem(
-                        f'custom field "{key}" is not declared in this location',
-                        spot,
-                        checks.did_you_mean(key, self.fields)
-                        or "declare it under custom_fields:",
-                    )
-                continue
-            if declared.ensure == "absent":
-                self.builder.problem(
-                    f'custom field "{key}" is declared ensure: absent', spot
-                )
-                continue
-            converted, message = checks.custom_value(declared, value, textual=textual)
-            if message:
-                self.builder.problem(message, spot)
-                continue
-            values[key] = converted
-        return values
