@@ -84,8 +84,9 @@ def select(
     unknown = sorted({n for n in [*include, *exclude] if n not in known})
     if unknown:
         flags = ", ".join(repr(n) for n in unknown)
+        verb = "is" if len(unknown) == 1 else "are"
         raise HlsyncError(
-            f"--location/--exclude name {flags} is not in the config",
+            f"--location/--exclude: {flags} {verb} not in the config",
             Location(display_path(Path(desired.root))),
             hints=("known names: " + ", ".join(known),),
         )

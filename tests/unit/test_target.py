@@ -1,0 +1,118 @@
+"""Targets: token references, the live API's refusal of integrations, targeting.
+
+No sockets: every case here fails (or succeeds) before a request would be sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+
+import pytest
+
+from hlsync.commands._common import select
+from hlsync.config import load_config
+from hlsync.errors import HlsyncError
+from hlsync.model import DesiredState
+from hlsync.target import open_target, refuse_integrations, resolve_tokens
+
+REPO = Path(__file__).resolve().parents[2]
+SECRET = "pit-0a1b2c3d-aaaa-bbbb-cccc-0123456789ab"
+
+
+def _agency(tmp_path: Path, target: str = "leadconnector") -> DesiredState:
+    folder = tmp_path / "agency"
+    shutil.copytree(REPO / "examples" / "agency", folder)
+    main = folder / "hlsync.yaml"
+    main.write_text(
+        main.read_text().replace("target: sandbox\n", f"target: {target}\n")
+    )
+    return load_config(folder)
+
+
+def test_tokens_come_from_variables_and_files(tmp_path: Path) -> None:
+    desired = _agency(tmp_path)
+    secret = tmp_path / "agency" / "secrets" / "lakeside.token"
+    secret.parent.mkdir()
+    secret.write_text(f"  {SECRET}-lake\n")
+    env = {"HL_DOWNTOWN_TOKEN": f"{SECRET}-down", "HL_UPTOWN_TOKEN": f"{SECRET}-up"}
+    assert resolve_tokens(desired, env) == {
+        "downtown": f"{SECRET}-down",
+        "lakeside": f"{SECRET}-lake",
+        "uptown": f"{SECRET}-up",
+    }
+
+
+def test_every_missing_token_is_named_with_what_to_do(tmp_path: Path) -> None:
+    desired = _agency(tmp_path)
+    secret = tmp_path / "agency" / "secrets" / "lakeside.token"
+    with pytest.raises(HlsyncError) as caught:
+        resolve_tokens(desired, {"HL_DOWNTOWN_TOKEN": "  "})
+    text = str(caught.value)
+    assert len(caught.value.problems) == 3
+    assert "location 'downtown' (agDowntown00000000001): the environment " in text
+    assert "variable HL_DOWNTOWN_TOKEN is not set" in text
+    assert "export HL_UPTOWN_TOKEN=" in text
+    assert f"the token file {secret} does not exist" in text
+    assert "locations.yaml:" in text  # where the location is declared
+
+    secret.parent.mkdir()
+    secret.write_text("\n")
+    with pytest.raises(HlsyncError, match="is empty"):
+        resolve_tokens(
+            desired, {"HL_DOWNTOWN_TOKEN": SECRET, "HL_UPTOWN_TOKEN": SECRET}
+        )
+
+
+def test_a_token_value_never_appears_in_a_token_error(tmp_path: Path) -> None:
+    desired = _agency(tmp_path)
+    with pytest.raises(HlsyncError) as caught:
+        resolve_tokens(desired, {"HL_DOWNTOWN_TOKEN": SECRET})
+    assert SECRET not in str(caught.value)
+
+
+def test_the_live_api_refuses_declared_integrations_before_any_request(
+    tmp_path: Path,
+) -> None:
+    desired = _agency(tmp_path)
+    with pytest.raises(HlsyncError) as caught:
+        refuse_integrations(desired)
+    text = str(caught.value)
+    assert len(caught.value.problems) == 5  # the agency's one, four in locations
+    assert "agency integration 'franchise-reporting'" in text
+    assert "manual driver comes in a later issue" in text
+    assert "--exclude uptown" in text
+
+    async def opened() -> None:
+        async with open_target(desired, environ={}):
+            raise AssertionError("must not open")
+
+    with pytest.raises(HlsyncError, match="cannot be managed on the live"):
+        asyncio.run(opened())
+
+
+def test_select_narrows_locations_and_the_agency(tmp_path: Path) -> None:
+    desired = _agency(tmp_path, "sandbox")
+    only = select(desired, ["uptown"], [])
+    assert [s.name for s in only.locations] == ["uptown"]
+    assert only.agency.integrations == ()
+    assert only.config_digest == desired.config_digest
+
+    with_agency = select(desired, ["uptown", "agency"], [])
+    assert [i.name for i in with_agency.agency.integrations] == ["franchise-reporting"]
+
+    rest = select(desired, [], ["downtown"])
+    assert [s.name for s in rest.locations] == ["lakeside", "uptown"]
+    assert rest.agency == desired.agency
+    assert select(desired, [], []) is desired
+
+
+def test_select_names_what_it_knows(tmp_path: Path) -> None:
+    desired = _agency(tmp_path, "sandbox")
+    with pytest.raises(HlsyncError) as caught:
+        select(desired, ["midtown"], ["nowhere"])
+    assert "'midtown', 'nowhere' are not in the config" in str(caught.value)
+    assert "known names: downtown, lakeside, uptown, agency" in str(caught.value)
+    with pytest.raises(HlsyncError, match="leave nothing to plan"):
+        select(desired, ["uptown"], ["uptown"])
