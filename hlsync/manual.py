@@ -15,8 +15,9 @@ the live cloud hlsync cannot read them or change them. Instead:
   the local plan it is taken from: no network), ``hlsync token deliver NAME`` stores a
   new token in the integration's sink, ``hlsync verify NAME`` probes its scopes.
 
-For the wiring of ``open_target``: ``build_access(api, desired, tokens,
-integrations=manual_access(desired), company_id=MANUAL_COMPANY_ID)``.
+For the wiring of ``open_target``'s ``leadconnector`` branch: an ``httpx.AsyncClient`` on
+:func:`leadconnector_base_url`, then :func:`manual_target_access` (``build_access`` with
+``integrations=manual_access(desired)``, ``company_id=MANUAL_COMPANY_ID``).
 
 Testing against the emulator: ``HLSYNC_LEADCONNECTOR_URL`` (an ``http(s)://`` URL)
 replaces the live base URL of a ``leadconnector`` target (:func:`leadconnector_base_url`);
@@ -32,6 +33,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from hlsync.client import ApiClient
 from hlsync.errors import HlsyncError
 from hlsync.integrations import IntegrationScope, RotationMode, Token
 from hlsync.ledger import Ledger, integration_key, ledger_path, load_ledger
@@ -46,6 +48,7 @@ from hlsync.model import (
 )
 from hlsync.plan import Change, Plan
 from hlsync.planner import build_plan
+from hlsync.reader import TargetAccess, build_access
 from hlsync.runbook import render_runbook_markdown, render_runbook_text
 from hlsync.sinks import config_dir
 
@@ -155,6 +158,19 @@ def ledger_file(desired: DesiredState) -> Path:
 def manual_access(desired: DesiredState) -> ManualIntegrationDriver:
     """The manual driver over the config's ledger (read now; a corrupt one raises)."""
     return ManualIntegrationDriver(load_ledger(ledger_file(desired)), desired)
+
+
+def manual_target_access(
+    api: ApiClient, desired: DesiredState, tokens: Mapping[str, str]
+) -> TargetAccess:
+    """The live target's access: the API for locations, the ledger for integrations."""
+    return build_access(
+        api,
+        desired,
+        tokens,
+        integrations=manual_access(desired),
+        company_id=MANUAL_COMPANY_ID,
+    )
 
 
 def leadconnector_base_url(target: Target, environ: Mapping[str, str]) -> str:

@@ -184,10 +184,12 @@ async def _check(
     key: str,
 ) -> ScopeCheck:
     if not scope.endswith(".readonly"):
-        return ScopeCheck(scope, "not verifiable", "not verifiable without writing")
+        return ScopeCheck(
+            scope, "not verifiable", "a write scope: checking it means writing"
+        )
     probe = PROBES.get(scope)
     if probe is None or (agency and scope not in AGENCY_PROBES):
-        return ScopeCheck(scope, "not verifiable", "no read-only probe for this scope")
+        return ScopeCheck(scope, "not verifiable", "no read-only probe for it")
     if location_id is None:
         return ScopeCheck(scope, "not verifiable", "no location declared to probe")
     path = probe.path.replace("{id}", location_id)

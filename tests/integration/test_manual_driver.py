@@ -1,0 +1,251 @@
+"""The manual driver end to end, the emulator standing in for the live service.
+
+``target: leadconnector`` with ``HLSYNC_LEADCONNECTOR_URL`` pointing at a running
+emulator: plan (locations read over HTTP, integrations from the ledger) → runbook
+(golden files) → ``hlsync confirm`` → ``hlsync token deliver`` (a token minted through
+the emulator's admin API, as the UI would show it, piped on stdin) → ``hlsync verify``
+finds the scope the operator forgot to tick; ticked, the same token verifies clean.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from hlsync.cli import main
+from hlsync.client import ApiClient
+from hlsync.config import load_config
+from hlsync.ledger import load_ledger
+from hlsync.manual import URL_ENV, integration_plan, manual_target_access
+from hlsync.plan import Plan
+from hlsync.planner import build_plan
+from hlsync.reader import read_observed
+from hlsync.runbook import render_runbook_markdown, render_runbook_text
+from hlsync.target import resolve_tokens
+from tests.emulator_fixtures import LOCATION_A, LiveEmulator
+
+pytestmark = pytest.mark.integration
+
+GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "runbook"
+SCOPES = [
+    "contacts.readonly",
+    "contacts.write",
+    "locations/customFields.readonly",
+    "locations/tags.readonly",
+]
+CONFIG = f"""\
+version: 1
+target: leadconnector
+locations:
+  main:
+    id: {LOCATION_A}
+    token: {{env: MAIN_TOKEN}}
+    integrations:
+      seed-bot:
+        description: Loads the seed contacts from CI
+        scopes: [{", ".join(SCOPES)}]
+    tags: [vip]
+"""
+KEY = "main/seed-bot"
+
+
+@pytest.fixture
+def live(
+    emulator: LiveEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """A live-target config whose base URL is the emulator; returns its folder."""
+    folder = tmp_path / "live"
+    folder.mkdir()
+    (folder / "hlsync.yaml").write_text(CONFIG, encoding="utf-8")
+    monkeypatch.setenv(URL_ENV, emulator.base_url)
+    monkeypatch.setenv("MAIN_TOKEN", emulator.token(LOCATION_A))
+    monkeypatch.setenv("USER", "ci-runner")
+    return folder
+
+
+def _plan(folder: Path, env: dict[str, str]) -> Plan:
+    desired = load_config(folder)
+
+    async def go() -> Plan:
+        async with httpx.AsyncClient(base_url=env[URL_ENV]) as http:
+            access = manual_target_access(
+                ApiClient(http), desired, resolve_tokens(desired, env)
+            )
+            return build_plan(desired, await read_observed(desired, access))
+
+    return asyncio.run(go())
+
+
+def _mint(emulator: LiveEmulator, scopes: list[str]) -> tuple[str, str]:
+    """What the UI does on "Create": an integration and its token, shown once."""
+    with emulator.client() as admin:
+        answer = admin.post(
+            "/_emulator/integrations",
+            json={
+                "name": "seed-bot",
+                "description": "Loads the seed contacts from CI",
+                "scopes": scopes,
+                "locationId": LOCATION_A,
+            },
+        )
+    assert answer.status_code == 201, answer.text
+    body: dict[str, Any] = answer.json()
+    return str(body["integration"]["id"]), str(body["token"])
+
+
+def _run(
+    argv: list[str], capsys: pytest.CaptureFixture[str], stdin: str | None = None
+) -> tuple[int, str, str]:
+    if stdin is not None:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr("sys.stdin", io.StringIO(stdin))
+            code = main(argv)
+    else:
+        code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _golden(name: str, actual: str, update: bool) -> None:
+    path = GOLDEN / name
+    if update:
+        path.write_text(actual, encoding="utf-8")
+    assert path.exists(), f"missing {path}; run with --update-golden and review it"
+    assert actual == path.read_text(encoding="utf-8")
+
+
+def test_round_trip(
+    live: Path,
+    emulator: LiveEmulator,
+    capsys: pytest.CaptureFixture[str],
+    update_golden: bool,
+) -> None:
+    env = dict(os.environ)
+    plan = _plan(live, env)
+    assert [(c.kind, c.action) for c in plan.pending] == [
+        ("integration", "create"),
+        ("tag", "create"),
+    ]
+    _golden("round-trip.txt", render_runbook_text(plan), update_golden)
+    _golden("round-trip.md", render_runbook_markdown(plan), update_golden)
+
+    # The operator created it in the UI (one box left unticked) and copied the token.
+    integration_id, token = _mint(emulator, SCOPES[:-1])
+
+    code, out, err = _run(["token", "deliver", KEY, str(live)], capsys, token + "\n")
+    assert code == 1
+    assert "is not confirmed" in err and "hlsync confirm main/seed-bot" in err
+
+    code, out, err = _run(["confirm", KEY, str(live)], capsys)
+    assert (code, err) == (0, "")
+    assert "Recorded in" in out and "create of main.integration" in out
+    assert "by ci-runner" in out
+    ledger_file = live / "hlsync.ledger.json"
+    entry = load_ledger(ledger_file).get(KEY)
+    assert entry is not None and entry.scopes == tuple(SCOPES)
+    assert entry.history[-1].by == "ci-runner"
+    assert [c.kind for c in _plan(live, env).pending] == ["tag"]
+    assert integration_plan(load_config(live), load_ledger(ledger_file)).pending == ()
+
+    code, out, err = _run(["confirm", KEY, str(live), "--by", "ann"], capsys)
+    assert code == 0 and "nothing to confirm" in out
+
+    code, out, err = _run(["token", "deliver", KEY, str(live)], capsys, token + "\n")
+    assert (code, err) == (0, "")
+    sink = live / ".hlsync" / "tokens" / "main.seed-bot.token"
+    assert sink.read_text(encoding="utf-8") == token + "\n"
+    assert stat.S_IMODE(sink.stat().st_mode) == 0o600
+    delivered = load_ledger(ledger_file).get(KEY)
+    assert delivered is not None and delivered.token_delivered_at is not None
+
+    code, out, err = _run(["verify", KEY, str(live)], capsys)
+    assert code == 1, err
+    lines = {line.split()[0]: line for line in out.splitlines() if line[:2] == "  "}
+    assert "MISSING" in lines["locations/tags.readonly"]
+    assert "401 The token is not authorized for this scope." in out
+    assert " ok " in lines["contacts.readonly"]
+    assert " ok " in lines["locations/customFields.readonly"]
+    assert "checking it means writing" in lines["contacts.write"]
+    assert "Result: 1 scope missing, 2 ok, 1 not verifiable." in out
+
+    # Ticking the box in the UI keeps the token (upstream); now it verifies clean.
+    with emulator.client() as admin:
+        edited = admin.patch(
+            f"/_emulator/integrations/{integration_id}", json={"scopes": SCOPES}
+        )
+    assert edited.status_code == 200, edited.text
+    code, out, err = _run(["verify", KEY, str(live)], capsys)
+    assert (code, err) == (0, "")
+    assert "Result: 0 scopes missing, 3 ok, 1 not verifiable." in out
+
+    seen = ledger_file.read_text(encoding="utf-8")
+    assert token not in seen and token[4:] not in seen
+    for field in json.loads(seen)["integrations"][KEY]["history"]:
+        assert token not in json.dumps(field)
+
+
+def test_deliver_refuses_what_is_not_a_token_without_repeating_it(
+    live: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _run(["confirm", KEY, str(live)], capsys)[0] == 0
+    for given in ("hunter2-secret-value\n", "pit-1234\n", "\n", ""):
+        code, out, err = _run(["token", "deliver", KEY, str(live)], capsys, given)
+        assert code == 1
+        assert "nothing was stored" in err
+        if given.strip():
+            assert given.strip() not in out + err
+    assert not (live / ".hlsync" / "tokens" / "main.seed-bot.token").exists()
+    entry = load_ledger(live / "hlsync.ledger.json").get(KEY)
+    assert entry is not None and entry.token_delivered_at is None
+
+
+def test_verify_reports_a_refused_token_and_a_missing_one(
+    live: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = _run(["verify", KEY, str(live)], capsys)
+    assert code == 1
+    assert "no token of main/seed-bot has been delivered" in err
+
+    assert _run(["confirm", KEY, str(live)], capsys)[0] == 0
+    stranger = "pit-00000000-1111-2222-3333-444444444444"
+    assert _run(["token", "deliver", KEY, str(live)], capsys, stranger)[0] == 0
+    code, out, err = _run(["verify", KEY, str(live)], capsys)
+    assert code == 1
+    assert "the token of main/seed-bot was refused" in err
+    assert "401" in err and stranger not in out + err
+
+
+def test_names_and_targets_are_checked(
+    live: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, _, err = _run(["confirm", "main/nope", str(live)], capsys)
+    assert code == 1 and "declared there: main/seed-bot" in err
+    code, _, err = _run(["confirm", "elsewhere/seed-bot", str(live)], capsys)
+    assert code == 1 and "no location 'elsewhere'" in err
+    code, _, err = _run(["verify", "seed-bot", str(live)], capsys)
+    assert code == 1 and "<location>/<integration>" in err
+    monkeypatch.setenv(URL_ENV, "ftp://example.invalid")
+    assert _run(["confirm", KEY, str(live)], capsys)[0] == 0
+    stranger = "pit-00000000-1111-2222-3333-444444444444"
+    assert _run(["token", "deliver", KEY, str(live)], capsys, stranger)[0] == 0
+    code, _, err = _run(["verify", KEY, str(live)], capsys)
+    assert code == 1 and "must be an http:// or https:// base URL" in err
+
+
+def test_a_corrupt_ledger_is_reported_at_its_line(
+    live: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (live / "hlsync.ledger.json").write_text(
+        '{\n  "version": 1,\n  "integrations": [\n'
+    )
+    code, _, err = _run(["confirm", KEY, str(live)], capsys)
+    assert code == 1
+    assert "hlsync.ledger.json:4:1: the ledger is not valid JSON" in err
