@@ -53,6 +53,16 @@ def has_token(text: str) -> bool:
     return TOKEN_RE.search(text) is not None
 
 
+def token_positions(text: str) -> list[tuple[int, int]]:
+    """``(line, column)`` of every token-shaped string in a file's text (comments too)."""
+    found = []
+    for match in TOKEN_RE.finditer(text):
+        line = text.count("\n", 0, match.start()) + 1
+        column = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
+        found.append((line, column))
+    return found
+
+
 def redact(text: str) -> str:
     """``text`` with anything token-shaped replaced by ``pit-…``."""
     return TOKEN_RE.sub("pit-…", text)

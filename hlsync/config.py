@@ -56,6 +56,7 @@ def load_config(
     problems: list[Problem] = [p for doc in docs for p in doc.problems]
     unexpanded: set[JsonPath] = set()
     for doc in docs:
+        problems.extend(_token_problems(doc))
         if doc.data is None:
             continue
         doc.data, expanded = expand_tree(doc.data, doc.marks, doc.styles, env, doc.file)
@@ -218,9 +219,25 @@ def _jsonable(state: DesiredState, root_dir: Path) -> dict[str, Any]:
     }
 
 
+def _token_problems(doc: YamlDoc) -> list[Problem]:
+    """Token-shaped text anywhere in the file, comments included, at its exact place."""
+    return [
+        Problem(
+            checks.TOKEN_MESSAGE, Location(doc.file, line, column), checks.TOKEN_HINT
+        )
+        for line, column in checks.token_positions(doc.text)
+    ]
+
+
 def _scrub_tokens(doc: YamlDoc) -> list[Problem]:
-    """Report token-shaped keys and values, and blank them out of the data."""
+    """Blank token-shaped keys and values out of the data; report those that came in
+    through ``${VAR}`` (the ones written in the file were reported by position)."""
     problems: list[Problem] = []
+    written = {line for line, _ in checks.token_positions(doc.text)}
+
+    def report(where: Location) -> None:
+        if where.line not in written:
+            problems.append(Problem(checks.TOKEN_MESSAGE, where, checks.TOKEN_HINT))
 
     def walk(node: Any, path: JsonPath) -> Any:
         if isinstance(node, dict):
@@ -228,19 +245,14 @@ def _scrub_tokens(doc: YamlDoc) -> list[Problem]:
             for key, value in node.items():
                 here = (*path, key)
                 if checks.has_token(key):
-                    where = doc.key_marks.get(here) or doc.where(here)
-                    problems.append(
-                        Problem(checks.TOKEN_MESSAGE, where, checks.TOKEN_HINT)
-                    )
+                    report(doc.key_marks.get(here) or doc.where(here))
                     key = checks.redact(key)
                 out[key] = walk(value, here)
             return out
         if isinstance(node, list):
             return [walk(v, (*path, i)) for i, v in enumerate(node)]
         if isinstance(node, str) and checks.has_token(node):
-            problems.append(
-                Problem(checks.TOKEN_MESSAGE, doc.where(path), checks.TOKEN_HINT)
-            )
+            report(doc.where(path))
             return checks.redact(node)
         return node
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hlsync import checks
 from hlsync.checks import did_you_mean, quote
 from hlsync.errors import Location, Problem
 from hlsync.yamlload import read_text
@@ -78,9 +79,16 @@ def read_contacts(path: Path, display: str) -> tuple[list[RawContact], list[Prob
     text, problem = read_text(path, display, limit=MAX_CONTACT_FILE_BYTES)
     if problem is not None or text is None:
         return [], [problem or Problem("cannot read file", Location(display))]
-    if path.suffix.lower() == ".jsonl":
-        return _read_jsonl(text, display)
-    return _read_csv(text, display)
+    secrets = [
+        Problem(
+            checks.TOKEN_MESSAGE, Location(display, line, column), checks.TOKEN_HINT
+        )
+        for line, column in checks.token_positions(text)
+    ]
+    text = checks.redact(text)
+    read = _read_jsonl if path.suffix.lower() == ".jsonl" else _read_csv
+    contacts, problems = read(text, display)
+    return contacts, secrets + problems
 
 
 def _read_jsonl(text: str, display: str) -> tuple[list[RawContact], list[Problem]]:

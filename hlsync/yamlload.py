@@ -114,6 +114,7 @@ class YamlDoc:
     styles: dict[JsonPath, str | None] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     failed: bool = False  # unreadable or refused: ``data`` is None and must not be used
+    text: str = ""  # the file's text, for checks that read more than values (comments)
 
     def where(self, path: JsonPath) -> Location:
         return nearest_mark(self.marks, path, self.file)
@@ -185,7 +186,7 @@ def load_yaml(path: Path, display: str) -> YamlDoc:
 
 def load_yaml_text(text: str, display: str) -> YamlDoc:
     """Like :func:`load_yaml` for text already in memory (``display`` names it)."""
-    doc = YamlDoc(display)
+    doc = YamlDoc(display, text=text)
     composer = _Composer(text)
     try:
         node = composer.get_single_node()
