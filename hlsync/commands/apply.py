@@ -40,7 +40,7 @@ from hlsync.commands._common import (
     select,
     want_color,
 )
-from hlsync.config import load_config
+from hlsync.config import display_path, load_config
 from hlsync.errors import HlsyncError
 from hlsync.model import AgencySpec, DesiredState
 from hlsync.plan import Plan
@@ -100,14 +100,24 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     plan = read_plan_file(Path(args.path))
-    result = _apply_saved(plan, args) if plan is not None else _apply_config(args)
-    if result is None:
-        return 1
-    sys.stdout.write(_render_result(result, args))
-    return result.exit_code
+    stored: list[Path] = []
+    result: ApplyResult | None
+    if plan is not None:
+        result = _apply_saved(plan, args, stored)
+    else:
+        result = _apply_config(args, stored)
+    if result is not None:
+        sys.stdout.write(_render_result(result, args, after_plan=plan is None))
+        sys.stdout.flush()
+    if stored:
+        where = ", ".join(display_path(p) for p in stored)
+        sys.stderr.write(f"New integration tokens stored (0600): {where}\n")
+    return 1 if result is None else result.exit_code
 
 
-def _apply_saved(plan: Plan, args: argparse.Namespace) -> ApplyResult:
+def _apply_saved(
+    plan: Plan, args: argparse.Namespace, stored: list[Path]
+) -> ApplyResult:
     if args.location or args.exclude:
         raise HlsyncError(
             "--location/--exclude cannot narrow a saved plan: it applies exactly "
@@ -134,7 +144,7 @@ def _apply_saved(plan: Plan, args: argparse.Namespace) -> ApplyResult:
         async with open_target(desired) as access:
             observed = await read_objects(desired, access, refs)
             plan.raise_if_stale(observed)
-            return await _execute(plan, desired, access, args)
+            return await _execute(plan, desired, access, args, stored)
 
     return asyncio.run(go())
 
@@ -158,7 +168,7 @@ def _plan_scope(desired: DesiredState, plan: Plan) -> DesiredState:
     )
 
 
-def _apply_config(args: argparse.Namespace) -> ApplyResult | None:
+def _apply_config(args: argparse.Namespace, stored: list[Path]) -> ApplyResult | None:
     interactive = sys.stdin.isatty()
     if not args.auto_approve and not interactive:
         raise HlsyncError(
@@ -185,7 +195,7 @@ def _apply_config(args: argparse.Namespace) -> ApplyResult | None:
             if not args.auto_approve and not await _confirm():
                 sys.stderr.write("Apply cancelled.\n")
                 return None
-            return await _execute(plan, desired, access, args)
+            return await _execute(plan, desired, access, args, stored)
 
     return asyncio.run(go())
 
@@ -203,9 +213,16 @@ async def _confirm() -> bool:
 
 
 async def _execute(
-    plan: Plan, desired: DesiredState, access: TargetAccess, args: argparse.Namespace
+    plan: Plan,
+    desired: DesiredState,
+    access: TargetAccess,
+    args: argparse.Namespace,
+    stored: list[Path],
 ) -> ApplyResult:
+    """Run the plan; the paths of stored tokens are added to ``stored`` (also when
+    the run is interrupted), for the caller to report after the result."""
     sink = TokenFileSink.for_config(desired)
+    sink.written = stored
     progress = _Progress(len(plan.pending), sys.stderr)
     result = await apply_plan(
         plan,
@@ -215,20 +232,20 @@ async def _execute(
         deliver_token=sink.deliver,
     )
     progress.finish()
-    if sink.written:
-        where = ", ".join(str(p) for p in sink.written)
-        sys.stderr.write(f"New integration tokens stored (0600): {where}\n")
     return result
 
 
-def _render_result(result: ApplyResult, args: argparse.Namespace) -> str:
+def _render_result(
+    result: ApplyResult, args: argparse.Namespace, *, after_plan: bool
+) -> str:
     if args.format == "json":
         return render_result_json(result)
     if args.format == "markdown":
         return render_result_markdown(result)
     if not result.outcomes:
         return ""  # nothing to do: the plan already said "No changes."
-    return render_result_text(result, color=want_color(args))
+    text = render_result_text(result, color=want_color(args))
+    return "\n" + text if after_plan else text
 
 
 class _Progress:
