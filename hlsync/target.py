@@ -20,8 +20,10 @@ Targets (DESIGN.md §2):
   asked of the admin API (the company owning the first declared location), and only
   when agency integrations are declared.
 * ``leadconnector`` — the live API. Tokens as for ``url``. There is no API for Private
-  Integrations upstream and the manual driver is a later issue, so declared integrations
-  are refused with a clear error; ``/_emulator/`` is never called there.
+  Integrations upstream, so they go through the manual driver (``hlsync.manual``): the
+  ledger beside the config is their observed state, and changes become runbook steps;
+  ``/_emulator/`` is never called there. ``HLSYNC_LEADCONNECTOR_URL`` replaces the base
+  URL (for tests: the emulator standing in for the live service).
 
 A missing token is an :class:`HlsyncError` naming the location, the variable or file and
 what to do; every missing one is reported in one run. A token value never appears in a
@@ -41,6 +43,7 @@ from hlsync.client import ApiClient
 from hlsync.emulator.sandbox import open_sandbox
 from hlsync.errors import HlsyncError, Problem
 from hlsync.integrations import ApiIntegrationDriver
+from hlsync.manual import leadconnector_base_url, manual_target_access
 from hlsync.model import DesiredState, LocationSpec
 from hlsync.reader import TargetAccess, build_access
 
@@ -59,7 +62,7 @@ async def open_target(
 
     ``environ`` (default ``os.environ``) is where token variables are looked up.
     Raises :class:`HlsyncError` for a missing token, a locked or foreign sandbox
-    database, or integrations declared on a target that cannot manage them.
+    database, or an unreadable ledger (``leadconnector``).
     """
     env = os.environ if environ is None else environ
     kind = desired.target.kind
@@ -129,39 +132,11 @@ async def _emulator_url(
 async def _leadconnector(
     desired: DesiredState, environ: Mapping[str, str]
 ) -> AsyncIterator[TargetAccess]:
-    refuse_integrations(desired)
     tokens = resolve_tokens(desired, environ)
     async with httpx.AsyncClient(
-        base_url=desired.target.base_url, timeout=HTTP_TIMEOUT
+        base_url=leadconnector_base_url(desired.target, environ), timeout=HTTP_TIMEOUT
     ) as http:
-        yield build_access(ApiClient(http), desired, tokens)
-
-
-def refuse_integrations(desired: DesiredState) -> None:
-    """On the live API, declared Private Integrations are an error (no driver yet)."""
-    problems = [
-        Problem(
-            f"agency integration {i.name!r}: Private Integrations cannot be managed on "
-            "the live HighLevel API yet (the manual driver comes in a later issue)",
-            i.source,
-            "remove it from the config to plan and apply the rest",
-        )
-        for i in desired.agency.integrations
-    ]
-    problems += [
-        Problem(
-            f"location {spec.name!r}, integration {i.name!r}: Private Integrations "
-            "cannot be managed on the live HighLevel API yet (the manual driver comes "
-            "in a later issue)",
-            i.source,
-            f"remove it from the config, or leave the location out with "
-            f"--exclude {spec.name}",
-        )
-        for spec in desired.locations
-        for i in spec.integrations
-    ]
-    if problems:
-        raise HlsyncError.collect(problems)
+        yield manual_target_access(ApiClient(http), desired, tokens)
 
 
 def resolve_tokens(desired: DesiredState, environ: Mapping[str, str]) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Targets: token references, the live API's refusal of integrations, targeting.
+"""Targets: token references, the live API's manual integration driver, targeting.
 
 No sockets: every case here fails (or succeeds) before a request would be sent.
 """
@@ -14,8 +14,10 @@ import pytest
 from hlsync.commands._common import select
 from hlsync.config import load_config
 from hlsync.errors import HlsyncError
+from hlsync.integrations import IntegrationScope
+from hlsync.manual import MANUAL_COMPANY_ID, ManualIntegrationDriver
 from hlsync.model import DesiredState
-from hlsync.target import open_target, refuse_integrations, resolve_tokens
+from hlsync.target import open_target, resolve_tokens
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "pit-0a1b2c3d-aaaa-bbbb-cccc-0123456789ab"
@@ -72,23 +74,25 @@ def test_a_token_value_never_appears_in_a_token_error(tmp_path: Path) -> None:
     assert SECRET not in str(caught.value)
 
 
-def test_the_live_api_refuses_declared_integrations_before_any_request(
+def test_the_live_api_reads_integrations_from_the_ledger_before_any_request(
     tmp_path: Path,
 ) -> None:
     desired = _agency(tmp_path)
-    with pytest.raises(HlsyncError) as caught:
-        refuse_integrations(desired)
-    text = str(caught.value)
-    assert len(caught.value.problems) == 5  # the agency's one, four in locations
-    assert "agency integration 'franchise-reporting'" in text
-    assert "manual driver comes in a later issue" in text
-    assert "--exclude uptown" in text
+    secret = tmp_path / "agency" / "secrets" / "lakeside.token"
+    secret.parent.mkdir()
+    secret.write_text(SECRET)
+    env = {"HL_DOWNTOWN_TOKEN": SECRET, "HL_UPTOWN_TOKEN": SECRET}
 
     async def opened() -> None:
-        async with open_target(desired, environ={}):
-            raise AssertionError("must not open")
+        async with open_target(desired, environ=env) as access:
+            assert isinstance(access.integrations, ManualIntegrationDriver)
+            assert access.company_id == MANUAL_COMPANY_ID
+            agency = IntegrationScope.agency(MANUAL_COMPANY_ID)
+            assert await access.integrations.list(agency) == {}
 
-    with pytest.raises(HlsyncError, match="cannot be managed on the live"):
+    asyncio.run(opened())
+    (tmp_path / "agency" / "hlsync.ledger.json").write_text("{")
+    with pytest.raises(HlsyncError, match=r"hlsync.ledger.json:1:2: "):
         asyncio.run(opened())
 
 
