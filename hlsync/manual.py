@@ -49,16 +49,17 @@ from hlsync.model import (
 from hlsync.plan import Change, Plan
 from hlsync.planner import build_plan
 from hlsync.reader import TargetAccess, build_access
+from hlsync.result import EXIT_MANUAL_PENDING
 from hlsync.runbook import render_runbook_markdown, render_runbook_text
 from hlsync.sinks import config_dir
 
-# Exit code of a non-interactive apply that left integration changes to do by hand.
-EXIT_MANUAL_PENDING = 4
 # Any non-None company id makes the reader ask for agency integrations; the ledger keeps
 # the agency's under "agency/<name>" whatever its upstream id.
 MANUAL_COMPANY_ID = "agency"
 URL_ENV = "HLSYNC_LEADCONNECTOR_URL"
 RUNBOOK_FILES = ("runbook.txt", "runbook.md")
+RUNBOOK_DIR = Path(".hlsync")  # under the config dir, beside the token files
+__all__ = ["EXIT_MANUAL_PENDING", "ManualIntegrationDriver", "ManualStepRequired"]
 _URL = re.compile(r"^https?://[^\s/]+(/\S*)?$")
 
 
@@ -258,6 +259,39 @@ def pending_change(plan: Plan, location: str | None, name: str) -> Change | None
             if c.kind == "integration" and c.location == location and c.key == name
         ),
         None,
+    )
+
+
+def split_manual(plan: Plan, access: TargetAccess) -> tuple[Plan, tuple[Change, ...]]:
+    """``plan`` without its pending integration changes when ``access`` uses the
+    manual driver, and those changes (for the runbook); else ``(plan, ())``.
+
+    Nothing else depends on an integration change, so the rest applies unchanged.
+    """
+    if not isinstance(access.integrations, ManualIntegrationDriver):
+        return plan, ()
+    manual = tuple(c for c in plan.pending if c.kind == "integration")
+    if not manual:
+        return plan, ()
+    rest = tuple(c for c in plan.changes if c not in manual)
+    return dataclasses.replace(plan, changes=rest), manual
+
+
+def runbook_dir(desired: DesiredState) -> Path:
+    """Where ``apply`` writes the runbook: ``<config dir>/.hlsync/``."""
+    return config_dir(desired) / RUNBOOK_DIR
+
+
+def manual_note(changes: Sequence[Change], files: Sequence[Path], shown: str) -> str:
+    """What ``apply`` says (stderr) after writing the runbook to ``shown``."""
+    names = ", ".join(f"{c.location or 'agency'}/{c.key}" for c in changes)
+    count = len(changes)
+    what = "change is" if count == 1 else "changes are"
+    listing = " and ".join(p.name for p in files)
+    return (
+        f"{count} Private Integration {what} left to make by hand in the HighLevel "
+        f"UI ({names}): follow {listing} in {shown}, then run 'hlsync confirm NAME' "
+        f"for each. apply exits {EXIT_MANUAL_PENDING} until the ledger holds them.\n"
     )
 
 

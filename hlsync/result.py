@@ -16,6 +16,8 @@ STATUSES: tuple[Status, ...] = ("ok", "failed", "skipped")
 
 EXIT_OK = 0
 EXIT_FAILED = 1
+# Live cloud: Private Integration changes were left to do by hand (see the runbook).
+EXIT_MANUAL_PENDING = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,8 @@ class ApplyResult:
     plan_checksum: str | None = None
     elapsed_seconds: float | None = None
     interrupted: bool = False  # --fail-fast or Ctrl-C stopped the run early
+    # addresses of Private Integration changes left to do by hand (manual driver)
+    manual_steps: tuple[str, ...] = ()
 
     def count(self, status: Status) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -68,9 +72,12 @@ class ApplyResult:
 
     @property
     def exit_code(self) -> int:
-        """0 when every change went through; 1 when any failed or was skipped."""
+        """0 when every change went through; 1 when any failed or was skipped; else
+        4 when integration changes are left to do by hand (``manual_steps``)."""
         if self.interrupted or self.count("failed") or self.count("skipped"):
             return EXIT_FAILED
+        if self.manual_steps:
+            return EXIT_MANUAL_PENDING
         return EXIT_OK
 
     def by_location(self) -> tuple[LocationTally, ...]:
@@ -86,7 +93,7 @@ class ApplyResult:
         return tuple(LocationTally(name, **rows[name]) for name in order)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "plan_checksum": self.plan_checksum,
             "exit_code": self.exit_code,
             "interrupted": self.interrupted,
@@ -99,3 +106,6 @@ class ApplyResult:
             },
             "outcomes": [o.to_dict() for o in self.outcomes],
         }
+        if self.manual_steps:
+            data["manual_steps"] = list(self.manual_steps)
+        return data

@@ -18,7 +18,9 @@ Minted Private Integration tokens go to the token file sink (``hlsync.sinks``). 
 goes to stderr when stderr is a terminal; the report (one outcome per change and a
 summary table) to stdout in ``--format text|markdown|json``. With ``--format json``
 stdout holds only the result JSON; the plan shown before applying goes to stderr.
-Exit code: the result's (0 all done, 1 anything failed or was skipped).
+Exit code: the result's (0 all done, 1 anything failed or was skipped, 4 on the
+live cloud when Private Integration changes are left to do by hand: the runbook goes
+to ``<config dir>/.hlsync/runbook.txt`` and ``.md``; everything else still applies).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from hlsync.commands._common import (
 )
 from hlsync.config import display_path, load_config
 from hlsync.errors import HlsyncError
+from hlsync.manual import manual_note, runbook_dir, split_manual, write_runbook
 from hlsync.model import AgencySpec, DesiredState
 from hlsync.plan import Plan
 from hlsync.reader import ObjectRef, TargetAccess, read_objects
@@ -223,15 +226,23 @@ async def _execute(
     the run is interrupted), for the caller to report after the result."""
     sink = TokenFileSink.for_config(desired)
     sink.written = stored
-    progress = _Progress(len(plan.pending), sys.stderr)
+    to_run, manual = split_manual(plan, access)  # live cloud: integrations by hand
+    progress = _Progress(len(to_run.pending), sys.stderr)
     result = await apply_plan(
-        plan,
+        to_run,
         access,
         fail_fast=args.fail_fast,
         on_outcome=progress.update if progress.enabled else None,
         deliver_token=sink.deliver,
     )
     progress.finish()
+    if manual:
+        folder = runbook_dir(desired)
+        files = write_runbook(plan, folder)
+        sys.stderr.write(manual_note(manual, files, display_path(folder)))
+        result = dataclasses.replace(
+            result, manual_steps=tuple(c.address for c in manual)
+        )
     return result
 
 

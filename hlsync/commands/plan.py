@@ -4,6 +4,8 @@ Only reads. ``--out FILE`` also saves the plan (JSON, ``schemas/plan.schema.json
 ``hlsync apply FILE``; the file records the config's digest, where the config lives and
 a fingerprint of every object it will touch, so a later apply can refuse it when either
 changed. Exit 0, or with ``--detailed-exitcode`` 0 for no changes and 2 for changes.
+On the live cloud (``target: leadconnector``) text and markdown output end with the
+runbook: each Private Integration change as numbered steps in the HighLevel UI.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from hlsync.commands._common import (
 from hlsync.config import display_path, load_config
 from hlsync.plan import Plan
 from hlsync.render import render_plan_json
+from hlsync.runbook import render_runbook_markdown, render_runbook_text, runbook_items
 from hlsync.target import open_target
 
 NAME = "plan"
@@ -61,6 +64,12 @@ def run(args: argparse.Namespace) -> int:
 
     plan = asyncio.run(plan_it())
     sys.stdout.write(render_plan(plan, args.format, color=want_color(args)))
+    if desired.target.kind == "leadconnector" and runbook_items(plan):
+        # live cloud: integration changes are made by hand; show how (hlsync.manual)
+        if args.format == "text":
+            sys.stdout.write("\n" + render_runbook_text(plan))
+        elif args.format == "markdown":
+            sys.stdout.write("\n" + render_runbook_markdown(plan))
     if args.out is not None:
         write_text_atomic(args.out, render_plan_json(plan))
         shown = display_path(args.out)

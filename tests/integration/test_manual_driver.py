@@ -126,25 +126,43 @@ def test_round_trip(
     live: Path,
     emulator: LiveEmulator,
     capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
     update_golden: bool,
 ) -> None:
     env = dict(os.environ)
-    plan = _plan(live, env)
+    monkeypatch.chdir(live)
+    code, out, err = _run(["plan", "--out", "plan.json"], capsys)
+    assert code == 0, err
+    plan = Plan.from_json((live / "plan.json").read_text(encoding="utf-8"))
     assert [(c.kind, c.action) for c in plan.pending] == [
         ("integration", "create"),
         ("tag", "create"),
     ]
-    _golden("round-trip.txt", render_runbook_text(plan), update_golden)
+    runbook = render_runbook_text(plan)
+    _golden("round-trip.txt", runbook, update_golden)
     _golden("round-trip.md", render_runbook_markdown(plan), update_golden)
+    assert "\n" + runbook + "\n" in out  # the plan shows the UI steps too
+
+    # apply: the tag goes through the API, the integration is left to the operator
+    code, out, err = _run(["apply", "--auto-approve"], capsys)
+    assert code == 4, err
+    assert "1 Private Integration change is left to make by hand" in err
+    for name in ("round-trip.txt", "round-trip.md"):
+        written = live / ".hlsync" / name.replace("round-trip", "runbook")
+        assert written.read_text(encoding="utf-8") == (GOLDEN / name).read_text()
+    with emulator.client(emulator.token(LOCATION_A)) as api:
+        tags = api.get(f"/locations/{LOCATION_A}/tags").json()["tags"]
+    assert [t["name"] for t in tags] == ["vip"]
+    assert [c.kind for c in _plan(live, env).pending] == ["integration"]
 
     # The operator created it in the UI (one box left unticked) and copied the token.
     integration_id, token = _mint(emulator, SCOPES[:-1])
 
-    code, out, err = _run(["token", "deliver", KEY, str(live)], capsys, token + "\n")
+    code, out, err = _run(["token", "deliver", KEY], capsys, token + "\n")
     assert code == 1
     assert "is not confirmed" in err and "hlsync confirm main/seed-bot" in err
 
-    code, out, err = _run(["confirm", KEY, str(live)], capsys)
+    code, out, err = _run(["confirm", KEY], capsys)
     assert (code, err) == (0, "")
     assert "Recorded in" in out and "create of main.integration" in out
     assert "by ci-runner" in out
@@ -152,7 +170,8 @@ def test_round_trip(
     entry = load_ledger(ledger_file).get(KEY)
     assert entry is not None and entry.scopes == tuple(SCOPES)
     assert entry.history[-1].by == "ci-runner"
-    assert [c.kind for c in _plan(live, env).pending] == ["tag"]
+    assert _plan(live, env).pending == ()
+    assert _run(["apply", "--auto-approve"], capsys)[0] == 0
     assert integration_plan(load_config(live), load_ledger(ledger_file)).pending == ()
 
     code, out, err = _run(["confirm", KEY, str(live), "--by", "ann"], capsys)
