@@ -232,7 +232,9 @@ def _alternatives(
     if fitting:
         # The branch that matched the value's type fails for a reason of its own.
         best = min(fitting, key=lambda e: (-len(e.relative_path), str(e.schema_path)))
-        yield from _explain(best, at)
+        # the whole value failed the oneOf/anyOf: prune it, not just the sub-error's part
+        for problem, _ in _explain(best, at):
+            yield problem, Prune(path)
         return
     wanted = ", ".join(_branch(b) for b in branches)
     yield (
