@@ -36,7 +36,7 @@ from pathlib import Path
 from hlsync.client import ApiClient
 from hlsync.errors import HlsyncError
 from hlsync.integrations import IntegrationScope, RotationMode, Token
-from hlsync.ledger import Ledger, integration_key, ledger_path, load_ledger
+from hlsync.ledger import AGENCY, Ledger, integration_key, ledger_path, load_ledger
 from hlsync.model import (
     DesiredState,
     Integration,
@@ -230,7 +230,20 @@ def find_integration(
             hints=("write it as <location>/<integration> or agency/<integration>",),
         )
     spec = desired.location(where)
-    if where == "agency" and spec is None:
+    if where == AGENCY and spec is not None:
+        # a location named "agency" shadows the agency unless only the agency has it
+        in_agency = any(i.name == short for i in desired.agency.integrations)
+        in_location = any(i.name == short for i in spec.integrations)
+        if in_agency and in_location:
+            raise HlsyncError(
+                f"{name!r} is ambiguous: the agency and the location named 'agency' "
+                "both declare it",
+                spec.source,
+                hints=("rename the location or one of the integrations",),
+            )
+        if in_agency:
+            spec = None
+    if spec is None and where == AGENCY:
         decls = desired.agency.integrations
     elif spec is None:
         known = ", ".join(s.name for s in desired.locations) or "none"

@@ -101,9 +101,13 @@ def _mint(emulator: LiveEmulator, scopes: list[str]) -> tuple[str, str]:
     return str(body["integration"]["id"]), str(body["token"])
 
 
+OUTPUTS: list[str] = []
+
+
 def _run(
     argv: list[str], capsys: pytest.CaptureFixture[str], stdin: str | None = None
 ) -> tuple[int, str, str]:
+    """``hlsync ARGV`` with ``stdin``; every output is also kept in ``OUTPUTS``."""
     if stdin is not None:
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr("sys.stdin", io.StringIO(stdin))
@@ -111,6 +115,7 @@ def _run(
     else:
         code = main(argv)
     out, err = capsys.readouterr()
+    OUTPUTS.append(out + err)
     return code, out, err
 
 
@@ -130,6 +135,7 @@ def test_round_trip(
     update_golden: bool,
 ) -> None:
     env = dict(os.environ)
+    OUTPUTS.clear()
     monkeypatch.chdir(live)
     code, out, err = _run(["plan", "--out", "plan.json"], capsys)
     assert code == 0, err
@@ -206,9 +212,47 @@ def test_round_trip(
     assert "Result: 0 scopes missing, 3 ok, 1 not verifiable." in out
 
     seen = ledger_file.read_text(encoding="utf-8")
-    assert token not in seen and token[4:] not in seen
-    for field in json.loads(seen)["integrations"][KEY]["history"]:
-        assert token not in json.dumps(field)
+    assert json.loads(seen)["integrations"][KEY]["history"]
+    files = [ledger_file, live / "plan.json", *(live / ".hlsync").glob("runbook.*")]
+    for text in [*OUTPUTS, *(f.read_text(encoding="utf-8") for f in files)]:
+        assert token not in text and token[4:] not in text
+
+
+def test_agency_integration_round_trip(
+    live: Path, emulator: LiveEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = live / "hlsync.yaml"
+    config.write_text(
+        config.read_text(encoding="utf-8")
+        + "agency:\n  integrations:\n    reporting:\n"
+        + "      scopes: [locations.readonly, users.readonly]\n",
+        encoding="utf-8",
+    )
+    name = "agency/reporting"
+    code, out, err = _run(["confirm", name, str(live), "--by", "ann"], capsys)
+    assert code == 0, err
+    assert 'create of agency.integration["reporting"], by ann' in out
+    with emulator.client() as admin:
+        minted = admin.post(
+            "/_emulator/integrations",
+            json={
+                "name": "reporting",
+                "scopes": ["locations.readonly", "users.readonly"],
+                "companyId": emulator.company_id,
+            },
+        ).json()
+    token = str(minted["token"])
+    code, out, err = _run(["token", "deliver", name, str(live)], capsys, token)
+    assert code == 0, err
+    sink = live / ".hlsync" / "tokens" / "agency.reporting.token"
+    assert sink.read_text(encoding="utf-8") == token + "\n"
+    code, out, err = _run(["verify", name, str(live)], capsys)
+    assert code == 0, err
+    assert "Result: 0 scopes missing, 1 ok, 1 not verifiable." in out
+    assert "no read-only probe for it" in out
+    assert token not in out + err
+    entry = load_ledger(live / "hlsync.ledger.json").get(name)
+    assert entry is not None and entry.location is None and entry.location_id is None
 
 
 def test_deliver_refuses_what_is_not_a_token_without_repeating_it(

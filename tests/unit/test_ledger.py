@@ -26,7 +26,11 @@ from hlsync.ledger import (
     record_delivery,
     save_ledger,
 )
-from hlsync.manual import ManualIntegrationDriver, integration_plan
+from hlsync.manual import (
+    ManualIntegrationDriver,
+    find_integration,
+    integration_plan,
+)
 from hlsync.model import DesiredState, Integration, LocationSpec
 from hlsync.plan import Change
 from hlsync.resources import load_schema
@@ -256,3 +260,25 @@ def test_json_positions_find_every_value(value: object, indent: int | None) -> N
             walk(v, (*path, k))
 
     walk(value, ())
+
+
+def test_names_resolve_to_the_agency_or_a_location() -> None:
+    ci = Integration("ci", scopes=("locations.readonly",))
+    desired = _desired(BOT, agency=(ci,))
+    assert find_integration(desired, "agency/ci") == (None, ci)
+    spec, found = find_integration(desired, "main/seed-bot")
+    assert spec is not None and spec.name == "main" and found == BOT
+    shadow = desired_state(
+        LocationSpec("agency", "LOC-a", integrations=(BOT,)), agency=(ci,)
+    )
+    assert find_integration(shadow, "agency/ci") == (None, ci)
+    spec, _ = find_integration(shadow, "agency/seed-bot")
+    assert spec is not None and spec.id == "LOC-a"
+    both = desired_state(
+        LocationSpec("agency", "LOC-a", integrations=(ci,)), agency=(ci,)
+    )
+    with pytest.raises(HlsyncError, match="ambiguous"):
+        find_integration(both, "agency/ci")
+    for bad in ("ci", "/ci", "agency/", "main/a/b"):
+        with pytest.raises(HlsyncError, match="does not name an integration"):
+            find_integration(desired, bad)
