@@ -22,7 +22,9 @@ import pytest
 
 from hlsync.cli import main
 from hlsync.client import ApiClient
+from hlsync.commands.token import read_token
 from hlsync.config import load_config
+from hlsync.errors import HlsyncError
 from hlsync.ledger import load_ledger
 from hlsync.manual import URL_ENV, integration_plan, manual_target_access
 from hlsync.plan import Plan
@@ -150,7 +152,7 @@ def test_round_trip(
     assert "\n" + runbook + "\n" in out  # the plan shows the UI steps too
 
     # apply: the tag goes through the API, the integration is left to the operator
-    code, out, err = _run(["apply", "--auto-approve"], capsys)
+    code, out, err = _run(["apply", "plan.json"], capsys)
     assert code == 4, err
     assert "1 Private Integration change is left to make by hand" in err
     for name in ("round-trip.txt", "round-trip.md"):
@@ -253,6 +255,30 @@ def test_agency_integration_round_trip(
     assert token not in out + err
     entry = load_ledger(live / "hlsync.ledger.json").get(name)
     assert entry is not None and entry.location is None and entry.location_id is None
+
+
+def test_a_terminal_is_asked_without_echo(monkeypatch: pytest.MonkeyPatch) -> None:
+    token = "pit-0a1b2c3d-aaaa-bbbb-cccc-0123456789ab"
+    prompts: list[str] = []
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    def hidden(prompt: str) -> str:
+        prompts.append(prompt)
+        return f" {token} "
+
+    monkeypatch.setattr("getpass.getpass", hidden)
+    assert read_token(Terminal("never read"), "Token for main/x: ") == token
+    assert prompts == ["Token for main/x: "]
+
+    def closed(prompt: str) -> str:
+        raise EOFError
+
+    monkeypatch.setattr("getpass.getpass", closed)
+    with pytest.raises(HlsyncError, match="no token given"):
+        read_token(Terminal(), "Token: ")
 
 
 def test_deliver_refuses_what_is_not_a_token_without_repeating_it(
