@@ -112,15 +112,15 @@ def scope_problem(
 
 def expand_scope_sets(
     sets: Mapping[str, tuple[Sequence[str], Sequence[str]]],
-) -> tuple[dict[str, frozenset[str]], list[tuple[str, int, str]]]:
+) -> tuple[dict[str, frozenset[str]], list[tuple[str, int, str, str | None]]]:
     """Resolve ``{name: (include, scopes)}`` into ``{name: all scopes}``.
 
-    Returns the expansion and problems as ``(set name, include index, message)``: an
+    Returns the expansion and problems as ``(set name, include index, message, hint)``: an
     include naming no set, or an include that closes a cycle (each cycle reported once,
     at the include that closes it when walking sets in name order).
     """
     resolved: dict[str, frozenset[str]] = {}
-    problems: list[tuple[str, int, str]] = []
+    problems: list[tuple[str, int, str, str | None]] = []
     reported: set[frozenset[str]] = set()
 
     def visit(name: str, stack: list[str]) -> frozenset[str]:
@@ -133,18 +133,14 @@ def expand_scope_sets(
             if child not in sets:
                 if not any(p[0] == name and p[1] == index for p in problems):
                     hint = did_you_mean(child, sets)
-                    message = f'unknown scope set "{child}"'
-                    problems.append(
-                        (name, index, message + (f"; {hint}" if hint else ""))
-                    )
+                    problems.append((name, index, f'unknown scope set "{child}"', hint))
                 continue
             if child in stack:
                 cycle = [*stack[stack.index(child) :], child]
                 if frozenset(cycle) not in reported:
                     reported.add(frozenset(cycle))
-                    problems.append(
-                        (name, index, "scope set cycle: " + " -> ".join(cycle))
-                    )
+                    message = "scope set cycle: " + " -> ".join(cycle)
+                    problems.append((name, index, message, None))
                 continue
             found |= visit(child, stack)
         stack.pop()

@@ -99,12 +99,12 @@ class Builder:
 
     def scope_sets(self) -> None:
         raw = self.data.get("scope_sets", {})
-        sets: dict[str, tuple[list[str], list[str]]] = {}
+        # a set the schema rejected counts as empty, so including it adds no problem
+        sets: dict[str, tuple[list[str], list[str]]] = {
+            name: ([], []) for name in self.broken.scope_sets
+        }
         for name, spec in raw.items():
-            include = [
-                n for n in spec.get("include", []) if n not in self.broken.scope_sets
-            ]
-            sets[name] = (include, spec.get("scopes", []))
+            sets[name] = (spec.get("include", []), spec.get("scopes", []))
             for index, scope in enumerate(spec.get("scopes", [])):
                 if scope not in self.catalog:
                     found = checks.scope_problem(self.catalog, scope, "sub-account")
@@ -113,8 +113,8 @@ class Builder:
                         message, self.at("scope_sets", name, "scopes", index), hint
                     )
         self.sets, problems = checks.expand_scope_sets(sets)
-        for name, index, message in problems:
-            self.problem(message, self.at("scope_sets", name, "include", index))
+        for name, index, message, hint in problems:
+            self.problem(message, self.at("scope_sets", name, "include", index), hint)
 
     def integrations(
         self, raw: Mapping[str, Any], level: Level, where: Where
