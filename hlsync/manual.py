@@ -49,7 +49,7 @@ from hlsync.model import (
 from hlsync.plan import Change, Plan
 from hlsync.planner import build_plan
 from hlsync.reader import TargetAccess, build_access
-from hlsync.result import EXIT_MANUAL_PENDING
+from hlsync.result import EXIT_MANUAL_PENDING as EXIT_MANUAL_PENDING
 from hlsync.runbook import render_runbook_markdown, render_runbook_text
 from hlsync.sinks import config_dir
 
@@ -59,7 +59,6 @@ MANUAL_COMPANY_ID = "agency"
 URL_ENV = "HLSYNC_LEADCONNECTOR_URL"
 RUNBOOK_FILES = ("runbook.txt", "runbook.md")
 RUNBOOK_DIR = Path(".hlsync")  # under the config dir, beside the token files
-__all__ = ["EXIT_MANUAL_PENDING", "ManualIntegrationDriver", "ManualStepRequired"]
 _URL = re.compile(r"^https?://[^\s/]+(/\S*)?$")
 
 
