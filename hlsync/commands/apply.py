@@ -42,7 +42,7 @@ from hlsync.commands._common import (
     select,
     want_color,
 )
-from hlsync.config import display_path, load_config
+from hlsync.config import display_path, find_files, load_config
 from hlsync.errors import HlsyncError
 from hlsync.manual import manual_note, runbook_dir, split_manual, write_runbook
 from hlsync.model import AgencySpec, DesiredState
@@ -133,11 +133,15 @@ def _apply_saved(
             "the plan does not say which config it was made from",
             hints=("name it with --config PATH",),
         )
-    if not Path(config_path).exists():
-        raise HlsyncError(
-            f"the config the plan was made from ({config_path}) is not here",
-            hints=("run from the same folder as 'hlsync plan', or pass --config PATH",),
-        )
+    if args.config is None:
+        try:
+            find_files(Path(config_path))
+        except HlsyncError as exc:
+            raise HlsyncError(
+                f"the plan was made from the config at {config_path!r} (relative to "
+                "the folder 'hlsync plan' ran in); there is none here",
+                hints=("run from that folder, or pass --config PATH",),
+            ) from exc
     desired = _plan_scope(load_config(config_path), plan)
     plan.raise_if_config_differs(desired.config_digest)
     plan.raise_if_unsafe(args.force)

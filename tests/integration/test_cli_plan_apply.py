@@ -84,7 +84,9 @@ def test_apply_plan_file_finds_its_config_or_takes_config(
     monkeypatch.chdir(elsewhere)
     # recorded as "." : here that is a folder without the config
     assert main(["apply", "../quickstart/p.json"]) == 1
-    assert "no *.yaml or *.yml files" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "the plan was made from the config at '.'" in err
+    assert "pass --config PATH" in err
 
     code = main(["apply", "../quickstart/p.json", "--config", "../quickstart"])
     out, err = capsys.readouterr()
