@@ -199,7 +199,7 @@ def _apply_config(args: argparse.Namespace, stored: list[Path]) -> ApplyResult |
             if not plan.has_changes:
                 return ApplyResult(outcomes=(), plan_checksum=plan.checksum)
             plan.raise_if_unsafe(args.force)
-            if not args.auto_approve and not await _confirm():
+            if not args.auto_approve and not _confirm():
                 sys.stderr.write("Apply cancelled.\n")
                 return None
             return await _execute(plan, desired, access, args, stored)
@@ -211,10 +211,12 @@ def _plan_format(args: argparse.Namespace) -> str:
     return "text" if args.format == "json" else str(args.format)
 
 
-async def _confirm() -> bool:
+def _confirm() -> bool:
+    """Ask on the terminal. A plain blocking read: nothing else runs meanwhile, and
+    Ctrl-C interrupts it at once (a read in a worker thread would hold the exit)."""
     sys.stderr.write(PROMPT)
     sys.stderr.flush()
-    answer: str = await asyncio.to_thread(sys.stdin.readline)
+    answer = sys.stdin.readline()
     sys.stderr.write("\n")
     return answer.strip() == "yes"
 
