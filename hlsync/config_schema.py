@@ -224,11 +224,24 @@ def _alternatives(
             Prune(path),
         )
         return
-    fitting = [
-        sub
-        for sub in error.context or ()
-        if not (sub.validator == "type" and not tuple(sub.relative_path))
-    ]
+    context = list(error.context or ())
+    # a branch whose type does not match the value is no explanation at all
+    wrong_type = {
+        sub.relative_schema_path[0]
+        for sub in context
+        if sub.validator == "type" and not tuple(sub.relative_path)
+    }
+    fitting = [sub for sub in context if sub.relative_schema_path[0] not in wrong_type]
+    allowed = _object_keys(branches)
+    unknown = [k for k in value if k not in allowed] if isinstance(value, dict) else []
+    if unknown and allowed:
+        hint = "allowed here: " + ", ".join(sorted(allowed))
+        for key in unknown:
+            yield (
+                Problem(f"unknown key {quote(key)}", at.key((*path, key)), hint),
+                Prune(path),
+            )
+        return
     if fitting:
         # The branch that matched the value's type fails for a reason of its own.
         best = min(fitting, key=lambda e: (-len(e.relative_path), str(e.schema_path)))
@@ -241,6 +254,15 @@ def _alternatives(
         Problem(f"{_name(path)}expected {wanted}; got {_kind(value)}", at.value(path)),
         Prune(path),
     )
+
+
+def _object_keys(branches: list[Any]) -> set[str]:
+    """Every key some mapping branch of a oneOf/anyOf allows."""
+    keys: set[str] = set()
+    for branch in branches:
+        if isinstance(branch, dict) and branch.get("type") == "object":
+            keys |= set(branch.get("properties", {}))
+    return keys
 
 
 def _mixed_keys(branches: list[Any], value: Any) -> str | None:

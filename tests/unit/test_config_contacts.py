@@ -260,10 +260,10 @@ def test_twenty_thousand_csv_rows_are_fast(tmp_path: Path) -> None:
         f"P{n},p{n}@example.com,+1 312 555 {n % 100 + 100:04d},a;b,{n},golf;chess"
         for n in range(20_000)
     ]
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: other processes' load does not count
     state = _load(
         tmp_path, "    contacts_from: big.csv\n", {"big.csv": "\n".join(rows) + "\n"}
     )
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert len(state.locations[0].contacts) == 20_000
     assert elapsed < 5.0, f"20,000 rows took {elapsed:.1f}s"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,8 +12,10 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from hlsync.catalog import load_catalog
+from hlsync.config import load_config
 from hlsync.config_schema import contact_validator, plainly_valid_contact
 from hlsync.contacts_io import FIELD_NAMES
+from hlsync.errors import HlsyncError
 from hlsync.resources import load_schema
 
 SCHEMA = load_schema("config.schema.json")
@@ -103,3 +106,74 @@ def test_fast_contact_check_never_accepts_what_the_schema_refuses(
 ) -> None:
     if plainly_valid_contact(data):
         assert list(contact_validator().iter_errors(data)) == []
+
+
+LOCATION = "version: 1\nlocations:\n  main:\n    id: loc1\n"
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (
+            "    custom_fields:\n      f: {name: F, type: TEXT, options: [a]}\n",
+            '6:32: "options" does not apply to TEXT fields',
+        ),
+        (
+            "    custom_fields:\n      f: {name: F, type: RADIO, options: []}\n",
+            '6:33: "options": needs at least 1 item',
+        ),
+        (
+            "    contacts:\n      - {email: a@example.com, tags: [x, x]}\n",
+            '6:32: "tags": lists "x" twice',
+        ),
+        ("    contacts:\n      - {email: ''}\n", '6:17: "email": must not be empty'),
+        (
+            "    contacts:\n      - {email: a@example.com, country: usa}\n",
+            '6:41: "country": "usa" is not valid: a two-letter upper-case country code'
+            " such as US",
+        ),
+        (
+            "    contacts:\n      - {email: a@example.com, dnd: 'yes'}\n",
+            '6:37: "dnd": expected true or false, got a string',
+        ),
+        (
+            "    contacts:\n      - {email: a@example.com, ensure: gone}\n",
+            '6:40: "ensure": "gone" is not one of: present, absent',
+        ),
+        (
+            "    tags: [5]\n",
+            "5:12: item 1: expected a string, a mapping with name; got a number",
+        ),
+        (
+            "    integrations:\n      bot: {description: " + "x" * 501 + "}\n",
+            '6:26: "description": is longer than 500 characters',
+        ),
+        (
+            "    token: {vault: x}\n",
+            '5:13: unknown key "vault"',
+        ),
+    ],
+)
+def test_schema_messages(
+    extra: str, expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "c.yaml").write_text(LOCATION + extra, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(HlsyncError) as info:
+        load_config("c.yaml", env={})
+    assert [f"{p.location}: {p.message}" for p in info.value.problems] == [
+        f"c.yaml:{expected}"
+    ]
+
+
+def test_target_of_the_wrong_type(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "c.yaml").write_text("version: 1\ntarget: 5\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(HlsyncError) as info:
+        load_config("c.yaml", env={})
+    assert str(info.value) == (
+        'c.yaml:2:9: "target": expected "sandbox" or "leadconnector", a mapping with '
+        "url, a mapping with sandbox; got a number"
+    )
