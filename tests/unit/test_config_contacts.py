@@ -267,3 +267,23 @@ def test_twenty_thousand_csv_rows_are_fast(tmp_path: Path) -> None:
     elapsed = time.process_time() - started
     assert len(state.locations[0].contacts) == 20_000
     assert elapsed < 5.0, f"20,000 rows took {elapsed:.1f}s"
+
+
+def test_contacts_file_problems(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "folder.csv").mkdir()
+    assert _problems(tmp_path, "    contacts_from: folder.csv\n") == [
+        "folder.csv: contacts file folder.csv is a directory"
+    ]
+    files = {"bad.csv": 'email,firstName\na@example.com,"An"n\n'}
+    assert _problems(tmp_path, "    contacts_from: bad.csv\n", files) == [
+        "bad.csv:2:1: CSV error: ',' expected after '\"'"
+    ]
+
+
+def test_values_in_messages_are_short(tmp_path: Path) -> None:
+    body = f"    contacts:\n      - email: {'x' * 300}@example\n"
+    (problem,) = _problems(tmp_path, body)
+    assert problem.endswith('invalid email address "' + "x" * 59 + '…"')

@@ -183,3 +183,14 @@ def test_non_string_keys() -> None:
         "mapping keys must be plain strings",
         "empty mapping key",
     ]
+
+
+def test_merge_key_lists_and_bad_merge_values() -> None:
+    doc = load_yaml_text(
+        "a: &a {x: 1}\nb: &b {x: 2, y: 2}\nc:\n  <<: [*a, *b]\n  z: 3\nd:\n  <<: 5\n",
+        "f.yaml",
+    )
+    assert doc.data["c"] == {"z": 3, "x": 1, "y": 2}
+    assert [str(p).splitlines()[0] for p in doc.problems] == [
+        "f.yaml:7:7: a merge key '<<' needs a mapping or a list of them"
+    ]
