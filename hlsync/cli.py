@@ -6,6 +6,8 @@ place that turns errors into exit codes:
 
 * 0: success (or no changes), 1: a user-facing :class:`HlsyncError`,
 * 2: changes present under ``--detailed-exitcode``,
+* 4: ``apply`` on the live cloud left Private Integration changes to do by hand
+  (``result.EXIT_MANUAL_PENDING``; the runbook says how),
 * 130: interrupted (Ctrl-C), 3: a bug in hlsync (the message says so).
 """
 
