@@ -367,10 +367,12 @@ class Builder:
         if path not in self._files:
             display = self.display(path)
             rows, problems = read_contacts(path, display)
-            if problems and not rows and not path.exists():
+            if not path.is_file():
+                # point at the YAML that names the file, not at the file
+                reason = "is a directory" if path.is_dir() else "does not exist"
                 problems = [
                     Problem(
-                        f"contacts file {display} does not exist",
+                        f"contacts file {display} {reason}",
                         spot,
                         "paths are relative to the config file that names them",
                     )

@@ -275,7 +275,7 @@ def test_contacts_file_problems(
     monkeypatch.chdir(tmp_path)
     (tmp_path / "folder.csv").mkdir()
     assert _problems(tmp_path, "    contacts_from: folder.csv\n") == [
-        "folder.csv: contacts file folder.csv is a directory"
+        "hlsync.yaml:15:20: contacts file folder.csv is a directory"
     ]
     files = {"bad.csv": 'email,firstName\na@example.com,"An"n\n'}
     assert _problems(tmp_path, "    contacts_from: bad.csv\n", files) == [
