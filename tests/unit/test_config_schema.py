@@ -177,3 +177,22 @@ def test_target_of_the_wrong_type(
         'c.yaml:2:9: "target": expected "sandbox" or "leadconnector", a mapping with '
         "url, a mapping with sandbox; got a number"
     )
+
+
+def _patterns(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, sub in node.items():
+            if key == "pattern" and isinstance(sub, str):
+                yield sub
+            else:
+                yield from _patterns(sub)
+    elif isinstance(node, list):
+        for sub in node:
+            yield from _patterns(sub)
+
+
+def test_patterns_are_portable_to_editors() -> None:
+    """Editors run the schema's regexes in JavaScript: no Python-only syntax."""
+    patterns = list(_patterns(SCHEMA))
+    assert patterns
+    assert [p for p in patterns if "(?" in p or "\\A" in p or "\\Z" in p] == []
