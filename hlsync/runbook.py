@@ -17,6 +17,7 @@ shown once, so every step that makes one says to copy it, then to confirm and de
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -31,6 +32,7 @@ TITLES = {
     "expire_old": "Expire the old token of",
 }
 _LABEL = re.compile(r"«([^»]*)»")
+WIDTH = 88  # text runbook lines; fields and commands are never wrapped
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,19 +263,33 @@ def render_runbook_text(plan: Plan) -> str:
     if not items:
         return NOTHING + "\n"
     head, body = _intro(plan, items)
-    lines = [head, "", body]
+    lines = [head, "", *textwrap.wrap(body, WIDTH, break_on_hyphens=False)]
     for n, item in enumerate(items, 1):
         lines += ["", f"[{n}/{len(items)}] {item.title} in {item.where}"]
         if item.warning:
-            lines.append(f"  ! {item.warning}")
+            lines += _wrap(item.warning, "  ! ", "    ")
         for i, step in enumerate(item.steps, 1):
             lines.extend(_text_step(i, step))
     lines += ["", CLOSING]
     return "\n".join(lines) + "\n"
 
 
+def _wrap(text: str, first: str, rest: str) -> list[str]:
+    return textwrap.wrap(
+        text,
+        WIDTH,
+        initial_indent=first,
+        subsequent_indent=rest,
+        break_on_hyphens=False,
+        break_long_words=False,
+    )
+
+
 def _text_step(number: int, step: Step) -> Iterator[str]:
-    yield f"  {number}. " + _LABEL.sub(r'"\1"', step.text)
+    # a UI label stays on one line: its spaces are held as NUL while wrapping
+    text = _LABEL.sub(lambda m: '"' + m.group(1).replace(" ", "\0") + '"', step.text)
+    for line in _wrap(text, f"  {number}. ", "     "):
+        yield line.replace("\0", " ")
     width = max((len(label) for label, _ in step.fields), default=0) + 1
     for label, value in step.fields:
         yield f"       {(label + ':').ljust(width + 1)}{value or '(empty)'}"
