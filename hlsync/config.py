@@ -110,11 +110,18 @@ def find_files(root: Path) -> tuple[list[Path], Path]:
     """The YAML files of a config and the directory relative paths start from."""
     shown = display_path(root)
     if root.is_dir():
-        files = sorted(
-            p
-            for p in root.iterdir()
-            if p.suffix in YAML_SUFFIXES and p.is_file() and not p.name.startswith(".")
-        )
+        try:
+            files = sorted(
+                p
+                for p in root.iterdir()
+                if p.suffix in YAML_SUFFIXES
+                and p.is_file()
+                and not p.name.startswith(".")
+            )
+        except OSError as exc:
+            raise HlsyncError(
+                f"cannot list the directory: {exc.strerror}", Location(shown)
+            ) from exc
         if not files:
             raise HlsyncError(
                 f"no *.yaml or *.yml files in {shown}",
