@@ -127,3 +127,19 @@ def test_bad_paths_and_files(
     assert out == ""
     assert err.splitlines()[0] == expected
     assert "Traceback" not in err
+
+
+def test_unlistable_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "cfg").mkdir()
+    monkeypatch.chdir(tmp_path)
+
+    def refuse(self: Path) -> None:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "iterdir", refuse)
+    assert main(["validate", "cfg"]) == 1
+    assert capsys.readouterr().err == (
+        "error: cfg: cannot list the directory: Permission denied\n"
+    )
