@@ -306,10 +306,10 @@ def render_runbook_markdown(plan: Plan) -> str:
     if not items:
         return NOTHING + "\n"
     head, body = _intro(plan, items)
-    lines = [f"# {head}", "", body.replace(plan.target, _code(plan.target), 1)]
+    lines = [f"## {head}", "", body.replace(plan.target, _code(plan.target), 1)]
     for n, item in enumerate(items, 1):
         title = item.title.replace(item.key, _code(item.key), 1)
-        lines += ["", f"## {n}. {title} in {_md_where(item)}", ""]
+        lines += ["", f"### {n}. {title} in {_md_where(item)}", ""]
         if item.warning:
             lines += [f"> **Warning:** {item.warning}", ""]
         for i, step in enumerate(item.steps, 1):
