@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Literal
 
 from hlsync.errors import Location
@@ -69,6 +70,42 @@ class TokenRef:
         return f"${self.env}" if self.env else f"file {self.file}"
 
 
+SinkKind = Literal["file", "env_file", "command"]
+DEFAULT_OVERLAP = timedelta(days=7)
+
+
+@dataclass(frozen=True, slots=True)
+class SinkSpec:
+    """Where a newly minted token is delivered (DESIGN.md §4). Never the token itself.
+
+    * ``file``: ``path`` (absolute), written 0600 atomically, parent folder 0700;
+    * ``env_file``: the entry ``key`` in the dotenv file ``path``, updated in place;
+    * ``command``: ``argv`` run with the token on stdin (never in argv); a non-zero exit
+      means "not delivered".
+    """
+
+    kind: SinkKind
+    path: str | None = None
+    key: str | None = None
+    argv: tuple[str, ...] = ()
+    source: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPolicy:
+    """How an integration's token is rotated and where it goes.
+
+    ``rotate_every``: rotate (later, with ``overlap``) once the current token is older;
+    ``generation``: bumping the number means "rotate now" (like Terraform's write-only
+    argument versions); ``sink``: None means the default file sink beside the config.
+    """
+
+    rotate_every: timedelta | None = None
+    overlap: timedelta = DEFAULT_OVERLAP
+    generation: int = 0
+    sink: SinkSpec | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Integration:
     """A Private Integration, at the agency or in one location."""
@@ -79,6 +116,7 @@ class Integration:
     ensure: Ensure = "present"
     protect: bool = False
     source: Location | None = field(default=None, compare=False)
+    token: TokenPolicy = field(default_factory=TokenPolicy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +168,9 @@ class LocationSpec:
     contacts: tuple[Contact, ...] = ()
     default_region: str | None = None
     source: Location | None = field(default=None, compare=False)
+    # write this location's contacts, fields and tags with the token of one of its own
+    # declared integrations (read from that integration's sink), not with `token`
+    auth_integration: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,12 +180,23 @@ class AgencySpec:
 
 
 @dataclass(frozen=True, slots=True)
+class Policy:
+    """Organisation rules every integration must follow; violations fail validate/plan."""
+
+    forbid_scopes: tuple[str, ...] = ()  # fnmatch globs such as "payments/*"
+    max_scopes: int | None = None  # per integration
+    max_rotate_every: timedelta | None = None
+    source: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class DesiredState:
     target: Target
     agency: AgencySpec
     locations: tuple[LocationSpec, ...]
     config_digest: str  # sha256 of the canonical resolved config
     root: str  # the config file or directory it was loaded from
+    policy: Policy = field(default_factory=Policy)
 
     def location(self, name: str) -> LocationSpec | None:
         return next((loc for loc in self.locations if loc.name == name), None)
@@ -201,3 +253,6 @@ class ObservedLocation:
 class ObservedState:
     agency_integrations: Mapping[str, ObservedIntegration] = field(default_factory=dict)
     locations: Mapping[str, ObservedLocation] = field(default_factory=dict)  # by name
+    # the upstream's clock when it was read (its `Date` header), ISO 8601; time-based
+    # decisions (token rotation) use this, never the local clock
+    upstream_now: str | None = None
