@@ -9,6 +9,7 @@ import pytest
 from hlsync import yamlload
 from hlsync.errors import Location
 from hlsync.yamlload import load_yaml, load_yaml_text
+from tests.conftest import REPO
 
 
 def _messages(text: str) -> list[str]:
@@ -194,3 +195,20 @@ def test_merge_key_lists_and_bad_merge_values() -> None:
     assert [str(p).splitlines()[0] for p in doc.problems] == [
         "f.yaml:7:7: a merge key '<<' needs a mapping or a list of them"
     ]
+
+
+def test_libyaml_and_pure_python_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    """libyaml parses when installed; without it the pure-Python parser gives the same
+    data, marks and styles."""
+    text = (REPO / "examples" / "quickstart" / "hlsync.yaml").read_text(
+        encoding="utf-8"
+    )
+    text += "block: |\n  a\n  b\nanchor: &x {k: 1}\nmerged: {<<: *x, j: 2}\n"
+    fast = load_yaml_text(text, "q.yaml")
+    monkeypatch.setattr(yamlload, "_FastComposer", None)
+    slow = load_yaml_text(text, "q.yaml")
+    assert fast.problems == slow.problems == []
+    assert fast.data == slow.data
+    assert fast.marks == slow.marks
+    assert fast.key_marks == slow.key_marks
+    assert fast.styles == slow.styles
