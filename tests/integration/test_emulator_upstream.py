@@ -395,7 +395,8 @@ def test_search_lag_and_fail_after_commit(api: Api) -> None:
     assert dup.json()["contact"]["email"] == "kept@x.io"
 
 
-def test_search_20k_contacts_is_fast(api: Api) -> None:
+def test_search_20k_contacts_or_group_and_paging(api: Api) -> None:
+    # ms per search is a figure of `python -m tests.perf` (bench_search), not asserted
     store = api.emulator.state.store
     with api.emulator.state.lock:
         for n in range(20_000):
@@ -404,7 +405,6 @@ def test_search_20k_contacts_is_fast(api: Api) -> None:
         {"field": "email", "operator": "eq", "value": f"USER{n * 191}@example.com"}
         for n in range(100)
     ]
-    started = time.perf_counter()
     found = api.search(pageLimit=500, filters=[{"group": "OR", "filters": wanted}])
     assert found["total"] == 100
     cursor, seen = None, 0
@@ -415,7 +415,6 @@ def test_search_20k_contacts_is_fast(api: Api) -> None:
         seen += len(page["contacts"])
         cursor = page["contacts"][-1]["searchAfter"]
     assert seen == 20_000
-    assert time.perf_counter() - started < 10  # ~1 s here; generous for shared CI
 
 
 def test_list_contacts_deprecated(api: Api) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -254,19 +253,17 @@ def test_duplicate_between_yaml_and_csv(
     ]
 
 
-def test_twenty_thousand_csv_rows_are_fast(tmp_path: Path) -> None:
+def test_twenty_thousand_csv_rows_load(tmp_path: Path) -> None:
     rows = ["firstName,email,phone,tags,customFields.visits,customFields.hobbies"]
     rows += [
         f"P{n},p{n}@example.com,+1 312 555 {n % 100 + 100:04d},a;b,{n},golf;chess"
         for n in range(20_000)
     ]
-    started = time.process_time()  # CPU time: other processes' load does not count
+    # how long this takes is a figure of `python -m tests.perf` (bench_config)
     state = _load(
         tmp_path, "    contacts_from: big.csv\n", {"big.csv": "\n".join(rows) + "\n"}
     )
-    elapsed = time.process_time() - started
     assert len(state.locations[0].contacts) == 20_000
-    assert elapsed < 5.0, f"20,000 rows took {elapsed:.1f}s"
 
 
 def test_contacts_file_problems(

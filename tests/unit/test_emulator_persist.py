@@ -1,8 +1,11 @@
-"""SQLite persistence at the size the emulator promises: 20,000 contacts."""
+"""SQLite persistence at the size the emulator promises: 20,000 contacts.
+
+How long the reload takes is a figure of ``python -m tests.perf`` (bench_persist), not a
+test assertion.
+"""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from hlsync.emulator.persist import MemoryPersistence, SqlitePersistence
@@ -12,7 +15,7 @@ COMPANY = "compHlsyncAgency0001"
 LOCATION = "lochlsyncAlpha000001"
 
 
-def test_twenty_thousand_contacts_load_fast_and_one_write_is_one_row(
+def test_twenty_thousand_contacts_reload_and_one_write_is_one_row(
     tmp_path: Path,
 ) -> None:
     db = tmp_path / "emu.sqlite3"
@@ -25,12 +28,9 @@ def test_twenty_thousand_contacts_load_fast_and_one_write_is_one_row(
         )
     state.close()
 
-    started = time.perf_counter()
     reopened = EmulatorState.open_sqlite(db)
-    elapsed = time.perf_counter() - started
     try:
         assert reopened.store.contact_count(LOCATION) == 20_000
-        assert elapsed < 3.0, f"loading 20,000 contacts took {elapsed:.2f}s"
         persistence = reopened.persistence
         assert isinstance(persistence, SqlitePersistence)
         connection = persistence._db
