@@ -29,13 +29,19 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 
-from hlsync.change_writer import ChangeWriter, DeliverToken, known_field_ids
+from hlsync.change_writer import ChangeWriter, Custody, DeliverToken, known_field_ids
 from hlsync.errors import HlsyncError
 from hlsync.plan import Change, Plan
 from hlsync.reader import TargetAccess
 from hlsync.result import ApplyResult, Outcome
 
-__all__ = ["IN_FLIGHT_PER_LOCATION", "DeliverToken", "OutcomeCallback", "apply_plan"]
+__all__ = [
+    "IN_FLIGHT_PER_LOCATION",
+    "Custody",
+    "DeliverToken",
+    "OutcomeCallback",
+    "apply_plan",
+]
 
 IN_FLIGHT_PER_LOCATION = 16
 AGENCY = "agency"
@@ -50,8 +56,12 @@ async def apply_plan(
     fail_fast: bool = False,
     on_outcome: OutcomeCallback | None = None,
     deliver_token: DeliverToken | None = None,
+    custody: Custody | None = None,
 ) -> ApplyResult:
     """Make every pending change of ``plan`` through ``access``; see the module docstring.
+
+    Minted tokens go to ``custody`` (journal and sink, ``sinks.TokenCustody``), else to
+    the bare ``deliver_token`` callable.
 
     Never raises for a change that fails: that is a ``failed`` outcome. An exception from
     ``on_outcome`` (or any non-``HlsyncError`` bug) cancels the run and propagates.
@@ -64,7 +74,7 @@ async def apply_plan(
             f"the plan lists {', '.join(twice)} more than once",
             hints=("make a new plan with 'hlsync plan --out FILE'",),
         )
-    writer = ChangeWriter(access, deliver_token, known_field_ids(plan.changes))
+    writer = ChangeWriter(access, deliver_token, known_field_ids(plan.changes), custody)
     by_address = {c.address: c for c in pending}
     finished = {c.address: asyncio.Event() for c in pending}
     outcomes: dict[str, Outcome] = {}

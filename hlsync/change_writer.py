@@ -22,9 +22,15 @@ idempotent wherever upstream allows it:
   options succeeds with a note saying to add them in the UI; an update of options alone
   fails saying the same.
 * deletes that answer "not found" are verified with one read: already gone is success.
-* integrations go through ``access.integrations``. A minted token (create, rotate) is
-  handed to ``deliver_token`` and to nothing else; without one the outcome fails, saying
-  the token was minted but not stored. No token value ever reaches a message.
+* integrations go through ``access.integrations``. A minted token (create, rotate,
+  rotate now) is handed to the run's :class:`Custody` (``sinks.TokenCustody``: journal
+  intent before the call, the sink, journal delivery after) or, in tests of the applier
+  alone, to a plain ``deliver_token`` callable, and to nothing else; without either the
+  outcome fails, saying the token was minted but not stored. When a location's API runs
+  on this integration's token (``access.seeded_by``), it switches to the new token once
+  stored. ``rotate`` passes the plan's overlap to the api driver; ``expire_old`` and
+  ``cancel_rotation`` answered 409 ("no rotation in progress") mean it is already so.
+  No token value ever reaches a message.
 
 A change that cannot be made is a ``failed`` outcome whose message is the upstream error
 (method, path, status, upstream message) or says what is missing; never an exception.
@@ -33,11 +39,17 @@ A change that cannot be made is a ``failed`` outcome whose message is the upstre
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from datetime import timedelta
+from typing import Any, Protocol
 
 from hlsync.client import AmbiguousWriteError, ApiError, LocationApi, attempt_counter
 from hlsync.errors import HlsyncError
-from hlsync.integrations import IntegrationScope, RotationMode, Token
+from hlsync.integrations import (
+    ApiIntegrationDriver,
+    IntegrationScope,
+    RotationMode,
+    Token,
+)
 from hlsync.plan import Change
 from hlsync.reader import TargetAccess
 from hlsync.result import Outcome
@@ -47,6 +59,42 @@ FIELD_PREFIX = "contact."
 _GONE_STATUSES = frozenset({400, 404})
 
 DeliverToken = Callable[[Change, Token], Awaitable[None]]
+
+
+class Custody(Protocol):
+    """Who keeps minted tokens (``sinks.TokenCustody``); see the module docstring."""
+
+    def before_mint(self, change: Change) -> str:
+        """Journal the intent; returns a ticket for the calls below."""
+        ...
+
+    def not_minted(self, ticket: str, change: Change) -> None: ...
+
+    def deleted(self, change: Change) -> None: ...
+
+    async def deliver(self, ticket: str, change: Change, token: Token) -> str:
+        """Store the token; returns a note. Raises ``HlsyncError`` when not stored."""
+        ...
+
+
+class _PlainDelivery:
+    """A bare ``deliver_token`` callable as a :class:`Custody` without a journal."""
+
+    def __init__(self, deliver: DeliverToken) -> None:
+        self._deliver = deliver
+
+    def before_mint(self, change: Change) -> str:
+        return ""
+
+    def not_minted(self, ticket: str, change: Change) -> None:
+        return None
+
+    def deleted(self, change: Change) -> None:
+        return None
+
+    async def deliver(self, ticket: str, change: Change, token: Token) -> str:
+        await self._deliver(change, token)
+        return ""
 
 
 class _Failed(Exception):
@@ -85,9 +133,12 @@ class ChangeWriter:
         access: TargetAccess,
         deliver_token: DeliverToken | None,
         field_ids: dict[tuple[str, str], str],
+        custody: Custody | None = None,
     ) -> None:
         self._access = access
-        self._deliver = deliver_token
+        if custody is None and deliver_token is not None:
+            custody = _PlainDelivery(deliver_token)
+        self._custody = custody
         self._field_ids = field_ids
 
     async def execute(self, change: Change) -> Outcome:
@@ -291,6 +342,7 @@ class ChangeWriter:
         action = change.action
         if action == "create":
             name = _text(change, "name")
+            ticket = self._before_mint(change)
             try:
                 created, token = await driver.create(
                     scope,
@@ -301,12 +353,19 @@ class ChangeWriter:
             except AmbiguousWriteError as exc:
                 found = (await driver.list(scope)).get(name)
                 if found is None:
+                    self._not_minted(ticket, change)
                     raise
                 raise _Failed(
                     f"{_error_text(exc)}: the integration was created ({found.id}) but "
-                    "its token never arrived; rotate its token to get a usable one"
+                    "its token never arrived; rotate its token to get a usable one: "
+                    f"hlsync token rotate {_token_name(change)} --now"
                 ) from exc
-            return await self._store_token(change, token, f"created ({created.id})")
+            except HlsyncError:
+                self._not_minted(ticket, change)
+                raise
+            return await self._store_token(
+                ticket, change, token, f"created ({created.id})"
+            )
         if action == "update":
             await driver.update(
                 scope,
@@ -317,34 +376,86 @@ class ChangeWriter:
             return ""
         if action == "delete":
             await driver.delete(scope, _object_id(change))
+            if self._custody is not None:
+                self._custody.deleted(change)
             return ""
         if action in ("rotate", "rotate_now"):
             mode: RotationMode = "now" if action == "rotate_now" else "later"
-            _, token = await driver.rotate(scope, _object_id(change), mode)
-            return await self._store_token(change, token, "rotated")
-        if action == "expire_old":
-            await driver.expire_old(scope, _object_id(change))
+            ticket = self._before_mint(change)
+            try:
+                if isinstance(driver, ApiIntegrationDriver):
+                    _, token = await driver.rotate(
+                        scope, _object_id(change), mode, overlap=_overlap(change)
+                    )
+                else:
+                    _, token = await driver.rotate(scope, _object_id(change), mode)
+            except AmbiguousWriteError:
+                raise  # a token may exist: the journal's open intent reports it
+            except HlsyncError:
+                self._not_minted(ticket, change)
+                raise
+            return await self._store_token(ticket, change, token, "rotated")
+        if action in ("expire_old", "cancel_rotation"):
+            call = (
+                driver.expire_old if action == "expire_old" else driver.cancel_rotation
+            )
+            try:
+                await call(scope, _object_id(change))
+            except ApiError as exc:
+                if exc.status != 409:
+                    raise
+                return "no rotation in progress upstream: nothing left to do"
             return ""
         raise _Failed(f"an integration cannot be changed with action {action!r}")
 
-    async def _store_token(self, change: Change, token: Token, done: str) -> str:
-        if self._deliver is None:
+    def _before_mint(self, change: Change) -> str:
+        if self._custody is None:
+            return ""
+        return self._custody.before_mint(change)
+
+    def _not_minted(self, ticket: str, change: Change) -> None:
+        if self._custody is not None:
+            self._custody.not_minted(ticket, change)
+
+    async def _store_token(
+        self, ticket: str, change: Change, token: Token, done: str
+    ) -> str:
+        recover = f"hlsync token rotate {_token_name(change)} --now"
+        if self._custody is None:
             raise _Failed(
                 f"{done}, but the new token was minted and not stored: this run has "
-                "no token sink; rotate the integration's token once one is configured"
+                f"no token sink; once one is configured, run '{recover}'"
             )
         try:
-            await self._deliver(change, token)
+            note = await self._custody.deliver(ticket, change, token)
         except (HlsyncError, OSError) as exc:
             if isinstance(exc, HlsyncError):
                 reason = _error_text(exc)
             else:
                 reason = exc.strerror or type(exc).__name__
             raise _Failed(
-                f"{done}, but storing the new token failed ({reason}); rotate the "
-                "integration's token after fixing that"
+                f"{done}, but the new token was minted and NOT stored ({reason}); "
+                f"fix the sink, then run '{recover}' to mint a fresh one into it"
             ) from exc
-        return ""
+        if self._access.seeded_by.get(change.location or "") == change.key:
+            api = self._access.locations.get(change.location or "")
+            if api is not None:
+                api.switch_token(token.reveal())
+                note = "; ".join(
+                    n for n in (note, "the location now uses this token") if n
+                )
+        return "; ".join(n for n in (done if note else "", note) if n)
+
+
+def _token_name(change: Change) -> str:
+    return f"{change.location or 'agency'}/{change.key}"
+
+
+def _overlap(change: Change) -> timedelta | None:
+    seconds = change.desired.get("overlap_seconds")
+    if isinstance(seconds, int) and not isinstance(seconds, bool) and seconds > 0:
+        return timedelta(seconds=seconds)
+    return None
 
 
 async def _delete(

@@ -32,6 +32,8 @@ import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -58,6 +60,7 @@ __all__ = [
     "LocationApi",
     "RetryPolicy",
     "SearchPage",
+    "UpstreamClock",
     "next_cursor",
 ]
 
@@ -122,6 +125,36 @@ class SearchPage:
     total: int | None
 
 
+class UpstreamClock:
+    """The upstream's clock, as its responses' ``Date`` headers tell it.
+
+    Time-based decisions (token rotation) use the upstream's notion of "now", never the
+    local clock, so the emulator's settable clock drives them in tests. ``now()`` is the
+    latest ``Date`` seen in this run (responses of concurrent requests arrive in any
+    order), or None before any response carried a readable one.
+    """
+
+    __slots__ = ("_latest",)
+
+    def __init__(self) -> None:
+        self._latest: datetime | None = None
+
+    def observe(self, header: str | None) -> None:
+        if not header:
+            return
+        try:
+            when = parsedate_to_datetime(header)
+        except (TypeError, ValueError):
+            return  # an unreadable Date is no evidence of the time
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        if self._latest is None or when > self._latest:
+            self._latest = when.astimezone(UTC)
+
+    def now(self) -> datetime | None:
+        return self._latest
+
+
 class ApiClient:
     """Shared by a run: the HTTP client, one pacer and one retry policy.
 
@@ -139,6 +172,7 @@ class ApiClient:
         self._http = http
         self.pacer = pacer or Pacer()
         self.retry = retry or RetryPolicy()
+        self.clock = UpstreamClock()
 
     def __repr__(self) -> str:
         return f"ApiClient(base_url={str(self._http.base_url)!r})"
@@ -198,6 +232,7 @@ class ApiClient:
                 self.pacer.release(ticket, None, None)
                 raise
             status = response.status_code
+            self.clock.observe(response.headers.get("date"))
             self.pacer.release(ticket, response.headers, status)
             log.debug("%s %s attempt %d -> %d", method, path, attempt, status)
             if 200 <= status < 300:
@@ -236,6 +271,10 @@ class LocationApi:
 
     def __repr__(self) -> str:
         return f"LocationApi(location_id={self.location_id!r})"
+
+    def switch_token(self, token: str) -> None:
+        """Make every later call with ``token`` (a seeding integration's new token)."""
+        self._token = Secret(token)
 
     async def _call(
         self,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Literal, Protocol
 
 from hlsync.client import ApiClient, ApiError, JSONDict
@@ -275,11 +276,21 @@ class ApiIntegrationDriver:
         await self._call("DELETE", f"{ADMIN_PREFIX}/{integration_id}", scope)
 
     async def rotate(
-        self, scope: IntegrationScope, integration_id: str, mode: RotationMode
+        self,
+        scope: IntegrationScope,
+        integration_id: str,
+        mode: RotationMode,
+        *,
+        overlap: timedelta | None = None,
     ) -> tuple[ObservedIntegration, Token]:
+        """``overlap`` (rotate later only): how long the old token keeps working;
+        None: the upstream's default of 7 days."""
         path = f"{ADMIN_PREFIX}/{integration_id}/rotate"
+        body: JSONDict = {"mode": mode}
+        if overlap is not None and mode == "later":
+            body["overlapDays"] = overlap.total_seconds() / 86400
         # Not idempotent either: a repeated rotate mints yet another token.
-        answer = await self._call("POST", path, scope, {"mode": mode}, creates=True)
+        answer = await self._call("POST", path, scope, body, creates=True)
         return self._integration(answer, "POST", path), self._token(
             answer, "POST", path
         )

@@ -64,10 +64,11 @@ Action = Literal[
     "rotate",
     "expire_old",
     "rotate_now",
+    "cancel_rotation",
 ]
 Kind = Literal["integration", "custom_field", "tag", "contact"]
-# rotate / expire_old / rotate_now are the token verbs of a later issue: plans may carry
-# them and renderers show them, but build_plan does not produce them yet.
+# Token verbs (hlsync.rotation): rotate / rotate_now / expire_old come from the token
+# policy; cancel_rotation (and any of them on request) from `hlsync token …`.
 ACTIONS: tuple[Action, ...] = (
     "create",
     "update",
@@ -77,6 +78,10 @@ ACTIONS: tuple[Action, ...] = (
     "rotate",
     "expire_old",
     "rotate_now",
+    "cancel_rotation",
+)
+TOKEN_ACTIONS: frozenset[str] = frozenset(
+    {"rotate", "rotate_now", "expire_old", "cancel_rotation"}
 )
 KINDS: tuple[Kind, ...] = ("integration", "custom_field", "tag", "contact")
 
@@ -248,7 +253,7 @@ def summarize(changes: tuple[Change, ...]) -> Summary:
     seconds = math.ceil(busiest * RATE_WINDOW_SECONDS / RATE_MAX) if busiest else 0
     return Summary(
         add=count["create"] + count["replace"],
-        change=count["update"],
+        change=count["update"] + count["cancel_rotation"],
         destroy=count["delete"] + count["replace"],
         noop=count["noop"],
         rotate=count["rotate"] + count["rotate_now"],
@@ -271,6 +276,9 @@ class Plan:
     # Where `hlsync plan` read the config (relative to its working directory when
     # under it), so `hlsync apply PLANFILE` finds it again; None: not recorded.
     config_root: str | None = None
+    # What the reviewer must know beyond the changes (a token minted but not stored,
+    # a rotation that cannot be decided); shown even when nothing changes.
+    warnings: tuple[str, ...] = ()
 
     @property
     def summary(self) -> Summary:
@@ -347,6 +355,8 @@ class Plan:
         }
         if self.config_root is not None:
             body["config_root"] = self.config_root
+        if self.warnings:
+            body["warnings"] = list(self.warnings)
         return body
 
     def to_dict(self) -> dict[str, Any]:
@@ -414,6 +424,7 @@ def _plan_from(doc: JsonObject) -> Plan:
         config_root=doc.optional_text("config_root")
         if "config_root" in doc.data
         else None,
+        warnings=doc.texts("warnings") if "warnings" in doc.data else (),
     )
     summary = doc.obj("summary")
     if summary.data != plan.summary.to_dict():

@@ -52,6 +52,7 @@ from hlsync.client import (
     JSONDict,
     LocationApi,
     SearchPage,
+    UpstreamClock,
     next_cursor,
 )
 from hlsync.errors import HlsyncError, Problem
@@ -89,12 +90,25 @@ class ObjectRef:
 class TargetAccess:
     """How to reach a target: one :class:`LocationApi` per local location name, the
     Private Integration driver (None: integrations are not read), and the agency's
-    company id (None: agency integrations are not read)."""
+    company id (None: agency integrations are not read).
+
+    ``clock`` is the upstream's clock (``Date`` headers) that ``read_observed`` reports
+    as ``ObservedState.upstream_now``. ``seeded_by`` maps a location to the integration
+    whose token its API uses (``auth: {integration: …}``): when the applier mints a new
+    token for that integration, the location's API switches to it.
+    """
 
     locations: Mapping[str, LocationApi]
     integrations: IntegrationDriver | None = None
     company_id: str | None = None
     batch_size: int = field(default=BATCH_SIZE)
+    clock: UpstreamClock | None = None
+    seeded_by: Mapping[str, str] = field(default_factory=dict)
+
+    def upstream_now(self) -> str | None:
+        """The latest upstream time seen, ISO 8601 UTC, or None."""
+        now = None if self.clock is None else self.clock.now()
+        return None if now is None else now.isoformat().replace("+00:00", "Z")
 
 
 def build_access(
@@ -104,6 +118,7 @@ def build_access(
     *,
     integrations: IntegrationDriver | None = None,
     company_id: str | None = None,
+    seeded_by: Mapping[str, str] | None = None,
 ) -> TargetAccess:
     """A :class:`TargetAccess` for every declared location from resolved ``tokens``
     (by local location name). A location without a token is an ``HlsyncError`` naming
@@ -125,6 +140,8 @@ def build_access(
         },
         integrations=integrations,
         company_id=company_id,
+        clock=api.clock,
+        seeded_by=dict(seeded_by or {}),
     )
 
 
@@ -148,6 +165,7 @@ async def read_observed(desired: DesiredState, access: TargetAccess) -> Observed
     return ObservedState(
         agency_integrations=agency,
         locations={loc.name: loc for loc in locations},
+        upstream_now=access.upstream_now(),
     )
 
 
@@ -183,7 +201,9 @@ async def read_objects(
         ),
     )
     return ObservedState(
-        agency_integrations=agency, locations={loc.name: loc for loc in locations}
+        agency_integrations=agency,
+        locations={loc.name: loc for loc in locations},
+        upstream_now=access.upstream_now(),
     )
 
 

@@ -29,11 +29,13 @@ SYMBOLS: Mapping[str, str] = {
     "rotate": "~",
     "rotate_now": "~",
     "expire_old": "~",
+    "cancel_rotation": "~",
 }
 NOTES: Mapping[str, str] = {
     "rotate": "(token: rotate; the old token stays valid during the overlap)",
     "rotate_now": "(token: rotate now; the old token stops working at once)",
     "expire_old": "(token: expire the old token now)",
+    "cancel_rotation": "(token: cancel the rotation; the old token stays)",
 }
 _COLORS = {"+": "32", "~": "33", "-": "31", "-/+": "35", "!": "31", "warn": "33"}
 _STATUS_COLORS = {"ok": "32", "failed": "31", "skipped": "33"}
@@ -101,6 +103,12 @@ def _change_lines(change: Change) -> Iterator[tuple[str, str | None]]:
     if change.action in NOTES:
         head += "  " + NOTES[change.action]
     yield head, _COLORS.get(symbol)
+    reason = change.desired.get("reason")
+    if change.kind == "integration" and isinstance(reason, str):
+        yield f"    why: {reason}", None
+    sink = change.desired.get("sink")
+    if change.kind == "integration" and isinstance(sink, str):
+        yield f"    new token -> {sink}", None
     for fc in change.fields:
         if fc.path == "scopes" and change.scopes:
             continue
@@ -144,11 +152,18 @@ def _field_line(fc: FieldChange) -> str:
     return f"{fc.path}: {_value(before)} -> {_value(after)}"
 
 
+def _warning_lines(plan: Plan, color: bool) -> list[str]:
+    return [_paint(f"Warning: {w}", _COLORS["warn"], color) for w in plan.warnings]
+
+
 def render_plan_text(plan: Plan, *, color: bool = False) -> str:
-    """The plan as a reviewer reads it in a terminal or a CI log."""
+    """The plan as a reviewer reads it in a terminal or a CI log; warnings first."""
+    warnings = _warning_lines(plan, color)
+    if warnings:
+        warnings.append("")
     if not plan.has_changes:
-        return NO_CHANGES + "\n"
-    out = [f"hlsync will make these changes to {plan.target}:", ""]
+        return "\n".join([*warnings, NO_CHANGES]) + "\n"
+    out = [*warnings, f"hlsync will make these changes to {plan.target}:", ""]
     for label, loc_id, changes in _groups(plan):
         if not changes:
             continue
@@ -178,6 +193,10 @@ def _fence(body: str) -> str:
 def render_plan_markdown(plan: Plan) -> str:
     """A pull-request comment: summary, warnings, a table and one section per location."""
     out = ["## hlsync plan", ""]
+    if plan.warnings:
+        out += ["> [!WARNING]", "> Tokens and rotation:"]
+        out += [f"> - {_md_cell(w)}" for w in plan.warnings]
+        out.append("")
     if not plan.has_changes:
         return "\n".join([*out, NO_CHANGES, ""])
     out += [f"**{summary_line(plan)}**", "", estimate_line(plan), ""]

@@ -25,6 +25,15 @@ Targets (DESIGN.md §2):
   ``/_emulator/`` is never called there. ``HLSYNC_LEADCONNECTOR_URL`` replaces the base
   URL (for tests: the emulator standing in for the live service).
 
+Seeding token (``auth: {integration: NAME}``, issue 5 item 6): such a location's API uses
+the token in that integration's sink (file or env_file; a command sink cannot be read
+back: an error) once the integration exists — checked through the driver, so a sink left
+over from a reset sandbox is not used — and otherwise the bootstrap token (the sandbox's,
+or the location's token reference). ``TargetAccess.seeded_by`` tells the applier to switch
+the location to the integration's new token as soon as it is stored, so on the sandbox
+hlsync creates the least-privilege integration with its bootstrap token and then seeds
+with the new one.
+
 A missing token is an :class:`HlsyncError` naming the location, the variable or file and
 what to do; every missing one is reported in one run. A token value never appears in a
 message, a log line or a ``repr``.
@@ -32,8 +41,9 @@ message, a log line or a ``repr``.
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -42,10 +52,15 @@ import httpx
 from hlsync.client import ApiClient
 from hlsync.emulator.sandbox import open_sandbox
 from hlsync.errors import HlsyncError, Problem
-from hlsync.integrations import ApiIntegrationDriver
+from hlsync.integrations import (
+    ApiIntegrationDriver,
+    IntegrationDriver,
+    IntegrationScope,
+)
 from hlsync.manual import leadconnector_base_url, manual_target_access
 from hlsync.model import DesiredState, LocationSpec
 from hlsync.reader import TargetAccess, build_access
+from hlsync.sinks import read_sink_token, sink_for
 
 # Generous: a search of 500 contacts under injected latency or search lag is slow, and
 # the client retries timeouts on its own.
@@ -92,16 +107,19 @@ async def _sandbox(desired: DesiredState) -> AsyncIterator[TargetAccess]:
             timeout=HTTP_TIMEOUT,
         ) as http:
             api = ApiClient(http)
+            driver = ApiIntegrationDriver(api)
             tokens = {
                 spec.name: sandbox.location_tokens[spec.id]
                 for spec in desired.locations
             }
+            tokens.update(await seed_tokens(desired, driver))
             yield build_access(
                 api,
                 desired,
                 tokens,
-                integrations=ApiIntegrationDriver(api),
+                integrations=driver,
                 company_id=sandbox.company_id,
+                seeded_by=seeded_by(desired),
             )
     finally:
         sandbox.close()
@@ -111,11 +129,14 @@ async def _sandbox(desired: DesiredState) -> AsyncIterator[TargetAccess]:
 async def _emulator_url(
     desired: DesiredState, environ: Mapping[str, str]
 ) -> AsyncIterator[TargetAccess]:
-    tokens = resolve_tokens(desired, environ)
     async with httpx.AsyncClient(
         base_url=desired.target.base_url, timeout=HTTP_TIMEOUT
     ) as http:
         api = ApiClient(http)
+        driver = ApiIntegrationDriver(api)
+        seeded = await seed_tokens(desired, driver)
+        tokens = resolve_tokens(desired, environ, skip=seeded)
+        tokens.update(seeded)
         company_id = None
         if desired.agency.integrations:
             company_id = await _emulator_company_id(api, desired)
@@ -123,8 +144,9 @@ async def _emulator_url(
             api,
             desired,
             tokens,
-            integrations=ApiIntegrationDriver(api),
+            integrations=driver,
             company_id=company_id,
+            seeded_by=seeded_by(desired),
         )
 
 
@@ -132,22 +154,67 @@ async def _emulator_url(
 async def _leadconnector(
     desired: DesiredState, environ: Mapping[str, str]
 ) -> AsyncIterator[TargetAccess]:
-    tokens = resolve_tokens(desired, environ)
+    seeded = await seed_tokens(desired, None)
+    tokens = resolve_tokens(desired, environ, skip=seeded)
+    tokens.update(seeded)
     async with httpx.AsyncClient(
         base_url=leadconnector_base_url(desired.target, environ), timeout=HTTP_TIMEOUT
     ) as http:
-        yield manual_target_access(ApiClient(http), desired, tokens)
+        access = manual_target_access(ApiClient(http), desired, tokens)
+        yield dataclasses.replace(access, seeded_by=seeded_by(desired))
 
 
-def resolve_tokens(desired: DesiredState, environ: Mapping[str, str]) -> dict[str, str]:
+def seeded_by(desired: DesiredState) -> dict[str, str]:
+    """Location name → the integration whose token it seeds with."""
+    return {
+        spec.name: spec.auth_integration
+        for spec in desired.locations
+        if spec.auth_integration is not None
+    }
+
+
+async def seed_tokens(
+    desired: DesiredState, driver: IntegrationDriver | None
+) -> dict[str, str]:
+    """The seeding integration's token of each location that has one ready.
+
+    Read from the integration's sink; used only when ``driver`` (None: not checked)
+    lists the integration, since a token in the sink of an integration that does not
+    exist (yet, or any more) cannot work.
+    """
+    found: dict[str, str] = {}
+    for spec in desired.locations:
+        name = spec.auth_integration
+        if name is None:
+            continue
+        value = read_sink_token(sink_for(desired, spec.name, name))
+        if value is None:
+            continue
+        if driver is not None:
+            listed = await driver.list(IntegrationScope.location(spec.id))
+            if name not in listed:
+                continue
+        found[spec.name] = value
+    return found
+
+
+def resolve_tokens(
+    desired: DesiredState,
+    environ: Mapping[str, str],
+    *,
+    skip: Collection[str] = (),
+) -> dict[str, str]:
     """Each location's sub-account token by local name, read from its reference.
 
     Every location without a usable token is reported at once, naming the variable or
-    file and what to do; the value itself is never part of a message.
+    file and what to do; the value itself is never part of a message. Locations named
+    in ``skip`` (they seed with an integration's token) are not read.
     """
     tokens: dict[str, str] = {}
     problems: list[Problem] = []
     for spec in desired.locations:
+        if spec.name in skip:
+            continue
         value, problem = _read_token(spec, environ)
         if problem is not None:
             problems.append(problem)

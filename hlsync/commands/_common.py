@@ -18,14 +18,15 @@ import dataclasses
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from hlsync.config import display_path
 from hlsync.errors import HlsyncError, Location
-from hlsync.model import DesiredState
+from hlsync.journal import Journal
+from hlsync.model import DesiredState, Integration
 from hlsync.plan import Plan
-from hlsync.planner import AGENCY, build_plan
+from hlsync.planner import AGENCY, PlanOptions, RequestVerb, build_plan
 from hlsync.reader import TargetAccess, read_observed
 from hlsync.render import (
     render_plan_json,
@@ -33,6 +34,8 @@ from hlsync.render import (
     render_plan_text,
     use_color,
 )
+from hlsync.rotation import token_key
+from hlsync.sinks import config_dir, describe_sink, preflight, sink_for
 
 FORMATS = ("text", "markdown", "json")
 
@@ -107,12 +110,43 @@ def select(
     )
 
 
+def plan_options(
+    desired: DesiredState, requests: Mapping[str, RequestVerb] | None = None
+) -> PlanOptions:
+    """The planner's view of the token journal and sinks (and requested token verbs)."""
+    base = config_dir(desired)
+    declared: list[tuple[str | None, Integration]] = [
+        (None, i) for i in desired.agency.integrations
+    ]
+    declared += [(s.name, i) for s in desired.locations for i in s.integrations]
+    sinks = {
+        token_key(where, i.name): describe_sink(sink_for(desired, where, i.name), base)
+        for where, i in declared
+    }
+    return PlanOptions(
+        history=Journal.for_config(desired).history(),
+        sinks=sinks,
+        requests=dict(requests or {}),
+    )
+
+
 async def make_plan(
-    desired: DesiredState, access: TargetAccess, config_path: str
+    desired: DesiredState,
+    access: TargetAccess,
+    config_path: str,
+    *,
+    requests: Mapping[str, RequestVerb] | None = None,
 ) -> Plan:
-    """Read the observed state and plan; the plan records where its config lives."""
+    """Read the observed state and plan; the plan records where its config lives.
+
+    Every sink the plan will deliver a token to is checked first (``sinks.preflight``):
+    a plan that could not store its tokens fails here, before anything is minted. On
+    the live cloud tokens arrive by ``hlsync token deliver`` instead, so not there.
+    """
     observed = await read_observed(desired, access)
-    plan = build_plan(desired, observed)
+    plan = build_plan(desired, observed, options=plan_options(desired, requests))
+    if desired.target.kind != "leadconnector":
+        preflight(plan, desired)
     return dataclasses.replace(plan, config_root=display_path(Path(config_path)))
 
 

@@ -14,7 +14,12 @@ Two ways in:
   not a terminal, ``--auto-approve`` is required (exit 1 with a hint, before anything is
   read).
 
-Minted Private Integration tokens go to the token file sink (``hlsync.sinks``). Progress
+Minted Private Integration tokens go to each integration's sink (``hlsync.sinks``:
+a 0600 file by default, an env-file entry or a command), with an intent recorded in the
+token journal before each is minted and the delivery after (``hlsync.journal``); a
+token minted but not stored fails its change, says how to recover, and the next plan
+reports it. Before anything runs, the generations of existing integrations the journal
+does not know yet are recorded (adopted), so a later bump is seen. Progress
 goes to stderr when stderr is a terminal; the report (one outcome per change and a
 summary table) to stdout in ``--format text|markdown|json``. With ``--format json``
 stdout holds only the result JSON; the plan shown before applying goes to stderr.
@@ -44,6 +49,7 @@ from hlsync.commands._common import (
 )
 from hlsync.config import display_path, find_files, load_config
 from hlsync.errors import HlsyncError
+from hlsync.journal import Journal, adopt_generations
 from hlsync.manual import manual_note, runbook_dir, split_manual, write_runbook
 from hlsync.model import AgencySpec, DesiredState
 from hlsync.plan import Plan
@@ -54,7 +60,8 @@ from hlsync.render import (
     render_result_text,
 )
 from hlsync.result import ApplyResult, Outcome
-from hlsync.sinks import TokenFileSink
+from hlsync.rotation import token_key
+from hlsync.sinks import TokenCustody, find_declared
 from hlsync.target import open_target
 
 NAME = "apply"
@@ -197,6 +204,7 @@ def _apply_config(args: argparse.Namespace, stored: list[Path]) -> ApplyResult |
             shown.write(render_plan(plan, _plan_format(args), color=color))
             shown.flush()
             if not plan.has_changes:
+                _adopt(plan, desired)
                 return ApplyResult(outcomes=(), plan_checksum=plan.checksum)
             plan.raise_if_unsafe(args.force)
             if not args.auto_approve and not _confirm():
@@ -230,8 +238,9 @@ async def _execute(
 ) -> ApplyResult:
     """Run the plan; the paths of stored tokens are added to ``stored`` (also when
     the run is interrupted), for the caller to report after the result."""
-    sink = TokenFileSink.for_config(desired)
-    sink.written = stored
+    journal = _adopt(plan, desired)
+    custody = TokenCustody(desired, journal, plan.checksum)
+    custody.stored = stored
     to_run, manual = split_manual(plan, access)  # live cloud: integrations by hand
     progress = _Progress(len(to_run.pending), sys.stderr)
     result = await apply_plan(
@@ -239,7 +248,7 @@ async def _execute(
         access,
         fail_fast=args.fail_fast,
         on_outcome=progress.update if progress.enabled else None,
-        deliver_token=sink.deliver,
+        custody=custody,
     )
     progress.finish()
     if manual:
@@ -250,6 +259,20 @@ async def _execute(
             result, manual_steps=tuple(c.address for c in manual)
         )
     return result
+
+
+def _adopt(plan: Plan, desired: DesiredState) -> Journal:
+    """Record the generation of each existing integration the journal lacks one for."""
+    journal = Journal.for_config(desired)
+    adopted: dict[str, int] = {}
+    for change in plan.changes:
+        if change.kind != "integration" or change.action in ("create", "delete"):
+            continue
+        decl = find_declared(desired, change.location, change.key)
+        if decl is not None and decl.ensure == "present":
+            adopted[token_key(change.location, change.key)] = decl.token.generation
+    adopt_generations(journal, journal.history(), adopted)
+    return journal
 
 
 def _render_result(

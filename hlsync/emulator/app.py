@@ -18,7 +18,9 @@ for every upstream request, in this order:
 6. the request log.
 
 Every upstream response with a known principal (401 scope, 403, 429 included) carries the
-five ``X-RateLimit-*`` headers. Admin routes get none of this (no auth, no faults, no
+five ``X-RateLimit-*`` headers. Every response (admin ones too) carries a ``Date`` header
+read from the emulator's clock, as upstream's carries its own: clients take "now" from it
+(token rotation is decided on the upstream's clock), so advancing the clock moves it. Admin routes get none of this (no auth, no faults, no
 log); they are served on loopback only. Unknown paths answer upstream-style JSON 404s.
 """
 
@@ -28,6 +30,7 @@ import asyncio
 import json
 import time
 from collections.abc import Sequence
+from email.utils import format_datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -138,6 +141,7 @@ class EmulatorMiddleware:
             await self.app(scope, receive, send)
             return
         state: EmulatorState = scope["app"].state.emulator
+        send = _dated(send, state)
         if scope["path"].startswith(ADMIN_PREFIX):
             await self.app(scope, receive, _committing(send, state, []))
             return
@@ -267,6 +271,19 @@ class _Outcome:
             await send(message)
 
         return watched
+
+
+def _dated(send: Send, state: EmulatorState) -> Send:
+    """Add ``Date`` (RFC 9110 IMF-fixdate) from the emulator's clock to the response."""
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            date = format_datetime(state.clock.now(), usegmt=True).encode("latin-1")
+            kept = [h for h in message.get("headers", ()) if h[0].lower() != b"date"]
+            message = {**message, "headers": [*kept, (b"date", date)]}
+        await send(message)
+
+    return wrapped
 
 
 def _committing(

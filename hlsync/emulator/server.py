@@ -60,6 +60,8 @@ def _config(app: ASGIApp, verbose: bool) -> uvicorn.Config:
         http="h11",
         log_level="info" if verbose else "warning",
         access_log=verbose,
+        # the app sends its own Date, from the emulator's clock (hlsync.emulator.app)
+        date_header=False,
     )
 
 

@@ -429,7 +429,8 @@ def test_a_minted_token_without_a_sink_or_with_a_broken_one_fails() -> None:
         result = run(plan(create), access(driver=FakeDriver()), deliver_token=sink)
         outcome = result.outcomes[0]
         assert outcome.status == "failed" and reason in outcome.message
-        assert "storing the new token failed" in outcome.message
+        assert "minted and NOT stored" in outcome.message
+        assert "hlsync token rotate main/bot --now" in outcome.message
         assert SECRET not in repr(result)
 
 
