@@ -11,7 +11,10 @@ rather than stopping, so one run reports everything it can:
 5. merge the files (``config_merge``): a key defined in two files is an error;
 6. check the JSON Schema (``config_schema``), then prune what it rejected;
 7. build the model (``config_build``): templates, scope sets, scopes against the
-   catalog, contacts from YAML and CSV/JSONL, custom-field values.
+   catalog, contacts from YAML and CSV/JSONL, custom-field values, token policies and
+   sinks, a location's seeding ``auth`` and the organisation ``policy``
+   (``config_tokens``). Policy violations are config problems like any other, so
+   ``validate``, ``plan`` and ``apply`` all refuse a config that breaks the policy.
 
 If any problem was found, ``HlsyncError.collect(problems)`` is raised with all of them,
 each at ``file:line:column``; messages pass through ``checks.redact`` so no token value
@@ -29,6 +32,7 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +41,17 @@ from hlsync.catalog import load_catalog
 from hlsync.config_build import Broken, Builder
 from hlsync.config_merge import merge_documents
 from hlsync.config_schema import Prune, schema_problems
+from hlsync.durations import format_duration
 from hlsync.envsubst import expand_tree
 from hlsync.errors import HlsyncError, Location, Problem
-from hlsync.model import DesiredState, Integration, LocationSpec, TokenRef
+from hlsync.model import (
+    DesiredState,
+    Integration,
+    LocationSpec,
+    SinkSpec,
+    TokenPolicy,
+    TokenRef,
+)
 from hlsync.yamlload import JsonPath, YamlDoc, load_yaml
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -91,6 +103,7 @@ def load_config(
     )
     target = builder.target()
     builder.scope_sets()
+    policy = builder.policy()
     agency = builder.agency()
     locations = builder.locations(needs_tokens=target.kind == "leadconnector")
     problems.extend(builder.problems)
@@ -102,6 +115,7 @@ def load_config(
         locations=locations,
         config_digest="",
         root=str(root.resolve()),
+        policy=policy,
     )
     return dataclasses.replace(state, config_digest=config_digest(state, root_dir))
 
@@ -168,6 +182,27 @@ def _jsonable(state: DesiredState, root_dir: Path) -> dict[str, Any]:
     def token(ref: TokenRef | None) -> dict[str, Any] | None:
         return None if ref is None else {"env": ref.env, "file": path(ref.file)}
 
+    def duration(value: timedelta | None) -> str | None:
+        return None if value is None else format_duration(value)
+
+    def sink(spec: SinkSpec | None) -> dict[str, Any] | None:
+        if spec is None:
+            return None
+        return {
+            "kind": spec.kind,
+            "path": path(spec.path),
+            "key": spec.key,
+            "argv": [path(spec.argv[0]), *spec.argv[1:]] if spec.argv else [],
+        }
+
+    def token_policy(policy: TokenPolicy) -> dict[str, Any]:
+        return {
+            "rotate_every": duration(policy.rotate_every),
+            "overlap": duration(policy.overlap),
+            "generation": policy.generation,
+            "sink": sink(policy.sink),
+        }
+
     def integration(i: Integration) -> dict[str, Any]:
         return {
             "name": i.name,
@@ -175,6 +210,7 @@ def _jsonable(state: DesiredState, root_dir: Path) -> dict[str, Any]:
             "scopes": list(i.scopes),
             "ensure": i.ensure,
             "protect": i.protect,
+            "token": token_policy(i.token),
         }
 
     def location(loc: LocationSpec) -> dict[str, Any]:
@@ -182,6 +218,7 @@ def _jsonable(state: DesiredState, root_dir: Path) -> dict[str, Any]:
             "name": loc.name,
             "id": loc.id,
             "token": token(loc.token),
+            "auth_integration": loc.auth_integration,
             "default_region": loc.default_region,
             "integrations": [integration(i) for i in loc.integrations],
             "custom_fields": [
@@ -212,7 +249,13 @@ def _jsonable(state: DesiredState, root_dir: Path) -> dict[str, Any]:
         }
 
     target = state.target
+    policy = state.policy
     return {
+        "policy": {
+            "forbid_scopes": list(policy.forbid_scopes),
+            "max_scopes": policy.max_scopes,
+            "max_rotate_every": duration(policy.max_rotate_every),
+        },
         "target": {
             "kind": target.kind,
             "url": target.url,
@@ -289,6 +332,8 @@ def _prune(data: dict[str, Any], prunes: list[Prune]) -> Broken:
         elif head in ("locations", "templates") and len(unit) == 4:
             if unit[2] == "custom_fields":
                 broken.custom_fields.add(str(unit[3]))
+            if unit[2] == "integrations":
+                broken.integrations.add(str(unit[3]))
             container = _get(data, unit[:3])
             if isinstance(container, list) and isinstance(unit[3], int):
                 if unit[3] < len(container):

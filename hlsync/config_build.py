@@ -4,7 +4,8 @@
 the ``Target``, ``AgencySpec`` and ``LocationSpec`` objects of ``hlsync.model``, adding a
 :class:`Problem` for everything JSON Schema cannot see (``checks``): unknown or misplaced
 scopes, scope-set and template references, emails, phones, duplicate contacts,
-custom-field values. Objects the schema already rejected were pruned by ``config`` and
+custom-field values, token policies and sinks, ``auth`` and ``policy``
+(``config_tokens``). Objects the schema already rejected were pruned by ``config`` and
 are listed in ``broken`` so references to them do not cause a second, misleading error.
 """
 
@@ -24,6 +25,7 @@ from hlsync.config_schema import (
     schema_problems,
 )
 from hlsync.config_seeds import Seeds, Where
+from hlsync.config_tokens import TokenRules
 from hlsync.contacts_io import RawContact, read_contacts
 from hlsync.errors import Location, Problem
 from hlsync.model import (
@@ -32,6 +34,7 @@ from hlsync.model import (
     CustomField,
     Integration,
     LocationSpec,
+    Policy,
     Tag,
     Target,
     TokenRef,
@@ -46,6 +49,7 @@ class Broken:
     scope_sets: set[str] = field(default_factory=set)
     templates: set[str] = field(default_factory=set)
     custom_fields: set[str] = field(default_factory=set)
+    integrations: set[str] = field(default_factory=set)
 
 
 class Builder:
@@ -73,6 +77,11 @@ class Builder:
         self.sets: dict[str, frozenset[str]] = {}
         self._templates: dict[str, tuple[dict[str, Any], Marks] | None] = {}
         self._files: dict[Path, tuple[list[RawContact], list[Problem]]] = {}
+        self.tokens = TokenRules(
+            self.problem, catalog, path_from=self.path_from, display=display
+        )
+        # integrations whose scopes are not fully known (an unresolved scope set)
+        self._unsure: set[tuple[str, str]] = set()
 
     def at(self, *path: str | int) -> Location:
         return nearest_mark(self.marks, path, "<config>")
@@ -87,6 +96,7 @@ class Builder:
 
     def target(self) -> Target:
         spec = self.data.get("target", "sandbox")
+        self.tokens.live = spec == "leadconnector"
         if spec == "leadconnector":
             return Target("leadconnector", LEADCONNECTOR_URL)
         if isinstance(spec, dict) and "url" in spec:
@@ -116,11 +126,21 @@ class Builder:
         for name, index, message, hint in problems:
             self.problem(message, self.at("scope_sets", name, "include", index), hint)
 
+    def policy(self) -> Policy:
+        """The top-level ``policy:``; read it before building any integration."""
+        return self.tokens.read_policy(self.data.get("policy"), self.at)
+
     def integrations(
-        self, raw: Mapping[str, Any], level: Level, where: Where
+        self, raw: Mapping[str, Any], level: Level, where: Where, owner: str
     ) -> tuple[Integration, ...]:
+        """``owner``: the location's name, or "agency"."""
         built = []
         for name, spec in sorted(raw.items()):
+
+            def here(path: JsonPath, _name: str = name) -> Location:
+                return where(("integrations", _name, *path))
+
+            label = f"{owner}/{name}"
             scopes: set[str] = set()
             for index, scope in enumerate(spec.get("scopes", [])):
                 found = checks.scope_problem(self.catalog, scope, level)
@@ -160,16 +180,19 @@ class Builder:
                     where(("integrations", name)),
                     "add scopes: or scope_sets:",
                 )
-            built.append(
-                Integration(
-                    name=name,
-                    description=spec.get("description", ""),
-                    scopes=tuple(sorted(s for s in scopes if s in self.catalog)),
-                    ensure=ensure,
-                    protect=spec.get("protect", False),
-                    source=where(("integrations", name)),
-                )
+            if unresolved:
+                self._unsure.add((owner, name))
+            integration = Integration(
+                name=name,
+                description=spec.get("description", ""),
+                scopes=tuple(sorted(s for s in scopes if s in self.catalog)),
+                ensure=ensure,
+                protect=spec.get("protect", False),
+                source=where(("integrations", name)),
+                token=self.tokens.token(spec.get("token"), here, label),
             )
+            self.tokens.check_policy(integration, spec, here, self.sets, label)
+            built.append(integration)
         return tuple(built)
 
     def token(self, spec: Any, where: Location) -> TokenRef | None:
@@ -186,6 +209,7 @@ class Builder:
             raw.get("integrations", {}),
             "agency",
             lambda path: self.at("agency", *path),
+            "agency",
         )
         return AgencySpec(token=token, integrations=integrations)
 
@@ -325,18 +349,27 @@ class Builder:
         seeds.check_phones = usable
         seeds.set_defaults(data.get("defaults"), where)
         contacts = seeds.build(self._raw_contacts(data, where))
+        integrations = self.integrations(
+            data.get("integrations", {}), "sub-account", where, name
+        )
+        unsure = {n for owner, n in self._unsure if owner == name}
         return LocationSpec(
             name=name,
             id=data["id"],
             token=self.token(data.get("token"), where(("token", "file"))),
-            integrations=self.integrations(
-                data.get("integrations", {}), "sub-account", where
-            ),
+            integrations=integrations,
             custom_fields=fields,
             tags=tuple(tags[n] for n in sorted(tags)),
             contacts=contacts,
             default_region=region,
             source=where(()),
+            auth_integration=self.tokens.check_auth(
+                name,
+                data,
+                integrations,
+                where,
+                unsure=unsure | self.broken.integrations,
+            ),
         )
 
     def _raw_contacts(

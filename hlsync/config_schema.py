@@ -191,6 +191,19 @@ def _explain(error: ValidationError, at: _Places) -> Iterator[tuple[Problem, Pru
     if kind in ("oneOf", "anyOf"):
         yield from _alternatives(error, at)
         return
+    if kind == "dependentRequired" and isinstance(value, dict):
+        # jsonschema reports "'key' is a dependency of 'env_file'" for the whole mapping
+        for given, needs in want.items():
+            missing = [k for k in needs if k not in value]
+            if given in value and missing:
+                keys = " and ".join(f'"{k}"' for k in missing)
+                yield (
+                    Problem(
+                        f'{name}"{given}" needs {keys} too', at.key((*path, given))
+                    ),
+                    Prune(path),
+                )
+        return
     if kind == "not" and isinstance(value, dict) and "options" in value:
         yield (
             Problem(
@@ -212,10 +225,18 @@ def _alternatives(
     want: Any = error.validator_value
     branches = want if isinstance(want, list) else []
     if branches and all(set(b) == {"required"} for b in branches):
+        present = [b["required"][0] for b in branches if b["required"][0] in value]
+        if len(present) > 1 and error.validator == "oneOf":
+            both = ", ".join(f'"{k}"' for k in present)
+            yield (
+                Problem(f"{_name(path)}use only one of {both}", at.value(path)),
+                Prune(path),
+            )
+            return
         keys = " or ".join(f'"{b["required"][0]}"' for b in branches)
         contact = {"email", "phone"} == {b["required"][0] for b in branches}
-        what = "a contact" if contact else _name(path)
-        yield Problem(f"{what} needs {keys}".strip(), at.key(path)), Prune(path)
+        what = "a contact " if contact else _name(path)
+        yield Problem(f"{what}needs {keys}", at.key(path)), Prune(path)
         return
     mixed = _mixed_keys(branches, value)
     if mixed:
@@ -365,6 +386,10 @@ def _hint(error: ValidationError) -> str | None:
     want: Any = error.validator_value
     if error.validator == "enum" and isinstance(value, str):
         return did_you_mean(value, [str(v) for v in want])
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    if error.validator == "type" and schema.get("typeHint"):
+        # the schema's own advice for this value, e.g. "write the command as a list"
+        return str(schema["typeHint"])
     if error.validator == "type" and isinstance(value, int | float):
         if "string" in (want or ()):
             return 'quote the value to make it a string, e.g. "0123"'
