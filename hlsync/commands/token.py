@@ -14,8 +14,10 @@ from stdin (``pbpaste | hlsync token deliver main/seed-bot``). Anything not shap
 ``pit-<uuid>`` is refused, and the message never repeats the input. The value appears in
 no output, log, error or ledger. Exit 0 when stored, 1 on an error.
 
-Other token verbs (rotate, cancel-rotation, expire-old) join this group as further
-subcommands: add a ``(name, help, configure, run)`` entry to :data:`SUBCOMMANDS`.
+``hlsync token rotate NAME [--now]``, ``token cancel-rotation NAME`` and ``token
+expire-old NAME`` (api driver targets: sandbox, emulator URL) live in
+:mod:`hlsync.commands.token_verbs`; each subcommand is a ``(name, help, configure, run)``
+entry of :data:`SUBCOMMANDS`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from hlsync.checks import TOKEN_RE
+from hlsync.commands import token_verbs
 from hlsync.commands.confirm import operator
 from hlsync.config import display_path, load_config
 from hlsync.errors import HlsyncError
@@ -130,6 +133,26 @@ SUBCOMMANDS: tuple[tuple[str, str, Configure, Run], ...] = (
         "in the integration's sink and record the delivery in the ledger.",
         configure_deliver,
         run_deliver,
+    ),
+    # token verbs on request, through plan and apply (hlsync.commands.token_verbs)
+    (
+        "rotate",
+        "Rotate the integration's token now, through plan and apply: a new token "
+        "into its sink; the old one works through the overlap (--now: dies at once).",
+        token_verbs.configure_rotate,
+        token_verbs.run_rotate,
+    ),
+    (
+        "cancel-rotation",
+        "Cancel a rotation in progress: keep the old token, revoke the new one.",
+        token_verbs.configure_other,
+        token_verbs.run_cancel_rotation,
+    ),
+    (
+        "expire-old",
+        "End a rotation's overlap now: only the newest token keeps working.",
+        token_verbs.configure_other,
+        token_verbs.run_expire_old,
     ),
 )
 

@@ -1,0 +1,186 @@
+"""``hlsync token rotate|cancel-rotation|expire-old NAME``: token verbs on request.
+
+Imperative escapes that still go through plan and apply (issue 5 item 5): the command
+reads the integration through the target, plans exactly one change for it with the
+requested verb (``PlanOptions.requests``), shows that plan, asks for approval like
+``hlsync apply`` (a terminal prompt, or ``--auto-approve`` when stdin is not a
+terminal), then applies it with the token journal and the integration's sink, exactly as
+``apply`` would. Nothing else of the config is read or changed.
+
+* ``rotate NAME`` — a new token into the sink; the old one keeps working through the
+  overlap (``token.overlap``, default 7 days). ``--now``: the old one dies at once (the
+  way to recover a token that was minted but not stored).
+* ``cancel-rotation NAME`` — keep the old token, revoke the one the rotation minted.
+* ``expire-old NAME`` — end the overlap now: only the newest token keeps working.
+
+NAME is ``<location>/<integration>`` or ``agency/<integration>``. On the live cloud
+(``target: leadconnector``) these are UI steps: the command refuses and says so. Exit 0
+when done, 1 when the change failed or was cancelled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import sys
+from pathlib import Path
+
+from hlsync.applier import apply_plan
+from hlsync.commands._common import add_format, make_plan, render_plan, want_color
+from hlsync.config import display_path, load_config
+from hlsync.errors import HlsyncError
+from hlsync.journal import Journal
+from hlsync.manual import find_integration
+from hlsync.model import AgencySpec, DesiredState, LocationSpec
+from hlsync.plan import Plan
+from hlsync.planner import RequestVerb
+from hlsync.render import render_result_json, render_result_markdown, render_result_text
+from hlsync.result import ApplyResult
+from hlsync.rotation import token_key
+from hlsync.sinks import TokenCustody
+from hlsync.target import open_target
+
+PROMPT = (
+    "\nDo you want to make this token change?\n"
+    "  Only 'yes' will be accepted to approve.\n\n"
+    "  Enter a value: "
+)
+
+
+def configure_verb(parser: argparse.ArgumentParser, *, now_flag: bool) -> None:
+    parser.add_argument(
+        "name",
+        metavar="NAME",
+        help="the integration: <location>/<integration> or agency/<integration>",
+    )
+    parser.add_argument(
+        "path",
+        nargs="?",
+        default=".",
+        metavar="PATH",
+        help="config file, or directory of *.yaml files (default: .)",
+    )
+    if now_flag:
+        parser.add_argument(
+            "--now",
+            action="store_true",
+            help="the old token stops working at once (default: after the overlap)",
+        )
+    parser.add_argument(
+        "--auto-approve",
+        action="store_true",
+        help="do it without asking (required when stdin is not a terminal)",
+    )
+    add_format(parser)
+
+
+def configure_rotate(parser: argparse.ArgumentParser) -> None:
+    configure_verb(parser, now_flag=True)
+
+
+def configure_other(parser: argparse.ArgumentParser) -> None:
+    configure_verb(parser, now_flag=False)
+
+
+def run_rotate(args: argparse.Namespace) -> int:
+    return _run(args, "rotate_now" if args.now else "rotate")
+
+
+def run_cancel_rotation(args: argparse.Namespace) -> int:
+    return _run(args, "cancel_rotation")
+
+
+def run_expire_old(args: argparse.Namespace) -> int:
+    return _run(args, "expire_old")
+
+
+def narrow(desired: DesiredState, name: str) -> tuple[DesiredState, str]:
+    """The config reduced to the one integration ``name`` names, and its key."""
+    spec, decl = find_integration(desired, name)
+    key = token_key(None if spec is None else spec.name, decl.name)
+    if decl.ensure == "absent":
+        raise HlsyncError(f"{key} is declared `ensure: absent`", decl.source)
+    if spec is None:
+        return (
+            dataclasses.replace(
+                desired,
+                agency=AgencySpec(token=desired.agency.token, integrations=(decl,)),
+                locations=(),
+            ),
+            key,
+        )
+    only: LocationSpec = dataclasses.replace(
+        spec, integrations=(decl,), custom_fields=(), tags=(), contacts=()
+    )
+    return (
+        dataclasses.replace(
+            desired, agency=AgencySpec(token=desired.agency.token), locations=(only,)
+        ),
+        key,
+    )
+
+
+def _run(args: argparse.Namespace, verb: RequestVerb) -> int:
+    if not args.auto_approve and not sys.stdin.isatty():
+        raise HlsyncError(
+            "refusing to change a token without approval: stdin is not a terminal",
+            hints=("review the change and run again with --auto-approve",),
+        )
+    desired, key = narrow(load_config(args.path), args.name)
+    if desired.target.kind == "leadconnector":
+        raise HlsyncError(
+            f"{key}: on the live cloud tokens are rotated in the HighLevel UI",
+            hints=(
+                "bump the integration's `token.generation` (rotate now) and run "
+                "'hlsync plan' for the runbook steps, then 'hlsync token deliver'",
+            ),
+        )
+
+    async def go() -> ApplyResult | None:
+        async with open_target(desired) as access:
+            plan = _only(
+                await make_plan(desired, access, args.path, requests={key: verb}), verb
+            )
+            shown = sys.stderr if args.format == "json" else sys.stdout
+            fmt = "text" if args.format == "json" else str(args.format)
+            shown.write(render_plan(plan, fmt, color=want_color(args)))
+            shown.flush()
+            if not args.auto_approve and not _confirm():
+                sys.stderr.write("Cancelled.\n")
+                return None
+            custody = TokenCustody(desired, Journal.for_config(desired), plan.checksum)
+            result = await apply_plan(plan, access, custody=custody)
+            if custody.stored:
+                where = ", ".join(display_path(Path(p)) for p in custody.stored)
+                sys.stderr.write(f"New token stored (0600): {where}\n")
+            return result
+
+    result = asyncio.run(go())
+    if result is None:
+        return 1
+    if args.format == "json":
+        sys.stdout.write(render_result_json(result))
+    elif args.format == "markdown":
+        sys.stdout.write(render_result_markdown(result))
+    else:
+        sys.stdout.write("\n" + render_result_text(result, color=want_color(args)))
+    return result.exit_code
+
+
+def _only(plan: Plan, verb: str) -> Plan:
+    """The plan's one requested token change, on its own (no update beside it)."""
+    changes = tuple(
+        dataclasses.replace(c, depends_on=())
+        for c in plan.changes
+        if c.kind == "integration" and c.action == verb
+    )
+    return dataclasses.replace(plan, changes=changes, warnings=plan.warnings)
+
+
+def _confirm() -> bool:
+    sys.stderr.write(PROMPT)
+    sys.stderr.flush()
+    answer = sys.stdin.readline()
+    sys.stderr.write("\n")
+    return answer.strip() == "yes"

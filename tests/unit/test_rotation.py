@@ -1,0 +1,243 @@
+"""Token verbs decided from policy, the integration's timestamps and the upstream clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from hlsync.errors import HlsyncError
+from hlsync.model import (
+    AgencySpec,
+    Contact,
+    DesiredState,
+    Integration,
+    LocationSpec,
+    ObservedContact,
+    ObservedIntegration,
+    ObservedLocation,
+    ObservedState,
+    Target,
+    TokenPolicy,
+)
+from hlsync.planner import PlanOptions, RequestVerb, build_plan
+from hlsync.render import render_plan_markdown, render_plan_text, summary_line
+from hlsync.rotation import TokenHistory, decide, duration, iso, parse_time
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+SCOPES = ("contacts.readonly", "contacts.write")
+
+
+def observed(
+    *,
+    created: datetime = T0,
+    rotated: datetime | None = None,
+    old_expires: datetime | None = None,
+    scopes: tuple[str, ...] = SCOPES,
+) -> ObservedIntegration:
+    return ObservedIntegration(
+        id="pi-1",
+        name="seed-bot",
+        description="",
+        scopes=scopes,
+        created_at=iso(created),
+        rotated_at=None if rotated is None else iso(rotated),
+        old_token_expires_at=None if old_expires is None else iso(old_expires),
+    )
+
+
+EVERY_90 = TokenPolicy(rotate_every=timedelta(days=90))
+
+
+def test_rotation_is_due_from_the_creation_or_the_last_rotation() -> None:
+    assert (
+        decide(EVERY_90, observed(), now=T0 + timedelta(days=89), applied_generation=0)
+        is None
+    )
+    due = decide(
+        EVERY_90, observed(), now=T0 + timedelta(days=91), applied_generation=0
+    )
+    assert due is not None and due.verb == "rotate"
+    assert due.old_token_expires_at == "2026-04-09T00:00:00Z"  # now + 7 days
+    assert "91 days old (rotate_every 90d)" in due.reason
+    rotated = observed(rotated=T0 + timedelta(days=50))
+    assert (
+        decide(EVERY_90, rotated, now=T0 + timedelta(days=91), applied_generation=0)
+        is None
+    )
+
+
+def test_no_policy_no_clock_or_an_open_overlap_decides_nothing() -> None:
+    late = T0 + timedelta(days=400)
+    assert decide(TokenPolicy(), observed(), now=late, applied_generation=0) is None
+    assert decide(EVERY_90, observed(), now=None, applied_generation=0) is None
+    open_overlap = observed(old_expires=late + timedelta(days=1))
+    assert decide(EVERY_90, open_overlap, now=late, applied_generation=0) is None
+
+
+def test_an_overdue_overlap_expires_the_old_token() -> None:
+    ended = observed(old_expires=T0 + timedelta(days=7))
+    got = decide(EVERY_90, ended, now=T0 + timedelta(days=8), applied_generation=0)
+    assert got is not None and got.verb == "expire_old"
+    assert "2026-01-08T00:00:00Z" in got.reason
+
+
+def test_a_generation_bump_rotates_now_but_an_unknown_baseline_is_adopted() -> None:
+    bumped = TokenPolicy(generation=2)
+    got = decide(bumped, observed(), now=None, applied_generation=1)
+    assert got is not None and got.verb == "rotate_now"
+    assert "generation 1 -> 2" in got.reason
+    assert decide(bumped, observed(), now=None, applied_generation=2) is None
+    assert decide(bumped, observed(), now=None, applied_generation=None) is None
+    assert (
+        decide(TokenPolicy(generation=1), observed(), now=None, applied_generation=3)
+        is None
+    )
+
+
+def test_helpers() -> None:
+    assert duration(timedelta(days=90)) == "90d"
+    assert duration(timedelta(hours=36)) == "36h"
+    assert duration(timedelta(seconds=90)) == "90s"
+    assert parse_time("2026-01-01T00:00:00.000Z") == T0
+    assert parse_time("2026-01-01T00:00:00") == T0
+    assert parse_time("yesterday") is None and parse_time(None) is None
+
+
+def desired(policy: TokenPolicy, *, auth: bool = False) -> DesiredState:
+    spec = LocationSpec(
+        name="main",
+        id="loc-1",
+        integrations=(Integration("seed-bot", scopes=SCOPES, token=policy),),
+        contacts=(Contact("email:ann@example.com", {"email": "ann@example.com"}),),
+        auth_integration="seed-bot" if auth else None,
+    )
+    return DesiredState(Target(), AgencySpec(), (spec,), "d" * 64, "/cfg/hlsync.yaml")
+
+
+ANN = ObservedContact("c1", "email:ann@example.com", {"email": "ann@example.com"})
+
+
+def observed_state(
+    integration: ObservedIntegration | None,
+    now: datetime | None,
+    *,
+    contact: bool = True,
+) -> ObservedState:
+    integrations = {} if integration is None else {"seed-bot": integration}
+    contacts = {ANN.key: ANN} if contact else {}
+    return ObservedState(
+        locations={
+            "main": ObservedLocation("main", "loc-1", integrations, contacts=contacts)
+        },
+        upstream_now=None if now is None else iso(now),
+    )
+
+
+def test_the_plan_shows_a_rotation_and_when_the_old_token_expires() -> None:
+    plan = build_plan(
+        desired(EVERY_90),
+        observed_state(observed(), T0 + timedelta(days=91)),
+        options=PlanOptions(sinks={"main/seed-bot": "file .hlsync/tokens/x.token"}),
+    )
+    (change,) = plan.pending
+    assert (change.address, change.action) == ('main.integration["seed-bot"]', "rotate")
+    assert change.desired["overlap_seconds"] == 7 * 86400
+    assert summary_line(plan) == (
+        "Plan: 0 to add, 0 to change, 0 to destroy, 1 token to rotate."
+    )
+    text = render_plan_text(plan)
+    assert '~ main.integration["seed-bot"]  (token: rotate;' in text
+    assert "the old token expires at 2026-04-09T00:00:00Z (overlap 7d)" in text
+    assert "new token -> file .hlsync/tokens/x.token" in text
+    assert "expires at 2026-04-09T00:00:00Z" in render_plan_markdown(plan)
+
+
+def test_a_bumped_generation_plans_exactly_one_rotate_now() -> None:
+    history = TokenHistory(generations={"main/seed-bot": 0})
+    plan = build_plan(
+        desired(TokenPolicy(generation=1)),
+        observed_state(observed(), T0),
+        options=PlanOptions(history=history),
+    )
+    assert [c.action for c in plan.pending] == ["rotate_now"]
+    after = TokenHistory(generations={"main/seed-bot": 1})
+    again = build_plan(
+        desired(TokenPolicy(generation=1)),
+        observed_state(observed(), T0),
+        options=PlanOptions(history=after),
+    )
+    assert not again.has_changes
+
+
+def test_an_update_and_a_rotation_are_two_changes_in_order() -> None:
+    history = TokenHistory(generations={"main/seed-bot": 0})
+    plan = build_plan(
+        desired(TokenPolicy(generation=1)),
+        observed_state(observed(scopes=("contacts.readonly",)), T0),
+        options=PlanOptions(history=history),
+    )
+    update, token = plan.pending
+    assert update.action == "update" and token.action == "rotate_now"
+    assert token.address == update.address + ".token"
+    assert token.depends_on == (update.address,)
+
+
+def test_seeding_changes_wait_for_the_integrations_new_token() -> None:
+    first = observed_state(None, T0, contact=False)
+    plan = build_plan(desired(TokenPolicy(), auth=True), first)
+    create, contact = plan.pending
+    assert create.action == "create" and contact.kind == "contact"
+    assert contact.depends_on == (create.address,)
+    later = observed_state(observed(), T0, contact=False)
+    alone = build_plan(desired(TokenPolicy(), auth=True), later)
+    assert [c.depends_on for c in alone.pending] == [()]
+
+
+def test_requested_verbs_and_their_refusals() -> None:
+    state = observed_state(observed(), T0)
+    verb: RequestVerb
+    for verb in ("rotate", "rotate_now"):
+        plan = build_plan(
+            desired(TokenPolicy()),
+            state,
+            options=PlanOptions(requests={"main/seed-bot": verb}),
+        )
+        assert [c.action for c in plan.pending] == [verb]
+    for verb in ("expire_old", "cancel_rotation"):
+        with pytest.raises(HlsyncError, match="no rotation is in progress"):
+            build_plan(
+                desired(TokenPolicy()),
+                state,
+                options=PlanOptions(requests={"main/seed-bot": verb}),
+            )
+    rotating = observed_state(observed(old_expires=T0 + timedelta(days=3)), T0)
+    with pytest.raises(HlsyncError, match="already in progress") as info:
+        build_plan(
+            desired(TokenPolicy()),
+            rotating,
+            options=PlanOptions(requests={"main/seed-bot": "rotate"}),
+        )
+    assert "hlsync token expire-old main/seed-bot" in str(info.value)
+    with pytest.raises(HlsyncError, match="cannot rotate"):
+        build_plan(
+            desired(TokenPolicy()),
+            observed_state(None, T0),
+            options=PlanOptions(requests={"main/seed-bot": "rotate"}),
+        )
+
+
+def test_warnings_for_lost_tokens_and_an_unknown_clock() -> None:
+    history = TokenHistory(problems={"main/seed-bot": ("main/seed-bot: lost one",)})
+    plan = build_plan(
+        desired(EVERY_90),
+        observed_state(observed(), None),
+        options=PlanOptions(history=history),
+    )
+    assert plan.warnings[0] == "main/seed-bot: lost one"
+    assert "rotation by age was not decided for main/seed-bot" in plan.warnings[1]
+    text = render_plan_text(plan)
+    assert text.startswith("Warning: main/seed-bot: lost one\n")
+    assert text.rstrip().endswith("No changes. The account matches the configuration.")
+    assert "> - main/seed-bot: lost one" in render_plan_markdown(plan)
+    assert plan.to_dict()["warnings"] == list(plan.warnings)
