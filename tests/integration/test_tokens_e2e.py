@@ -1,0 +1,345 @@
+"""Private Integration tokens end to end, through ``hlsync`` and a real emulator.
+
+* the quick start on the sandbox bootstraps its own least-privilege integration, stores
+  its token 0600 and seeds the contacts with it (the request log says which token wrote);
+* rotation follows the emulator's clock: +91 days plans a rotation, both tokens work
+  through the overlap, +7 days later the old one is refused and the plan is clean;
+* a generation bump plans exactly one ``rotate_now``;
+* a sink command that fails: apply exits 1 saying the token was minted but not stored and
+  how to recover, the next plan says so too, and ``hlsync token rotate --now`` recovers;
+* a sink that cannot work fails the plan before anything is minted.
+"""
+
+from __future__ import annotations
+
+import shutil
+import stat
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hlsync import target as target_module
+from hlsync.cli import main
+from hlsync.emulator.sandbox import Sandbox, open_sandbox
+from tests.emulator_fixtures import LOCATION_A, LiveEmulator
+
+pytestmark = pytest.mark.integration
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+SEED_SCOPES = ["contacts.readonly", "contacts.write"]
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def write_config(
+    folder: Path,
+    url: str,
+    *,
+    sink: str = "{file: tokens/seed-bot.token}",
+    generation: int = 0,
+    auth: bool = True,
+) -> Path:
+    folder.mkdir(exist_ok=True)
+    lines = [
+        "version: 1",
+        f'target: {{url: "{url}"}}',
+        "locations:",
+        "  alpha:",
+        f"    id: {LOCATION_A}",
+        "    token: {env: ALPHA_TOKEN}",
+        *(["    auth: {integration: seed-bot}"] if auth else []),
+        "    integrations:",
+        "      seed-bot:",
+        "        description: seeds the contacts",
+        f"        scopes: [{', '.join(SEED_SCOPES)}]",
+        "        token:",
+        "          rotate_every: 90d",
+        f"          generation: {generation}",
+        f"          sink: {sink}",
+        "    contacts:",
+        "      - firstName: Ann",
+        "        email: ann@example.com",
+    ]
+    (folder / "hlsync.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+def works(emulator: LiveEmulator, token: str) -> int:
+    """The status of a contacts read with ``token``."""
+    with emulator.client(token) as http:
+        answer = http.post(
+            "/contacts/search", json={"locationId": LOCATION_A, "pageLimit": 1}
+        )
+    return answer.status_code
+
+
+def seed_bot(emulator: LiveEmulator) -> Any:
+    found = [
+        i for i in emulator.state.auth.integrations.values() if i.name == "seed-bot"
+    ]
+    assert len(found) == 1
+    return found[0]
+
+
+@pytest.fixture
+def alpha_env(emulator: LiveEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALPHA_TOKEN", emulator.token(LOCATION_A))
+
+
+def test_quickstart_seeds_with_its_own_least_privilege_token(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = tmp_path / "quickstart"
+    shutil.copytree(EXAMPLES / "quickstart", config)
+    opened: list[Sandbox] = []
+
+    def keep(*args: Any, **kwargs: Any) -> Sandbox:
+        opened.append(open_sandbox(*args, **kwargs))
+        return opened[-1]
+
+    monkeypatch.setattr(target_module, "open_sandbox", keep)
+    code, out, err = run(capsys, "apply", str(config), "--auto-approve")
+    assert code == 0, out + err
+    sink = config / ".hlsync" / "tokens" / "main.seed-bot.token"
+    assert stat.S_IMODE(sink.stat().st_mode) == 0o600
+    assert stat.S_IMODE(sink.parent.stat().st_mode) == 0o700
+    token = sink.read_text().strip()
+    assert token not in out + err
+    assert "token stored in file .hlsync/tokens/main.seed-bot.token" in out
+
+    state = opened[0].state
+    principal = state.auth.resolve(token)
+    assert principal is not None
+    bot = state.auth.integrations[principal.integration_id]
+    assert bot.name == "seed-bot"
+    assert sorted(bot.scopes) == sorted(
+        [
+            "contacts.readonly",
+            "contacts.write",
+            "locations/customFields.readonly",
+            "locations/customFields.write",
+            "locations/tags.readonly",
+            "locations/tags.write",
+        ]
+    )
+    writes = [
+        e
+        for e in state.requests.entries()
+        if e.method in ("POST", "PUT", "DELETE") and e.path != "/contacts/search"
+    ]
+    assert {e.route for e in writes} >= {
+        "POST /contacts/upsert",
+        "POST /locations/{locationId}/customFields",
+        "POST /locations/{locationId}/tags",
+    }
+    assert {e.token_id for e in writes} == {principal.token_id}
+    assert all(e.status < 300 for e in writes)
+    upserts = [e for e in writes if e.route == "POST /contacts/upsert"]
+    assert len(upserts) == 5
+
+    code, out, _ = run(capsys, "plan", str(config), "--detailed-exitcode")
+    assert (code, out) == (0, "No changes. The account matches the configuration.\n")
+
+
+def test_rotation_follows_the_emulators_clock(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    emulator: LiveEmulator,
+    alpha_env: None,
+) -> None:
+    emulator.state.clock.set(T0)
+    config = write_config(tmp_path / "cfg", emulator.base_url)
+    sink = config / "tokens" / "seed-bot.token"
+    assert run(capsys, "apply", str(config), "--auto-approve")[0] == 0
+    first = sink.read_text().strip()
+    assert works(emulator, first) == 200
+
+    emulator.state.clock.advance(timedelta(days=89))
+    assert run(capsys, "plan", str(config), "--detailed-exitcode")[0] == 0
+
+    emulator.state.clock.advance(timedelta(days=2))  # 91 days old
+    code, out, _ = run(capsys, "plan", str(config), "--detailed-exitcode")
+    assert code == 2
+    assert '~ alpha.integration["seed-bot"]  (token: rotate;' in out
+    assert "the token is 91 days old (rotate_every 90d)" in out
+    assert "the old token expires at 2026-04-09T00:00:00Z (overlap 7d)" in out
+    assert "1 token to rotate." in out
+
+    code, out, err = run(capsys, "apply", str(config), "--auto-approve")
+    assert code == 0, out + err
+    second = sink.read_text().strip()
+    assert second != first
+    assert (works(emulator, first), works(emulator, second)) == (200, 200)
+    assert run(capsys, "plan", str(config), "--detailed-exitcode")[0] == 0
+
+    emulator.state.clock.advance(timedelta(days=7, seconds=1))
+    assert (works(emulator, first), works(emulator, second)) == (401, 200)
+    code, out, _ = run(capsys, "plan", str(config), "--detailed-exitcode")
+    assert (code, out) == (0, "No changes. The account matches the configuration.\n")
+
+
+def test_a_generation_bump_rotates_now_exactly_once(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    emulator: LiveEmulator,
+    alpha_env: None,
+) -> None:
+    config = write_config(tmp_path / "cfg", emulator.base_url)
+    sink = config / "tokens" / "seed-bot.token"
+    assert run(capsys, "apply", str(config), "--auto-approve")[0] == 0
+    first = sink.read_text().strip()
+    write_config(config, emulator.base_url, generation=1)
+    code, out, _ = run(capsys, "plan", str(config), "--detailed-exitcode")
+    assert code == 2
+    assert out.count("(token: rotate now;") == 1
+    assert "generation 0 -> 1" in out
+    code, out, err = run(capsys, "apply", str(config), "--auto-approve")
+    assert code == 0, out + err
+    second = sink.read_text().strip()
+    assert (works(emulator, first), works(emulator, second)) == (401, 200)
+    assert run(capsys, "plan", str(config), "--detailed-exitcode")[0] == 0
+
+
+def _python_sink(code: str) -> str:
+    return (
+        "{command: [" + ", ".join(repr(a) for a in (sys.executable, "-c", code)) + "]}"
+    )
+
+
+def test_a_failing_sink_command_is_reported_and_recovered(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    emulator: LiveEmulator,
+    alpha_env: None,
+) -> None:
+    failing = _python_sink(
+        "import sys; sys.stderr.write('vault sealed: ' + sys.stdin.read()); sys.exit(2)"
+    )
+    # a command sink cannot be read back, so it cannot seed (validate says so)
+    config = write_config(tmp_path / "cfg", emulator.base_url, sink=failing, auth=False)
+    code, out, err = run(capsys, "apply", str(config), "--auto-approve")
+    assert code == 1
+    line = next(ln for ln in out.splitlines() if ln.startswith("  failed"))
+    assert 'alpha.integration["seed-bot"]' in line
+    assert "the new token was minted and NOT stored" in line
+    assert "exited with status 2: vault sealed: ***" in line
+    assert "run 'hlsync token rotate alpha/seed-bot --now'" in line
+    assert "pit-" not in out + err
+    seed_bot(emulator)  # created upstream: the token exists and is lost
+
+    code, out, err = run(capsys, "plan", str(config))
+    assert code == 0
+    assert out.startswith("Warning: alpha/seed-bot: a token minted by create at "), out
+    assert "was not stored in command" in out
+    assert "hlsync token rotate alpha/seed-bot --now" in out
+
+    write_config(config, emulator.base_url, auth=False)  # fixed: a file sink
+    code, out, err = run(
+        capsys,
+        "token",
+        "rotate",
+        "alpha/seed-bot",
+        str(config),
+        "--now",
+        "--auto-approve",
+    )
+    assert code == 0, out + err
+    assert "Warning: alpha/seed-bot" in out  # the plan shown before the fix
+    token = (config / "tokens" / "seed-bot.token").read_text().strip()
+    assert works(emulator, token) == 200
+    code, out, _ = run(capsys, "plan", str(config), "--detailed-exitcode")
+    assert (code, out) == (0, "No changes. The account matches the configuration.\n")
+
+
+def test_a_sink_that_cannot_work_fails_the_plan_before_anything_is_minted(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    emulator: LiveEmulator,
+    alpha_env: None,
+) -> None:
+    config = write_config(
+        tmp_path / "cfg",
+        emulator.base_url,
+        sink="{command: [no-such-vault-cli-hlsync, put]}",
+        auth=False,
+    )
+    for verb in ("plan", "apply"):
+        argv = [verb, str(config)] + (["--auto-approve"] if verb == "apply" else [])
+        code, out, err = run(capsys, *argv)
+        assert code == 1
+        assert (
+            'alpha.integration["seed-bot"]: its token sink cannot be used: the command '
+            "'no-such-vault-cli-hlsync' is not found on PATH" in err
+        )
+    assert not [
+        i for i in emulator.state.auth.integrations.values() if i.name == "seed-bot"
+    ]
+
+
+def test_token_verbs_on_request(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    emulator: LiveEmulator,
+    alpha_env: None,
+) -> None:
+    config = write_config(tmp_path / "cfg", emulator.base_url)
+    sink = config / "tokens" / "seed-bot.token"
+    assert run(capsys, "apply", str(config), "--auto-approve")[0] == 0
+    first = sink.read_text().strip()
+    verb: Callable[..., tuple[int, str, str]] = lambda *a: run(  # noqa: E731
+        capsys, "token", *a, "alpha/seed-bot", str(config), "--auto-approve"
+    )
+    code, out, err = verb("expire-old")
+    assert code == 1 and "no rotation is in progress" in err
+    code, out, _ = verb("rotate")
+    assert code == 0 and "1 token to rotate" in out
+    second = sink.read_text().strip()
+    assert (works(emulator, first), works(emulator, second)) == (200, 200)
+    code, out, err = verb("rotate")
+    assert code == 1 and "a rotation is already in progress" in err
+    code, out, _ = verb("expire-old")
+    assert code == 0 and "1 old token to expire" in out
+    assert (works(emulator, first), works(emulator, second)) == (401, 200)
+    assert verb("rotate")[0] == 0
+    third = sink.read_text().strip()
+    code, out, _ = verb("cancel-rotation")
+    assert code == 0 and "(token: cancel the rotation; the old token stays)" in out
+    assert (works(emulator, second), works(emulator, third)) == (200, 401)
+    code, out, err = run(capsys, "token", "rotate", "alpha/seed-bot", str(config))
+    assert code == 1 and "stdin is not a terminal" in err
+
+
+def test_seeding_reads_its_token_from_an_env_file(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    emulator: LiveEmulator,
+    alpha_env: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = write_config(
+        tmp_path / "cfg", emulator.base_url, sink="{env_file: app.env, key: SEED_TOKEN}"
+    )
+    (config / "app.env").write_text("# app\nOTHER=1\n")
+    assert run(capsys, "apply", str(config), "--auto-approve")[0] == 0
+    lines = (config / "app.env").read_text().splitlines()
+    assert lines[:2] == ["# app", "OTHER=1"] and lines[2].startswith("SEED_TOKEN=pit-")
+    token = lines[2].partition("=")[2]
+    monkeypatch.delenv("ALPHA_TOKEN")  # seeding needs only the integration's token now
+    emulator.state.requests.clear()
+    code, out, err = run(capsys, "plan", str(config), "--detailed-exitcode")
+    assert code == 0, out + err
+    principal = emulator.state.auth.resolve(token)
+    assert principal is not None
+    reads = [e for e in emulator.state.requests.entries() if e.route]
+    assert reads and {e.token_id for e in reads} == {principal.token_id}
