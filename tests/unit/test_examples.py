@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -68,3 +70,46 @@ def test_agency_example_shape() -> None:
         # every location got the template's integration and fields
         assert "member-sync" in {i.name for i in location.integrations}
         assert {"membership", "interests"} <= {f.key for f in location.custom_fields}
+
+
+def test_quickstart_seeds_with_its_own_integration() -> None:
+    state = load_config(EXAMPLES / "quickstart")
+    main_loc = state.location("main")
+    assert main_loc is not None
+    assert main_loc.auth_integration == "seed-bot"
+    (seed_bot,) = main_loc.integrations
+    assert seed_bot.token.rotate_every == timedelta(days=90)
+    assert seed_bot.token.sink is not None
+    sink = Path(seed_bot.token.sink.path or "")
+    # under .hlsync/ beside the config: git-ignored, never committed
+    assert sink.relative_to((EXAMPLES / "quickstart").resolve()).parts[0] == ".hlsync"
+
+
+def test_agency_example_policy_refuses_a_forbidden_scope(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = load_config(EXAMPLES / "agency")
+    assert state.policy.forbid_scopes == ("payments/*", "saas/*")
+    assert state.policy.max_rotate_every == timedelta(days=180)
+    copy = tmp_path / "agency"
+    shutil.copytree(EXAMPLES / "agency", copy)
+    locations = copy / "locations.yaml"
+    text = locations.read_text(encoding="utf-8")
+    line = "        scopes: [contacts.readonly]\n"
+    assert text.count(line) == 1
+    locations.write_text(
+        text.replace(
+            line, "        scopes: [contacts.readonly, payments/orders.write]\n"
+        )
+    )
+    number = text.splitlines().index(line.rstrip("\n")) + 1
+    policy = (copy / "hlsync.yaml").read_text().splitlines().index("policy:") + 1
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate", "agency"]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [
+        f'error: agency/locations.yaml:{number}:37: scope "payments/orders.write" is '
+        'forbidden by policy (forbid_scopes: "payments/*")',
+        f"  hint: the policy is at agency/hlsync.yaml:{policy}:1",
+    ]
