@@ -137,6 +137,8 @@ def _run(args: argparse.Namespace, verb: RequestVerb) -> int:
             ),
         )
 
+    stored: list[Path] = []
+
     async def go() -> ApplyResult | None:
         async with open_target(desired) as access:
             plan = _only(
@@ -150,11 +152,8 @@ def _run(args: argparse.Namespace, verb: RequestVerb) -> int:
                 sys.stderr.write("Cancelled.\n")
                 return None
             custody = TokenCustody(desired, Journal.for_config(desired), plan.checksum)
-            result = await apply_plan(plan, access, custody=custody)
-            if custody.stored:
-                where = ", ".join(display_path(Path(p)) for p in custody.stored)
-                sys.stderr.write(f"New token stored (0600): {where}\n")
-            return result
+            custody.stored = stored
+            return await apply_plan(plan, access, custody=custody)
 
     result = asyncio.run(go())
     if result is None:
@@ -165,6 +164,10 @@ def _run(args: argparse.Namespace, verb: RequestVerb) -> int:
         sys.stdout.write(render_result_markdown(result))
     else:
         sys.stdout.write("\n" + render_result_text(result, color=want_color(args)))
+    sys.stdout.flush()
+    if stored:
+        where = ", ".join(display_path(p) for p in stored)
+        sys.stderr.write(f"New token stored (0600): {where}\n")
     return result.exit_code
 
 
