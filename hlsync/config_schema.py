@@ -159,9 +159,9 @@ def _explain(error: ValidationError, at: _Places) -> Iterator[tuple[Problem, Pru
         for key in value:
             if key in known:
                 continue
-            hint = did_you_mean(key, known) or (
-                "allowed here: " + ", ".join(known) if known else None
-            )
+            # "unknownKeyHint": the schema's own advice for a key that does not belong
+            hint = did_you_mean(key, known) or schema.get("unknownKeyHint")
+            hint = hint or ("allowed here: " + ", ".join(known) if known else None)
             yield (
                 Problem(f"unknown key {quote(key)}", at.key((*path, key)), hint),
                 Prune((*path, key), unknown=True),
