@@ -225,6 +225,8 @@ def _alternatives(
     want: Any = error.validator_value
     branches = want if isinstance(want, list) else []
     if branches and all(set(b) == {"required"} for b in branches):
+        if not isinstance(value, dict):
+            return  # "required" holds only for mappings: the type error says it all
         present = [b["required"][0] for b in branches if b["required"][0] in value]
         if len(present) > 1 and error.validator == "oneOf":
             both = ", ".join(f'"{k}"' for k in present)

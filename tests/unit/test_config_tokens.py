@@ -7,10 +7,15 @@ pairs, templates and directory configs, and ``plan`` refusing a policy violation
 
 from __future__ import annotations
 
+import tempfile
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hlsync.cli import main
 from hlsync.config import load_config
@@ -376,3 +381,84 @@ locations:
         )
     # nothing was planned against: no sandbox state was created
     assert not (tmp_path / ".hlsync").exists()
+
+
+_odd = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-2, max_value=10**7),
+    st.sampled_from(["", "90d", "0d", "7d", "1w", "payments/*", "*", "[", "seed-bot"]),
+    st.text(alphabet="dhmw0123456789-/*. ", max_size=6),
+    st.lists(
+        st.sampled_from(["pass", "", "./x", "payments/*", "contacts.*"]), max_size=3
+    ),
+)
+_sinks = st.one_of(
+    _odd,
+    st.dictionaries(
+        st.sampled_from(["file", "env_file", "key", "command", "x"]), _odd, max_size=3
+    ),
+)
+_tokens = st.one_of(
+    _odd,
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "rotate_every": _odd,
+            "overlap": _odd,
+            "generation": _odd,
+            "sink": _sinks,
+        },
+    ),
+)
+_policies = st.one_of(
+    _odd,
+    st.fixed_dictionaries(
+        {},
+        optional={"forbid_scopes": _odd, "max_scopes": _odd, "max_rotate_every": _odd},
+    ),
+)
+_auths = st.one_of(_odd, st.dictionaries(st.sampled_from(["integration"]), _odd))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    _policies,
+    _auths,
+    _tokens,
+    _tokens,
+    st.sampled_from(["sandbox", "leadconnector"]),
+)
+def test_any_token_auth_or_policy_value_is_an_error_or_a_model(
+    policy: Any, auth: Any, first: Any, second: Any, target: str
+) -> None:
+    """Never a traceback: each odd value is a located problem, or it is valid."""
+    data = {
+        "version": 1,
+        "target": target,
+        "policy": policy,
+        "locations": {
+            "main": {
+                "id": "loc1",
+                "token": {"env": "HL_MAIN_TOKEN"},
+                "auth": auth,
+                "integrations": {
+                    "seed-bot": {
+                        "scopes": ["contacts.readonly", "contacts.write"],
+                        "token": first,
+                    },
+                    "other": {"scopes": ["payments/orders.write"], "token": second},
+                },
+            }
+        },
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "hlsync.yaml"
+        path.write_text(yaml.safe_dump(data), encoding="utf-8")
+        try:
+            state = load_config(path, env={})
+        except HlsyncError as exc:
+            assert exc.problems
+            assert all(p.location is not None for p in exc.problems)
+        else:
+            assert len(state.config_digest) == 64
