@@ -7,7 +7,8 @@
 * a generation bump plans exactly one ``rotate_now``;
 * a sink command that fails: apply exits 1 saying the token was minted but not stored and
   how to recover, the next plan says so too, and ``hlsync token rotate --now`` recovers;
-* a sink that cannot work fails the plan before anything is minted.
+* a sink that cannot work fails the plan before anything is minted;
+* a run that dies between "token minted" and "token stored" is reported by the next plan.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import pytest
 from hlsync import target as target_module
 from hlsync.cli import main
 from hlsync.emulator.sandbox import Sandbox, open_sandbox
+from hlsync.sinks import TokenCustody
 from tests.emulator_fixtures import LOCATION_A, LiveEmulator
 
 pytestmark = pytest.mark.integration
@@ -343,3 +345,29 @@ def test_seeding_reads_its_token_from_an_env_file(
     assert principal is not None
     reads = [e for e in emulator.state.requests.entries() if e.route]
     assert reads and {e.token_id for e in reads} == {principal.token_id}
+
+
+def test_a_run_interrupted_between_mint_and_sink_is_reported(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    emulator: LiveEmulator,
+    alpha_env: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = write_config(tmp_path / "cfg", emulator.base_url)
+
+    async def crash(self: TokenCustody, ticket: str, change: Any, token: Any) -> str:
+        raise KeyboardInterrupt  # the process dies with the token in memory
+
+    with monkeypatch.context() as patched:
+        patched.setattr(TokenCustody, "deliver", crash)
+        code, out, err = run(capsys, "apply", str(config), "--auto-approve")
+    assert code == 130 and "interrupted" in err
+    assert not (config / "tokens" / "seed-bot.token").exists()
+    code, out, _ = run(capsys, "plan", str(config))
+    assert code == 0
+    assert out.startswith(
+        "Warning: alpha/seed-bot: a token may have been minted by create"
+    )
+    assert "never recorded (the run was interrupted)" in out
+    assert "hlsync token rotate alpha/seed-bot --now" in out

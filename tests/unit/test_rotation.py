@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
+import jsonschema
 import pytest
 
 from hlsync.errors import HlsyncError
@@ -20,8 +22,10 @@ from hlsync.model import (
     Target,
     TokenPolicy,
 )
+from hlsync.plan import Plan
 from hlsync.planner import PlanOptions, RequestVerb, build_plan
 from hlsync.render import render_plan_markdown, render_plan_text, summary_line
+from hlsync.resources import load_schema
 from hlsync.rotation import TokenHistory, decide, duration, iso, parse_time
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -241,3 +245,23 @@ def test_warnings_for_lost_tokens_and_an_unknown_clock() -> None:
     assert text.rstrip().endswith("No changes. The account matches the configuration.")
     assert "> - main/seed-bot: lost one" in render_plan_markdown(plan)
     assert plan.to_dict()["warnings"] == list(plan.warnings)
+
+
+def test_token_plans_validate_and_round_trip_through_a_plan_file() -> None:
+    history = TokenHistory(
+        generations={"main/seed-bot": 0},
+        problems={"main/seed-bot": ("main/seed-bot: lost one",)},
+    )
+    plan = build_plan(
+        desired(TokenPolicy(generation=1)),
+        observed_state(observed(scopes=("contacts.readonly",)), T0),
+        options=PlanOptions(history=history, sinks={"main/seed-bot": "file t"}),
+    )
+    data = plan.to_dict()
+    jsonschema.Draft202012Validator(load_schema("plan.schema.json")).validate(data)
+    assert [c["address"] for c in data["changes"]][:2] == [
+        'main.integration["seed-bot"]',
+        'main.integration["seed-bot"].token',
+    ]
+    again = Plan.from_dict(json.loads(json.dumps(data)))
+    assert again == plan and again.warnings == ("main/seed-bot: lost one",)
