@@ -10,18 +10,11 @@ use the HighLevel UI:
   created as tag changes; contacts depend on the tag and custom-field changes they use.
 * A custom field's data type cannot change in place (PUT has no ``dataType``): that is a
   replace (delete, then create), gated like a delete.
-* Token verbs (``hlsync.rotation``): an existing integration whose token policy asks
-  for it gets a ``rotate`` (later, with the overlap), ``rotate_now`` (generation bumped
-  since the journal's last record) or ``expire_old`` change; ``PlanOptions.requests``
-  forces one (``hlsync token …``). Alone it carries the integration's address; next to an
-  update of the same integration it is a second change at ``<address>.token`` that
-  depends on the update. Time is ``observed.upstream_now``, never the local clock.
-  Creates and rotations name their sink (``desired["sink"]``, from
-  ``PlanOptions.sinks``); tokens minted but never stored (``PlanOptions.history``) become
-  plan warnings, with the way to recover.
-* Seeding token: every custom-field, tag and contact change of a location with
-  ``auth_integration`` depends on that integration's create / rotation, so they run
-  with its new token.
+* Token verbs (``hlsync.token_plan``, ``hlsync.rotation``): an existing integration
+  may get a ``rotate`` / ``rotate_now`` / ``expire_old`` change from its token policy on
+  the upstream's clock, or any verb ``PlanOptions.requests`` asks for; next to an update
+  of the same integration it is a second change at ``<address>.token``. A location that
+  seeds with one of its integrations' tokens waits for that integration's new token.
 * Gates: every delete and replace needs ``--force``; removing more than
   ``PlanOptions.max_scope_removals`` scopes from one integration needs ``--force``;
   ``protect: true`` on an object that would be deleted or replaced is refused outright.
@@ -39,7 +32,6 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
 
 from hlsync import __version__
 from hlsync.catalog import Catalog, load_catalog
@@ -71,20 +63,17 @@ from hlsync.plan import (
     PlanLocation,
     ScopeDelta,
 )
-from hlsync.rotation import (
-    TokenDecision,
-    TokenHistory,
-    decide,
-    duration,
-    parse_time,
-    token_key,
+from hlsync.rotation import TokenHistory, parse_time, token_key
+from hlsync.token_plan import (
+    RequestVerb,
+    check_requests,
+    plan_warnings,
+    seeded,
+    token_change,
+    token_decision,
 )
 
 AGENCY = "agency"
-
-
-RequestVerb = Literal["rotate", "rotate_now", "expire_old", "cancel_rotation"]
-MINTING = frozenset({"create", "rotate", "rotate_now"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,8 +126,8 @@ def build_plan(
             spec.name, spec.id, spec.integrations, obs.integrations, opts, catalog, now
         )
         changes += integrations
-        changes += _seeded(spec, integrations, _location_changes(spec, obs, problems))
-    _check_requests(desired, changes, opts, problems)
+        changes += seeded(spec, integrations, _location_changes(spec, obs, problems))
+    check_requests(changes, opts.requests, problems)
     if problems:
         raise HlsyncError.collect(problems)
     return Plan(
@@ -147,79 +136,8 @@ def build_plan(
         target=_target_label(desired.target),
         locations=tuple(PlanLocation(s.name, s.id) for s in desired.locations),
         changes=tuple(sorted(changes, key=_order)),
-        warnings=_warnings(desired, observed, opts),
+        warnings=plan_warnings(desired, observed, opts.history),
     )
-
-
-def _declared(desired: DesiredState) -> list[tuple[str | None, Integration]]:
-    found: list[tuple[str | None, Integration]] = [
-        (None, i) for i in desired.agency.integrations
-    ]
-    found += [(s.name, i) for s in desired.locations for i in s.integrations]
-    return found
-
-
-def _warnings(
-    desired: DesiredState, observed: ObservedState, opts: PlanOptions
-) -> tuple[str, ...]:
-    out: list[str] = []
-    for where, decl in _declared(desired):
-        out += opts.history.problems.get(token_key(where, decl.name), ())
-    timed = [
-        token_key(where, d.name)
-        for where, d in _declared(desired)
-        if d.ensure == "present" and d.token.rotate_every is not None
-    ]
-    if timed and parse_time(observed.upstream_now) is None:
-        out.append(
-            "the upstream's clock is unknown (no Date header was read), so token "
-            "rotation by age was not decided for " + ", ".join(timed)
-        )
-    return tuple(out)
-
-
-def _check_requests(
-    desired: DesiredState,
-    changes: list[Change],
-    opts: PlanOptions,
-    problems: list[Problem],
-) -> None:
-    """Every requested token verb became a change (else say why it cannot)."""
-    done = {
-        token_key(c.location, c.key): c.action
-        for c in changes
-        if c.kind == "integration" and c.action in opts.requests.values()
-    }
-    for key, verb in sorted(opts.requests.items()):
-        if done.get(key) == verb:
-            continue
-        problems.append(
-            Problem(
-                f"{key}: cannot {verb.replace('_', ' ')}: it is not declared present "
-                "in the selected config"
-            )
-        )
-
-
-def _seeded(
-    spec: LocationSpec, integrations: list[Change], changes: list[Change]
-) -> list[Change]:
-    """The location's changes, waiting for a new token of its seeding integration."""
-    if spec.auth_integration is None:
-        return changes
-    minting = sorted(
-        c.address
-        for c in integrations
-        if c.key == spec.auth_integration and c.action in MINTING
-    )
-    if not minting:
-        return changes
-    return [
-        c
-        if c.is_noop
-        else dataclasses.replace(c, depends_on=tuple(sorted({*c.depends_on, *minting})))
-        for c in changes
-    ]
 
 
 def address(location: str | None, kind: Kind, label: str) -> str:
@@ -361,10 +279,12 @@ def _integration_changes(
         )
         if obs is None:
             continue
-        decision = _token_decision(decl, obs, key, opts, now)
+        decision = token_decision(decl, obs, key, opts.requests, opts.history, now)
         if decision is None:
             continue
-        token = _token_change(where, location_id, decl, obs, decision, opts)
+        token = token_change(
+            addr, where, location_id, decl, obs, decision, opts.sinks.get(key)
+        )
         if action == "noop":
             out[-1] = token
         else:
@@ -372,95 +292,6 @@ def _integration_changes(
                 dataclasses.replace(token, address=addr + ".token", depends_on=(addr,))
             )
     return out
-
-
-def _token_decision(
-    decl: Integration,
-    obs: ObservedIntegration,
-    key: str,
-    opts: PlanOptions,
-    now: datetime | None,
-) -> TokenDecision | None:
-    requested = opts.requests.get(key)
-    if requested is None:
-        return decide(
-            decl.token,
-            obs,
-            now=now,
-            applied_generation=opts.history.generations.get(key),
-        )
-    rotating = obs.old_token_expires_at is not None
-    if requested in ("expire_old", "cancel_rotation") and not rotating:
-        raise HlsyncError(
-            f"{key}: no rotation is in progress, so there is no old token to "
-            + ("expire" if requested == "expire_old" else "keep"),
-            decl.source,
-        )
-    if requested == "rotate" and rotating:
-        raise HlsyncError(
-            f"{key}: a rotation is already in progress (the old token expires at "
-            f"{obs.old_token_expires_at})",
-            decl.source,
-            hints=(
-                f"end it first: 'hlsync token expire-old {key}' or "
-                f"'hlsync token cancel-rotation {key}', or rotate with --now",
-            ),
-        )
-    if requested == "rotate":
-        expires = None if now is None else now + decl.token.overlap
-        when = "" if expires is None else f"; the old token expires at {_iso(expires)}"
-        return TokenDecision(
-            "rotate",
-            f"requested{when} (overlap {duration(decl.token.overlap)})",
-            old_token_expires_at=None if expires is None else _iso(expires),
-            overlap=decl.token.overlap,
-        )
-    reasons = {
-        "rotate_now": "requested: a new token now; the old one stops working at once",
-        "expire_old": "requested: the old token stops working now",
-        "cancel_rotation": "requested: keep the old token, revoke the new one",
-    }
-    return TokenDecision(requested, reasons[requested])
-
-
-def _iso(when: datetime) -> str:
-    return when.replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def _token_change(
-    where: str | None,
-    location_id: str | None,
-    decl: Integration,
-    obs: ObservedIntegration,
-    decision: TokenDecision,
-    opts: PlanOptions,
-) -> Change:
-    desired: dict[str, JSONValue] = {
-        "name": decl.name,
-        "reason": decision.reason,
-        "generation": decl.token.generation,
-    }
-    if decision.verb in MINTING:
-        label = opts.sinks.get(token_key(where, decl.name))
-        if label is not None:
-            desired["sink"] = label
-    if decision.overlap is not None:
-        desired["overlap_seconds"] = int(decision.overlap.total_seconds())
-    if decision.old_token_expires_at is not None:
-        desired["old_token_expires_at"] = decision.old_token_expires_at
-    return Change(
-        address=address(where, "integration", decl.name),
-        action=decision.verb,
-        kind="integration",
-        location=where,
-        location_id=location_id,
-        key=decl.name,
-        object_id=obs.id,
-        desired=desired,
-        fingerprint=fingerprint(obs),
-        api_calls=1,
-        source=decl.source,
-    )
 
 
 def _scope_delta(

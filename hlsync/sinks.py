@@ -37,7 +37,6 @@ import shlex
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Mapping
 from pathlib import Path
 
 from hlsync.errors import HlsyncError, Problem
@@ -343,13 +342,10 @@ class TokenCustody:
         desired: DesiredState,
         journal: Journal | None,
         plan_checksum: str,
-        *,
-        sinks: Mapping[str, SinkSpec] | None = None,
     ) -> None:
         self._desired = desired
         self._journal = journal
         self._plan = plan_checksum
-        self._sinks = dict(sinks or {})
         self._base = config_dir(desired)
         self.stored: list[Path] = []
 
@@ -357,9 +353,7 @@ class TokenCustody:
         return f"TokenCustody({self._journal!r})"
 
     def _spec(self, change: Change) -> SinkSpec:
-        key = token_key(change.location, change.key)
-        found = self._sinks.get(key)
-        return found or sink_for(self._desired, change.location, change.key)
+        return sink_for(self._desired, change.location, change.key)
 
     def _generation(self, change: Change) -> int:
         decl = find_declared(self._desired, change.location, change.key)

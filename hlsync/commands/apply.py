@@ -61,7 +61,7 @@ from hlsync.render import (
 )
 from hlsync.result import ApplyResult, Outcome
 from hlsync.rotation import token_key
-from hlsync.sinks import TokenCustody, find_declared
+from hlsync.sinks import TokenCustody, find_declared, preflight
 from hlsync.target import open_target
 
 NAME = "apply"
@@ -152,6 +152,8 @@ def _apply_saved(
     desired = _plan_scope(load_config(config_path), plan)
     plan.raise_if_config_differs(desired.config_digest)
     plan.raise_if_unsafe(args.force)
+    if desired.target.kind != "leadconnector":
+        preflight(plan, desired)  # every sink works before anything is minted
     refs = [ObjectRef(kind, location, key) for kind, location, key in plan.targets()]
 
     async def go() -> ApplyResult:

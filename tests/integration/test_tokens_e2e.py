@@ -371,3 +371,24 @@ def test_a_run_interrupted_between_mint_and_sink_is_reported(
     )
     assert "never recorded (the run was interrupted)" in out
     assert "hlsync token rotate alpha/seed-bot --now" in out
+
+
+def test_a_saved_plan_checks_its_sinks_before_minting(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    emulator: LiveEmulator,
+    alpha_env: None,
+) -> None:
+    config = write_config(tmp_path / "cfg", emulator.base_url, auth=False)
+    plan_file = tmp_path / "plan.json"
+    assert run(capsys, "plan", str(config), "--out", str(plan_file))[0] == 0
+    (config / "tokens").write_text("a file where the sink's folder should be")
+    code, out, err = run(capsys, "apply", str(plan_file), "--config", str(config))
+    assert code == 1
+    assert (
+        f'alpha.integration["seed-bot"]: its token sink cannot be used: '
+        f"{config / 'tokens'} is not a directory" in err
+    )
+    assert not [
+        i for i in emulator.state.auth.integrations.values() if i.name == "seed-bot"
+    ]

@@ -1,0 +1,211 @@
+"""Token verbs in a plan: pure helpers of ``planner.build_plan`` (issue 5 item 4).
+
+* :func:`token_decision` — the verb an existing integration needs: one requested by
+  ``hlsync token …`` (refused, with the way out, when it cannot apply: no rotation to
+  expire or cancel, a rotation already open), else the token policy's
+  (``rotation.decide``: rotate later, rotate now on a generation bump, expire an ended
+  overlap);
+* :func:`token_change` — the :class:`~hlsync.plan.Change` carrying it: ``desired`` holds
+  ``name``, ``reason``, ``generation``, and ``sink`` (the sink's label, minting verbs),
+  ``overlap_seconds`` and ``old_token_expires_at`` (rotate);
+* :func:`seeded` — a location that seeds with one of its integrations' tokens waits for
+  that integration's create or rotation, so its writes use the new token;
+* :func:`check_requests` — every requested verb became a change;
+* :func:`plan_warnings` — tokens minted but not stored (from the journal), and age
+  rotation left undecided when the upstream's clock is unknown.
+
+No I/O: the journal's view arrives as :class:`~hlsync.rotation.TokenHistory`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Literal
+
+from hlsync.errors import HlsyncError, Problem
+from hlsync.fingerprint import fingerprint
+from hlsync.model import (
+    DesiredState,
+    Integration,
+    JSONValue,
+    LocationSpec,
+    ObservedIntegration,
+    ObservedState,
+)
+from hlsync.plan import Change
+from hlsync.rotation import (
+    TokenDecision,
+    TokenHistory,
+    decide,
+    duration,
+    parse_time,
+    token_key,
+)
+
+RequestVerb = Literal["rotate", "rotate_now", "expire_old", "cancel_rotation"]
+MINTING = frozenset({"create", "rotate", "rotate_now"})
+
+
+def declared(desired: DesiredState) -> list[tuple[str | None, Integration]]:
+    found: list[tuple[str | None, Integration]] = [
+        (None, i) for i in desired.agency.integrations
+    ]
+    found += [(s.name, i) for s in desired.locations for i in s.integrations]
+    return found
+
+
+def plan_warnings(
+    desired: DesiredState, observed: ObservedState, history: TokenHistory
+) -> tuple[str, ...]:
+    """Tokens lost (from the journal), and age rotation left undecided (no clock)."""
+    out: list[str] = []
+    for where, decl in declared(desired):
+        out += history.problems.get(token_key(where, decl.name), ())
+    timed = [
+        token_key(where, d.name)
+        for where, d in declared(desired)
+        if d.ensure == "present" and d.token.rotate_every is not None
+    ]
+    if timed and parse_time(observed.upstream_now) is None:
+        out.append(
+            "the upstream's clock is unknown (no Date header was read), so token "
+            "rotation by age was not decided for " + ", ".join(timed)
+        )
+    return tuple(out)
+
+
+def check_requests(
+    changes: list[Change],
+    requests: Mapping[str, RequestVerb],
+    problems: list[Problem],
+) -> None:
+    """Every requested token verb became a change (else say why it cannot)."""
+    done = {
+        token_key(c.location, c.key): c.action
+        for c in changes
+        if c.kind == "integration" and c.action in requests.values()
+    }
+    for key, verb in sorted(requests.items()):
+        if done.get(key) == verb:
+            continue
+        problems.append(
+            Problem(
+                f"{key}: cannot {verb.replace('_', ' ')}: it is not declared present "
+                "in the selected config"
+            )
+        )
+
+
+def seeded(
+    spec: LocationSpec, integrations: list[Change], changes: list[Change]
+) -> list[Change]:
+    """The location's changes, waiting for a new token of its seeding integration."""
+    if spec.auth_integration is None:
+        return changes
+    minting = sorted(
+        c.address
+        for c in integrations
+        if c.key == spec.auth_integration and c.action in MINTING
+    )
+    if not minting:
+        return changes
+    return [
+        c
+        if c.is_noop
+        else dataclasses.replace(c, depends_on=tuple(sorted({*c.depends_on, *minting})))
+        for c in changes
+    ]
+
+
+def token_decision(
+    decl: Integration,
+    obs: ObservedIntegration,
+    key: str,
+    requests: Mapping[str, RequestVerb],
+    history: TokenHistory,
+    now: datetime | None,
+) -> TokenDecision | None:
+    """The verb ``requests`` asks for (refused when it cannot apply), else the policy's
+    (``rotation.decide``), for the existing integration ``obs``."""
+    requested = requests.get(key)
+    if requested is None:
+        return decide(
+            decl.token,
+            obs,
+            now=now,
+            applied_generation=history.generations.get(key),
+        )
+    rotating = obs.old_token_expires_at is not None
+    if requested in ("expire_old", "cancel_rotation") and not rotating:
+        raise HlsyncError(
+            f"{key}: no rotation is in progress, so there is no old token to "
+            + ("expire" if requested == "expire_old" else "keep"),
+            decl.source,
+        )
+    if requested == "rotate" and rotating:
+        raise HlsyncError(
+            f"{key}: a rotation is already in progress (the old token expires at "
+            f"{obs.old_token_expires_at})",
+            decl.source,
+            hints=(
+                f"end it first: 'hlsync token expire-old {key}' or "
+                f"'hlsync token cancel-rotation {key}', or rotate with --now",
+            ),
+        )
+    if requested == "rotate":
+        expires = None if now is None else now + decl.token.overlap
+        when = "" if expires is None else f"; the old token expires at {_iso(expires)}"
+        return TokenDecision(
+            "rotate",
+            f"requested{when} (overlap {duration(decl.token.overlap)})",
+            old_token_expires_at=None if expires is None else _iso(expires),
+            overlap=decl.token.overlap,
+        )
+    reasons = {
+        "rotate_now": "requested: a new token now; the old one stops working at once",
+        "expire_old": "requested: the old token stops working now",
+        "cancel_rotation": "requested: keep the old token, revoke the new one",
+    }
+    return TokenDecision(requested, reasons[requested])
+
+
+def _iso(when: datetime) -> str:
+    return when.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def token_change(
+    address: str,
+    where: str | None,
+    location_id: str | None,
+    decl: Integration,
+    obs: ObservedIntegration,
+    decision: TokenDecision,
+    sink: str | None,
+) -> Change:
+    """The change carrying ``decision`` for the integration at ``address``."""
+    desired: dict[str, JSONValue] = {
+        "name": decl.name,
+        "reason": decision.reason,
+        "generation": decl.token.generation,
+    }
+    if decision.verb in MINTING and sink is not None:
+        desired["sink"] = sink
+    if decision.overlap is not None:
+        desired["overlap_seconds"] = int(decision.overlap.total_seconds())
+    if decision.old_token_expires_at is not None:
+        desired["old_token_expires_at"] = decision.old_token_expires_at
+    return Change(
+        address=address,
+        action=decision.verb,
+        kind="integration",
+        location=where,
+        location_id=location_id,
+        key=decl.name,
+        object_id=obs.id,
+        desired=desired,
+        fingerprint=fingerprint(obs),
+        api_calls=1,
+        source=decl.source,
+    )
