@@ -29,8 +29,9 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 
-from hlsync.change_writer import ChangeWriter, Custody, DeliverToken, known_field_ids
+from hlsync.change_writer import ChangeWriter, known_field_ids
 from hlsync.errors import HlsyncError
+from hlsync.integration_writer import Custody, DeliverToken
 from hlsync.plan import Change, Plan
 from hlsync.reader import TargetAccess
 from hlsync.result import ApplyResult, Outcome

@@ -22,15 +22,7 @@ idempotent wherever upstream allows it:
   options succeeds with a note saying to add them in the UI; an update of options alone
   fails saying the same.
 * deletes that answer "not found" are verified with one read: already gone is success.
-* integrations go through ``access.integrations``. A minted token (create, rotate,
-  rotate now) is handed to the run's :class:`Custody` (``sinks.TokenCustody``: journal
-  intent before the call, the sink, journal delivery after) or, in tests of the applier
-  alone, to a plain ``deliver_token`` callable, and to nothing else; without either the
-  outcome fails, saying the token was minted but not stored. When a location's API runs
-  on this integration's token (``access.seeded_by``), it switches to the new token once
-  stored. ``rotate`` passes the plan's overlap to the api driver; ``expire_old`` and
-  ``cancel_rotation`` answered 409 ("no rotation in progress") mean it is already so.
-  No token value ever reaches a message.
+* integrations: ``hlsync.integration_writer`` (drivers, token custody, seeding switch).
 
 A change that cannot be made is a ``failed`` outcome whose message is the upstream error
 (method, path, status, upstream message) or says what is missing; never an exception.
@@ -39,16 +31,20 @@ A change that cannot be made is a ``failed`` outcome whose message is the upstre
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any
 
+from hlsync.change_fields import ChangeFailed as _Failed
+from hlsync.change_fields import error_text as _error_text
+from hlsync.change_fields import object_id as _object_id
+from hlsync.change_fields import strings_of as _strings
+from hlsync.change_fields import text_of as _text
 from hlsync.client import AmbiguousWriteError, ApiError, LocationApi, attempt_counter
 from hlsync.errors import HlsyncError
-from hlsync.integrations import (
-    ApiIntegrationDriver,
-    IntegrationScope,
-    RotationMode,
-    Token,
+from hlsync.integration_writer import (
+    Custody,
+    DeliverToken,
+    IntegrationWriter,
+    PlainDelivery,
 )
 from hlsync.plan import Change
 from hlsync.reader import TargetAccess
@@ -57,52 +53,6 @@ from hlsync.result import Outcome
 FIELD_PREFIX = "contact."
 # Answers that may mean "the object is already gone" (upstream says 400 for a contact).
 _GONE_STATUSES = frozenset({400, 404})
-
-DeliverToken = Callable[[Change, Token], Awaitable[None]]
-
-
-class Custody(Protocol):
-    """Who keeps minted tokens (``sinks.TokenCustody``); see the module docstring."""
-
-    def before_mint(self, change: Change) -> str:
-        """Journal the intent; returns a ticket for the calls below."""
-        ...
-
-    def not_minted(self, ticket: str, change: Change) -> None: ...
-
-    def deleted(self, change: Change) -> None: ...
-
-    async def deliver(self, ticket: str, change: Change, token: Token) -> str:
-        """Store the token; returns a note. Raises ``HlsyncError`` when not stored."""
-        ...
-
-
-class _PlainDelivery:
-    """A bare ``deliver_token`` callable as a :class:`Custody` without a journal."""
-
-    def __init__(self, deliver: DeliverToken) -> None:
-        self._deliver = deliver
-
-    def before_mint(self, change: Change) -> str:
-        return ""
-
-    def not_minted(self, ticket: str, change: Change) -> None:
-        return None
-
-    def deleted(self, change: Change) -> None:
-        return None
-
-    async def deliver(self, ticket: str, change: Change, token: Token) -> str:
-        await self._deliver(change, token)
-        return ""
-
-
-class _Failed(Exception):
-    """A change that could not be made; ``message`` goes into its outcome."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 def known_field_ids(changes: Sequence[Change]) -> dict[tuple[str, str], str]:
@@ -115,10 +65,6 @@ def known_field_ids(changes: Sequence[Change]) -> dict[tuple[str, str], str]:
         and c.location is not None
         and c.object_id is not None
     }
-
-
-def _error_text(exc: HlsyncError) -> str:
-    return "; ".join(p.message for p in exc.problems)
 
 
 class ChangeWriter:
@@ -137,8 +83,8 @@ class ChangeWriter:
     ) -> None:
         self._access = access
         if custody is None and deliver_token is not None:
-            custody = _PlainDelivery(deliver_token)
-        self._custody = custody
+            custody = PlainDelivery(deliver_token)
+        self._integrations = IntegrationWriter(access, custody)
         self._field_ids = field_ids
 
     async def execute(self, change: Change) -> Outcome:
@@ -158,7 +104,7 @@ class ChangeWriter:
 
     async def _dispatch(self, change: Change) -> str:
         if change.kind == "integration":
-            return await self._integration(change)
+            return await self._integrations.execute(change)
         api = self._location_api(change)
         if change.kind == "custom_field":
             return await self._custom_field(api, change)
@@ -329,134 +275,6 @@ class ChangeWriter:
 
     # Integrations
 
-    async def _integration(self, change: Change) -> str:
-        driver = self._access.integrations
-        if driver is None:
-            raise _Failed("this target has no Private Integration driver")
-        if change.location_id is not None:
-            scope = IntegrationScope.location(change.location_id)
-        elif self._access.company_id is not None:
-            scope = IntegrationScope.agency(self._access.company_id)
-        else:
-            raise _Failed("the agency's company id is not known for this target")
-        action = change.action
-        if action == "create":
-            name = _text(change, "name")
-            ticket = self._before_mint(change)
-            try:
-                created, token = await driver.create(
-                    scope,
-                    name,
-                    _text(change, "description"),
-                    _strings(change, "scopes"),
-                )
-            except AmbiguousWriteError as exc:
-                found = (await driver.list(scope)).get(name)
-                if found is None:
-                    self._not_minted(ticket, change)
-                    raise
-                raise _Failed(
-                    f"{_error_text(exc)}: the integration was created ({found.id}) but "
-                    "its token never arrived; rotate its token to get a usable one: "
-                    f"hlsync token rotate {_token_name(change)} --now"
-                ) from exc
-            except HlsyncError:
-                self._not_minted(ticket, change)
-                raise
-            return await self._store_token(
-                ticket, change, token, f"created ({created.id})"
-            )
-        if action == "update":
-            await driver.update(
-                scope,
-                _object_id(change),
-                description=_text(change, "description"),
-                scopes=_strings(change, "scopes"),
-            )
-            return ""
-        if action == "delete":
-            await driver.delete(scope, _object_id(change))
-            if self._custody is not None:
-                self._custody.deleted(change)
-            return ""
-        if action in ("rotate", "rotate_now"):
-            mode: RotationMode = "now" if action == "rotate_now" else "later"
-            ticket = self._before_mint(change)
-            try:
-                if isinstance(driver, ApiIntegrationDriver):
-                    _, token = await driver.rotate(
-                        scope, _object_id(change), mode, overlap=_overlap(change)
-                    )
-                else:
-                    _, token = await driver.rotate(scope, _object_id(change), mode)
-            except AmbiguousWriteError:
-                raise  # a token may exist: the journal's open intent reports it
-            except HlsyncError:
-                self._not_minted(ticket, change)
-                raise
-            return await self._store_token(ticket, change, token, "rotated")
-        if action in ("expire_old", "cancel_rotation"):
-            call = (
-                driver.expire_old if action == "expire_old" else driver.cancel_rotation
-            )
-            try:
-                await call(scope, _object_id(change))
-            except ApiError as exc:
-                if exc.status != 409:
-                    raise
-                return "no rotation in progress upstream: nothing left to do"
-            return ""
-        raise _Failed(f"an integration cannot be changed with action {action!r}")
-
-    def _before_mint(self, change: Change) -> str:
-        if self._custody is None:
-            return ""
-        return self._custody.before_mint(change)
-
-    def _not_minted(self, ticket: str, change: Change) -> None:
-        if self._custody is not None:
-            self._custody.not_minted(ticket, change)
-
-    async def _store_token(
-        self, ticket: str, change: Change, token: Token, done: str
-    ) -> str:
-        recover = f"hlsync token rotate {_token_name(change)} --now"
-        if self._custody is None:
-            raise _Failed(
-                f"{done}, but the new token was minted and not stored: this run has "
-                f"no token sink; once one is configured, run '{recover}'"
-            )
-        try:
-            note = await self._custody.deliver(ticket, change, token)
-        except (HlsyncError, OSError) as exc:
-            if isinstance(exc, HlsyncError):
-                reason = _error_text(exc)
-            else:
-                reason = exc.strerror or type(exc).__name__
-            raise _Failed(
-                f"{done}, but the new token was minted and NOT stored ({reason}); "
-                f"fix the sink, then run '{recover}' to mint a fresh one into it"
-            ) from exc
-        if self._access.seeded_by.get(change.location or "") == change.key:
-            api = self._access.locations.get(change.location or "")
-            if api is not None:
-                api.switch_token(token.reveal())
-                note = "; ".join(
-                    n for n in (note, "the location now uses this token") if n
-                )
-        return "; ".join(n for n in (done if note else "", note) if n)
-
-
-def _token_name(change: Change) -> str:
-    return f"{change.location or 'agency'}/{change.key}"
-
-
-def _overlap(change: Change) -> timedelta | None:
-    seconds = change.desired.get("overlap_seconds")
-    if isinstance(seconds, int) and not isinstance(seconds, bool) and seconds > 0:
-        return timedelta(seconds=seconds)
-    return None
-
 
 async def _delete(
     send: Callable[[], Awaitable[None]],
@@ -511,23 +329,3 @@ def _options_note(change: Change, what: str) -> str:
         f"{what} [{listed}]: HighLevel's location custom-field API takes no picklist "
         "options; set them in the HighLevel UI (Settings > Custom Fields)"
     )
-
-
-def _object_id(change: Change) -> str:
-    if change.object_id is None:
-        raise _Failed(f"the plan's {change.action} names no upstream id")
-    return change.object_id
-
-
-def _text(change: Change, name: str) -> str:
-    value = change.desired.get(name)
-    if not isinstance(value, str):
-        raise _Failed(f"the plan's change has no text desired.{name}")
-    return value
-
-
-def _strings(change: Change, name: str) -> list[str]:
-    value = change.desired.get(name, [])
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise _Failed(f"the plan's change has no list of text desired.{name}")
-    return list(value)

@@ -1,0 +1,215 @@
+"""How Private Integration changes are made, and what happens to a minted token.
+
+``IntegrationWriter.execute(change)`` carries out one integration change of a plan
+through ``access.integrations`` (the api driver, or the manual driver that refuses every
+write): create, update (the token is kept), delete, and the token verbs rotate (later,
+with the plan's overlap), rotate_now, expire_old and cancel_rotation (a 409 "no
+rotation in progress" means it is already so).
+
+A minted token (create, rotate, rotate now) goes to the run's :class:`Custody`
+(``sinks.TokenCustody``: journal intent before the call, the sink, journal delivery
+after; or, in tests of the applier alone, a bare ``deliver_token`` callable) and to
+nothing else. Without one, or when the sink fails, the change fails saying the token was
+minted but NOT stored and how to recover (``hlsync token rotate NAME --now``). When a
+location's API runs on this integration's token (``access.seeded_by``), it switches to
+the new token once stored. No token value ever reaches a message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Protocol
+
+from hlsync.change_fields import (
+    ChangeFailed,
+    error_text,
+    object_id,
+    strings_of,
+    text_of,
+)
+from hlsync.client import AmbiguousWriteError, ApiError
+from hlsync.errors import HlsyncError
+from hlsync.integrations import (
+    ApiIntegrationDriver,
+    IntegrationScope,
+    RotationMode,
+    Token,
+)
+from hlsync.plan import Change
+from hlsync.reader import TargetAccess
+
+DeliverToken = Callable[[Change, Token], Awaitable[None]]
+
+
+class Custody(Protocol):
+    """Who keeps minted tokens (``sinks.TokenCustody``); see the module docstring."""
+
+    def before_mint(self, change: Change) -> str:
+        """Journal the intent; returns a ticket for the calls below."""
+        ...
+
+    def not_minted(self, ticket: str, change: Change) -> None: ...
+
+    def deleted(self, change: Change) -> None: ...
+
+    async def deliver(self, ticket: str, change: Change, token: Token) -> str:
+        """Store the token; returns a note. Raises ``HlsyncError`` when not stored."""
+        ...
+
+
+class PlainDelivery:
+    """A bare ``deliver_token`` callable as a :class:`Custody` without a journal."""
+
+    def __init__(self, deliver: DeliverToken) -> None:
+        self._deliver = deliver
+
+    def before_mint(self, change: Change) -> str:
+        return ""
+
+    def not_minted(self, ticket: str, change: Change) -> None:
+        return None
+
+    def deleted(self, change: Change) -> None:
+        return None
+
+    async def deliver(self, ticket: str, change: Change, token: Token) -> str:
+        await self._deliver(change, token)
+        return ""
+
+
+class IntegrationWriter:
+    """Integration changes of one apply; ``custody`` None: a minted token is lost."""
+
+    def __init__(self, access: TargetAccess, custody: Custody | None) -> None:
+        self._access = access
+        self._custody = custody
+
+    async def execute(self, change: Change) -> str:
+        """Make one integration change; returns the outcome's note."""
+        driver = self._access.integrations
+        if driver is None:
+            raise ChangeFailed("this target has no Private Integration driver")
+        if change.location_id is not None:
+            scope = IntegrationScope.location(change.location_id)
+        elif self._access.company_id is not None:
+            scope = IntegrationScope.agency(self._access.company_id)
+        else:
+            raise ChangeFailed("the agency's company id is not known for this target")
+        action = change.action
+        if action == "create":
+            name = text_of(change, "name")
+            ticket = self._before_mint(change)
+            try:
+                created, token = await driver.create(
+                    scope,
+                    name,
+                    text_of(change, "description"),
+                    strings_of(change, "scopes"),
+                )
+            except AmbiguousWriteError as exc:
+                found = (await driver.list(scope)).get(name)
+                if found is None:
+                    self._not_minted(ticket, change)
+                    raise
+                raise ChangeFailed(
+                    f"{error_text(exc)}: the integration was created ({found.id}) but "
+                    "its token never arrived; rotate its token to get a usable one: "
+                    f"hlsync token rotate {_token_name(change)} --now"
+                ) from exc
+            except HlsyncError:
+                self._not_minted(ticket, change)
+                raise
+            return await self._store_token(
+                ticket, change, token, f"created ({created.id})"
+            )
+        if action == "update":
+            await driver.update(
+                scope,
+                object_id(change),
+                description=text_of(change, "description"),
+                scopes=strings_of(change, "scopes"),
+            )
+            return ""
+        if action == "delete":
+            await driver.delete(scope, object_id(change))
+            if self._custody is not None:
+                self._custody.deleted(change)
+            return ""
+        if action in ("rotate", "rotate_now"):
+            mode: RotationMode = "now" if action == "rotate_now" else "later"
+            ticket = self._before_mint(change)
+            try:
+                if isinstance(driver, ApiIntegrationDriver):
+                    _, token = await driver.rotate(
+                        scope, object_id(change), mode, overlap=_overlap(change)
+                    )
+                else:
+                    _, token = await driver.rotate(scope, object_id(change), mode)
+            except AmbiguousWriteError:
+                raise  # a token may exist: the journal's open intent reports it
+            except HlsyncError:
+                self._not_minted(ticket, change)
+                raise
+            return await self._store_token(ticket, change, token, "rotated")
+        if action in ("expire_old", "cancel_rotation"):
+            call = (
+                driver.expire_old if action == "expire_old" else driver.cancel_rotation
+            )
+            try:
+                await call(scope, object_id(change))
+            except ApiError as exc:
+                if exc.status != 409:
+                    raise
+                return "no rotation in progress upstream: nothing left to do"
+            return ""
+        raise ChangeFailed(f"an integration cannot be changed with action {action!r}")
+
+    def _before_mint(self, change: Change) -> str:
+        if self._custody is None:
+            return ""
+        return self._custody.before_mint(change)
+
+    def _not_minted(self, ticket: str, change: Change) -> None:
+        if self._custody is not None:
+            self._custody.not_minted(ticket, change)
+
+    async def _store_token(
+        self, ticket: str, change: Change, token: Token, done: str
+    ) -> str:
+        recover = f"hlsync token rotate {_token_name(change)} --now"
+        if self._custody is None:
+            raise ChangeFailed(
+                f"{done}, but the new token was minted and not stored: this run has "
+                f"no token sink; once one is configured, run '{recover}'"
+            )
+        try:
+            note = await self._custody.deliver(ticket, change, token)
+        except (HlsyncError, OSError) as exc:
+            if isinstance(exc, HlsyncError):
+                reason = error_text(exc)
+            else:
+                reason = exc.strerror or type(exc).__name__
+            raise ChangeFailed(
+                f"{done}, but the new token was minted and NOT stored ({reason}); "
+                f"fix the sink, then run '{recover}' to mint a fresh one into it"
+            ) from exc
+        if self._access.seeded_by.get(change.location or "") == change.key:
+            api = self._access.locations.get(change.location or "")
+            if api is not None:
+                api.switch_token(token.reveal())
+                note = "; ".join(
+                    n for n in (note, "the location now uses this token") if n
+                )
+        return "; ".join(n for n in (done if note else "", note) if n)
+
+
+def _token_name(change: Change) -> str:
+    return f"{change.location or 'agency'}/{change.key}"
+
+
+def _overlap(change: Change) -> timedelta | None:
+    seconds = change.desired.get("overlap_seconds")
+    if isinstance(seconds, int) and not isinstance(seconds, bool) and seconds > 0:
+        return timedelta(seconds=seconds)
+    return None
