@@ -36,7 +36,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from hlsync.emulator.auth import DEFAULT_OVERLAP, Level
+from hlsync.emulator.auth import DEFAULT_OVERLAP, AuthRegistry, Integration, Level
 from hlsync.emulator.clock import isoformat, parse_iso
 from hlsync.emulator.errors import EmulatorError
 from hlsync.emulator.faults import FaultRule
@@ -238,11 +238,18 @@ def _scopes(value: object) -> list[str]:
     return list(value)
 
 
-async def get_integration(request: Request) -> Response:
+def _answer_integration(
+    request: Request, action: Callable[[AuthRegistry, str], Integration]
+) -> Response:
+    """Run ``action`` on the path's integration under the lock; answer the result."""
     state = _state(request)
     with state.lock:
-        integration = state.auth.get(request.path_params["integrationId"])
+        integration = action(state.auth, request.path_params["integrationId"])
         return JSONResponse({"integration": state.auth.to_json(integration)})
+
+
+async def get_integration(request: Request) -> Response:
+    return _answer_integration(request, AuthRegistry.get)
 
 
 async def patch_integration(request: Request) -> Response:
@@ -292,17 +299,11 @@ async def rotate(request: Request) -> Response:
 
 
 async def cancel_rotation(request: Request) -> Response:
-    state = _state(request)
-    with state.lock:
-        integration = state.auth.cancel_rotation(request.path_params["integrationId"])
-        return JSONResponse({"integration": state.auth.to_json(integration)})
+    return _answer_integration(request, AuthRegistry.cancel_rotation)
 
 
 async def expire_old(request: Request) -> Response:
-    state = _state(request)
-    with state.lock:
-        integration = state.auth.expire_old(request.path_params["integrationId"])
-        return JSONResponse({"integration": state.auth.to_json(integration)})
+    return _answer_integration(request, AuthRegistry.expire_old)
 
 
 def _clock_json(state: EmulatorState) -> dict[str, Any]:

@@ -348,22 +348,20 @@ def _parse_cursor(
 
 
 def to_millis(value: Any) -> float | None:
-    if isinstance(value, bool):
+    """Epoch milliseconds of a number or an ISO 8601 string (naive: UTC); else None."""
+    if not isinstance(value, str):
+        return to_number(value)
+    try:
+        when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
         return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        return when.timestamp() * 1000
-    return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.timestamp() * 1000
 
 
 def to_number(value: Any) -> float | None:
+    """A number, or a string holding one, as a float; else None (booleans too)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):

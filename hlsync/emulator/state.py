@@ -84,15 +84,7 @@ class EmulatorState:
         """Create an agency and its bootstrap integration; returns the agency token."""
         with self.lock:
             agency = self.auth.add_agency(company_id, name)
-            _, token = self.auth.create_integration(
-                name=BOOTSTRAP_NAME,
-                description="every agency scope; minted by the emulator",
-                scopes=self.auth.scope_names("agency"),
-                level="agency",
-                company_id=company_id,
-                location_id=None,
-            )
-            return agency, token
+            return agency, self._mint_bootstrap(company_id, None)
 
     def provision_location(
         self,
@@ -116,15 +108,7 @@ class EmulatorState:
                     {"statusCode": 409, "message": f"location {location_id} exists"},
                 )
             location = self.store.add_location(location_id, company_id, name, settings)
-            _, token = self.auth.create_integration(
-                name=BOOTSTRAP_NAME,
-                description="every sub-account scope; minted by the emulator",
-                scopes=self.auth.scope_names("sub-account"),
-                level="sub-account",
-                company_id=company_id,
-                location_id=location_id,
-            )
-            return location, token
+            return location, self._mint_bootstrap(company_id, location_id)
 
     def remint_bootstrap(self, company_id: str, location_id: str | None = None) -> str:
         """Rotate-now the bootstrap integration of an agency or location; new token.
@@ -137,13 +121,18 @@ class EmulatorState:
             )
             if found is not None:
                 return self.auth.rotate(found.id, later=False)
-            level: Level = "agency" if location_id is None else "sub-account"
-            _, token = self.auth.create_integration(
-                name=BOOTSTRAP_NAME,
-                description=f"every {level} scope; minted by the emulator",
-                scopes=self.auth.scope_names(level),
-                level=level,
-                company_id=company_id,
-                location_id=location_id,
-            )
-            return token
+            return self._mint_bootstrap(company_id, location_id)
+
+    def _mint_bootstrap(self, company_id: str, location_id: str | None) -> str:
+        """Create the bootstrap integration of an agency (``location_id`` None) or a
+        location, holding every scope of its level; returns its token."""
+        level: Level = "agency" if location_id is None else "sub-account"
+        _, token = self.auth.create_integration(
+            name=BOOTSTRAP_NAME,
+            description=f"every {level} scope; minted by the emulator",
+            scopes=self.auth.scope_names(level),
+            level=level,
+            company_id=company_id,
+            location_id=location_id,
+        )
+        return token

@@ -84,10 +84,16 @@ def _fields(store: Store, location_id: str, body: dict[str, Any], v3: bool) -> R
     )
 
 
-async def create_contact(request: Request) -> JSONResponse:
+async def _location_body(request: Request, scope: str) -> Any:
+    """The JSON body, once the token is allowed ``scope`` on the body's ``locationId``
+    (authorisation comes before body validation)."""
     body = await json_body(request)
-    location_id = body_text(body, "locationId")
-    require(request, WRITE, location_id=location_id)
+    require(request, scope, location_id=body_text(body, "locationId"))
+    return body
+
+
+async def create_contact(request: Request) -> JSONResponse:
+    body = await _location_body(request, WRITE)
     v.check_body(body, v.CREATE_CONTACT)
     v3 = is_v3(request)
     state = state_of(request)
@@ -105,9 +111,7 @@ async def create_contact(request: Request) -> JSONResponse:
 
 
 async def upsert_contact(request: Request) -> JSONResponse:
-    body = await json_body(request)
-    location_id = body_text(body, "locationId")
-    require(request, WRITE, location_id=location_id)
+    body = await _location_body(request, WRITE)
     v.check_body(body, v.UPSERT_CONTACT)
     v3 = is_v3(request)
     state = state_of(request)
@@ -221,9 +225,7 @@ async def _contact_tags(request: Request, *, add: bool) -> JSONResponse:
 
 
 async def bulk_tags(request: Request) -> JSONResponse:
-    body = await json_body(request)
-    location_id = body_text(body, "locationId")
-    require(request, WRITE, location_id=location_id)
+    body = await _location_body(request, WRITE)
     kind = request.path_params["type"]
     problems = []
     if kind not in ("add", "remove"):
@@ -408,37 +410,7 @@ def upstream_routes() -> list[BaseRoute]:
         ("/contacts/{contactId}/tags", remove_contact_tags, ("DELETE",)),
         ("/locations/search", loc.search_locations, ("GET",)),
         ("/locations/{locationId}", loc.get_location, ("GET",)),
-        ("/locations/{locationId}/tags", loc.list_tags, ("GET",)),
-        ("/locations/{locationId}/tags", loc.create_tag, ("POST",)),
-        ("/locations/{locationId}/tags/{tagId}", loc.get_tag, ("GET",)),
-        ("/locations/{locationId}/tags/{tagId}", loc.update_tag, ("PUT",)),
-        ("/locations/{locationId}/tags/{tagId}", loc.delete_tag, ("DELETE",)),
-        ("/locations/{locationId}/customFields", loc.list_custom_fields, ("GET",)),
-        ("/locations/{locationId}/customFields", loc.create_custom_field, ("POST",)),
-        ("/locations/{locationId}/customFields/{id}", loc.get_custom_field, ("GET",)),
-        (
-            "/locations/{locationId}/customFields/{id}",
-            loc.update_custom_field,
-            ("PUT",),
-        ),
-        (
-            "/locations/{locationId}/customFields/{id}",
-            loc.delete_custom_field,
-            ("DELETE",),
-        ),
-        ("/locations/{locationId}/customValues", loc.list_custom_values, ("GET",)),
-        ("/locations/{locationId}/customValues", loc.create_custom_value, ("POST",)),
-        ("/locations/{locationId}/customValues/{id}", loc.get_custom_value, ("GET",)),
-        (
-            "/locations/{locationId}/customValues/{id}",
-            loc.update_custom_value,
-            ("PUT",),
-        ),
-        (
-            "/locations/{locationId}/customValues/{id}",
-            loc.delete_custom_value,
-            ("DELETE",),
-        ),
+        *loc.item_routes(),  # tags, custom fields, custom values
     ]
     routes: list[BaseRoute] = []
     for path, handler, methods in table:

@@ -130,6 +130,40 @@ CV, CVI = (
     "/locations/{locationId}/customValues",
     "/locations/{locationId}/customValues/{id}",
 )
+LOC, LOCS = "/locations/{locationId}", "/locations/search"
+SEARCH, DUPLICATE = "/contacts/search", "/contacts/search/duplicate"
+UPSERT = "/contacts/upsert"
+# The URL a case calls unless it names another: the world's own location and objects.
+URLS = {
+    C: "/contacts/",
+    CID: "/contacts/{contact}",
+    CT: "/contacts/{contact}/tags",
+    BULK: "/contacts/bulk/tags/update/add",
+    SEARCH: SEARCH,
+    DUPLICATE: DUPLICATE,
+    UPSERT: UPSERT,
+    LOC: "/locations/{loc}",
+    LOCS: LOCS,
+    LT: "/locations/{loc}/tags",
+    LTI: "/locations/{loc}/tags/{tag}",
+    CF: "/locations/{loc}/customFields",
+    CFI: "/locations/{loc}/customFields/{field}",
+    CV: "/locations/{loc}/customValues",
+    CVI: "/locations/{loc}/customValues/{value}",
+}
+
+
+def case(
+    spec: str,
+    path: str,
+    method: str,
+    status: int,
+    *,
+    url: str | None = None,
+    **options: Any,
+) -> Case:
+    """A :class:`Case` calling ``URLS[path]`` unless ``url`` names another."""
+    return Case(spec, path, method, status, url or URLS[path], **options)
 
 
 def fill(value: Any, ids: dict[str, str]) -> Any:
