@@ -392,3 +392,15 @@ def test_a_saved_plan_checks_its_sinks_before_minting(
     assert not [
         i for i in emulator.state.auth.integrations.values() if i.name == "seed-bot"
     ]
+
+
+def test_every_response_is_dated_by_the_emulators_clock(
+    emulator: LiveEmulator,
+) -> None:
+    emulator.state.clock.set(T0 + timedelta(days=91, seconds=5))
+    with emulator.client(emulator.token(LOCATION_A)) as http:
+        upstream = http.get(f"/locations/{LOCATION_A}/tags")
+        admin = http.get("/_emulator/clock")
+        refused = http.get("/contacts/x", headers={"Authorization": "Bearer nope"})
+    for answer in (upstream, admin, refused):
+        assert answer.headers.get_list("date") == ["Thu, 02 Apr 2026 00:00:05 GMT"]

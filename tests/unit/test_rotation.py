@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import jsonschema
 import pytest
 
+from hlsync.client import UpstreamClock
 from hlsync.errors import HlsyncError
 from hlsync.model import (
     AgencySpec,
@@ -266,3 +267,13 @@ def test_token_plans_validate_and_round_trip_through_a_plan_file() -> None:
     ]
     again = Plan.from_dict(json.loads(json.dumps(data)))
     assert again == plan and again.warnings == ("main/seed-bot: lost one",)
+
+
+def test_the_upstream_clock_keeps_the_latest_readable_date() -> None:
+    clock = UpstreamClock()
+    assert clock.now() is None
+    clock.observe(None)
+    clock.observe("not a date")
+    clock.observe("Fri, 03 Apr 2026 00:00:05 GMT")
+    clock.observe("Thu, 02 Apr 2026 23:59:59 GMT")  # a slower, earlier answer
+    assert clock.now() == datetime(2026, 4, 3, 0, 0, 5, tzinfo=UTC)
