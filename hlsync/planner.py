@@ -10,7 +10,7 @@ use the HighLevel UI:
   created as tag changes; contacts depend on the tag and custom-field changes they use.
 * A custom field's data type cannot change in place (PUT has no ``dataType``): that is a
   replace (delete, then create), gated like a delete.
-* Token verbs (``hlsync.token_plan``, ``hlsync.rotation``): an existing integration
+* Token verbs (``hlsync.plan_integrations``, ``hlsync.rotation``): an existing integration
   may get a ``rotate`` / ``rotate_now`` / ``expire_old`` change from its token policy on
   the upstream's clock, or any verb ``PlanOptions.requests`` asks for; next to an update
   of the same integration it is a second change at ``<address>.token``. A location that
@@ -27,10 +27,10 @@ address.
 
 from __future__ import annotations
 
-import dataclasses
+__all__ = ["AGENCY", "PlanOptions", "address", "build_plan"]
+
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from hlsync import __version__
@@ -43,7 +43,6 @@ from hlsync.model import (
     CustomField,
     DesiredState,
     Integration,
-    JSONValue,
     LocationSpec,
     ObservedContact,
     ObservedCustomField,
@@ -61,32 +60,17 @@ from hlsync.plan import (
     Kind,
     Plan,
     PlanLocation,
-    ScopeDelta,
 )
-from hlsync.rotation import TokenHistory, parse_time, token_key
-from hlsync.token_plan import (
-    RequestVerb,
+from hlsync.plan_integrations import (
+    PlanOptions,
     check_requests,
     plan_warnings,
+    present_changes,
     seeded,
-    token_change,
-    token_decision,
 )
+from hlsync.rotation import parse_time
 
 AGENCY = "agency"
-
-
-@dataclass(frozen=True, slots=True)
-class PlanOptions:
-    """``history``: the token journal's view; ``sinks``: a label per integration
-    (``token_key`` → ``file .hlsync/tokens/…``); ``requests``: token verbs asked for by
-    ``hlsync token …``, by ``token_key``."""
-
-    max_scope_removals: int = 5  # per integration; more needs --force
-    catalog: Catalog | None = None  # the packaged scope catalog when None
-    history: TokenHistory = field(default_factory=TokenHistory)
-    sinks: Mapping[str, str] = field(default_factory=dict)
-    requests: Mapping[str, RequestVerb] = field(default_factory=dict)
 
 
 def build_plan(
@@ -208,104 +192,18 @@ def _integration_changes(
     catalog: Catalog,
     now: datetime | None,
 ) -> list[Change]:
-    out = []
+    out: list[Change] = []
     for decl in decls:
         obs = observed.get(decl.name)
-        addr = address(where, "integration", decl.name)
         if decl.ensure == "absent":
+            label = decl.name
             out.append(
-                _absent(
-                    where, location_id, "integration", decl.name, decl.name, decl, obs
-                )
+                _absent(where, location_id, "integration", label, label, decl, obs)
             )
             continue
-        before = () if obs is None else tuple(sorted(obs.scopes))
-        after = tuple(sorted(decl.scopes))
-        added = [s for s in after if s not in before]
-        removed = [s for s in before if s not in after]
-        deltas = tuple(
-            _scope_delta(catalog, s, True, agency=where is None) for s in added
-        ) + tuple(
-            _scope_delta(catalog, s, False, agency=where is None) for s in removed
-        )
-        fields: list[FieldChange] = []
-        old_description = None if obs is None else obs.description
-        if old_description != decl.description and (obs or decl.description):
-            fields.append(FieldChange("description", old_description, decl.description))
-        if added or removed:
-            fields.append(
-                FieldChange(
-                    "scopes", None if obs is None else list(before), list(after)
-                )
-            )
-        desired: dict[str, JSONValue] = {
-            "name": decl.name,
-            "description": decl.description,
-            "scopes": list(after),
-        }
-        key = token_key(where, decl.name)
-        action: Action
-        if obs is None:
-            action = "create"
-            desired["generation"] = decl.token.generation
-            if key in opts.sinks:
-                desired["sink"] = opts.sinks[key]
-        elif fields:
-            action = "update"
-            desired["scopes_add"] = added
-            desired["scopes_remove"] = removed
-        else:
-            action = "noop"
-        gate = None
-        if action == "update" and len(removed) > opts.max_scope_removals:
-            gate = "scope_removals"
-        out.append(
-            Change(
-                address=addr,
-                action=action,
-                kind="integration",
-                location=where,
-                location_id=location_id,
-                key=decl.name,
-                object_id=None if obs is None else obs.id,
-                fields=tuple(fields),
-                desired=desired if action != "noop" else {},
-                fingerprint=fingerprint(obs),
-                gate=gate,
-                api_calls=0 if action == "noop" else 1,
-                scopes=deltas,
-                source=decl.source,
-            )
-        )
-        if obs is None:
-            continue
-        decision = token_decision(decl, obs, key, opts.requests, opts.history, now)
-        if decision is None:
-            continue
-        token = token_change(
-            addr, where, location_id, decl, obs, decision, opts.sinks.get(key)
-        )
-        if action == "noop":
-            out[-1] = token
-        else:
-            out.append(
-                dataclasses.replace(token, address=addr + ".token", depends_on=(addr,))
-            )
+        addr = address(where, "integration", decl.name)
+        out += present_changes(addr, where, location_id, decl, obs, opts, catalog, now)
     return out
-
-
-def _scope_delta(
-    catalog: Catalog, name: str, added: bool, *, agency: bool
-) -> ScopeDelta:
-    scope = catalog.get(name)
-    endpoints = () if scope is None else tuple(str(e) for e in scope.endpoints)
-    is_write = scope.is_write if scope is not None else not name.endswith(".readonly")
-    return ScopeDelta(
-        scope=name,
-        added=added,
-        endpoints=endpoints,
-        privilege_increase=added and (is_write or agency),
-    )
 
 
 def _location_changes(

@@ -26,6 +26,7 @@ from hlsync.errors import HlsyncError, Location
 from hlsync.journal import Journal
 from hlsync.model import DesiredState, Integration
 from hlsync.plan import Plan
+from hlsync.plan_integrations import RequestVerb
 from hlsync.planner import AGENCY, PlanOptions, build_plan
 from hlsync.reader import TargetAccess, read_observed
 from hlsync.render import (
@@ -36,7 +37,6 @@ from hlsync.render import (
 )
 from hlsync.rotation import token_key
 from hlsync.sinks import config_dir, describe_sink, preflight, sink_for
-from hlsync.token_plan import RequestVerb
 
 FORMATS = ("text", "markdown", "json")
 

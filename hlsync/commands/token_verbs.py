@@ -34,12 +34,12 @@ from hlsync.journal import Journal
 from hlsync.manual import find_integration
 from hlsync.model import AgencySpec, DesiredState, LocationSpec
 from hlsync.plan import Plan
+from hlsync.plan_integrations import RequestVerb
 from hlsync.render import render_result_json, render_result_markdown, render_result_text
 from hlsync.result import ApplyResult
 from hlsync.rotation import token_key
 from hlsync.sinks import TokenCustody
 from hlsync.target import open_target
-from hlsync.token_plan import RequestVerb
 
 PROMPT = (
     "\nDo you want to make this token change?\n"

@@ -24,11 +24,11 @@ from hlsync.model import (
     TokenPolicy,
 )
 from hlsync.plan import Plan
+from hlsync.plan_integrations import RequestVerb
 from hlsync.planner import PlanOptions, build_plan
 from hlsync.render import render_plan_markdown, render_plan_text, summary_line
 from hlsync.resources import load_schema
 from hlsync.rotation import TokenHistory, decide, duration, iso, parse_time
-from hlsync.token_plan import RequestVerb
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 SCOPES = ("contacts.readonly", "contacts.write")

@@ -1,5 +1,11 @@
-"""Token verbs in a plan: pure helpers of ``planner.build_plan`` (issue 5 item 4).
+"""Private Integration changes of a plan: pure helpers of ``planner.build_plan``.
 
+* :func:`present_changes` — a declared, present integration: create (the token goes to
+  its sink: ``desired["sink"]``, the sink's label), update in place (description and
+  scopes; the token is kept) or noop, each scope gained or lost with the endpoints it
+  grants or takes away and a privilege increase marked (a new write scope, any new
+  agency scope); then its token verb, if any: alone it takes the integration's address,
+  next to an update it is a second change at ``<address>.token`` after the update.
 * :func:`token_decision` — the verb an existing integration needs: one requested by
   ``hlsync token …`` (refused, with the way out, when it cannot apply: no rotation to
   expire or cancel, a rotation already open), else the token policy's
@@ -14,16 +20,19 @@
 * :func:`plan_warnings` — tokens minted but not stored (from the journal), and age
   rotation left undecided when the upstream's clock is unknown.
 
-No I/O: the journal's view arrives as :class:`~hlsync.rotation.TokenHistory`.
+``PlanOptions`` (re-exported by ``planner``) carries the options. No I/O: the journal's
+view arrives as :class:`~hlsync.rotation.TokenHistory`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from hlsync.catalog import Catalog
 from hlsync.errors import HlsyncError, Problem
 from hlsync.fingerprint import fingerprint
 from hlsync.model import (
@@ -34,7 +43,7 @@ from hlsync.model import (
     ObservedIntegration,
     ObservedState,
 )
-from hlsync.plan import Change
+from hlsync.plan import Action, Change, FieldChange, ScopeDelta
 from hlsync.rotation import (
     TokenDecision,
     TokenHistory,
@@ -46,6 +55,111 @@ from hlsync.rotation import (
 
 RequestVerb = Literal["rotate", "rotate_now", "expire_old", "cancel_rotation"]
 MINTING = frozenset({"create", "rotate", "rotate_now"})
+
+
+@dataclass(frozen=True, slots=True)
+class PlanOptions:
+    """``history``: the token journal's view; ``sinks``: a label per integration
+    (``token_key`` → ``file .hlsync/tokens/…``); ``requests``: token verbs asked for by
+    ``hlsync token …``, by ``token_key``."""
+
+    max_scope_removals: int = 5  # per integration; more needs --force
+    catalog: Catalog | None = None  # the packaged scope catalog when None
+    history: TokenHistory = field(default_factory=TokenHistory)
+    sinks: Mapping[str, str] = field(default_factory=dict)
+    requests: Mapping[str, RequestVerb] = field(default_factory=dict)
+
+
+def present_changes(
+    addr: str,
+    where: str | None,
+    location_id: str | None,
+    decl: Integration,
+    obs: ObservedIntegration | None,
+    opts: PlanOptions,
+    catalog: Catalog,
+    now: datetime | None,
+) -> list[Change]:
+    """The changes of one present integration (module docstring)."""
+    before = () if obs is None else tuple(sorted(obs.scopes))
+    after = tuple(sorted(decl.scopes))
+    added = [s for s in after if s not in before]
+    removed = [s for s in before if s not in after]
+    deltas = tuple(
+        scope_delta(catalog, s, True, agency=where is None) for s in added
+    ) + tuple(scope_delta(catalog, s, False, agency=where is None) for s in removed)
+    fields: list[FieldChange] = []
+    old_description = None if obs is None else obs.description
+    if old_description != decl.description and (obs or decl.description):
+        fields.append(FieldChange("description", old_description, decl.description))
+    if added or removed:
+        fields.append(
+            FieldChange("scopes", None if obs is None else list(before), list(after))
+        )
+    desired: dict[str, JSONValue] = {
+        "name": decl.name,
+        "description": decl.description,
+        "scopes": list(after),
+    }
+    key = token_key(where, decl.name)
+    action: Action
+    if obs is None:
+        action = "create"
+        desired["generation"] = decl.token.generation
+        if key in opts.sinks:
+            desired["sink"] = opts.sinks[key]
+    elif fields:
+        action = "update"
+        desired["scopes_add"] = added
+        desired["scopes_remove"] = removed
+    else:
+        action = "noop"
+    gate = None
+    if action == "update" and len(removed) > opts.max_scope_removals:
+        gate = "scope_removals"
+    change = Change(
+        address=addr,
+        action=action,
+        kind="integration",
+        location=where,
+        location_id=location_id,
+        key=decl.name,
+        object_id=None if obs is None else obs.id,
+        fields=tuple(fields),
+        desired=desired if action != "noop" else {},
+        fingerprint=fingerprint(obs),
+        gate=gate,
+        api_calls=0 if action == "noop" else 1,
+        scopes=deltas,
+        source=decl.source,
+    )
+    if obs is None:
+        return [change]
+    decision = token_decision(decl, obs, key, opts.requests, opts.history, now)
+    if decision is None:
+        return [change]
+    token = token_change(
+        addr, where, location_id, decl, obs, decision, opts.sinks.get(key)
+    )
+    if action == "noop":
+        return [token]
+    second = dataclasses.replace(token, address=addr + ".token", depends_on=(addr,))
+    return [change, second]
+
+
+def scope_delta(
+    catalog: Catalog, name: str, added: bool, *, agency: bool
+) -> ScopeDelta:
+    """One scope gained or lost, with its endpoints from the catalog."""
+    scope = catalog.get(name)
+    endpoints = () if scope is None else tuple(str(e) for e in scope.endpoints)
+    is_write = scope.is_write if scope is not None else not name.endswith(".readonly")
+    return ScopeDelta(
+        scope=name,
+        added=added,
+        endpoints=endpoints,
+        privilege_increase=added and (is_write or agency),
+    )
 
 
 def declared(desired: DesiredState) -> list[tuple[str | None, Integration]]:
