@@ -190,6 +190,7 @@ class IntegrationWriter:
                 reason = error_text(exc)
             else:
                 reason = exc.strerror or type(exc).__name__
+            reason = reason.replace(token.reveal(), "***")  # whoever raised it
             raise ChangeFailed(
                 f"{done}, but the new token was minted and NOT stored ({reason}); "
                 f"fix the sink, then run '{recover}' to mint a fresh one into it"
