@@ -404,3 +404,53 @@ def test_every_response_is_dated_by_the_emulators_clock(
         refused = http.get("/contacts/x", headers={"Authorization": "Bearer nope"})
     for answer in (upstream, admin, refused):
         assert answer.headers.get_list("date") == ["Thu, 02 Apr 2026 00:00:05 GMT"]
+
+
+def test_an_agency_integration_rotates_into_its_default_sink(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    emulator: LiveEmulator,
+    alpha_env: None,
+) -> None:
+    config = write_config(tmp_path / "cfg", emulator.base_url, auth=False)
+    with (config / "hlsync.yaml").open("a", encoding="utf-8") as handle:
+        handle.write(
+            "agency:\n  integrations:\n    ci:\n      scopes: [locations.readonly]\n"
+        )
+    assert run(capsys, "apply", str(config), "--auto-approve")[0] == 0
+    sink = config / ".hlsync" / "tokens" / "agency.ci.token"
+    first = sink.read_text().strip()
+    code, out, err = run(
+        capsys, "token", "rotate", "agency/ci", str(config), "--now",
+        "--auto-approve", "--format", "markdown",
+    )  # fmt: skip
+    assert code == 0, out + err
+    assert "## hlsync apply" in out and "(token: rotate now;" in err + out
+    assert "New token stored (0600): " in err
+    second = sink.read_text().strip()
+    assert second != first
+    assert emulator.state.auth.resolve(first) is None
+    assert emulator.state.auth.resolve(second) is not None
+
+
+def test_token_verbs_refuse_the_live_cloud_and_absent_integrations(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "live"
+    config.mkdir()
+    (config / "hlsync.yaml").write_text(
+        "version: 1\ntarget: leadconnector\nlocations:\n  main:\n"
+        f"    id: {LOCATION_A}\n    token: {{env: MAIN_TOKEN}}\n"
+        "    integrations:\n      bot: {scopes: [contacts.readonly]}\n"
+        "      old: {scopes: [contacts.readonly], ensure: absent}\n",
+        encoding="utf-8",
+    )
+    code, _, err = run(
+        capsys, "token", "rotate", "main/bot", str(config), "--auto-approve"
+    )
+    assert code == 1
+    assert "main/bot: on the live cloud tokens are rotated in the HighLevel UI" in err
+    code, _, err = run(
+        capsys, "token", "expire-old", "main/old", str(config), "--auto-approve"
+    )
+    assert code == 1 and "main/old is declared `ensure: absent`" in err
