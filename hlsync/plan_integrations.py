@@ -310,9 +310,14 @@ def token_change(
         desired["overlap_seconds"] = int(decision.overlap.total_seconds())
     if decision.old_token_expires_at is not None:
         desired["old_token_expires_at"] = decision.old_token_expires_at
+    fields: tuple[FieldChange, ...] = ()
+    if decision.generation is not None:
+        # shown in the plan, and kept by the ledger when an operator confirms it
+        fields = (FieldChange("token.generation", *decision.generation),)
     return Change(
         address=address,
         action=decision.verb,
+        fields=fields,
         kind="integration",
         location=where,
         location_id=location_id,

@@ -63,6 +63,7 @@ class TokenDecision:
     reason: str
     old_token_expires_at: str | None = None  # ISO 8601 UTC, for rotate
     overlap: timedelta | None = None  # for rotate
+    generation: tuple[int, int] | None = None  # (applied, wanted): a generation bump
 
 
 def parse_time(text: str | None) -> datetime | None:
@@ -114,6 +115,7 @@ def decide(
             "rotate_now",
             f"generation {applied_generation} -> {policy.generation}: "
             "a new token now; the old one stops working at once",
+            generation=(applied_generation, policy.generation),
         )
     if now is None:
         return None

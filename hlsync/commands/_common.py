@@ -24,6 +24,8 @@ from pathlib import Path
 from hlsync.config import display_path
 from hlsync.errors import HlsyncError, Location
 from hlsync.journal import Journal
+from hlsync.ledger import Ledger, load_ledger
+from hlsync.manual import ledger_file
 from hlsync.model import DesiredState, Integration
 from hlsync.plan import Plan
 from hlsync.plan_integrations import RequestVerb
@@ -35,7 +37,7 @@ from hlsync.render import (
     render_plan_text,
     use_color,
 )
-from hlsync.rotation import token_key
+from hlsync.rotation import TokenHistory, token_key
 from hlsync.sinks import config_dir, describe_sink, preflight, sink_for
 
 FORMATS = ("text", "markdown", "json")
@@ -124,11 +126,27 @@ def plan_options(
         token_key(where, i.name): describe_sink(sink_for(desired, where, i.name), base)
         for where, i in declared
     }
-    return PlanOptions(
-        history=Journal.for_config(desired).history(),
-        sinks=sinks,
-        requests=dict(requests or {}),
-    )
+    history = Journal.for_config(desired).history()
+    if desired.target.kind == "leadconnector":
+        history = with_ledger_generations(history, load_ledger(ledger_file(desired)))
+    return PlanOptions(history=history, sinks=sinks, requests=dict(requests or {}))
+
+
+def with_ledger_generations(history: TokenHistory, ledger: Ledger) -> TokenHistory:
+    """On the live cloud a rotation is done by hand and confirmed in the ledger: the
+    generation of a confirmed ``rotate_now`` (its ``token.generation`` field) counts as
+    applied, so a bumped generation is planned once, not again after its confirmation."""
+    generations = dict(history.generations)
+    for key, entry in ledger.entries.items():
+        for event in entry.history:
+            fields = event.details.get("fields")
+            for fc in fields if isinstance(fields, list) else ():
+                if not isinstance(fc, Mapping):
+                    continue
+                after = fc.get("after")
+                if fc.get("path") == "token.generation" and isinstance(after, int):
+                    generations[key] = max(after, generations.get(key, after))
+    return dataclasses.replace(history, generations=generations)
 
 
 async def make_plan(

@@ -9,7 +9,9 @@ import jsonschema
 import pytest
 
 from hlsync.client import UpstreamClock
+from hlsync.commands._common import with_ledger_generations
 from hlsync.errors import HlsyncError
+from hlsync.ledger import Ledger, confirm_change
 from hlsync.model import (
     AgencySpec,
     Contact,
@@ -277,3 +279,29 @@ def test_the_upstream_clock_keeps_the_latest_readable_date() -> None:
     clock.observe("Fri, 03 Apr 2026 00:00:05 GMT")
     clock.observe("Thu, 02 Apr 2026 23:59:59 GMT")  # a slower, earlier answer
     assert clock.now() == datetime(2026, 4, 3, 0, 0, 5, tzinfo=UTC)
+
+
+def test_a_rotate_now_confirmed_in_the_ledger_counts_as_applied() -> None:
+    history = TokenHistory(generations={"main/seed-bot": 0})
+    plan = build_plan(
+        desired(TokenPolicy(generation=1)),
+        observed_state(observed(), T0),
+        options=PlanOptions(history=history),
+    )
+    (bump,) = plan.pending
+    assert [fc.to_dict() for fc in bump.fields] == [
+        {"path": "token.generation", "before": 0, "after": 1}
+    ]
+    assert "token.generation: 0 -> 1" in render_plan_text(plan)
+    created = build_plan(desired(TokenPolicy()), observed_state(None, T0)).pending[0]
+    ledger = confirm_change(Ledger(), created, by="ops", at=T0)
+    assert with_ledger_generations(history, ledger) == history
+    ledger = confirm_change(ledger, bump, by="ops", at=T0 + timedelta(days=1))
+    merged = with_ledger_generations(history, ledger)
+    assert merged.generations == {"main/seed-bot": 1}
+    again = build_plan(
+        desired(TokenPolicy(generation=1)),
+        observed_state(observed(), T0),
+        options=PlanOptions(history=merged),
+    )
+    assert not again.has_changes
