@@ -44,12 +44,12 @@ from hlsync.integrations import Token
 from hlsync.journal import Journal
 from hlsync.model import DesiredState, Integration, SinkSpec
 from hlsync.plan import Change, Plan
+from hlsync.plan_integrations import MINTING
 from hlsync.rotation import token_key
 
 TOKENS_DIR = Path(".hlsync") / "tokens"
 AGENCY = "agency"
 COMMAND_TIMEOUT = 60.0  # seconds a command sink may take
-MINTING = frozenset({"create", "rotate", "rotate_now"})
 _STDERR_SHOWN = 400  # characters of a failed command's stderr kept in the message
 
 
