@@ -396,7 +396,13 @@ class TokenCustody:
                 self._journal.undelivered(ticket, key, reason)
             raise HlsyncError(reason) from None
         if self._journal is not None and ticket:
-            self._journal.delivered(ticket, key, self._generation(change))
+            try:
+                self._journal.delivered(ticket, key, self._generation(change))
+            except HlsyncError as exc:  # stored all the same: say so, do not fail it
+                return (
+                    f"token stored in {label}, but the journal could not record it "
+                    f"({exc.message}); the next plan will ask about it"
+                )
         return f"token stored in {label}"
 
     async def _write(self, spec: SinkSpec, value: str, key: str) -> None:

@@ -281,3 +281,22 @@ def test_the_default_sink_and_reading_it_back(tmp_path: Path) -> None:
     assert describe_sink(SinkSpec("command", argv=("vault", "put x")), tmp_path) == (
         "command vault 'put x'"
     )
+
+
+def test_a_stored_token_stays_ok_when_the_journal_cannot_record_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    desired = _desired(tmp_path, SinkSpec("file", path=str(tmp_path / "t" / "bot")))
+    journal = Journal(tmp_path / ".hlsync" / "journal.jsonl")
+    custody = TokenCustody(desired, journal, "sha256:" + "b" * 64)
+    change = _change("main", "bot")
+    ticket = custody.before_mint(change)
+
+    def full(*args: object) -> None:
+        raise HlsyncError("journal.jsonl: cannot write the token journal (No space)")
+
+    monkeypatch.setattr(journal, "delivered", full)
+    note = asyncio.run(custody.deliver(ticket, change, Token(TOKEN)))
+    assert note.startswith("token stored in file t/bot, but the journal could not")
+    assert (tmp_path / "t" / "bot").read_text() == TOKEN + "\n"
+    assert "never recorded" in journal.history().problems["main/bot"][0]
