@@ -15,7 +15,8 @@
   ``name``, ``reason``, ``generation``, and ``sink`` (the sink's label, minting verbs),
   ``overlap_seconds`` and ``old_token_expires_at`` (rotate);
 * :func:`seeded` — a location that seeds with one of its integrations' tokens waits for
-  that integration's create or rotation, so its writes use the new token;
+  that integration's create, rotation or update, so its writes use the new token (and
+  scopes);
 * :func:`check_requests` — every requested verb became a change;
 * :func:`plan_warnings` — tokens minted but not stored (from the journal), and age
   rotation left undecided when the upstream's clock is unknown.
@@ -215,20 +216,21 @@ def check_requests(
 def seeded(
     spec: LocationSpec, integrations: list[Change], changes: list[Change]
 ) -> list[Change]:
-    """The location's changes, waiting for a new token of its seeding integration."""
+    """The location's changes, waiting for its seeding integration's new token, or
+    new scopes (an update: the token is kept, but may not yet hold what they need)."""
     if spec.auth_integration is None:
         return changes
-    minting = sorted(
+    first = sorted(
         c.address
         for c in integrations
-        if c.key == spec.auth_integration and c.action in MINTING
+        if c.key == spec.auth_integration and c.action in MINTING | {"update"}
     )
-    if not minting:
+    if not first:
         return changes
     return [
         c
         if c.is_noop
-        else dataclasses.replace(c, depends_on=tuple(sorted({*c.depends_on, *minting})))
+        else dataclasses.replace(c, depends_on=tuple(sorted({*c.depends_on, *first})))
         for c in changes
     ]
 

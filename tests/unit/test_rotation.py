@@ -305,3 +305,13 @@ def test_a_rotate_now_confirmed_in_the_ledger_counts_as_applied() -> None:
         options=PlanOptions(history=merged),
     )
     assert not again.has_changes
+
+
+def test_seeding_changes_wait_for_new_scopes_of_the_integration() -> None:
+    narrower = observed(scopes=("contacts.readonly",))
+    plan = build_plan(
+        desired(TokenPolicy(), auth=True),
+        observed_state(narrower, T0, contact=False),
+    )
+    update, contact = plan.pending
+    assert update.action == "update" and contact.depends_on == (update.address,)
