@@ -31,6 +31,7 @@ import os
 import re
 import tempfile
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 
 from hlsync.client import ApiClient
@@ -47,9 +48,10 @@ from hlsync.model import (
     Target,
 )
 from hlsync.plan import Change, Plan
-from hlsync.planner import build_plan
+from hlsync.planner import PlanOptions, build_plan
 from hlsync.reader import TargetAccess, build_access
 from hlsync.result import EXIT_MANUAL_PENDING as EXIT_MANUAL_PENDING
+from hlsync.rotation import iso
 from hlsync.runbook import render_runbook_markdown, render_runbook_text
 from hlsync.sinks import config_dir
 
@@ -186,11 +188,24 @@ def leadconnector_base_url(target: Target, environ: Mapping[str, str]) -> str:
     return override.rstrip("/")
 
 
-def integration_plan(desired: DesiredState, ledger: Ledger) -> Plan:
+def integration_plan(
+    desired: DesiredState,
+    ledger: Ledger,
+    options: PlanOptions | None = None,
+    *,
+    now: datetime | None = None,
+) -> Plan:
     """The plan of the config's integrations against the ledger, with no network.
 
     Custom fields, tags and contacts are left out (they need the API); the config
     digest is the whole config's, so it matches a full plan of the same config.
+    ``options`` are those the full plan is made with (``commands._common.plan_options``:
+    the journal's generations and the ledger's confirmed ones, the sinks), so a token
+    verb the full plan shows (a ``rotate_now`` after a generation bump) is planned here
+    too; without them only scope and description changes are. ``now`` stands in for
+    the upstream's clock, which time-based token verbs (rotate by age, expire an ended
+    overlap) need: on the live cloud the ledger's timestamps are confirmation times, so
+    the caller passes the time of the confirmation.
     """
     bare = dataclasses.replace(
         desired,
@@ -214,8 +229,9 @@ def integration_plan(desired: DesiredState, ledger: Ledger) -> Plan:
             )
             for spec in desired.locations
         },
+        upstream_now=None if now is None else iso(now),
     )
-    return build_plan(bare, observed)
+    return build_plan(bare, observed, options=options)
 
 
 def find_integration(

@@ -6,7 +6,10 @@ pending change of integration ``NAME`` (``<location>/<integration>`` or
 ``agency/<integration>``) was done: it loads the config, plans the integrations against
 the ledger (no network: the ledger is the observed state) and writes the desired state
 of that one integration into the ledger, with who (``--by``, else ``$USER``), when, and
-which plan change. Exit 0 when recorded, or when nothing was pending; 1 on an error.
+which plan change. The plan is made with the options of ``hlsync plan`` (token journal,
+generations the ledger confirmed, sinks; ``_common.plan_options``), so a token verb it
+showed (``rotate_now`` after a ``token.generation`` bump, a rotation by age on the local
+clock, the clock the ledger's own timestamps use) is confirmed like any other change. Exit 0 when recorded, or when nothing was pending; 1 on an error.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+from hlsync.commands._common import plan_options
 from hlsync.config import display_path, load_config
 from hlsync.errors import HlsyncError
 from hlsync.ledger import confirm_change, load_ledger, save_ledger
@@ -85,7 +89,9 @@ def run(args: argparse.Namespace) -> int:
     shown = display_path(path)
     ledger = load_ledger(path, shown)
     location = None if spec is None else spec.name
-    change = pending_change(integration_plan(desired, ledger), location, decl.name)
+    at = datetime.now(UTC)
+    plan = integration_plan(desired, ledger, plan_options(desired), now=at)
+    change = pending_change(plan, location, decl.name)
     key = f"{location or 'agency'}/{decl.name}"
     if change is None:
         print(f"{key}: nothing to confirm; the ledger already matches the config.")
@@ -100,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
         ledger,
         change,
         by=who,
-        at=datetime.now(UTC),
+        at=at,
         config_digest=desired.config_digest,
     )
     save_ledger(path, updated)

@@ -338,3 +338,59 @@ def test_a_corrupt_ledger_is_reported_at_its_line(
     code, _, err = _run(["confirm", KEY, str(live)], capsys)
     assert code == 1
     assert "hlsync.ledger.json:4:1: the ledger is not valid JSON" in err
+
+
+def _bump_generation(folder: Path, generation: int) -> None:
+    config = folder / "hlsync.yaml"
+    text = config.read_text(encoding="utf-8")
+    scopes_line = f"        scopes: [{', '.join(SCOPES)}]\n"
+    assert scopes_line in text
+    config.write_text(
+        text.replace(
+            scopes_line, scopes_line + f"        token: {{generation: {generation}}}\n"
+        ),
+        encoding="utf-8",
+    )
+
+
+def test_a_generation_bump_is_confirmed_and_delivered_then_the_plan_is_clean(
+    live: Path,
+    emulator: LiveEmulator,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(live)
+    integration_id, first = _mint(emulator, SCOPES)
+    assert _run(["confirm", KEY], capsys)[0] == 0
+    assert _run(["token", "deliver", KEY], capsys, first)[0] == 0
+    # the tag goes through the API; the generation in use (0) is adopted
+    assert _run(["apply", "--auto-approve"], capsys)[0] == 0
+
+    _bump_generation(live, 1)
+    code, out, err = _run(["plan", "--out", "plan.json"], capsys)
+    assert code == 0, err
+    plan = Plan.from_json((live / "plan.json").read_text(encoding="utf-8"))
+    assert [(c.key, c.action) for c in plan.pending] == [("seed-bot", "rotate_now")]
+
+    code, out, err = _run(["confirm", KEY], capsys)
+    assert (code, err) == (0, ""), out
+    assert "Recorded in" in out and "rotate_now of main.integration" in out
+    assert "Next: hlsync token deliver main/seed-bot" in out
+
+    # what the UI's "Rotate now" does: a new token, the old one dies
+    with emulator.client() as admin:
+        rotated = admin.post(
+            f"/_emulator/integrations/{integration_id}/rotate", json={"mode": "now"}
+        )
+    assert rotated.status_code == 201, rotated.text
+    second = str(rotated.json()["token"])
+    assert _run(["token", "deliver", KEY], capsys, second)[0] == 0
+    sink = live / ".hlsync" / "tokens" / "main.seed-bot.token"
+    assert sink.read_text(encoding="utf-8") == second + "\n"
+
+    code, out, err = _run(["plan", "--out", "plan.json"], capsys)
+    assert code == 0, err
+    assert Plan.from_json((live / "plan.json").read_text()).pending == ()
+    code, out, err = _run(["confirm", KEY], capsys)
+    assert code == 0 and "nothing to confirm" in out
+    assert _run(["verify", KEY], capsys)[0] == 0

@@ -7,7 +7,7 @@ import dataclasses
 import json
 import os
 import stat
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import jsonschema
@@ -31,9 +31,11 @@ from hlsync.manual import (
     find_integration,
     integration_plan,
 )
-from hlsync.model import DesiredState, Integration, LocationSpec
+from hlsync.model import DesiredState, Integration, LocationSpec, TokenPolicy
 from hlsync.plan import Change
+from hlsync.planner import PlanOptions
 from hlsync.resources import load_schema
+from hlsync.rotation import TokenHistory
 from tests.unit.conftest import desired_state
 
 T0 = datetime(2026, 11, 28, 17, 36, tzinfo=UTC)
@@ -145,6 +147,27 @@ def test_token_verbs_move_the_overlap_and_delivery_sets_the_rotation_date() -> N
         change = dataclasses.replace(base, action=action)
         after = confirm_change(ledger, change, by="ann", at=T1).get("main/seed-bot")
         assert after is not None and after.old_token_expires_at is None
+
+
+def test_the_integration_plan_takes_the_plan_options_and_a_clock() -> None:
+    """Token verbs need the journal's generations (options) and a clock (``now``)."""
+    ledger = record_delivery(_created(), "main/seed-bot", by="ann", at=T0)
+    bumped = dataclasses.replace(
+        BOT, token=TokenPolicy(generation=2, rotate_every=timedelta(days=90))
+    )
+    desired = _desired(bumped)
+    assert _pending(desired, ledger) == []
+    history = TokenHistory(generations={"main/seed-bot": 1})
+    options = PlanOptions(history=history)
+    (change,) = integration_plan(desired, ledger, options).pending
+    assert (change.action, change.fields[0].after) == ("rotate_now", 2)
+    aged = dataclasses.replace(
+        bumped, token=dataclasses.replace(bumped.token, generation=1)
+    )
+    assert integration_plan(_desired(aged), ledger, options, now=T1).pending == ()
+    later = T0 + timedelta(days=91)
+    (change,) = integration_plan(_desired(aged), ledger, options, now=later).pending
+    assert change.action == "rotate"
 
 
 def test_refusals() -> None:
