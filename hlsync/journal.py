@@ -18,7 +18,8 @@ integration (``rotation.decide`` rotates "now" when the config's number is highe
 Records (``event``):
 
 * ``intent`` — ``id``, ``integration`` (``main/seed-bot``), ``verb``, ``plan``
-  (checksum), ``generation``, ``sink``: a token is about to be minted;
+  (checksum), ``generation``, ``sink``: a token is about to be minted; verb ``deliver``
+  (``plan`` empty): one copied from the live cloud's UI is about to be stored;
 * ``delivered`` — ``id``, ``integration``, ``generation``: the sink has it;
 * ``undelivered`` — ``id``, ``integration``, ``reason``: minted, the sink failed;
 * ``not_minted`` — ``id``, ``integration``: the call failed, no token exists;
@@ -54,7 +55,13 @@ def journal_path(desired: DesiredState) -> Path:
     return folder / JOURNAL_FILE
 
 
-def recover_hint(key: str) -> str:
+def recover_hint(key: str, verb: str = "rotate_now") -> str:
+    """How to recover a token of ``key`` that ``verb`` did not store."""
+    if verb == "deliver":  # copied from the live cloud's UI: it may still be at hand
+        return (
+            f"fix the sink, then run 'hlsync token deliver {key}' again with the "
+            "token; if it is lost, bump its token.generation and rotate it in the UI"
+        )
     return (
         f"fix the sink, then run 'hlsync token rotate {key} --now' to mint a fresh "
         "token into it (the lost one stops working)"
@@ -209,7 +216,12 @@ def _problem(key: str, record: Mapping[str, Any]) -> str:
     when = str(record.get("at", "?"))
     sink = str(record.get("sink", "its sink"))
     reason = record.get("reason")
-    if reason:
+    if verb == "deliver":
+        what = (
+            f"{key}: a token given to 'hlsync token deliver' at {when} was not stored"
+        )
+        what += f" in {sink}" + (f" ({reason})" if reason else " (it was interrupted)")
+    elif reason:
         what = (
             f"{key}: a token minted by {verb} at {when} was not stored in {sink} "
             f"({reason})"
@@ -219,7 +231,7 @@ def _problem(key: str, record: Mapping[str, Any]) -> str:
             f"{key}: a token may have been minted by {verb} at {when}, but its "
             f"delivery to {sink} was never recorded (the run was interrupted)"
         )
-    return f"{what}; {recover_hint(key)}"
+    return f"{what}; {recover_hint(key, verb)}"
 
 
 def _now() -> str:

@@ -335,6 +335,9 @@ class TokenCustody:
     journal "delivered", or "undelivered" and an error) or ``not_minted``. ``stored``
     collects the files written (token files and env files), for the CLI to report.
     ``journal=None`` keeps no journal (tests of the applier alone).
+
+    :meth:`store_given` is the same custody for a token minted elsewhere: one copied
+    from the live cloud's UI (``hlsync token deliver``, manual driver).
     """
 
     def __init__(
@@ -352,25 +355,32 @@ class TokenCustody:
     def __repr__(self) -> str:
         return f"TokenCustody({self._journal!r})"
 
-    def _spec(self, change: Change) -> SinkSpec:
-        return sink_for(self._desired, change.location, change.key)
+    def _spec(self, location: str | None, name: str) -> SinkSpec:
+        return sink_for(self._desired, location, name)
 
     def _generation(self, change: Change) -> int:
         decl = find_declared(self._desired, change.location, change.key)
         return 0 if decl is None else decl.token.generation
 
     def sink_label(self, change: Change) -> str:
-        return describe_sink(self._spec(change), self._base)
+        return describe_sink(self._spec(change.location, change.key), self._base)
 
     def before_mint(self, change: Change) -> str:
+        return self._intent(
+            change.location, change.key, change.action, self._generation(change)
+        )
+
+    def _intent(
+        self, location: str | None, name: str, verb: str, generation: int
+    ) -> str:
         if self._journal is None:
             return ""
         return self._journal.intent(
-            token_key(change.location, change.key),
-            change.action,
+            token_key(location, name),
+            verb,
             plan=self._plan,
-            generation=self._generation(change),
-            sink=self.sink_label(change),
+            generation=generation,
+            sink=describe_sink(self._spec(location, name), self._base),
         )
 
     def not_minted(self, ticket: str, change: Change) -> None:
@@ -384,8 +394,30 @@ class TokenCustody:
     async def deliver(self, ticket: str, change: Change, token: Token) -> str:
         """Store ``token``; returns what to say ("token stored in …"). On failure the
         journal records it and an :class:`HlsyncError` (without the value) is raised."""
-        key = token_key(change.location, change.key)
-        spec = self._spec(change)
+        return await self._store(
+            ticket, change.location, change.key, token, self._generation(change)
+        )
+
+    async def store_given(
+        self, location: str | None, name: str, token: Token, *, generation: int
+    ) -> str:
+        """Store a token minted elsewhere in the sink of integration ``name`` (of
+        ``location``; None: the agency), exactly as a minted one: journal intent (verb
+        ``deliver``), the configured sink (the default token file when none), journal
+        "delivered" with ``generation``. Returns and raises like :meth:`deliver`."""
+        ticket = self._intent(location, name, "deliver", generation)
+        return await self._store(ticket, location, name, token, generation)
+
+    async def _store(
+        self,
+        ticket: str,
+        location: str | None,
+        name: str,
+        token: Token,
+        generation: int,
+    ) -> str:
+        key = token_key(location, name)
+        spec = self._spec(location, name)
         label = describe_sink(spec, self._base)
         try:
             await self._write(spec, token.reveal(), key)
@@ -397,7 +429,7 @@ class TokenCustody:
             raise HlsyncError(reason) from None
         if self._journal is not None and ticket:
             try:
-                self._journal.delivered(ticket, key, self._generation(change))
+                self._journal.delivered(ticket, key, generation)
             except HlsyncError as exc:  # stored all the same: say so, do not fail it
                 return (
                     f"token stored in {label}, but the journal could not record it "

@@ -2,10 +2,12 @@
 
 ``hlsync token deliver NAME [PATH]`` takes a token an operator copied from the HighLevel
 UI (live cloud, manual driver: a token is shown once, after a create or a rotation) and
-stores it in the integration's sink: the 0600 file
-``<config dir>/.hlsync/tokens/<location or agency>.<integration>.token``, written
-atomically (``sinks.write_secret``). Then it records the delivery date (the rotation
-date) in the ledger. The integration must be declared in the config and confirmed in
+stores it in the integration's configured sink (``token: {sink: …}``: file, env_file
+entry or command; without one the 0600 file
+``<config dir>/.hlsync/tokens/<location or agency>.<integration>.token``) through the
+applier's own custody (``sinks.TokenCustody.store_given``): the token journal records
+the intent and the delivery, with the generation the token has (``delivered_generation``).
+Then it records the delivery date (the rotation date) in the ledger. The integration must be declared in the config and confirmed in
 the ledger (``hlsync confirm NAME`` first), so a token never lands for an integration
 hlsync does not know.
 
@@ -23,6 +25,7 @@ entry of :data:`SUBCOMMANDS`.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import getpass
 import sys
 from collections.abc import Callable
@@ -31,12 +34,21 @@ from typing import TextIO
 
 from hlsync.checks import TOKEN_RE
 from hlsync.commands import token_verbs
+from hlsync.commands._common import with_ledger_generations
 from hlsync.commands.confirm import operator
 from hlsync.config import display_path, load_config
 from hlsync.errors import HlsyncError
-from hlsync.ledger import integration_key, load_ledger, record_delivery, save_ledger
+from hlsync.integrations import Token
+from hlsync.journal import Journal
+from hlsync.ledger import (
+    Ledger,
+    integration_key,
+    load_ledger,
+    record_delivery,
+    save_ledger,
+)
 from hlsync.manual import find_integration, ledger_file
-from hlsync.sinks import TokenFileSink, write_secret
+from hlsync.sinks import TokenCustody
 
 NAME = "token"
 HELP = "Token verbs for Private Integrations (deliver a token copied from the UI)."
@@ -111,19 +123,33 @@ def run_deliver(args: argparse.Namespace) -> int:
             ),
         )
     value = read_token(sys.stdin, f"Token for {key} (input hidden): ")
-    target = TokenFileSink.for_config(desired).path_for(location, decl.name)
-    write_secret(target, value)
+    journal = Journal.for_config(desired)
+    generation = delivered_generation(journal, ledger, key, decl.token.generation)
+    custody = TokenCustody(desired, journal, "")
+    said = asyncio.run(
+        custody.store_given(location, decl.name, Token(value), generation=generation)
+    )
     try:
         save_ledger(path, record_delivery(ledger, key, by=who, at=datetime.now(UTC)))
     except HlsyncError as exc:
         raise HlsyncError(
-            f"the token of {key} was stored in {display_path(target)}, but the "
-            f"delivery could not be recorded: {exc.message}",
+            f"the token of {key}: {said}, but the delivery could not be recorded in "
+            f"{shown}: {exc.message}",
             hints=(f"fix it, then run 'hlsync token deliver {key}' again",),
         ) from exc
-    print(f"Stored the token of {key} in {display_path(target)} (mode 0600).")
+    print(f"{key}: {said}.")
     print(f"Recorded the delivery in {shown}. Next: hlsync verify {key}")
     return 0
+
+
+def delivered_generation(
+    journal: Journal, ledger: Ledger, key: str, configured: int
+) -> int:
+    """The generation a delivered token has: the one last applied (journal, or a
+    ``rotate_now`` confirmed in the ledger), else the config's (a first token). Never
+    a bumped number whose rotation is not confirmed yet: that one is still planned."""
+    history = with_ledger_generations(journal.history(), ledger)
+    return history.generations.get(key, configured)
 
 
 SUBCOMMANDS: tuple[tuple[str, str, Configure, Run], ...] = (

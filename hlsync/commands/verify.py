@@ -2,7 +2,8 @@
 
 A token's scopes cannot be read back from HighLevel (reference §7.2); the only signal is
 ``401 The token is not authorized for this scope.`` So, with the integration's delivered
-token (from its sink, ``hlsync token deliver``), this sends one read-only request per
+token (read back from its ``file`` or ``env_file`` sink, where ``hlsync token deliver``
+stored it; a ``command`` sink cannot be read back: an error says so), this sends one read-only request per
 declared scope that has a read-only probe, and reports each scope as
 
 * ``ok`` — the probe answered 2xx;
@@ -32,6 +33,7 @@ import asyncio
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import httpx
@@ -42,7 +44,7 @@ from hlsync.errors import HlsyncError
 from hlsync.ledger import integration_key
 from hlsync.manual import find_integration, leadconnector_base_url
 from hlsync.model import DesiredState
-from hlsync.sinks import TokenFileSink
+from hlsync.sinks import config_dir, describe_sink, read_sink_token, sink_for
 
 NAME = "verify"
 HELP = (
@@ -131,20 +133,26 @@ def _agency_probe_location(desired: DesiredState) -> str | None:
 def _delivered_token(
     desired: DesiredState, location: str | None, name: str, key: str
 ) -> str:
-    path = TokenFileSink.for_config(desired).path_for(location, name)
-    try:
-        value = path.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        value = ""
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+    """The token in the integration's sink (``file`` or ``env_file``, the default
+    token file when none is configured); a ``command`` sink cannot be read back."""
+    spec = sink_for(desired, location, name)
+    label = describe_sink(spec, config_dir(desired))
+    if spec.kind == "command":
         raise HlsyncError(
-            f"cannot read the token of {key} from {display_path(path)} ({reason})"
-        ) from exc
+            f"{key} delivers its token to a command sink ({label}), which cannot be "
+            "read back, so verify has no token to probe with",
+            spec.source,
+            hints=("verify reads the token from a file or env_file sink",),
+        )
+    value = read_sink_token(spec)
     if not value:
+        where = (
+            f"{spec.key} is not set in {display_path(Path(spec.path or ''))}"
+            if spec.kind == "env_file"
+            else f"{display_path(Path(spec.path or ''))} is missing or empty"
+        )
         raise HlsyncError(
-            f"no token of {key} has been delivered ({display_path(path)} is missing "
-            "or empty)",
+            f"no token of {key} has been delivered ({where})",
             hints=(f"run 'hlsync token deliver {key}' with the token from the UI",),
         )
     return value

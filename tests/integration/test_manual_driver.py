@@ -387,6 +387,13 @@ def test_a_generation_bump_is_confirmed_and_delivered_then_the_plan_is_clean(
     assert _run(["token", "deliver", KEY], capsys, second)[0] == 0
     sink = live / ".hlsync" / "tokens" / "main.seed-bot.token"
     assert sink.read_text(encoding="utf-8") == second + "\n"
+    journal = (live / ".hlsync" / "journal.jsonl").read_text(encoding="utf-8")
+    delivered = [
+        e["generation"]
+        for e in map(json.loads, journal.splitlines())
+        if e["event"] == "delivered"
+    ]
+    assert delivered == [0, 1]  # the first token, then the confirmed rotation's
 
     code, out, err = _run(["plan", "--out", "plan.json"], capsys)
     assert code == 0, err
@@ -394,3 +401,79 @@ def test_a_generation_bump_is_confirmed_and_delivered_then_the_plan_is_clean(
     code, out, err = _run(["confirm", KEY], capsys)
     assert code == 0 and "nothing to confirm" in out
     assert _run(["verify", KEY], capsys)[0] == 0
+
+
+def _with_sink(folder: Path, sink: str) -> None:
+    config = folder / "hlsync.yaml"
+    text = config.read_text(encoding="utf-8")
+    scopes_line = f"        scopes: [{', '.join(SCOPES)}]\n"
+    config.write_text(
+        text.replace(scopes_line, scopes_line + f"        token: {{sink: {sink}}}\n"),
+        encoding="utf-8",
+    )
+
+
+def test_deliver_and_verify_use_an_env_file_sink(
+    live: Path, emulator: LiveEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env_file = live / "app.env"
+    env_file.write_text("# app settings\nOTHER=1\nSEED_TOKEN=stale\n", encoding="utf-8")
+    _with_sink(live, "{env_file: app.env, key: SEED_TOKEN}")
+    _, token = _mint(emulator, SCOPES)
+    assert _run(["confirm", KEY, str(live)], capsys)[0] == 0
+    code, out, err = _run(["token", "deliver", KEY, str(live)], capsys, token)
+    assert (code, err) == (0, "")
+    assert "main/seed-bot: token stored in env_file app.env (SEED_TOKEN)." in out
+    assert env_file.read_text(encoding="utf-8") == (
+        f"# app settings\nOTHER=1\nSEED_TOKEN={token}\n"
+    )
+    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+    assert not (live / ".hlsync" / "tokens").exists()  # not the default file
+    # the journal has the delivery, as apply would record it; no token in it
+    journal = (live / ".hlsync" / "journal.jsonl").read_text(encoding="utf-8")
+    events = [json.loads(line) for line in journal.splitlines()]
+    assert [(e["event"], e["integration"]) for e in events] == [
+        ("intent", KEY),
+        ("delivered", KEY),
+    ]
+    assert events[0]["sink"] == "env_file app.env (SEED_TOKEN)"
+    assert token not in journal
+
+    code, out, err = _run(["verify", KEY, str(live)], capsys)
+    assert (code, err) == (0, ""), out
+    assert "Result: 0 scopes missing, 3 ok, 1 not verifiable." in out
+    # without the entry there is nothing to verify with, and the message says where
+    env_file.write_text("OTHER=1\n", encoding="utf-8")
+    code, out, err = _run(["verify", KEY, str(live)], capsys)
+    assert code == 1
+    assert "no token of main/seed-bot has been delivered" in err
+    assert "SEED_TOKEN" in err and "app.env" in err
+
+
+def test_deliver_runs_a_command_sink_and_verify_cannot_read_it_back(
+    live: Path, emulator: LiveEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = live / "store.sh"
+    script.write_text('#!/bin/sh\ncat > "$(dirname "$0")/got.txt"\n', encoding="utf-8")
+    script.chmod(0o700)
+    _with_sink(live, "{command: [./store.sh]}")
+    _, token = _mint(emulator, SCOPES)
+    assert _run(["confirm", KEY, str(live)], capsys)[0] == 0
+    code, out, err = _run(["token", "deliver", KEY, str(live)], capsys, token)
+    assert (code, err) == (0, "")
+    assert (live / "got.txt").read_text(encoding="utf-8") == token + "\n"
+    assert token not in out
+    code, out, err = _run(["verify", KEY, str(live)], capsys)
+    assert code == 1
+    assert "command sink" in err and "cannot be read back" in err
+    assert "store.sh" in err and token not in out + err
+
+    # a sink that refuses it: nothing recorded as delivered; the next plan says so
+    script.write_text("#!/bin/sh\necho full >&2\nexit 3\n", encoding="utf-8")
+    code, out, err = _run(["token", "deliver", KEY, str(live)], capsys, token)
+    assert code == 1 and "exited with status 3: full" in err
+    code, out, err = _run(["plan", str(live)], capsys)
+    assert code == 0, err
+    assert "was not stored in command " in out and "store.sh (the sink" in out
+    assert "run 'hlsync token deliver main/seed-bot' again" in out + err
+    assert token not in out + err
