@@ -10,7 +10,7 @@ A minted token (create, rotate, rotate now) goes to the run's :class:`Custody`
 (``sinks.TokenCustody``: journal intent before the call, the sink, journal delivery
 after; or, in tests of the applier alone, a bare ``deliver_token`` callable) and to
 nothing else. Without one, or when the sink fails, the change fails saying the token was
-minted but NOT stored and how to recover (``hlsync token rotate NAME --now``). When a
+minted but NOT stored and how to recover (``hlsync token rotate NAME --now --force``). When a
 location's API runs on this integration's token (``access.seeded_by``), it switches to
 the new token once stored. No token value ever reaches a message.
 """
@@ -115,7 +115,7 @@ class IntegrationWriter:
                 raise ChangeFailed(
                     f"{error_text(exc)}: the integration was created ({found.id}) but "
                     "its token never arrived; rotate its token to get a usable one: "
-                    f"hlsync token rotate {_token_name(change)} --now"
+                    f"hlsync token rotate {_token_name(change)} --now --force"
                 ) from exc
             except HlsyncError:
                 self._not_minted(ticket, change)
@@ -177,7 +177,7 @@ class IntegrationWriter:
     async def _store_token(
         self, ticket: str, change: Change, token: Token, done: str
     ) -> str:
-        recover = f"hlsync token rotate {_token_name(change)} --now"
+        recover = f"hlsync token rotate {_token_name(change)} --now --force"
         if self._custody is None:
             raise ChangeFailed(
                 f"{done}, but the new token was minted and not stored: this run has "

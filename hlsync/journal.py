@@ -5,8 +5,8 @@ sink fails, the process dies), the token is lost and whatever needed it keeps th
 or none. The journal makes that visible: the applier writes an **intent** record before
 it asks for a token (create, rotate, rotate now) and a **delivered** record once the sink
 has it; the next ``hlsync plan`` reads the journal and reports every intent that never
-reached "delivered", with the way to recover (``hlsync token rotate NAME --now`` mints a
-fresh token into the repaired sink).
+reached "delivered", with the way to recover (``hlsync token rotate NAME --now --force``
+mints a fresh token into the repaired sink).
 
 File: ``<config dir>/.hlsync/journal.jsonl``, one JSON object per line, appended and
 fsynced record by record, so a crash loses at most the line being written (a torn last
@@ -63,8 +63,8 @@ def recover_hint(key: str, verb: str = "rotate_now") -> str:
             "token; if it is lost, bump its token.generation and rotate it in the UI"
         )
     return (
-        f"fix the sink, then run 'hlsync token rotate {key} --now' to mint a fresh "
-        "token into it (the lost one stops working)"
+        f"fix the sink, then run 'hlsync token rotate {key} --now --force' to mint a "
+        "fresh token into it (the lost one stops working)"
     )
 
 

@@ -90,8 +90,9 @@ GATES: Mapping[str, str] = {
     "replace": "replacing deletes the field and every value stored in it",
     "scope_removals": "removes more scopes than the threshold allows",
     "protected": "is marked `protect: true` and would be deleted",
+    "token_expiry": "ends a token at once, irreversibly, while it may still be in use",
 }
-FORCEABLE_GATES = frozenset({"delete", "replace", "scope_removals"})
+FORCEABLE_GATES = frozenset({"delete", "replace", "scope_removals", "token_expiry"})
 
 # Upstream burst limit (reference §4): 100 requests per 10 s per integration per location.
 RATE_MAX = 100

@@ -13,7 +13,9 @@
   overlap);
 * :func:`token_change` — the :class:`~hlsync.plan.Change` carrying it: ``desired`` holds
   ``name``, ``reason``, ``generation``, and ``sink`` (the sink's label, minting verbs),
-  ``overlap_seconds`` and ``old_token_expires_at`` (rotate);
+  ``overlap_seconds`` and ``old_token_expires_at`` (rotate). ``rotate_now`` and
+  ``expire_old`` end a token that may still be in use: gate ``token_expiry`` (needs
+  ``--force``, DESIGN.md §3); ``rotate`` and ``cancel_rotation`` are not gated;
 * :func:`seeded` — a location that seeds with one of its integrations' tokens waits for
   that integration's create, rotation or update, so its writes use the new token (and
   scopes);
@@ -56,6 +58,9 @@ from hlsync.rotation import (
 
 RequestVerb = Literal["rotate", "rotate_now", "expire_old", "cancel_rotation"]
 MINTING = frozenset({"create", "rotate", "rotate_now"})
+# Verbs that kill a token which may still be in use (DESIGN.md §3: token expiry needs
+# --force). rotate (later, with an overlap) and cancel_rotation end no token in use.
+EXPIRING = frozenset({"rotate_now", "expire_old"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,8 +271,8 @@ def token_decision(
             f"{obs.old_token_expires_at})",
             decl.source,
             hints=(
-                f"end it first: 'hlsync token expire-old {key}' or "
-                f"'hlsync token cancel-rotation {key}', or rotate with --now",
+                f"end it first: 'hlsync token expire-old {key} --force' or "
+                f"'hlsync token cancel-rotation {key}', or rotate with --now --force",
             ),
         )
     if requested == "rotate":
@@ -327,6 +332,7 @@ def token_change(
         object_id=obs.id,
         desired=desired,
         fingerprint=fingerprint(obs),
+        gate="token_expiry" if decision.verb in EXPIRING else None,
         api_calls=1,
         source=decl.source,
     )

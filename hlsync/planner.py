@@ -17,6 +17,7 @@ use the HighLevel UI:
   seeds with one of its integrations' tokens waits for that integration's new token.
 * Gates: every delete and replace needs ``--force``; removing more than
   ``PlanOptions.max_scope_removals`` scopes from one integration needs ``--force``;
+  so does a token verb that ends a token at once (``rotate_now``, ``expire_old``);
   ``protect: true`` on an object that would be deleted or replaced is refused outright.
 
 Order (deterministic): dependency layer — integrations; custom fields and tags; contacts;

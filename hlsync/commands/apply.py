@@ -97,7 +97,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--force",
         action="store_true",
-        help="allow changes held by a safety gate (deletes, replaces, scope removals)",
+        help="allow changes held by a safety gate (deletes, replaces, scope removals, "
+        "tokens ended at once: rotate_now, expire_old)",
     )
     parser.add_argument(
         "--fail-fast",

@@ -16,8 +16,8 @@ from stdin (``pbpaste | hlsync token deliver main/seed-bot``). Anything not shap
 ``pit-<uuid>`` is refused, and the message never repeats the input. The value appears in
 no output, log, error or ledger. Exit 0 when stored, 1 on an error.
 
-``hlsync token rotate NAME [--now]``, ``token cancel-rotation NAME`` and ``token
-expire-old NAME`` (api driver targets: sandbox, emulator URL) live in
+``hlsync token rotate NAME [--now --force]``, ``token cancel-rotation NAME`` and ``token
+expire-old NAME --force`` (api driver targets: sandbox, emulator URL) live in
 :mod:`hlsync.commands.token_verbs`; each subcommand is a ``(name, help, configure, run)``
 entry of :data:`SUBCOMMANDS`.
 """
@@ -164,7 +164,8 @@ SUBCOMMANDS: tuple[tuple[str, str, Configure, Run], ...] = (
     (
         "rotate",
         "Rotate the integration's token now, through plan and apply: a new token "
-        "into its sink; the old one works through the overlap (--now: dies at once).",
+        "into its sink; the old one works through the overlap (--now --force: dies "
+        "at once).",
         token_verbs.configure_rotate,
         token_verbs.run_rotate,
     ),
@@ -176,8 +177,9 @@ SUBCOMMANDS: tuple[tuple[str, str, Configure, Run], ...] = (
     ),
     (
         "expire-old",
-        "End a rotation's overlap now: only the newest token keeps working.",
-        token_verbs.configure_other,
+        "End a rotation's overlap now: only the newest token keeps working "
+        "(needs --force).",
+        token_verbs.configure_expire_old,
         token_verbs.run_expire_old,
     ),
 )

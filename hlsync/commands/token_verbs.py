@@ -9,9 +9,14 @@ terminal), then applies it with the token journal and the integration's sink, ex
 
 * ``rotate NAME`` — a new token into the sink; the old one keeps working through the
   overlap (``token.overlap``, default 7 days). ``--now``: the old one dies at once (the
-  way to recover a token that was minted but not stored).
+  way to recover a token that was minted but not stored); needs ``--force``.
 * ``cancel-rotation NAME`` — keep the old token, revoke the one the rotation minted.
-* ``expire-old NAME`` — end the overlap now: only the newest token keeps working.
+* ``expire-old NAME`` — end the overlap now: only the newest token keeps working; needs
+  ``--force``.
+
+Ending a token that may still be in use is irreversible (DESIGN.md §3), so ``rotate
+--now`` and ``expire-old`` refuse without ``--force`` before anything is read, with a
+hint; their plan carries the ``token_expiry`` gate like ``apply``'s.
 
 NAME is ``<location>/<integration>`` or ``agency/<integration>``. On the live cloud
 (``target: leadconnector``) these are UI steps: the command refuses and says so. Exit 0
@@ -34,7 +39,7 @@ from hlsync.journal import Journal
 from hlsync.manual import find_integration
 from hlsync.model import AgencySpec, DesiredState, LocationSpec
 from hlsync.plan import Plan
-from hlsync.plan_integrations import RequestVerb
+from hlsync.plan_integrations import EXPIRING, RequestVerb
 from hlsync.render import render_result_json, render_result_markdown, render_result_text
 from hlsync.result import ApplyResult
 from hlsync.rotation import token_key
@@ -48,7 +53,9 @@ PROMPT = (
 )
 
 
-def configure_verb(parser: argparse.ArgumentParser, *, now_flag: bool) -> None:
+def configure_verb(
+    parser: argparse.ArgumentParser, *, now_flag: bool, force_flag: bool
+) -> None:
     parser.add_argument(
         "name",
         metavar="NAME",
@@ -67,6 +74,13 @@ def configure_verb(parser: argparse.ArgumentParser, *, now_flag: bool) -> None:
             action="store_true",
             help="the old token stops working at once (default: after the overlap)",
         )
+    if force_flag:
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="allow ending a token at once (rotate --now, expire-old): anything "
+            "still using it stops working",
+        )
     parser.add_argument(
         "--auto-approve",
         action="store_true",
@@ -76,11 +90,15 @@ def configure_verb(parser: argparse.ArgumentParser, *, now_flag: bool) -> None:
 
 
 def configure_rotate(parser: argparse.ArgumentParser) -> None:
-    configure_verb(parser, now_flag=True)
+    configure_verb(parser, now_flag=True, force_flag=True)
+
+
+def configure_expire_old(parser: argparse.ArgumentParser) -> None:
+    configure_verb(parser, now_flag=False, force_flag=True)
 
 
 def configure_other(parser: argparse.ArgumentParser) -> None:
-    configure_verb(parser, now_flag=False)
+    configure_verb(parser, now_flag=False, force_flag=False)
 
 
 def run_rotate(args: argparse.Namespace) -> int:
@@ -137,6 +155,10 @@ def _run(args: argparse.Namespace, verb: RequestVerb) -> int:
             ),
         )
 
+    force = bool(getattr(args, "force", False))
+    if verb in EXPIRING and not force:
+        raise _needs_force(verb, key)
+
     stored: list[Path] = []
 
     async def go() -> ApplyResult | None:
@@ -148,6 +170,7 @@ def _run(args: argparse.Namespace, verb: RequestVerb) -> int:
             fmt = "text" if args.format == "json" else str(args.format)
             shown.write(render_plan(plan, fmt, color=want_color(args)))
             shown.flush()
+            plan.raise_if_unsafe(force)
             if not args.auto_approve and not _confirm():
                 sys.stderr.write("Cancelled.\n")
                 return None
@@ -169,6 +192,26 @@ def _run(args: argparse.Namespace, verb: RequestVerb) -> int:
         where = ", ".join(display_path(p) for p in stored)
         sys.stderr.write(f"New token stored (0600): {where}\n")
     return result.exit_code
+
+
+def _needs_force(verb: RequestVerb, key: str) -> HlsyncError:
+    """The refusal of a verb that ends a token at once, without ``--force``."""
+    check = "make sure nothing still uses that token, then run again with --force"
+    if verb == "rotate_now":
+        return HlsyncError(
+            f"refusing to rotate {key} now without --force: its current token stops "
+            "working at once, and something may still be using it",
+            hints=(
+                check,
+                f"'hlsync token rotate {key}' (without --now) keeps the old token "
+                "working through the overlap",
+            ),
+        )
+    return HlsyncError(
+        f"refusing to expire the old token of {key} without --force: it stops "
+        "working at once, and something may still be using it",
+        hints=(check, "left alone, it expires by itself when the overlap ends"),
+    )
 
 
 def _only(plan: Plan, verb: str) -> Plan:

@@ -131,12 +131,19 @@ def test_no_token_value_anywhere(
     for fmt in FORMATS:
         hlsync("show", rotate_file, "--format", fmt, expect=0)
     hlsync("apply", rotate_file, "--format", "markdown", expect=0)
-    hlsync("token", "expire-old", "alpha/seed-bot", cfg, "--auto-approve", expect=0)
+    hlsync("token", "expire-old", "alpha/seed-bot", cfg, "--auto-approve", expect=1)
     hlsync(
-        "token", "rotate", "alpha/hook", cfg, "--now", "--auto-approve",
+        "token", "expire-old", "alpha/seed-bot", cfg, "--auto-approve", "--force",
+        expect=0,
+    )  # fmt: skip
+    hlsync(
+        "token", "rotate", "alpha/hook", cfg, "--now", "--force", "--auto-approve",
         "--format", "json", expect=0,
     )  # fmt: skip
-    hlsync("token", "expire-old", "alpha/hook", cfg, "--auto-approve", expect=1)
+    hlsync(
+        "token", "expire-old", "alpha/hook", cfg, "--auto-approve", "--force",
+        expect=1,
+    )  # fmt: skip
 
     (config / "bravo.token").write_text(first_seed + "\n")  # revoked: 401
     refused = hlsync("plan", cfg, expect=1)

@@ -4,9 +4,10 @@
   its token 0600 and seeds the contacts with it (the request log says which token wrote);
 * rotation follows the emulator's clock: +91 days plans a rotation, both tokens work
   through the overlap, +7 days later the old one is refused and the plan is clean;
-* a generation bump plans exactly one ``rotate_now``;
+* a generation bump plans exactly one ``rotate_now``, held back without ``--force``;
 * a sink command that fails: apply exits 1 saying the token was minted but not stored and
-  how to recover, the next plan says so too, and ``hlsync token rotate --now`` recovers;
+  how to recover, the next plan says so too, and ``hlsync token rotate --now --force``
+  recovers (without ``--force`` it refuses);
 * a sink that cannot work fails the plan before anything is minted;
 * a run that dies between "token minted" and "token stored" is reported by the next plan.
 """
@@ -202,7 +203,13 @@ def test_a_generation_bump_rotates_now_exactly_once(
     assert code == 2
     assert out.count("(token: rotate now;") == 1
     assert "generation 0 -> 1" in out
+    assert "! needs --force: ends a token at once" in out
     code, out, err = run(capsys, "apply", str(config), "--auto-approve")
+    assert code == 1  # the old token may still be in use: refused without --force
+    assert 'alpha.integration["seed-bot"] ends a token at once' in err
+    assert "apply again with --force" in err
+    assert sink.read_text().strip() == first and works(emulator, first) == 200
+    code, out, err = run(capsys, "apply", str(config), "--auto-approve", "--force")
     assert code == 0, out + err
     second = sink.read_text().strip()
     assert (works(emulator, first), works(emulator, second)) == (401, 200)
@@ -232,7 +239,7 @@ def test_a_failing_sink_command_is_reported_and_recovered(
     assert 'alpha.integration["seed-bot"]' in line
     assert "the new token was minted and NOT stored" in line
     assert "exited with status 2: vault sealed: ***" in line
-    assert "run 'hlsync token rotate alpha/seed-bot --now'" in line
+    assert "run 'hlsync token rotate alpha/seed-bot --now --force'" in line
     assert "pit-" not in out + err
     seed_bot(emulator)  # created upstream: the token exists and is lost
 
@@ -240,18 +247,15 @@ def test_a_failing_sink_command_is_reported_and_recovered(
     assert code == 0
     assert out.startswith("Warning: alpha/seed-bot: a token minted by create at "), out
     assert "was not stored in command" in out
-    assert "hlsync token rotate alpha/seed-bot --now" in out
+    assert "hlsync token rotate alpha/seed-bot --now --force" in out
 
     write_config(config, emulator.base_url, auth=False)  # fixed: a file sink
-    code, out, err = run(
-        capsys,
-        "token",
-        "rotate",
-        "alpha/seed-bot",
-        str(config),
-        "--now",
-        "--auto-approve",
-    )
+    argv = ["token", "rotate", "alpha/seed-bot", str(config), "--now", "--auto-approve"]
+    code, out, err = run(capsys, *argv)
+    assert code == 1 and out == ""
+    assert "refusing to rotate alpha/seed-bot now without --force" in err
+    assert "'hlsync token rotate alpha/seed-bot' (without --now)" in err
+    code, out, err = run(capsys, *argv, "--force")
     assert code == 0, out + err
     assert "Warning: alpha/seed-bot" in out  # the plan shown before the fix
     token = (config / "tokens" / "seed-bot.token").read_text().strip()
@@ -298,7 +302,7 @@ def test_token_verbs_on_request(
     verb: Callable[..., tuple[int, str, str]] = lambda *a: run(  # noqa: E731
         capsys, "token", *a, "alpha/seed-bot", str(config), "--auto-approve"
     )
-    code, out, err = verb("expire-old")
+    code, out, err = verb("expire-old", "--force")
     assert code == 1 and "no rotation is in progress" in err
     code, out, _ = verb("rotate")
     assert code == 0 and "1 token to rotate" in out
@@ -306,8 +310,13 @@ def test_token_verbs_on_request(
     assert (works(emulator, first), works(emulator, second)) == (200, 200)
     code, out, err = verb("rotate")
     assert code == 1 and "a rotation is already in progress" in err
-    code, out, _ = verb("expire-old")
+    code, out, err = verb("expire-old")  # the old token may still be in use
+    assert code == 1 and out == ""
+    assert "refusing to expire the old token of alpha/seed-bot without --force" in err
+    assert (works(emulator, first), works(emulator, second)) == (200, 200)
+    code, out, _ = verb("expire-old", "--force")
     assert code == 0 and "1 old token to expire" in out
+    assert "needs --force: ends a token at once" in out
     assert (works(emulator, first), works(emulator, second)) == (401, 200)
     assert verb("rotate")[0] == 0
     third = sink.read_text().strip()
@@ -366,7 +375,7 @@ def test_a_run_interrupted_between_mint_and_sink_is_reported(
         "Warning: alpha/seed-bot: a token may have been minted by create"
     )
     assert "never recorded (the run was interrupted)" in out
-    assert "hlsync token rotate alpha/seed-bot --now" in out
+    assert "hlsync token rotate alpha/seed-bot --now --force" in out
 
 
 def test_a_saved_plan_checks_its_sinks_before_minting(
@@ -417,7 +426,7 @@ def test_an_agency_integration_rotates_into_its_default_sink(
     sink = config / ".hlsync" / "tokens" / "agency.ci.token"
     first = sink.read_text().strip()
     code, out, err = run(
-        capsys, "token", "rotate", "agency/ci", str(config), "--now",
+        capsys, "token", "rotate", "agency/ci", str(config), "--now", "--force",
         "--auto-approve", "--format", "markdown",
     )  # fmt: skip
     assert code == 0, out + err

@@ -150,7 +150,7 @@ def test_a_failed_sink_says_minted_not_stored_and_how_to_recover() -> None:
     message = result.outcomes[0].message
     assert result.outcomes[0].status == "failed"
     assert message.startswith("rotated, but the new token was minted and NOT stored")
-    assert "run 'hlsync token rotate main/bot --now'" in message
+    assert "run 'hlsync token rotate main/bot --now --force'" in message
     assert SECRET not in message and SECRET not in repr(result)
     assert api.tokens == []  # the location keeps the token it has
 

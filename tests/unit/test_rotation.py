@@ -178,6 +178,37 @@ def test_a_bumped_generation_plans_exactly_one_rotate_now() -> None:
     assert not again.has_changes
 
 
+def test_verbs_that_end_a_token_at_once_need_force() -> None:
+    """rotate_now and expire_old kill a token that may be in use (DESIGN.md §3)."""
+    verbs = {}
+    rotating = observed_state(observed(old_expires=T0 + timedelta(days=3)), T0)
+    verb: RequestVerb
+    for verb in ("rotate", "rotate_now", "expire_old", "cancel_rotation"):
+        state = rotating if verb in ("expire_old", "cancel_rotation") else None
+        plan = build_plan(
+            desired(TokenPolicy()),
+            state or observed_state(observed(), T0),
+            options=PlanOptions(requests={"main/seed-bot": verb}),
+        )
+        (change,) = plan.pending
+        verbs[change.action] = change.gate
+        assert plan.gated(force=True) == ()
+    assert verbs == {
+        "rotate": None,
+        "rotate_now": "token_expiry",
+        "expire_old": "token_expiry",
+        "cancel_rotation": None,
+    }
+    ended = observed_state(observed(old_expires=T0 - timedelta(hours=1)), T0)
+    (expire,) = build_plan(desired(TokenPolicy()), ended).pending
+    assert (expire.action, expire.gate) == ("expire_old", "token_expiry")
+    with pytest.raises(HlsyncError, match="ends a token at once") as info:
+        build_plan(desired(TokenPolicy()), ended).raise_if_unsafe(force=False)
+    assert "apply again with --force" in str(info.value)
+    text = render_plan_text(build_plan(desired(TokenPolicy()), ended), color=False)
+    assert "! needs --force: ends a token at once" in text
+
+
 def test_an_update_and_a_rotation_are_two_changes_in_order() -> None:
     history = TokenHistory(generations={"main/seed-bot": 0})
     plan = build_plan(
@@ -226,7 +257,7 @@ def test_requested_verbs_and_their_refusals() -> None:
             rotating,
             options=PlanOptions(requests={"main/seed-bot": "rotate"}),
         )
-    assert "hlsync token expire-old main/seed-bot" in str(info.value)
+    assert "hlsync token expire-old main/seed-bot --force" in str(info.value)
     with pytest.raises(HlsyncError, match="cannot rotate"):
         build_plan(
             desired(TokenPolicy()),

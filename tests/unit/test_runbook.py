@@ -38,7 +38,8 @@ def _change(action: str, location: str | None, name: str, **kw: object) -> Chang
 
 def every_verb() -> Plan:
     """The representative plan (two updates) plus a create, a gated delete and the
-    three token verbs, with a config path the commands must carry."""
+    three token verbs (rotate now and expire old gated, as the planner makes them),
+    with a config path the commands must carry."""
     desired, observed = representative()
     plan = build_plan(desired, observed)
     extra = (
@@ -58,8 +59,8 @@ def every_verb() -> Plan:
         ),
         _change("delete", None, "old-bot", desired={"name": "old-bot"}, gate="delete"),
         _change("rotate", "main", "seed-bot"),
-        _change("rotate_now", None, "ci-deployer"),
-        _change("expire_old", "main", "seed-bot"),
+        _change("rotate_now", None, "ci-deployer", gate="token_expiry"),
+        _change("expire_old", "main", "seed-bot", gate="token_expiry"),
     )
     return dataclasses.replace(
         plan, changes=plan.changes + extra, config_root="configs/live"
