@@ -125,17 +125,25 @@ def find_files(root: Path) -> tuple[list[Path], Path]:
     shown = display_path(root)
     if root.is_dir():
         try:
-            files = sorted(
+            entries = sorted(
                 p
                 for p in root.iterdir()
-                if p.suffix in YAML_SUFFIXES
-                and p.is_file()
-                and not p.name.startswith(".")
+                if p.suffix in YAML_SUFFIXES and not p.name.startswith(".")
             )
         except OSError as exc:
             raise HlsyncError(
                 f"cannot list the directory: {exc.strerror}", Location(shown)
             ) from exc
+        # A YAML entry that is not a file (a dangling symlink, a directory) would
+        # otherwise drop its part of the config without a word.
+        strays = [
+            _stray(p, f"{shown.rstrip('/')}/{p.name}")
+            for p in entries
+            if not p.is_file()
+        ]
+        if strays:
+            raise HlsyncError.collect(strays)
+        files = entries
         if not files:
             raise HlsyncError(
                 f"no *.yaml or *.yml files in {shown}",
@@ -146,6 +154,23 @@ def find_files(root: Path) -> tuple[list[Path], Path]:
     if root.is_file():
         return [root], root.resolve().parent
     raise HlsyncError("no such file or directory", Location(shown))
+
+
+def _stray(entry: Path, shown: str) -> Problem:
+    """Why a *.yaml / *.yml entry of a directory config is not a file to read."""
+    hint = "remove it, or rename it so it does not end in .yaml or .yml"
+    if entry.is_symlink() and not entry.exists():
+        try:
+            target = os.readlink(entry)
+        except OSError:
+            target = "?"
+        return Problem(
+            f"broken symbolic link (its target {target} does not exist)",
+            Location(shown),
+            f"point the link at a config file, or {hint}",
+        )
+    kind = "a directory" if entry.is_dir() else "not a regular file"
+    return Problem(f"is {kind}, not a config file", Location(shown), hint)
 
 
 def display_path(path: Path) -> str:

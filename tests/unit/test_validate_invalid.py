@@ -79,3 +79,52 @@ def test_invalid_config(
         assert len(lines) == 2
         assert lines[1].startswith("  hint: ")
         assert case.hint in lines[1]
+
+
+def _directory_config(tmp_path: Path) -> Path:
+    config = tmp_path / "conf"
+    config.mkdir()
+    (config / "main.yaml").write_text(
+        "version: 1\nlocations:\n  main:\n    id: loc_main\n", encoding="utf-8"
+    )
+    return config
+
+
+def _validate(config: Path, capsys: pytest.CaptureFixture[str]) -> list[str]:
+    code = main(["validate", config.name])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert out == ""
+    assert "Traceback" not in err
+    return err.splitlines()
+
+
+def test_dangling_symlinked_yaml_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = _directory_config(tmp_path)
+    (config / "fields.yaml").symlink_to(tmp_path / "gone.yaml")
+    monkeypatch.chdir(tmp_path)
+    lines = _validate(config, capsys)
+    assert lines[0] == (
+        "error: conf/fields.yaml: broken symbolic link "
+        f"(its target {tmp_path / 'gone.yaml'} does not exist)"
+    )
+    assert lines[1].startswith("  hint: point the link at a config file")
+
+
+def test_every_yaml_entry_that_is_not_a_file_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = _directory_config(tmp_path)
+    (config / "a.yml").symlink_to("missing.yml")
+    (config / "b.yaml").mkdir()
+    (config / "linked.yaml").symlink_to(config / "main.yaml")  # a file: fine
+    (config / ".hidden.yaml").symlink_to("missing.yml")  # hidden: ignored
+    monkeypatch.chdir(tmp_path)
+    lines = _validate(config, capsys)
+    assert [line for line in lines if not line.startswith("  ")] == [
+        "conf/a.yml: broken symbolic link (its target missing.yml does not exist)",
+        "conf/b.yaml: is a directory, not a config file",
+        "2 problems found",
+    ]
