@@ -169,8 +169,11 @@ def _stray(entry: Path, shown: str) -> Problem:
             Location(shown),
             f"point the link at a config file, or {hint}",
         )
-    kind = "a directory" if entry.is_dir() else "not a regular file"
-    return Problem(f"is {kind}, not a config file", Location(shown), hint)
+    if entry.is_dir():
+        return Problem("is a directory, not a config file", Location(shown), hint)
+    return Problem(
+        "is not a regular file (a fifo, socket or device)", Location(shown), hint
+    )
 
 
 def display_path(path: Path) -> str:
