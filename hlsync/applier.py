@@ -61,7 +61,7 @@ async def apply_plan(
 ) -> ApplyResult:
     """Make every pending change of ``plan`` through ``access``; see the module docstring.
 
-    Minted tokens go to ``custody`` (journal and sink, ``sinks.TokenCustody``), else to
+    Minted tokens go to ``custody`` (journal and sink, ``custody.TokenCustody``), else to
     the bare ``deliver_token`` callable.
 
     Never raises for a change that fails: that is a ``failed`` outcome. An exception from

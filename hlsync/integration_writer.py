@@ -7,7 +7,7 @@ with the plan's overlap), rotate_now, expire_old and cancel_rotation (a 409 "no
 rotation in progress" means it is already so).
 
 A minted token (create, rotate, rotate now) goes to the run's :class:`Custody`
-(``sinks.TokenCustody``: journal intent before the call, the sink, journal delivery
+(``custody.TokenCustody``: journal intent before the call, the sink, journal delivery
 after; or, in tests of the applier alone, a bare ``deliver_token`` callable) and to
 nothing else. Without one, or when the sink fails, the change fails saying the token was
 minted but NOT stored and how to recover (``hlsync token rotate NAME --now --force``). When a
@@ -43,7 +43,7 @@ DeliverToken = Callable[[Change, Token], Awaitable[None]]
 
 
 class Custody(Protocol):
-    """Who keeps minted tokens (``sinks.TokenCustody``); see the module docstring."""
+    """Who keeps minted tokens (``custody.TokenCustody``); see the module docstring."""
 
     def before_mint(self, change: Change) -> str:
         """Journal the intent; returns a ticket for the calls below."""

@@ -25,9 +25,7 @@ Changing it is pure: :func:`confirm_change` and :func:`record_delivery` return a
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -37,6 +35,7 @@ from typing import Any, Literal
 from jsonschema import Draft202012Validator
 
 from hlsync.errors import HlsyncError, Location, Problem
+from hlsync.files import atomic_write
 from hlsync.model import JSONValue, ObservedIntegration
 from hlsync.plan import Change
 from hlsync.resources import load_schema
@@ -420,24 +419,10 @@ def _line_column(text: str, offset: int) -> tuple[int, int]:
 
 def save_ledger(path: Path, ledger: Ledger) -> None:
     """Write ``ledger`` to ``path`` atomically (mode 0644: it is meant to be committed)."""
-    temp_name: str | None = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp_name = tempfile.mkstemp(
-            prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
-        )
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(ledger.to_json())
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp_name, 0o644)
-        os.replace(temp_name, path)
-        temp_name = None
+        atomic_write(path, ledger.to_json(), 0o644, make_parents=True)
     except OSError as exc:
         raise HlsyncError(
             f"{path}: cannot write the ledger ({exc.strerror})",
             hints=("nothing was recorded; fix the folder's permissions and run again",),
         ) from exc
-    finally:
-        if temp_name is not None:
-            Path(temp_name).unlink(missing_ok=True)

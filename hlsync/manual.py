@@ -27,15 +27,14 @@ it exists so tests can stand the emulator in for the live service.
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
 from hlsync.client import ApiClient
 from hlsync.errors import HlsyncError
+from hlsync.files import atomic_write
 from hlsync.integrations import IntegrationScope, RotationMode, Token
 from hlsync.ledger import AGENCY, Ledger, integration_key, ledger_path, load_ledger
 from hlsync.model import (
@@ -329,25 +328,11 @@ def write_runbook(plan: Plan, directory: Path) -> list[Path]:
     written = []
     for file_name, text in zip(RUNBOOK_FILES, texts, strict=True):
         path = directory / file_name
-        _write_atomic(path, text)
+        try:
+            atomic_write(path, text, 0o644, make_parents=True)
+        except OSError as exc:
+            raise HlsyncError(
+                f"{path}: cannot write the runbook ({exc.strerror})"
+            ) from exc
         written.append(path)
     return written
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    temp_name: str | None = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp_name = tempfile.mkstemp(
-            prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
-        )
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(temp_name, 0o644)
-        os.replace(temp_name, path)
-        temp_name = None
-    except OSError as exc:
-        raise HlsyncError(f"{path}: cannot write the runbook ({exc.strerror})") from exc
-    finally:
-        if temp_name is not None:
-            Path(temp_name).unlink(missing_ok=True)

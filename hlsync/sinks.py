@@ -1,9 +1,8 @@
-"""Where a freshly minted Private Integration token goes: the sinks, and their custody.
+"""Where a freshly minted Private Integration token goes: the sinks.
 
-A create or a rotation returns the new token exactly once. The applier hands it to
-:class:`TokenCustody` and to nothing else, which journals the intent before the call
-(``hlsync.journal``), delivers the token to the integration's sink, and journals the
-delivery. Sinks (``model.SinkSpec``; DESIGN.md §4):
+A create or a rotation returns the new token exactly once; its custody
+(:class:`hlsync.custody.TokenCustody`: journal, sink, journal) writes it with the
+functions here. Sinks (``model.SinkSpec``; DESIGN.md §4):
 
 * ``file`` (also the default, ``<config dir>/.hlsync/tokens/<location or "agency">.
   <integration>.token``): written with mode 0600 in a directory of mode 0700,
@@ -36,16 +35,18 @@ import re
 import shlex
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hlsync.errors import HlsyncError, Problem
+from hlsync.files import atomic_write
 from hlsync.integrations import Token
-from hlsync.journal import Journal
 from hlsync.model import DesiredState, Integration, SinkSpec
 from hlsync.plan import Change, Plan
 from hlsync.plan_integrations import MINTING
-from hlsync.rotation import token_key
+
+if TYPE_CHECKING:
+    from hlsync.custody import TokenCustody as TokenCustody
 
 TOKENS_DIR = Path(".hlsync") / "tokens"
 AGENCY = "agency"
@@ -100,23 +101,13 @@ def _private_dir(directory: Path) -> None:
 def write_secret(path: Path, value: str) -> None:
     """Write ``value`` to ``path`` atomically, readable by the owner only (0600)."""
     _private_dir(path.parent)
-    _write_private(path, value + "\n")
+    write_private(path, value + "\n")
 
 
-def _write_private(path: Path, content: str) -> None:
-    temp_name: str | None = None
+def write_private(path: Path, content: str) -> None:
+    """Replace ``path`` with ``content`` atomically, mode 0600 (``files.atomic_write``)."""
     try:
-        # mkstemp creates the file with mode 0600 before anything is written to it.
-        fd, temp_name = tempfile.mkstemp(
-            prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
-        )
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp_name, 0o600)
-        os.replace(temp_name, path)
-        temp_name = None
+        atomic_write(path, content, 0o600)
     except OSError as exc:
         raise HlsyncError(
             f"{path}: cannot store the new token ({exc.strerror})",
@@ -125,9 +116,6 @@ def _write_private(path: Path, content: str) -> None:
                 "then rotate the integration's token",
             ),
         ) from exc
-    finally:
-        if temp_name is not None:
-            Path(temp_name).unlink(missing_ok=True)
 
 
 def find_declared(
@@ -256,7 +244,7 @@ def write_env_entry(path: Path, key: str, value: str) -> None:
         raise HlsyncError(
             f"{path.parent}: cannot create the folder ({exc.strerror})"
         ) from exc
-    _write_private(path, "".join(lines))
+    write_private(path, "".join(lines))
 
 
 async def run_command_sink(argv: tuple[str, ...], value: str, integration: str) -> None:
@@ -328,132 +316,7 @@ def read_sink_token(spec: SinkSpec) -> str | None:
     return value
 
 
-class TokenCustody:
-    """Journal, sink and journal again, around every token the applier mints.
-
-    ``before_mint`` (journal intent) → the driver call → ``deliver`` (sink, then
-    journal "delivered", or "undelivered" and an error) or ``not_minted``. ``stored``
-    collects the files written (token files and env files), for the CLI to report.
-    ``journal=None`` keeps no journal (tests of the applier alone).
-
-    :meth:`store_given` is the same custody for a token minted elsewhere: one copied
-    from the live cloud's UI (``hlsync token deliver``, manual driver).
-    """
-
-    def __init__(
-        self,
-        desired: DesiredState,
-        journal: Journal | None,
-        plan_checksum: str,
-    ) -> None:
-        self._desired = desired
-        self._journal = journal
-        self._plan = plan_checksum
-        self._base = config_dir(desired)
-        self.stored: list[Path] = []
-
-    def __repr__(self) -> str:
-        return f"TokenCustody({self._journal!r})"
-
-    def _spec(self, location: str | None, name: str) -> SinkSpec:
-        return sink_for(self._desired, location, name)
-
-    def _generation(self, change: Change) -> int:
-        decl = find_declared(self._desired, change.location, change.key)
-        return 0 if decl is None else decl.token.generation
-
-    def sink_label(self, change: Change) -> str:
-        return describe_sink(self._spec(change.location, change.key), self._base)
-
-    def before_mint(self, change: Change) -> str:
-        return self._intent(
-            change.location, change.key, change.action, self._generation(change)
-        )
-
-    def _intent(
-        self, location: str | None, name: str, verb: str, generation: int
-    ) -> str:
-        if self._journal is None:
-            return ""
-        return self._journal.intent(
-            token_key(location, name),
-            verb,
-            plan=self._plan,
-            generation=generation,
-            sink=describe_sink(self._spec(location, name), self._base),
-        )
-
-    def not_minted(self, ticket: str, change: Change) -> None:
-        if self._journal is not None and ticket:
-            self._journal.not_minted(ticket, token_key(change.location, change.key))
-
-    def deleted(self, change: Change) -> None:
-        if self._journal is not None:
-            self._journal.deleted(token_key(change.location, change.key))
-
-    async def deliver(self, ticket: str, change: Change, token: Token) -> str:
-        """Store ``token``; returns what to say ("token stored in …"). On failure the
-        journal records it and an :class:`HlsyncError` (without the value) is raised."""
-        return await self._store(
-            ticket, change.location, change.key, token, self._generation(change)
-        )
-
-    async def store_given(
-        self, location: str | None, name: str, token: Token, *, generation: int
-    ) -> str:
-        """Store a token minted elsewhere in the sink of integration ``name`` (of
-        ``location``; None: the agency), exactly as a minted one: journal intent (verb
-        ``deliver``), the configured sink (the default token file when none), journal
-        "delivered" with ``generation``. Returns and raises like :meth:`deliver`."""
-        ticket = self._intent(location, name, "deliver", generation)
-        return await self._store(ticket, location, name, token, generation)
-
-    async def _store(
-        self,
-        ticket: str,
-        location: str | None,
-        name: str,
-        token: Token,
-        generation: int,
-    ) -> str:
-        key = token_key(location, name)
-        spec = self._spec(location, name)
-        label = describe_sink(spec, self._base)
-        try:
-            await self._write(spec, token.reveal(), key)
-        except HlsyncError as exc:
-            reason = "; ".join(p.message for p in exc.problems)
-            reason = reason.replace(token.reveal(), "***")
-            if self._journal is not None and ticket:
-                self._journal.undelivered(ticket, key, reason)
-            raise HlsyncError(reason) from None
-        if self._journal is not None and ticket:
-            try:
-                self._journal.delivered(ticket, key, generation)
-            except HlsyncError as exc:  # stored all the same: say so, do not fail it
-                return (
-                    f"token stored in {label}, but the journal could not record it "
-                    f"({exc.message}); the next plan will ask about it"
-                )
-        return f"token stored in {label}"
-
-    async def _write(self, spec: SinkSpec, value: str, key: str) -> None:
-        if spec.kind == "command":
-            await run_command_sink(spec.argv, value, key)
-            return
-        path = Path(spec.path or "")
-        if spec.kind == "env_file":
-            write_env_entry(path, spec.key or "", value)
-        elif path.parent == self._base / TOKENS_DIR:
-            write_secret(path, value)  # the default folder: 0700 and a .gitignore
-        else:
-            _owner_dir(path.parent)
-            _write_private(path, value + "\n")
-        if path not in self.stored:
-            self.stored.append(path)
-
-
-def _owner_dir(directory: Path) -> None:
+def owner_dir(directory: Path) -> None:
     """A configured token file's folder: made (or made again) mode 0700. Unlike the
     default folder it gets no ``.gitignore``: it may hold other files."""
     try:
@@ -463,3 +326,13 @@ def _owner_dir(directory: Path) -> None:
         raise HlsyncError(
             f"{directory}: cannot create the token folder ({exc.strerror})"
         ) from exc
+
+
+def __getattr__(name: str) -> type[TokenCustody]:
+    """``sinks.TokenCustody``, now :class:`hlsync.custody.TokenCustody`, for importers
+    not yet moved (``hlsync.commands.apply``); imported late: custody imports sinks."""
+    if name == "TokenCustody":
+        from hlsync.custody import TokenCustody
+
+        return TokenCustody
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

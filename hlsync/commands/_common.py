@@ -17,12 +17,12 @@ import argparse
 import dataclasses
 import os
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from hlsync.config import display_path
 from hlsync.errors import HlsyncError, Location
+from hlsync.files import atomic_write
 from hlsync.journal import Journal
 from hlsync.ledger import Ledger, load_ledger
 from hlsync.manual import ledger_file
@@ -178,23 +178,11 @@ def render_plan(plan: Plan, fmt: str, *, color: bool) -> str:
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and ``os.replace``."""
-    temp_name: str | None = None
+    """Write ``text`` to ``path`` atomically (``files.atomic_write``, mode 0644)."""
     try:
-        folder = path.parent if str(path.parent) else Path(".")
-        fd, temp_name = tempfile.mkstemp(
-            prefix=f".{path.name}.", suffix=".tmp", dir=folder
-        )
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(temp_name, 0o644)
-        os.replace(temp_name, path)
-        temp_name = None
+        atomic_write(path, text, 0o644)
     except OSError as exc:
         raise HlsyncError(f"{path}: cannot write ({exc.strerror})") from exc
-    finally:
-        if temp_name is not None:
-            Path(temp_name).unlink(missing_ok=True)
 
 
 def read_plan_file(path: Path) -> Plan | None:

@@ -5,7 +5,7 @@ UI (live cloud, manual driver: a token is shown once, after a create or a rotati
 stores it in the integration's configured sink (``token: {sink: …}``: file, env_file
 entry or command; without one the 0600 file
 ``<config dir>/.hlsync/tokens/<location or agency>.<integration>.token``) through the
-applier's own custody (``sinks.TokenCustody.store_given``): the token journal records
+applier's own custody (``custody.TokenCustody.store_given``): the token journal records
 the intent and the delivery, with the generation the token has (``delivered_generation``).
 Then it records the delivery date (the rotation date) in the ledger. The integration must be declared in the config and confirmed in
 the ledger (``hlsync confirm NAME`` first), so a token never lands for an integration
@@ -37,6 +37,7 @@ from hlsync.commands import token_verbs
 from hlsync.commands._common import with_ledger_generations
 from hlsync.commands.confirm import operator
 from hlsync.config import display_path, load_config
+from hlsync.custody import TokenCustody
 from hlsync.errors import HlsyncError
 from hlsync.integrations import Token
 from hlsync.journal import Journal
@@ -48,7 +49,6 @@ from hlsync.ledger import (
     save_ledger,
 )
 from hlsync.manual import find_integration, ledger_file
-from hlsync.sinks import TokenCustody
 
 NAME = "token"
 HELP = "Token verbs for Private Integrations (deliver a token copied from the UI)."

@@ -34,6 +34,7 @@ from pathlib import Path
 from hlsync.applier import apply_plan
 from hlsync.commands._common import add_format, make_plan, render_plan, want_color
 from hlsync.config import display_path, load_config
+from hlsync.custody import TokenCustody
 from hlsync.errors import HlsyncError
 from hlsync.journal import Journal
 from hlsync.manual import find_integration
@@ -43,7 +44,6 @@ from hlsync.plan_integrations import EXPIRING, RequestVerb
 from hlsync.render import render_result_json, render_result_markdown, render_result_text
 from hlsync.result import ApplyResult
 from hlsync.rotation import token_key
-from hlsync.sinks import TokenCustody
 from hlsync.target import open_target
 
 PROMPT = (

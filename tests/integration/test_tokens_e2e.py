@@ -27,8 +27,8 @@ import pytest
 from hlsync import target as target_module
 from hlsync.cli import main
 from hlsync.config import load_config
+from hlsync.custody import TokenCustody
 from hlsync.emulator.sandbox import Sandbox, open_sandbox
-from hlsync.sinks import TokenCustody
 from tests.emulator_fixtures import LOCATION_A, LiveEmulator
 
 pytestmark = pytest.mark.integration

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from hlsync import sinks
+from hlsync.custody import TokenCustody
 from hlsync.errors import HlsyncError
 from hlsync.integrations import Token
 from hlsync.journal import Journal
@@ -24,7 +25,6 @@ from hlsync.model import (
 )
 from hlsync.plan import Change, Plan
 from hlsync.sinks import (
-    TokenCustody,
     TokenFileSink,
     describe_sink,
     preflight,
