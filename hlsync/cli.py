@@ -23,12 +23,12 @@ from typing import NoReturn
 from hlsync import __version__
 from hlsync.commands import COMMANDS
 from hlsync.errors import HlsyncError
+from hlsync.result import EXIT_INTERRUPTED
 
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_CHANGES = 2
 EXIT_BUG = 3
-EXIT_INTERRUPTED = 130
 
 
 class _Parser(argparse.ArgumentParser):

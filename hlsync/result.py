@@ -18,6 +18,8 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 # Live cloud: Private Integration changes were left to do by hand (see the runbook).
 EXIT_MANUAL_PENDING = 4
+# Ctrl-C: the report shows what was done before it (``cli`` exits so for any command).
+EXIT_INTERRUPTED = 130
 
 
 @dataclass(frozen=True, slots=True)

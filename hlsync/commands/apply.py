@@ -26,6 +26,11 @@ stdout holds only the result JSON; the plan shown before applying goes to stderr
 Exit code: the result's (0 all done, 1 anything failed or was skipped, 4 on the
 live cloud when Private Integration changes are left to do by hand: the runbook goes
 to ``<config dir>/.hlsync/runbook.txt`` and ``.md``; everything else still applies).
+
+Ctrl-C once changes have started: the running changes are cancelled, and the report
+shows what was decided until then (marked interrupted), then the stored-tokens line and
+how many changes were not finished; exit 130. Before any change starts, Ctrl-C just
+says "interrupted" (``cli``), as nothing was done.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import argparse
 import asyncio
 import dataclasses
 import sys
+import time
 from pathlib import Path
 from typing import TextIO
 
@@ -59,7 +65,7 @@ from hlsync.render import (
     render_result_markdown,
     render_result_text,
 )
-from hlsync.result import ApplyResult, Outcome
+from hlsync.result import EXIT_INTERRUPTED, ApplyResult, Outcome
 from hlsync.rotation import token_key
 from hlsync.sinks import TokenCustody, find_declared, preflight
 from hlsync.target import open_target
@@ -112,22 +118,40 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     plan = read_plan_file(Path(args.path))
     stored: list[Path] = []
+    partial = _Partial()
     result: ApplyResult | None
-    if plan is not None:
-        result = _apply_saved(plan, args, stored)
-    else:
-        result = _apply_config(args, stored)
+    try:
+        if plan is not None:
+            result = _apply_saved(plan, args, stored, partial)
+        else:
+            result = _apply_config(args, stored, partial)
+    except KeyboardInterrupt:
+        if partial.plan is None:
+            raise  # no change had started: nothing to report
+        _report(partial.result(), args, stored, after_plan=plan is None)
+        sys.stderr.write(partial.note())
+        return EXIT_INTERRUPTED
+    _report(result, args, stored, after_plan=plan is None)
+    return 1 if result is None else result.exit_code
+
+
+def _report(
+    result: ApplyResult | None,
+    args: argparse.Namespace,
+    stored: list[Path],
+    *,
+    after_plan: bool,
+) -> None:
     if result is not None:
-        sys.stdout.write(_render_result(result, args, after_plan=plan is None))
+        sys.stdout.write(_render_result(result, args, after_plan=after_plan))
         sys.stdout.flush()
     if stored:
         where = ", ".join(display_path(p) for p in stored)
         sys.stderr.write(f"New integration tokens stored (0600): {where}\n")
-    return 1 if result is None else result.exit_code
 
 
 def _apply_saved(
-    plan: Plan, args: argparse.Namespace, stored: list[Path]
+    plan: Plan, args: argparse.Namespace, stored: list[Path], partial: _Partial
 ) -> ApplyResult:
     if args.location or args.exclude:
         raise HlsyncError(
@@ -161,7 +185,7 @@ def _apply_saved(
         async with open_target(desired) as access:
             observed = await read_objects(desired, access, refs)
             plan.raise_if_stale(observed)
-            return await _execute(plan, desired, access, args, stored)
+            return await _execute(plan, desired, access, args, stored, partial)
 
     return asyncio.run(go())
 
@@ -185,7 +209,9 @@ def _plan_scope(desired: DesiredState, plan: Plan) -> DesiredState:
     )
 
 
-def _apply_config(args: argparse.Namespace, stored: list[Path]) -> ApplyResult | None:
+def _apply_config(
+    args: argparse.Namespace, stored: list[Path], partial: _Partial
+) -> ApplyResult | None:
     interactive = sys.stdin.isatty()
     if not args.auto_approve and not interactive:
         raise HlsyncError(
@@ -213,7 +239,7 @@ def _apply_config(args: argparse.Namespace, stored: list[Path]) -> ApplyResult |
             if not args.auto_approve and not _confirm():
                 sys.stderr.write("Apply cancelled.\n")
                 return None
-            return await _execute(plan, desired, access, args, stored)
+            return await _execute(plan, desired, access, args, stored, partial)
 
     return asyncio.run(go())
 
@@ -238,22 +264,33 @@ async def _execute(
     access: TargetAccess,
     args: argparse.Namespace,
     stored: list[Path],
+    partial: _Partial,
 ) -> ApplyResult:
-    """Run the plan; the paths of stored tokens are added to ``stored`` (also when
-    the run is interrupted), for the caller to report after the result."""
+    """Run the plan; the paths of stored tokens are added to ``stored`` and each
+    outcome to ``partial`` as it is decided (both kept when the run is interrupted),
+    for the caller to report after the result."""
     journal = _adopt(plan, desired)
     custody = TokenCustody(desired, journal, plan.checksum)
     custody.stored = stored
     to_run, manual = split_manual(plan, access)  # live cloud: integrations by hand
     progress = _Progress(len(to_run.pending), sys.stderr)
-    result = await apply_plan(
-        to_run,
-        access,
-        fail_fast=args.fail_fast,
-        on_outcome=progress.update if progress.enabled else None,
-        custody=custody,
-    )
-    progress.finish()
+    partial.start(to_run)
+
+    def decided(outcome: Outcome) -> None:
+        partial.outcomes.append(outcome)
+        if progress.enabled:
+            progress.update(outcome)
+
+    try:
+        result = await apply_plan(
+            to_run,
+            access,
+            fail_fast=args.fail_fast,
+            on_outcome=decided,
+            custody=custody,
+        )
+    finally:
+        progress.finish()
     if manual:
         folder = runbook_dir(desired)
         files = write_runbook(plan, folder)
@@ -285,10 +322,44 @@ def _render_result(
         return render_result_json(result)
     if args.format == "markdown":
         return render_result_markdown(result)
-    if not result.outcomes:
+    if not result.outcomes and not result.interrupted:
         return ""  # nothing to do: the plan already said "No changes."
     text = render_result_text(result, color=want_color(args))
     return "\n" + text if after_plan else text
+
+
+@dataclasses.dataclass(slots=True)
+class _Partial:
+    """The outcomes an apply has decided so far: its report when Ctrl-C stops it."""
+
+    plan: Plan | None = None
+    outcomes: list[Outcome] = dataclasses.field(default_factory=list)
+    started: float = 0.0
+
+    def start(self, plan: Plan) -> None:
+        self.plan = plan
+        self.started = time.monotonic()
+
+    def result(self) -> ApplyResult:
+        """The decided outcomes in plan order, marked interrupted."""
+        assert self.plan is not None, "no apply started"
+        order = {c.address: i for i, c in enumerate(self.plan.pending)}
+        done = sorted(self.outcomes, key=lambda o: order.get(o.change_address, 0))
+        return ApplyResult(
+            outcomes=tuple(done),
+            plan_checksum=self.plan.checksum,
+            elapsed_seconds=round(time.monotonic() - self.started, 3),
+            interrupted=True,
+        )
+
+    def note(self) -> str:
+        total = 0 if self.plan is None else len(self.plan.pending)
+        left = total - len(self.outcomes)
+        return (
+            f"apply interrupted: {left} of {total} change{'s' if total != 1 else ''} "
+            "not finished (any that were running may be partly done); run "
+            "'hlsync plan' to see what is left\n"
+        )
 
 
 class _Progress:

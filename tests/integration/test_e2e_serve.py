@@ -7,6 +7,9 @@ the environment variables (and the token file) the copied config names.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +18,7 @@ import pytest
 
 from tests.integration.e2e_support import (
     AGENCY_LOCATIONS,
+    HLSYNC,
     QUICKSTART_LOCATION,
     Served,
     apply_ok,
@@ -213,3 +217,52 @@ def test_one_failing_contact_leaves_the_others_applied(
     assert rest.returncode == 2
     assert "Plan: 0 to add, 1 to change, 0 to destroy." in rest.stdout
     assert '~ main.contact["ann.lee@example.com"]' in rest.stdout
+
+
+def test_ctrl_c_mid_apply_reports_what_was_done_and_exits_130(tmp_path: Path) -> None:
+    # Contact upserts hang for 2 s: the apply is surely running them when the first
+    # one reaches the emulator (its fault rule's timesLeft drops), and every change
+    # they depend on (the seed-bot integration, fields, tags) has been decided.
+    rule = {"route": "POST /contacts/upsert", "latencyMs": 2000, "times": 1000}
+    with serve(tmp_path, (QUICKSTART_LOCATION,), *FAST) as served:
+        config = copy_example("quickstart", tmp_path)
+        env = point_at(config, served, (QUICKSTART_LOCATION,))
+        with served.client() as http:
+            http.put("/_emulator/faults", json={"rules": [rule]}).raise_for_status()
+        full = {k: v for k, v in os.environ.items() if not k.startswith("HLSYNC_")}
+        with subprocess.Popen(
+            [str(HLSYNC), "apply", ".", "--auto-approve"],
+            cwd=config,
+            env={**full, **env},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ) as apply:
+            deadline = time.monotonic() + 60
+            with served.client() as http:
+                while (
+                    http.get("/_emulator/faults").json()["rules"][0]["timesLeft"]
+                    == 1000
+                ):
+                    assert apply.poll() is None and time.monotonic() < deadline
+            apply.send_signal(signal.SIGINT)
+            out, err = apply.communicate(timeout=30)
+
+    assert apply.returncode == 130, err
+    report = out.partition("Plan: 10 to add, 0 to change, 0 to destroy.")[2]
+    done = [
+        line.split()[:2] for line in report.splitlines() if line.startswith("  ok ")
+    ]
+    assert ["ok", 'main.integration["seed-bot"]'] in done
+    assert not any("main.contact[" in address for _, address in done)
+    summary = f"Apply: {len(done)} ok, 0 failed, 0 skipped;"
+    assert summary in report
+    assert report.rstrip().endswith(
+        "Stopped early; the remaining changes were not attempted."
+    )
+    assert err.splitlines() == [
+        "New integration tokens stored (0600): .hlsync/tokens/main.seed-bot.token",
+        f"apply interrupted: {10 - len(done)} of 10 changes not finished (any that "
+        "were running may be partly done); run 'hlsync plan' to see what is left",
+    ]
