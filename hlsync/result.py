@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 Status = Literal["ok", "failed", "skipped"]
-STATUSES: tuple[Status, ...] = ("ok", "failed", "skipped")
 
 EXIT_OK = 0
 EXIT_FAILED = 1
