@@ -13,6 +13,13 @@ nothing else. Without one, or when the sink fails, the change fails saying the t
 minted but NOT stored and how to recover (``hlsync token rotate NAME --now --force``). When a
 location's API runs on this integration's token (``access.seeded_by``), it switches to
 the new token once stored. No token value ever reaches a message.
+
+The custody also keeps the previous token of a rotation (later): ``cancel_rotation``
+revokes the new token, so the previous one must go back into the sink. It is refused,
+before the upstream is called, when the custody cannot put it back (a command sink, no
+previous token held); after the upstream cancelled, the previous token is restored
+(and a location seeding with it switches back). Expiring the old token, a rotate now
+and a delete release the kept copy.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from hlsync.client import AmbiguousWriteError, ApiError
 from hlsync.errors import HlsyncError
 from hlsync.integrations import (
     ApiIntegrationDriver,
+    IntegrationDriver,
     IntegrationScope,
     RotationMode,
     Token,
@@ -53,6 +61,20 @@ class Custody(Protocol):
 
     def deleted(self, change: Change) -> None: ...
 
+    def before_rotation(self, change: Change) -> None:
+        """Keep the sink's current token before a rotation (later) mints."""
+        ...
+
+    def expired_old(self, change: Change) -> None: ...
+
+    def restore_problem(self, location: str | None, name: str) -> str | None:
+        """Why a cancelled rotation could not get its previous token back, or None."""
+        ...
+
+    async def restore_previous(self, change: Change) -> tuple[str, Token | None]:
+        """Put the previous token back in the sink; the note and that token."""
+        ...
+
     async def deliver(self, ticket: str, change: Change, token: Token) -> str:
         """Store the token; returns a note. Raises ``HlsyncError`` when not stored."""
         ...
@@ -72,6 +94,18 @@ class PlainDelivery:
 
     def deleted(self, change: Change) -> None:
         return None
+
+    def before_rotation(self, change: Change) -> None:
+        return None
+
+    def expired_old(self, change: Change) -> None:
+        return None
+
+    def restore_problem(self, location: str | None, name: str) -> str | None:
+        return None  # no sink is kept here: nothing to restore
+
+    async def restore_previous(self, change: Change) -> tuple[str, Token | None]:
+        return "", None
 
     async def deliver(self, ticket: str, change: Change, token: Token) -> str:
         await self._deliver(change, token)
@@ -138,6 +172,8 @@ class IntegrationWriter:
             return ""
         if action in ("rotate", "rotate_now"):
             mode: RotationMode = "now" if action == "rotate_now" else "later"
+            if action == "rotate" and self._custody is not None:
+                self._custody.before_rotation(change)
             ticket = self._before_mint(change)
             try:
                 if isinstance(driver, ApiIntegrationDriver):
@@ -152,18 +188,69 @@ class IntegrationWriter:
                 self._not_minted(ticket, change)
                 raise
             return await self._store_token(ticket, change, token, "rotated")
-        if action in ("expire_old", "cancel_rotation"):
-            call = (
-                driver.expire_old if action == "expire_old" else driver.cancel_rotation
-            )
+        if action == "expire_old":
             try:
-                await call(scope, object_id(change))
+                await driver.expire_old(scope, object_id(change))
             except ApiError as exc:
                 if exc.status != 409:
                     raise
+                self._expired_old(change)
                 return "no rotation in progress upstream: nothing left to do"
+            self._expired_old(change)
             return ""
+        if action == "cancel_rotation":
+            return await self._cancel_rotation(driver, scope, change)
         raise ChangeFailed(f"an integration cannot be changed with action {action!r}")
+
+    async def _cancel_rotation(
+        self, driver: IntegrationDriver, scope: IntegrationScope, change: Change
+    ) -> str:
+        """Cancel upstream, then put the previous token back (module docstring)."""
+        name = _token_name(change)
+        if self._custody is not None:
+            problem = self._custody.restore_problem(change.location, change.key)
+            if problem is not None:
+                raise ChangeFailed(
+                    f"not cancelled: {problem}; the sink holds the new token, which "
+                    "cancelling would revoke. Keep the new token instead: "
+                    f"'hlsync token expire-old {name} --force', or let the overlap end"
+                )
+        try:
+            await driver.cancel_rotation(scope, object_id(change))
+        except ApiError as exc:
+            if exc.status != 409:
+                raise
+            self._expired_old(change)  # no old token upstream: the copy is dead
+            return "no rotation in progress upstream: nothing left to do"
+        if self._custody is None:
+            return ""
+        try:
+            note, token = await self._custody.restore_previous(change)
+        except (HlsyncError, OSError) as exc:
+            reason = error_text(exc) if isinstance(exc, HlsyncError) else exc.strerror
+            raise ChangeFailed(
+                f"the rotation was cancelled, but the previous token could not be put "
+                f"back in its sink ({reason}): the sink holds the revoked new token; "
+                f"recover with 'hlsync token rotate {name} --now --force'"
+            ) from exc
+        if token is not None:
+            note = self._switch_seeding(change, token, note)
+        return note
+
+    def _expired_old(self, change: Change) -> None:
+        if self._custody is not None:
+            self._custody.expired_old(change)
+
+    def _switch_seeding(self, change: Change, token: Token, note: str) -> str:
+        """A location seeding with this integration now uses ``token``."""
+        if self._access.seeded_by.get(change.location or "") == change.key:
+            api = self._access.locations.get(change.location or "")
+            if api is not None:
+                api.switch_token(token.reveal())
+                note = "; ".join(
+                    n for n in (note, "the location now uses this token") if n
+                )
+        return note
 
     def _before_mint(self, change: Change) -> str:
         if self._custody is None:
@@ -195,13 +282,7 @@ class IntegrationWriter:
                 f"{done}, but the new token was minted and NOT stored ({reason}); "
                 f"fix the sink, then run '{recover}' to mint a fresh one into it"
             ) from exc
-        if self._access.seeded_by.get(change.location or "") == change.key:
-            api = self._access.locations.get(change.location or "")
-            if api is not None:
-                api.switch_token(token.reveal())
-                note = "; ".join(
-                    n for n in (note, "the location now uses this token") if n
-                )
+        note = self._switch_seeding(change, token, note)
         return "; ".join(n for n in (done if note else "", note) if n)
 
 

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from hlsync.config import display_path
+from hlsync.custody import release_ended
 from hlsync.errors import HlsyncError, Location
 from hlsync.files import atomic_write
 from hlsync.journal import Journal
@@ -161,8 +162,11 @@ async def make_plan(
     Every sink the plan will deliver a token to is checked first (``sinks.preflight``):
     a plan that could not store its tokens fails here, before anything is minted. On
     the live cloud tokens arrive by ``hlsync token deliver`` instead, so not there.
+    A previous token kept for a rotation whose overlap has ended is let go
+    (``custody.release_ended``).
     """
     observed = await read_observed(desired, access)
+    release_ended(desired, observed)
     plan = build_plan(desired, observed, options=plan_options(desired, requests))
     if desired.target.kind != "leadconnector":
         preflight(plan, desired)

@@ -10,7 +10,10 @@ terminal), then applies it with the token journal and the integration's sink, ex
 * ``rotate NAME`` — a new token into the sink; the old one keeps working through the
   overlap (``token.overlap``, default 7 days). ``--now``: the old one dies at once (the
   way to recover a token that was minted but not stored); needs ``--force``.
-* ``cancel-rotation NAME`` — keep the old token, revoke the one the rotation minted.
+* ``cancel-rotation NAME`` — keep the old token, revoke the one the rotation minted:
+  the old token (kept by the custody when the rotation stored the new one) goes back
+  into the sink. Refused before anything is read when it cannot (a command sink, or no
+  previous token held): the sink would be left holding a revoked token.
 * ``expire-old NAME`` — end the overlap now: only the newest token keeps working; needs
   ``--force``.
 
@@ -158,6 +161,8 @@ def _run(args: argparse.Namespace, verb: RequestVerb) -> int:
     force = bool(getattr(args, "force", False))
     if verb in EXPIRING and not force:
         raise _needs_force(verb, key)
+    if verb == "cancel_rotation":
+        _check_restorable(desired, key)
 
     stored: list[Path] = []
 
@@ -192,6 +197,23 @@ def _run(args: argparse.Namespace, verb: RequestVerb) -> int:
         where = ", ".join(display_path(p) for p in stored)
         sys.stderr.write(f"New token stored (0600): {where}\n")
     return result.exit_code
+
+
+def _check_restorable(desired: DesiredState, key: str) -> None:
+    """Refuse, before the upstream is asked, a cancellation whose sink could not get
+    its previous token back: it would be left holding the token the cancel revokes."""
+    where, _, name = key.partition("/")
+    location = None if desired.location(where) is None else where
+    problem = TokenCustody(desired, None, "").restore_problem(location, name)
+    if problem is not None:
+        raise HlsyncError(
+            f"refusing to cancel the rotation of {key}: {problem}, and cancelling "
+            "revokes the new token the sink holds",
+            hints=(
+                f"keep the new token instead: 'hlsync token expire-old {key} --force' "
+                "(or let the overlap end)",
+            ),
+        )
 
 
 def _needs_force(verb: RequestVerb, key: str) -> HlsyncError:

@@ -182,10 +182,14 @@ def test_rotation_follows_the_emulators_clock(
     assert (works(emulator, first), works(emulator, second)) == (200, 200)
     assert run(capsys, "plan", str(config), "--detailed-exitcode")[0] == 0
 
+    kept = sink.with_name(sink.name + ".previous")  # for a cancellation
+    assert kept.read_text().strip() == first
+
     emulator.state.clock.advance(timedelta(days=7, seconds=1))
     assert (works(emulator, first), works(emulator, second)) == (401, 200)
     code, out, _ = run(capsys, "plan", str(config), "--detailed-exitcode")
     assert (code, out) == (0, "No changes. The account matches the configuration.\n")
+    assert not kept.exists()  # the overlap ended: the dead token is not kept
 
 
 def test_a_generation_bump_rotates_now_exactly_once(
@@ -320,11 +324,46 @@ def test_token_verbs_on_request(
     assert (works(emulator, first), works(emulator, second)) == (401, 200)
     assert verb("rotate")[0] == 0
     third = sink.read_text().strip()
+    kept = sink.with_name(sink.name + ".previous")
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
     code, out, _ = verb("cancel-rotation")
     assert code == 0 and "(token: cancel the rotation; the old token stays)" in out
+    assert "the previous token is back in file tokens/seed-bot.token" in out
     assert (works(emulator, second), works(emulator, third)) == (200, 401)
+    assert sink.read_text().strip() == second and not kept.exists()
+    # the location seeds with seed-bot's token (auth: {integration}): it still works
+    code, out, err = run(capsys, "plan", str(config), "--detailed-exitcode")
+    assert (code, out) == (0, "No changes. The account matches the configuration.\n")
+    assert second not in out + err and third not in out + err
     code, out, err = run(capsys, "token", "rotate", "alpha/seed-bot", str(config))
     assert code == 1 and "stdin is not a terminal" in err
+
+
+def test_a_rotation_into_a_command_sink_is_not_cancelled(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    emulator: LiveEmulator,
+    alpha_env: None,
+) -> None:
+    store = tmp_path / "vault.txt"
+    sink = _python_sink(
+        f"import sys; open({str(store)!r}, 'w').write(sys.stdin.read())"
+    )
+    config = write_config(tmp_path / "cfg", emulator.base_url, sink=sink, auth=False)
+    assert run(capsys, "apply", str(config), "--auto-approve")[0] == 0
+    first = store.read_text().strip()
+    argv = ["token", "cancel-rotation", "alpha/seed-bot", str(config), "--auto-approve"]
+    assert run(capsys, "token", "rotate", *argv[2:])[0] == 0
+    new = store.read_text().strip()
+    code, out, err = run(capsys, *argv)
+    assert code == 1 and out == ""
+    assert (
+        "refusing to cancel the rotation of alpha/seed-bot: its token goes to " in err
+    )
+    assert "which cannot be read back" in err
+    assert "'hlsync token expire-old alpha/seed-bot --force'" in err
+    # the upstream was never asked: the rotation is still open, both tokens work
+    assert (works(emulator, first), works(emulator, new)) == (200, 200)
 
 
 def test_seeding_reads_its_token_from_an_env_file(

@@ -15,6 +15,7 @@ from hlsync.plan import Action, Change, Plan, PlanLocation
 from hlsync.reader import TargetAccess
 from hlsync.result import ApplyResult
 
+OLD = "pit-99999999-8888-7777-6666-555555555555"
 SECRET = "pit-12121212-3434-5656-7878-909090909090"
 
 
@@ -68,9 +69,10 @@ class Driver:
 class Custody:
     """Records what the writer asks of the custody; ``broken`` fails every delivery."""
 
-    def __init__(self, broken: bool = False) -> None:
+    def __init__(self, broken: bool = False, previous: str | None = OLD) -> None:
         self.events: list[tuple[str, str]] = []
         self.broken = broken
+        self.previous = previous  # the token a rotation's cancellation puts back
 
     def before_mint(self, change: Change) -> str:
         self.events.append(("intent", change.action))
@@ -81,6 +83,20 @@ class Custody:
 
     def deleted(self, change: Change) -> None:
         self.events.append(("deleted", change.key))
+
+    def before_rotation(self, change: Change) -> None:
+        self.events.append(("keep_previous", change.key))
+
+    def expired_old(self, change: Change) -> None:
+        self.events.append(("released", change.key))
+
+    def restore_problem(self, location: str | None, name: str) -> str | None:
+        return None if self.previous else "its sink is a command"
+
+    async def restore_previous(self, change: Change) -> tuple[str, Token | None]:
+        self.events.append(("restore", change.key))
+        assert self.previous is not None
+        return "the previous token is back in file t", Token(self.previous)
 
     async def deliver(self, ticket: str, change: Change, token: Token) -> str:
         self.events.append(("deliver", ticket))
@@ -160,10 +176,44 @@ def test_token_verbs_without_a_token_and_delete() -> None:
     for action in ("expire_old", "cancel_rotation", "delete"):
         assert apply(change(action), driver, custody).outcomes[0].status == "ok"
     assert [c[0] for c in driver.calls] == ["expire_old", "cancel_rotation", "delete"]
-    assert custody.events == [("deleted", "bot")]
+    assert custody.events == [
+        ("released", "bot"),
+        ("restore", "bot"),
+        ("deleted", "bot"),
+    ]
     gone = ApiError("POST x -> 409: no rotation", method="POST", path="x", status=409)
     result = apply(change("expire_old"), Driver(expire_old=gone), custody)
     assert result.outcomes[0].status == "ok"
     assert result.outcomes[0].message == (
         "no rotation in progress upstream: nothing left to do"
     )
+
+
+def test_a_rotation_keeps_the_previous_token_before_it_mints() -> None:
+    custody = Custody()
+    assert apply(change("rotate"), Driver(), custody).outcomes[0].status == "ok"
+    assert custody.events[:2] == [("keep_previous", "bot"), ("intent", "rotate")]
+
+
+def test_a_cancelled_rotation_puts_the_previous_token_back_and_seeds_with_it() -> None:
+    driver, custody, api = Driver(), Custody(), Api()
+    result = apply(change("cancel_rotation"), driver, custody, api)
+    (outcome,) = result.outcomes
+    assert outcome.status == "ok"
+    assert outcome.message == (
+        "the previous token is back in file t; the location now uses this token"
+    )
+    assert [c[0] for c in driver.calls] == ["cancel_rotation"]
+    assert custody.events == [("restore", "bot")]
+    assert api.tokens == [OLD]
+    assert OLD not in repr(result)
+
+
+def test_a_rotation_whose_previous_token_cannot_come_back_is_not_cancelled() -> None:
+    driver, custody = Driver(), Custody(previous=None)
+    result = apply(change("cancel_rotation"), driver, custody)
+    (outcome,) = result.outcomes
+    assert outcome.status == "failed"
+    assert outcome.message.startswith("not cancelled: its sink is a command;")
+    assert "'hlsync token expire-old main/bot --force'" in outcome.message
+    assert driver.calls == []  # the upstream was never asked
