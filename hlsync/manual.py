@@ -174,6 +174,26 @@ def manual_target_access(
     )
 
 
+def require_live_cloud(desired: DesiredState, command: str) -> None:
+    """Refuse ``command`` (``confirm``, ``token deliver``) unless the target is the
+    live cloud: elsewhere the api driver makes every change itself, so a ledger entry
+    would record a step nobody took, and a delivered token one nobody minted."""
+    if desired.target.kind == "leadconnector":
+        return
+    where = (
+        "the sandbox" if desired.target.kind == "sandbox" else desired.target.base_url
+    )
+    raise HlsyncError(
+        f"hlsync {command} is for the live cloud (target: leadconnector); this "
+        f"config's target is {where}, where hlsync makes integration changes itself "
+        "and nothing is done by hand",
+        hints=(
+            "run 'hlsync apply' (or 'hlsync token rotate NAME') to make the change "
+            "and store its token",
+        ),
+    )
+
+
 def leadconnector_base_url(target: Target, environ: Mapping[str, str]) -> str:
     """The live API's base URL, or ``$HLSYNC_LEADCONNECTOR_URL`` (for tests) if set."""
     override = environ.get(URL_ENV, "").strip()

@@ -9,7 +9,10 @@ of that one integration into the ledger, with who (``--by``, else ``$USER``), wh
 which plan change. The plan is made with the options of ``hlsync plan`` (token journal,
 generations the ledger confirmed, sinks; ``_common.plan_options``), so a token verb it
 showed (``rotate_now`` after a ``token.generation`` bump, a rotation by age on the local
-clock, the clock the ledger's own timestamps use) is confirmed like any other change. Exit 0 when recorded, or when nothing was pending; 1 on an error.
+clock, the clock the ledger's own timestamps use) is confirmed like any other change.
+Only for ``target: leadconnector``: elsewhere hlsync makes the change itself, and a
+ledger entry would record a step nobody took (refused, with a hint). Exit 0 when
+recorded, or when nothing was pending; 1 on an error.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from hlsync.manual import (
     integration_plan,
     ledger_file,
     pending_change,
+    require_live_cloud,
 )
 from hlsync.runbook import integration_name
 
@@ -84,6 +88,7 @@ def _login() -> str:
 def run(args: argparse.Namespace) -> int:
     who = operator(args.by)
     desired = load_config(args.path)
+    require_live_cloud(desired, "confirm")
     spec, decl = find_integration(desired, args.name)
     path = ledger_file(desired)
     shown = display_path(path)

@@ -9,7 +9,8 @@ applier's own custody (``custody.TokenCustody.store_given``): the token journal 
 the intent and the delivery, with the generation the token has (``delivered_generation``).
 Then it records the delivery date (the rotation date) in the ledger. The integration must be declared in the config and confirmed in
 the ledger (``hlsync confirm NAME`` first), so a token never lands for an integration
-hlsync does not know.
+hlsync does not know. Only for ``target: leadconnector``: on the sandbox or an emulator
+URL hlsync mints and stores tokens itself (refused, with a hint).
 
 The token is read without echo: with ``getpass`` when stdin is a terminal, else one line
 from stdin (``pbpaste | hlsync token deliver main/seed-bot``). Anything not shaped like
@@ -48,7 +49,7 @@ from hlsync.ledger import (
     record_delivery,
     save_ledger,
 )
-from hlsync.manual import find_integration, ledger_file
+from hlsync.manual import find_integration, ledger_file, require_live_cloud
 
 NAME = "token"
 HELP = "Token verbs for Private Integrations (deliver a token copied from the UI)."
@@ -104,6 +105,7 @@ def read_token(stream: TextIO, prompt: str) -> str:
 def run_deliver(args: argparse.Namespace) -> int:
     who = operator(args.by)
     desired = load_config(args.path)
+    require_live_cloud(desired, "token deliver")
     spec, decl = find_integration(desired, args.name)
     location = None if spec is None else spec.name
     key = integration_key(location, decl.name)

@@ -477,3 +477,25 @@ def test_deliver_runs_a_command_sink_and_verify_cannot_read_it_back(
     assert "was not stored in command " in out and "store.sh (the sink" in out
     assert "run 'hlsync token deliver main/seed-bot' again" in out + err
     assert token not in out + err
+
+
+@pytest.mark.parametrize("target", ["sandbox", '{url: "http://127.0.0.1:9"}'])
+def test_confirm_and_deliver_refuse_a_target_hlsync_changes_itself(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], target: str
+) -> None:
+    folder = tmp_path / "api"
+    folder.mkdir()
+    config = CONFIG.replace("target: leadconnector", f"target: {target}")
+    (folder / "hlsync.yaml").write_text(config, encoding="utf-8")
+    token = "pit-00000000-1111-2222-3333-444444444444"
+    for argv, stdin in (
+        (["confirm", KEY, str(folder), "--by", "ann"], None),
+        (["token", "deliver", KEY, str(folder), "--by", "ann"], token + "\n"),
+    ):
+        code, out, err = _run(argv, capsys, stdin)
+        assert (code, out) == (1, "")
+        command = " ".join(argv[: argv.index(KEY)])
+        assert f"hlsync {command} is for the live cloud (target: leadconnector)" in err
+        assert "run 'hlsync apply'" in err
+        assert token not in err
+    assert sorted(p.name for p in folder.iterdir()) == ["hlsync.yaml"]  # no ledger
