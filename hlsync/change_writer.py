@@ -6,9 +6,12 @@ idempotent wherever upstream allows it:
 
 * contact create: ``POST /contacts/upsert`` only (never ``POST /contacts/``), so a retried
   or repeated apply — also one whose read missed the contact through search lag — updates
-  the contact instead of duplicating it. Update: ``PUT`` (or upsert, as the plan says)
-  with the changed fields, then the tag add/remove endpoints; tags are never replaced
-  wholesale on an update. Delete: ``DELETE``.
+  the contact instead of duplicating it. Its tags go in the upsert only when they are
+  exclusive (an upsert replaces all tags of a contact that exists); otherwise
+  ``POST /contacts/{id}/tags`` adds ``desired["tags_add"]`` after it, to the id the
+  upsert answered, so tags others put on a contact the read missed stay. Update:
+  ``PUT`` (or upsert, as the plan says) with the changed fields, then the tag add/remove
+  endpoints; tags are never replaced wholesale on an update. Delete: ``DELETE``.
 * custom field values go by field id: the ids of the plan's existing fields, and those
   of fields created earlier in this run (a contact depends on the field it uses). A key
   with no known id is sent by key, which upstream also accepts.
@@ -127,6 +130,16 @@ class ChangeWriter:
     async def _contact(self, api: LocationApi, change: Change) -> str:
         if change.action == "create":
             answer = await api.upsert_contact(self._body(change))
+            tags_add = _strings(change, "tags_add")
+            if tags_add:
+                contact = answer.get("contact")
+                contact_id = contact.get("id") if isinstance(contact, Mapping) else None
+                if not isinstance(contact_id, str) or not contact_id:
+                    raise _Failed(
+                        "the upsert answered without a contact id, so its tags "
+                        f"({', '.join(tags_add)}) were not added"
+                    )
+                await api.add_tags(contact_id, tags_add)
             if answer.get("new") is False:
                 return "already existed upstream: upsert updated it (no duplicate)"
             return ""

@@ -17,7 +17,9 @@ nobody changed plans as a noop:
 
 Tags compare case-insensitively (an assumption: HighLevel stores tags lower-cased).
 Declared tags missing on the contact are added; other tags are removed only when the
-contact's tag list is exclusive.
+contact's tag list is exclusive. A create sends its tags in the upsert only when they
+are exclusive (an upsert replaces every tag of a contact that exists); otherwise it adds
+them after the upsert (``create_tags_add``).
 """
 
 from __future__ import annotations
@@ -92,7 +94,13 @@ def compared_paths(contact: Contact) -> tuple[str, ...]:
 
 
 def create_body(contact: Contact, location_id: str) -> dict[str, Any]:
-    """The ``POST /contacts/upsert`` body that creates the contact idempotently."""
+    """The ``POST /contacts/upsert`` body that creates the contact idempotently.
+
+    ``tags`` in an upsert replace every tag of a contact that already exists (reference
+    §5.2), and a create can meet one that search lag hid from the read. So the body
+    carries the declared tags only when the contact's tag list is exclusive; otherwise
+    they are added after the upsert (:func:`create_tags_add`), and tags put on the
+    contact by people or workflows stay (DESIGN.md §3)."""
     body: dict[str, Any] = {"locationId": location_id}
     ident, _, value = contact.key.partition(":")
     if ident in ("email", "phone") and not contact.fields.get(ident):
@@ -100,11 +108,25 @@ def create_body(contact: Contact, location_id: str) -> dict[str, Any]:
     for name in _ordered(contact.fields):
         if contact.fields[name] is not None:
             body[name] = contact.fields[name]
-    if contact.tags:
+    if contact.tags and contact.tags_exclusive:
         body["tags"] = list(contact.tags)
     if contact.custom_fields:
         body["customFields"] = _custom_input(contact.custom_fields)
     return body
+
+
+def create_tags_add(contact: Contact) -> tuple[str, ...]:
+    """The tags a create adds with ``POST /contacts/{id}/tags`` after its upsert: the
+    declared ones (first spelling of each), unless the upsert body carries them."""
+    if contact.tags_exclusive:
+        return ()
+    seen: set[str] = set()
+    out: list[str] = []
+    for tag in contact.tags:
+        if tag.casefold() not in seen:
+            seen.add(tag.casefold())
+            out.append(tag)
+    return tuple(out)
 
 
 def create_fields(contact: Contact) -> tuple[FieldChange, ...]:

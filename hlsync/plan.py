@@ -18,8 +18,11 @@ What the applier does with each :class:`Change` (``desired`` is JSON-native, rea
   then POST (the data type cannot change in place); delete: DELETE ``object_id``.
 * ``tag`` — ``desired = {name}``; create: POST location tag; delete: DELETE ``object_id``.
 * ``contact`` — create: ``POST /contacts/upsert`` with ``desired["body"]`` (locationId,
-  declared fields, tags, ``customFields`` as ``[{key, field_value}]``) — upsert keeps a
-  retried create idempotent. update: if ``desired["write"] == "put"`` send
+  declared fields, ``customFields`` as ``[{key, field_value}]``, and ``tags`` only when
+  the contact's tags are exclusive: an upsert replaces every tag of a contact that
+  exists) — upsert keeps a retried create idempotent — then ``POST
+  /contacts/{id}/tags`` with ``desired["tags_add"]`` (the declared tags, when not
+  exclusive) to the id the upsert answered. update: if ``desired["write"] == "put"`` send
   ``PUT /contacts/{object_id}`` with ``desired["body"]``; if ``"upsert"`` (a changed field
   the update DTO lacks, e.g. companyName) send ``POST /contacts/upsert`` with it; then
   ``POST /contacts/{id}/tags`` with ``desired["tags_add"]`` and ``DELETE`` with

@@ -36,7 +36,13 @@ from datetime import datetime
 
 from hlsync import __version__
 from hlsync.catalog import Catalog, load_catalog
-from hlsync.contact_diff import compared_paths, create_body, create_fields, diff_contact
+from hlsync.contact_diff import (
+    compared_paths,
+    create_body,
+    create_fields,
+    create_tags_add,
+    diff_contact,
+)
 from hlsync.errors import HlsyncError, Problem
 from hlsync.fingerprint import fingerprint
 from hlsync.model import (
@@ -380,8 +386,12 @@ def _contact_change(
     if obs is None:
         action = "create"
         fields = create_fields(decl)
-        desired: dict[str, object] = {"body": create_body(decl, spec.id)}
-        calls = 1
+        tags_add = create_tags_add(decl)
+        desired: dict[str, object] = {
+            "body": create_body(decl, spec.id),
+            "tags_add": list(tags_add),
+        }
+        calls = 1 + bool(tags_add)  # the upsert, then the tags (contact_diff)
         uses_fields: list[str] = list(decl.custom_fields)
         uses_tags: list[str] = list(decl.tags)
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -512,3 +513,55 @@ def test_a_minted_token_without_a_sink_fails_without_its_value(
         params={"locationId": scope.location_id},
     )
     assert "seed-bot" in [i["name"] for i in listed["integrations"]]
+
+
+def test_a_create_that_meets_a_contact_hidden_by_search_lag_keeps_its_tags(
+    emulator: LiveEmulator,
+) -> None:
+    """Upsert replaces every tag of a contact that exists (reference §5.2), so a create
+    sends no tags in its upsert and adds the declared ones after it (DESIGN.md §3)."""
+    faults(emulator, {"route": "POST /contacts/search", "searchLagMs": 60_000})
+    with emulator.client(emulator.token(LOCATION_A)) as api:
+        made = api.post(
+            "/contacts/",
+            json={
+                "locationId": LOCATION_A,
+                "email": "p1@example.com",
+                "firstName": "P1",
+                "tags": ["staff"],
+            },
+        )
+    assert made.status_code == 201, made.text
+    admin(emulator, "DELETE", "/_emulator/requests")
+    run = converge(emulator, desired(person(1, tags=("vip",))))
+    contact = 'alpha.contact["p1@example.com"]'
+    (change,) = [c for c in run.plan.pending if c.address == contact]
+    assert change.action == "create"  # the lagging search hid it
+    assert change.api_calls == 2  # the upsert, then the tag add
+    assert set(statuses(run).values()) == {"ok"}
+    assert sorted(by_email(emulator, "p1@example.com")["tags"]) == ["staff", "vip"]
+    assert count(emulator) == 1
+    writes = [e["route"] for e in requests(emulator) if e["method"] == "POST"]
+    assert [r for r in writes if "contacts" in r and "search" not in r] == [
+        "POST /contacts/upsert",
+        "POST /contacts/{contactId}/tags",
+    ]
+
+
+def test_a_create_with_exclusive_tags_sends_them_in_the_upsert(
+    emulator: LiveEmulator,
+) -> None:
+    faults(emulator, {"route": "POST /contacts/search", "searchLagMs": 60_000})
+    with emulator.client(emulator.token(LOCATION_A)) as api:
+        made = api.post(
+            "/contacts/",
+            json={"locationId": LOCATION_A, "email": "p1@example.com", "tags": ["x"]},
+        )
+    assert made.status_code == 201, made.text
+    exclusive = dataclasses.replace(person(1, tags=("vip",)), tags_exclusive=True)
+    run = converge(emulator, desired(exclusive))
+    (change,) = [c for c in run.plan.pending if c.kind == "contact"]
+    assert (change.action, change.api_calls) == ("create", 1)
+    assert change.desired["body"]["tags"] == ["vip"]
+    assert set(statuses(run).values()) == {"ok"}
+    assert by_email(emulator, "p1@example.com")["tags"] == ["vip"]

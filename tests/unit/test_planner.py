@@ -244,16 +244,22 @@ def test_new_contact_is_an_upsert_that_waits_for_its_field_and_tag() -> None:
     change = only(plan, ANN)
     assert change.action == "create"
     assert change.fingerprint == "absent"
+    # no tags in the upsert: on a contact that exists they would replace its tags
     assert change.desired == {
         "body": {
             "locationId": LOC,
             "firstName": "Ann",
             "email": "Ann@example.com",
-            "tags": ["vip", "staff"],
             "customFields": [{"key": "pincode", "field_value": "1"}],
-        }
+        },
+        "tags_add": ["vip", "staff"],
     }
+    assert change.api_calls == 2
     assert change.depends_on == ('main.custom_field["pincode"]', 'main.tag["vip"]')
+    exclusive = dataclasses.replace(spec.contacts[0], tags_exclusive=True)
+    alone = only(plan_for(main(contacts=(exclusive,)), {}), ANN)
+    assert alone.desired["body"]["tags"] == ["vip", "staff"]  # replacing is wanted
+    assert (alone.desired["tags_add"], alone.api_calls) == ([], 1)
     tag = only(plan, 'main.tag["vip"]')
     assert (tag.action, tag.desired) == ("create", {"name": "vip"})
     assert not [c for c in plan.changes if c.address == 'main.tag["staff"]']
