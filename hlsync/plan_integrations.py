@@ -207,8 +207,23 @@ def check_requests(
         for c in changes
         if c.kind == "integration" and c.action in requests.values()
     }
+    created = {
+        token_key(c.location, c.key): c
+        for c in changes
+        if c.kind == "integration" and c.action == "create"
+    }
     for key, verb in sorted(requests.items()):
         if done.get(key) == verb:
+            continue
+        if key in created:
+            problems.append(
+                Problem(
+                    f"{key}: cannot {verb.replace('_', ' ')}: it does not exist yet "
+                    "upstream (the plan would create it, with its first token)",
+                    created[key].source,
+                    "run 'hlsync apply' first to create it; its token goes to its sink",
+                )
+            )
             continue
         problems.append(
             Problem(

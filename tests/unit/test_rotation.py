@@ -258,12 +258,17 @@ def test_requested_verbs_and_their_refusals() -> None:
             options=PlanOptions(requests={"main/seed-bot": "rotate"}),
         )
     assert "hlsync token expire-old main/seed-bot --force" in str(info.value)
-    with pytest.raises(HlsyncError, match="cannot rotate"):
-        build_plan(
-            desired(TokenPolicy()),
-            observed_state(None, T0),
-            options=PlanOptions(requests={"main/seed-bot": "rotate"}),
-        )
+    for verb in ("rotate", "rotate_now", "cancel_rotation"):
+        with pytest.raises(HlsyncError, match="cannot") as info:
+            build_plan(
+                desired(TokenPolicy()),
+                observed_state(None, T0),
+                options=PlanOptions(requests={"main/seed-bot": verb}),
+            )
+        said = str(info.value)
+        assert f"main/seed-bot: cannot {verb.replace('_', ' ')}: it does not " in said
+        assert "exist yet" in said and "run 'hlsync apply' first" in said
+        assert "not declared present" not in said
 
 
 def test_warnings_for_lost_tokens_and_an_unknown_clock() -> None:
