@@ -26,7 +26,7 @@ from hlsync.errors import HlsyncError, Location
 from hlsync.files import atomic_write
 from hlsync.journal import Journal
 from hlsync.ledger import Ledger, load_ledger
-from hlsync.manual import ledger_file
+from hlsync.manual import leadconnector_base_url, ledger_file
 from hlsync.model import DesiredState, Integration
 from hlsync.plan import Plan
 from hlsync.plan_integrations import RequestVerb
@@ -150,6 +150,19 @@ def with_ledger_generations(history: TokenHistory, ledger: Ledger) -> TokenHisto
     return dataclasses.replace(history, generations=generations)
 
 
+def effective_target(desired: DesiredState, environ: Mapping[str, str]) -> DesiredState:
+    """``desired`` with a ``leadconnector`` target's URL set to the one in use (with
+    ``HLSYNC_LEADCONNECTOR_URL`` resolved), so ``Target.base_url`` (and the plan and
+    runbook rendered from it) name where hlsync really talks to."""
+    if desired.target.kind != "leadconnector":
+        return desired
+    url = leadconnector_base_url(desired.target, environ)
+    if url == desired.target.base_url:
+        return desired
+    target = dataclasses.replace(desired.target, url=url)
+    return dataclasses.replace(desired, target=target)
+
+
 async def make_plan(
     desired: DesiredState,
     access: TargetAccess,
@@ -163,11 +176,16 @@ async def make_plan(
     a plan that could not store its tokens fails here, before anything is minted. On
     the live cloud tokens arrive by ``hlsync token deliver`` instead, so not there.
     A previous token kept for a rotation whose overlap has ended is let go
-    (``custody.release_ended``).
+    (``custody.release_ended``). The plan names the target by the base URL actually
+    used (``effective_target``), so its header and runbook show where it went.
     """
     observed = await read_observed(desired, access)
     release_ended(desired, observed)
-    plan = build_plan(desired, observed, options=plan_options(desired, requests))
+    plan = build_plan(
+        effective_target(desired, os.environ),
+        observed,
+        options=plan_options(desired, requests),
+    )
     if desired.target.kind != "leadconnector":
         preflight(plan, desired)
     return dataclasses.replace(plan, config_root=display_path(Path(config_path)))

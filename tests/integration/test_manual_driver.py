@@ -10,6 +10,7 @@ finds the scope the operator forgot to tick; ticked, the same token verifies cle
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import json
 import os
@@ -121,6 +122,10 @@ def _run(
     return code, out, err
 
 
+# The emulator's address (its port changes from run to run) in the golden runbooks.
+EMULATOR_URL = "http://emulator.invalid"
+
+
 def _golden(name: str, actual: str, update: bool) -> None:
     path = GOLDEN / name
     if update:
@@ -147,17 +152,26 @@ def test_round_trip(
         ("tag", "create"),
     ]
     runbook = render_runbook_text(plan)
-    _golden("round-trip.txt", runbook, update_golden)
-    _golden("round-trip.md", render_runbook_markdown(plan), update_golden)
+    url = emulator.base_url
+    fixed = dataclasses.replace(plan, target=EMULATOR_URL)
+    _golden("round-trip.txt", render_runbook_text(fixed), update_golden)
+    _golden("round-trip.md", render_runbook_markdown(fixed), update_golden)
     assert "\n" + runbook + "\n" in out  # the plan shows the UI steps too
+    # HLSYNC_LEADCONNECTOR_URL is where the plan went: its header and runbook say so
+    assert plan.target == url
+    assert out.startswith(f"hlsync will make these changes to {url}:\n")
+    assert f"Target {url}." in runbook
+    assert "services.leadconnectorhq.com" not in out
 
     # apply: the tag goes through the API, the integration is left to the operator
     code, out, err = _run(["apply", "plan.json"], capsys)
     assert code == 4, err
     assert "1 Private Integration change is left to make by hand" in err
-    for name in ("round-trip.txt", "round-trip.md"):
-        written = live / ".hlsync" / name.replace("round-trip", "runbook")
-        assert written.read_text(encoding="utf-8") == (GOLDEN / name).read_text()
+    for name, render in (
+        ("runbook.txt", render_runbook_text),
+        ("runbook.md", render_runbook_markdown),
+    ):
+        assert (live / ".hlsync" / name).read_text(encoding="utf-8") == render(plan)
     with emulator.client(emulator.token(LOCATION_A)) as api:
         tags = api.get(f"/locations/{LOCATION_A}/tags").json()["tags"]
     assert [t["name"] for t in tags] == ["vip"]
