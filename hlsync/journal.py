@@ -8,12 +8,17 @@ has it; the next ``hlsync plan`` reads the journal and reports every intent that
 reached "delivered", with the way to recover (``hlsync token rotate NAME --now --force``
 mints a fresh token into the repaired sink).
 
-File: ``<config dir>/.hlsync/journal.jsonl``, one JSON object per line, appended and
+File: ``hlsync.journal.jsonl`` beside the config (in the config directory, or beside a
+single config file, like ``hlsync.ledger.json``), one JSON object per line, appended and
 fsynced record by record, so a crash loses at most the line being written (a torn last
 line is ignored on reading). It holds integration names, verbs, times, plan checksums,
-generations and sink descriptions, never a token value; it is safe to commit, and should
-be kept where plans run: it also remembers the ``generation`` last applied to each
-integration (``rotation.decide`` rotates "now" when the config's number is higher).
+generations and sink descriptions, never a token value, so it is **committed** with the
+config: it remembers the ``generation`` last applied to each integration
+(``rotation.decide`` rotates "now" when the config's number is higher), and a journal
+that is lost (a fresh checkout, a CI runner) would turn a bump into a silent adoption.
+(The planner warns whenever it adopts a generation it has no record of.) A journal
+left at the old place, ``.hlsync/journal.jsonl`` (git-ignored with the token files), is
+read while the new file does not exist, and moved there by the first record written.
 
 Records (``event``):
 
@@ -45,14 +50,19 @@ from hlsync.errors import HlsyncError
 from hlsync.model import DesiredState
 from hlsync.rotation import TokenHistory
 
-JOURNAL_FILE = Path(".hlsync") / "journal.jsonl"
+JOURNAL_FILE = Path("hlsync.journal.jsonl")
+LEGACY_FILE = Path(".hlsync") / "journal.jsonl"  # where journals were kept before
 FORMAT = 1
 
 
-def journal_path(desired: DesiredState) -> Path:
+def _config_dir(desired: DesiredState) -> Path:
     root = Path(desired.root)
-    folder = root if root.is_dir() else root.parent
-    return folder / JOURNAL_FILE
+    return root if root.is_dir() else root.parent
+
+
+def journal_path(desired: DesiredState) -> Path:
+    """``<config dir>/hlsync.journal.jsonl``: committed beside the config."""
+    return _config_dir(desired) / JOURNAL_FILE
 
 
 def recover_hint(key: str, verb: str = "rotate_now") -> str:
@@ -71,12 +81,18 @@ def recover_hint(key: str, verb: str = "rotate_now") -> str:
 class Journal:
     """Append records to, and read the history of, one journal file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, legacy: Path | None = None) -> None:
         self.path = path
+        self.legacy = legacy  # read while ``path`` does not exist, then moved to it
 
     @classmethod
     def for_config(cls, desired: DesiredState) -> Journal:
-        return cls(journal_path(desired))
+        return cls(journal_path(desired), _config_dir(desired) / LEGACY_FILE)
+
+    def _source(self) -> Path:
+        if self.legacy is not None and not self.path.exists() and self.legacy.exists():
+            return self.legacy
+        return self.path
 
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r})"
@@ -87,6 +103,8 @@ class Journal:
         )
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if self._source() != self.path:  # carry the old journal over first
+                os.replace(self._source(), self.path)
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             try:
                 os.write(fd, (line + "\n").encode("utf-8"))
@@ -144,14 +162,15 @@ class Journal:
 
     def records(self) -> Iterator[dict[str, Any]]:
         """Every readable record in file order; a torn or foreign line is skipped."""
+        source = self._source()
         try:
-            text = self.path.read_text(encoding="utf-8")
+            text = source.read_text(encoding="utf-8")
         except FileNotFoundError:
             return
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
             raise HlsyncError(
-                f"{self.path}: cannot read the token journal ({reason})",
+                f"{source}: cannot read the token journal ({reason})",
                 hints=("make it readable, or move it away to start a new one",),
             ) from exc
         for line in text.splitlines():

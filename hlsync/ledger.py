@@ -10,8 +10,10 @@ Format (``schemas/ledger.schema.json``, version 1): per integration, keyed
 ``<location>/<name>`` or ``agency/<name>``, the confirmed name, description and scopes,
 ``status`` (``present`` / ``deleted``), when it was created and last confirmed, when its
 token was last delivered (the rotation date), when the old token of an open rotation
-expires, and the history of confirmations and deliveries (who, when, which plan change).
-It never holds a token value: nothing here has a field for one.
+expires, and the history of confirmations and deliveries (who, when, which plan change;
+a create's and a delivery's token ``generation``, so the generation last applied is
+known without the token journal). It never holds a token value: nothing here has a
+field for one.
 
 Reading: a missing file is an empty ledger; a file that is not JSON, breaks the schema or
 contradicts itself raises :class:`HlsyncError` at ``file:line:column`` of the offending
@@ -216,6 +218,9 @@ def confirm_change(
             "description": change.desired.get("description", ""),
             "scopes": list(change.desired.get("scopes") or ()),
         }
+        generation = change.desired.get("generation")
+        if isinstance(generation, int) and not isinstance(generation, bool):
+            details["generation"] = generation  # the token's: survives the journal
     elif change.fields:
         details = {"fields": [fc.to_dict() for fc in change.fields]}
     event = LedgerEvent(
@@ -263,8 +268,12 @@ def confirm_change(
     return ledger.with_entry(replace(entry, history=old.history + (event,)))
 
 
-def record_delivery(ledger: Ledger, key: str, *, by: str, at: datetime) -> Ledger:
-    """The ledger after a new token of ``key`` was stored in its sink (rotation date)."""
+def record_delivery(
+    ledger: Ledger, key: str, *, by: str, at: datetime, generation: int | None = None
+) -> Ledger:
+    """The ledger after a new token of ``key`` was stored in its sink (rotation date);
+    ``generation``: the token's, kept in the event's details so the generation last
+    applied survives without the token journal (:func:`ledger_generations`)."""
     old = ledger.get(key)
     if old is None or old.status != "present":
         raise HlsyncError(
@@ -275,10 +284,33 @@ def record_delivery(ledger: Ledger, key: str, *, by: str, at: datetime) -> Ledge
             ),
         )
     now = stamp(at)
-    event = LedgerEvent(at=now, by=by, event="token_delivered", address=None)
+    details: dict[str, JSONValue] = {}
+    if generation is not None:
+        details["generation"] = generation
+    event = LedgerEvent(
+        at=now, by=by, event="token_delivered", address=None, details=details
+    )
     return ledger.with_entry(
         replace(old, token_delivered_at=now, history=old.history + (event,))
     )
+
+
+def ledger_generations(ledger: Ledger) -> dict[str, int]:
+    """The token generation last applied per integration, as the ledger knows it: the
+    highest of a confirmed create's or delivery's ``generation`` detail and a confirmed
+    ``rotate_now``'s ``token.generation`` field (a bump done in the UI)."""
+    found: dict[str, int] = {}
+    for key, entry in ledger.entries.items():
+        for event in entry.history:
+            values = [event.details.get("generation")]
+            fields = event.details.get("fields")
+            for fc in fields if isinstance(fields, list) else ():
+                if isinstance(fc, Mapping) and fc.get("path") == "token.generation":
+                    values.append(fc.get("after"))
+            for value in values:
+                if isinstance(value, int) and not isinstance(value, bool):
+                    found[key] = max(value, found.get(key, value))
+    return found
 
 
 def _scopes(value: JSONValue) -> tuple[str, ...]:

@@ -20,8 +20,9 @@
   that integration's create, rotation or update, so its writes use the new token (and
   scopes);
 * :func:`check_requests` — every requested verb became a change;
-* :func:`plan_warnings` — tokens minted but not stored (from the journal), and age
-  rotation left undecided when the upstream's clock is unknown.
+* :func:`plan_warnings` — tokens minted but not stored (from the journal), generations
+  adopted without a rotation (no record of the one applied), and age rotation left
+  undecided when the upstream's clock is unknown.
 
 ``PlanOptions`` (re-exported by ``planner``) carries the options. No I/O: the journal's
 view arrives as :class:`~hlsync.rotation.TokenHistory`.
@@ -179,10 +180,12 @@ def declared(desired: DesiredState) -> list[tuple[str | None, Integration]]:
 def plan_warnings(
     desired: DesiredState, observed: ObservedState, history: TokenHistory
 ) -> tuple[str, ...]:
-    """Tokens lost (from the journal), and age rotation left undecided (no clock)."""
+    """Tokens lost (from the journal), generations adopted without a rotation, and age
+    rotation left undecided (no clock)."""
     out: list[str] = []
     for where, decl in declared(desired):
         out += history.problems.get(token_key(where, decl.name), ())
+    out += adopted_warnings(desired, observed, history)
     timed = [
         token_key(where, d.name)
         for where, d in declared(desired)
@@ -194,6 +197,37 @@ def plan_warnings(
             "rotation by age was not decided for " + ", ".join(timed)
         )
     return tuple(out)
+
+
+def adopted_warnings(
+    desired: DesiredState, observed: ObservedState, history: TokenHistory
+) -> list[str]:
+    """One warning per existing integration whose applied generation nobody recorded
+    (no journal entry, no ledger entry) while the config's is above 0: that number is
+    adopted, not acted on (``rotation.decide``), yet a bump may mean "this token
+    leaked". At 0, the lowest, no bump can be hiding, so nothing is said."""
+    out: list[str] = []
+    for where, decl in declared(desired):
+        key = token_key(where, decl.name)
+        if decl.ensure != "present" or decl.token.generation == 0:
+            continue
+        if key in history.generations:
+            continue
+        if where is None:
+            found = observed.agency_integrations.get(decl.name)
+        else:
+            seen = observed.locations.get(where)
+            found = None if seen is None else seen.integrations.get(decl.name)
+        if found is None:
+            continue  # a create: its first token gets this generation
+        out.append(
+            f"{key}: the token generation last applied is unknown (neither the token "
+            f"journal nor the ledger records one), so the config's generation "
+            f"{decl.token.generation} was adopted without rotating the token; if it "
+            "was bumped because the token leaked, rotate it now: "
+            f"hlsync token rotate {key} --now --force"
+        )
+    return out
 
 
 def check_requests(

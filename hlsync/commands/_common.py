@@ -25,7 +25,7 @@ from hlsync.custody import release_ended
 from hlsync.errors import HlsyncError, Location
 from hlsync.files import atomic_write
 from hlsync.journal import Journal
-from hlsync.ledger import Ledger, load_ledger
+from hlsync.ledger import Ledger, ledger_generations, load_ledger
 from hlsync.manual import leadconnector_base_url, ledger_file
 from hlsync.model import DesiredState, Integration
 from hlsync.plan import Plan
@@ -134,19 +134,13 @@ def plan_options(
 
 
 def with_ledger_generations(history: TokenHistory, ledger: Ledger) -> TokenHistory:
-    """On the live cloud a rotation is done by hand and confirmed in the ledger: the
-    generation of a confirmed ``rotate_now`` (its ``token.generation`` field) counts as
-    applied, so a bumped generation is planned once, not again after its confirmation."""
+    """On the live cloud a token is minted by hand and confirmed in the ledger: the
+    generations it records (a confirmed create or delivery, a confirmed ``rotate_now``)
+    count as applied, so a bumped generation is planned once, not again after its
+    confirmation, and is noticed even when the token journal is lost."""
     generations = dict(history.generations)
-    for key, entry in ledger.entries.items():
-        for event in entry.history:
-            fields = event.details.get("fields")
-            for fc in fields if isinstance(fields, list) else ():
-                if not isinstance(fc, Mapping):
-                    continue
-                after = fc.get("after")
-                if fc.get("path") == "token.generation" and isinstance(after, int):
-                    generations[key] = max(after, generations.get(key, after))
+    for key, value in ledger_generations(ledger).items():
+        generations[key] = max(value, generations.get(key, value))
     return dataclasses.replace(history, generations=generations)
 
 

@@ -132,7 +132,10 @@ def run_deliver(args: argparse.Namespace) -> int:
         custody.store_given(location, decl.name, Token(value), generation=generation)
     )
     try:
-        save_ledger(path, record_delivery(ledger, key, by=who, at=datetime.now(UTC)))
+        delivered = record_delivery(
+            ledger, key, by=who, at=datetime.now(UTC), generation=generation
+        )
+        save_ledger(path, delivered)
     except HlsyncError as exc:
         raise HlsyncError(
             f"the token of {key}: {said}, but the delivery could not be recorded in "

@@ -378,7 +378,9 @@ def test_a_generation_bump_is_confirmed_and_delivered_then_the_plan_is_clean(
     assert _run(["confirm", KEY], capsys)[0] == 0
     assert _run(["token", "deliver", KEY], capsys, first)[0] == 0
     # the tag goes through the API; the generation in use (0) is adopted
-    assert _run(["apply", "--auto-approve"], capsys)[0] == 0
+    code, out, err = _run(["apply", "--auto-approve"], capsys)
+    assert code == 0, out + err
+    print(out, err)
 
     _bump_generation(live, 1)
     code, out, err = _run(["plan", "--out", "plan.json"], capsys)
@@ -401,7 +403,7 @@ def test_a_generation_bump_is_confirmed_and_delivered_then_the_plan_is_clean(
     assert _run(["token", "deliver", KEY], capsys, second)[0] == 0
     sink = live / ".hlsync" / "tokens" / "main.seed-bot.token"
     assert sink.read_text(encoding="utf-8") == second + "\n"
-    journal = (live / ".hlsync" / "journal.jsonl").read_text(encoding="utf-8")
+    journal = (live / "hlsync.journal.jsonl").read_text(encoding="utf-8")
     delivered = [
         e["generation"]
         for e in map(json.loads, journal.splitlines())
@@ -415,6 +417,29 @@ def test_a_generation_bump_is_confirmed_and_delivered_then_the_plan_is_clean(
     code, out, err = _run(["confirm", KEY], capsys)
     assert code == 0 and "nothing to confirm" in out
     assert _run(["verify", KEY], capsys)[0] == 0
+
+
+def test_a_bump_is_planned_from_the_ledger_when_the_journal_is_lost(
+    live: Path,
+    emulator: LiveEmulator,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The ledger records the generation at confirm and deliver: a fresh checkout
+    without the token journal still rotates now on a bump, never adopts it."""
+    monkeypatch.chdir(live)
+    _, first = _mint(emulator, SCOPES)
+    assert _run(["confirm", KEY], capsys)[0] == 0
+    assert _run(["token", "deliver", KEY], capsys, first)[0] == 0
+    (live / "hlsync.journal.jsonl").unlink()
+    _bump_generation(live, 1)
+    code, out, err = _run(["plan", "--out", "plan.json"], capsys)
+    assert code == 0, err
+    assert not out.startswith("Warning:")
+    plan = Plan.from_json((live / "plan.json").read_text(encoding="utf-8"))
+    integration = [(c.key, c.action) for c in plan.pending if c.kind == "integration"]
+    assert integration == [("seed-bot", "rotate_now")]
+    assert plan.warnings == ()
 
 
 def _with_sink(folder: Path, sink: str) -> None:
@@ -444,7 +469,7 @@ def test_deliver_and_verify_use_an_env_file_sink(
     assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
     assert not (live / ".hlsync" / "tokens").exists()  # not the default file
     # the journal has the delivery, as apply would record it; no token in it
-    journal = (live / ".hlsync" / "journal.jsonl").read_text(encoding="utf-8")
+    journal = (live / "hlsync.journal.jsonl").read_text(encoding="utf-8")
     events = [json.loads(line) for line in journal.splitlines()]
     assert [(e["event"], e["integration"]) for e in events] == [
         ("intent", KEY),

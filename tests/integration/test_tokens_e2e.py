@@ -220,6 +220,30 @@ def test_a_generation_bump_rotates_now_exactly_once(
     assert run(capsys, "plan", str(config), "--detailed-exitcode")[0] == 0
 
 
+def test_a_bump_the_journal_cannot_confirm_is_adopted_with_a_warning(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    emulator: LiveEmulator,
+    alpha_env: None,
+) -> None:
+    config = write_config(tmp_path / "cfg", emulator.base_url)
+    assert run(capsys, "apply", str(config), "--auto-approve")[0] == 0
+    journal = config / "hlsync.journal.jsonl"  # committed beside the config
+    assert '"event": "delivered"' in journal.read_text()
+    assert not (config / ".hlsync" / "journal.jsonl").exists()
+    journal.unlink()  # a fresh checkout that lost it
+    write_config(config, emulator.base_url, generation=1)
+    for fmt in ("text", "markdown", "json"):
+        code, out, _ = run(capsys, "plan", str(config), "--format", fmt)
+        assert code == 0
+        assert "alpha/seed-bot: the token generation last applied is unknown" in out
+        assert "generation 1 was adopted without rotating the token" in out
+        assert "hlsync token rotate alpha/seed-bot --now --force" in out
+    code, out, _ = run(capsys, "plan", str(config), "--detailed-exitcode")
+    assert code == 0 and out.startswith("Warning: alpha/seed-bot: the token")
+    assert out.endswith("No changes. The account matches the configuration.\n")
+
+
 def _python_sink(code: str) -> str:
     return (
         "{command: [" + ", ".join(repr(a) for a in (sys.executable, "-c", code)) + "]}"

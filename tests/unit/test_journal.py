@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 
 from hlsync.errors import HlsyncError
-from hlsync.journal import Journal, adopt_generations
+from hlsync.journal import Journal, adopt_generations, journal_path
+from hlsync.model import LocationSpec
 from hlsync.rotation import TokenHistory
+from tests.unit.conftest import desired_state
 
 KEY = "main/seed-bot"
 
 
 def journal(tmp_path: Path) -> Journal:
-    return Journal(tmp_path / ".hlsync" / "journal.jsonl")
+    return Journal(tmp_path / "hlsync.journal.jsonl")
 
 
 def intent(j: Journal, verb: str = "create", generation: int = 0) -> str:
@@ -87,7 +90,7 @@ def test_a_torn_last_line_and_foreign_lines_are_skipped(tmp_path: Path) -> None:
 
 def test_an_unreadable_journal_is_a_user_error(tmp_path: Path) -> None:
     j = journal(tmp_path)
-    j.path.parent.mkdir(parents=True)
+    j.path.parent.mkdir(parents=True, exist_ok=True)
     j.path.write_bytes(b"\xff\xfe")
     with pytest.raises(HlsyncError, match="cannot read the token journal"):
         j.history()
@@ -95,3 +98,31 @@ def test_an_unreadable_journal_is_a_user_error(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
     with pytest.raises(HlsyncError, match="cannot write the token journal"):
         blocked.deleted(KEY)
+
+
+def test_the_journal_is_committed_beside_the_config(tmp_path: Path) -> None:
+    """``hlsync.journal.jsonl`` beside the config (like the ledger), not in the
+    git-ignored ``.hlsync/``: a lost journal would adopt a bumped generation."""
+    config = tmp_path / "hlsync.yaml"
+    config.write_text("version: 1\n")
+    for root in (config, tmp_path):
+        desired = desired_state(LocationSpec("main", "loc-1"))
+        desired = dataclasses.replace(desired, root=str(root))
+        assert journal_path(desired) == tmp_path / "hlsync.journal.jsonl"
+        assert Journal.for_config(desired).path == tmp_path / "hlsync.journal.jsonl"
+
+
+def test_a_journal_at_the_old_place_is_read_then_moved(tmp_path: Path) -> None:
+    old = Journal(tmp_path / ".hlsync" / "journal.jsonl")
+    old.delivered(intent(old, generation=2), KEY, 2)
+    desired = dataclasses.replace(
+        desired_state(LocationSpec("main", "loc-1")), root=str(tmp_path)
+    )
+    j = Journal.for_config(desired)
+    assert not j.path.exists()
+    assert j.history().generations == {KEY: 2}  # read where it was
+    j.delivered(intent(j, generation=3), KEY, 3)
+    assert not old.path.exists()  # carried over by the first record written
+    events = [json.loads(line)["event"] for line in j.path.read_text().splitlines()]
+    assert events == ["intent", "delivered", "intent", "delivered"]
+    assert j.history().generations == {KEY: 3}

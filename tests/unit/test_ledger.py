@@ -15,12 +15,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hlsync.commands._common import with_ledger_generations
 from hlsync.errors import HlsyncError
 from hlsync.integrations import IntegrationScope
 from hlsync.ledger import (
     Ledger,
     confirm_change,
     json_positions,
+    ledger_generations,
     load_ledger,
     parse_ledger,
     record_delivery,
@@ -81,6 +83,7 @@ def test_confirmed_create_is_observed_and_the_plan_is_then_clean() -> None:
     assert event.details == {
         "description": "Seeds",
         "scopes": ["contacts.readonly", "contacts.write"],
+        "generation": 0,  # the generation its first token has
     }
     assert _pending(_desired(BOT), ledger) == []
 
@@ -168,6 +171,25 @@ def test_the_integration_plan_takes_the_plan_options_and_a_clock() -> None:
     later = T0 + timedelta(days=91)
     (change,) = integration_plan(_desired(aged), ledger, options, now=later).pending
     assert change.action == "rotate"
+
+
+def test_the_ledger_keeps_the_generation_applied_without_the_journal() -> None:
+    """A confirmed create, a delivery and a confirmed rotate now each record the
+    token's generation, so a bump is still seen when the token journal is lost."""
+    ledger = _created()
+    assert ledger_generations(ledger) == {"main/seed-bot": 0}
+    ledger = record_delivery(ledger, "main/seed-bot", by="ann", at=T0, generation=3)
+    entry = ledger.get("main/seed-bot")
+    assert entry is not None and entry.history[-1].details == {"generation": 3}
+    assert ledger_generations(ledger) == {"main/seed-bot": 3}
+    bumped = dataclasses.replace(BOT, token=TokenPolicy(generation=4))
+    options = PlanOptions(history=with_ledger_generations(TokenHistory(), ledger))
+    (change,) = integration_plan(_desired(bumped), ledger, options).pending
+    assert change.action == "rotate_now"
+    ledger = confirm_change(ledger, change, by="ann", at=T1)
+    assert ledger_generations(ledger) == {"main/seed-bot": 4}
+    saved = parse_ledger(ledger.to_json(), "hlsync.ledger.json")
+    assert ledger_generations(saved) == {"main/seed-bot": 4}
 
 
 def test_refusals() -> None:

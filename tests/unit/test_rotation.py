@@ -28,7 +28,12 @@ from hlsync.model import (
 from hlsync.plan import Plan
 from hlsync.plan_integrations import RequestVerb
 from hlsync.planner import PlanOptions, build_plan
-from hlsync.render import render_plan_markdown, render_plan_text, summary_line
+from hlsync.render import (
+    render_plan_json,
+    render_plan_markdown,
+    render_plan_text,
+    summary_line,
+)
 from hlsync.resources import load_schema
 from hlsync.rotation import TokenHistory, decide, duration, iso, parse_time
 
@@ -285,6 +290,28 @@ def test_warnings_for_lost_tokens_and_an_unknown_clock() -> None:
     assert text.rstrip().endswith("No changes. The account matches the configuration.")
     assert "> - main/seed-bot: lost one" in render_plan_markdown(plan)
     assert plan.to_dict()["warnings"] == list(plan.warnings)
+
+
+def test_an_adopted_generation_is_a_warning_in_every_format() -> None:
+    """No record of the generation applied: the config's is adopted, not rotated, and
+    the plan says so (a bump may mean "this token leaked")."""
+    bumped = desired(TokenPolicy(generation=2))
+    plan = build_plan(bumped, observed_state(observed(), T0))
+    assert not plan.has_changes
+    (warning,) = plan.warnings
+    assert warning.startswith("main/seed-bot: the token generation last applied is ")
+    assert "the config's generation 2 was adopted without rotating" in warning
+    assert warning.endswith("hlsync token rotate main/seed-bot --now --force")
+    assert render_plan_text(plan).startswith(f"Warning: {warning}\n")
+    assert f"> - {warning}" in render_plan_markdown(plan)
+    assert json.loads(render_plan_json(plan))["warnings"] == [warning]
+    known = PlanOptions(history=TokenHistory(generations={"main/seed-bot": 2}))
+    quiet = [
+        build_plan(bumped, observed_state(observed(), T0), options=known),
+        build_plan(desired(TokenPolicy()), observed_state(observed(), T0)),  # 0
+        build_plan(bumped, observed_state(None, T0)),  # created with it
+    ]
+    assert [p.warnings for p in quiet] == [(), (), ()]
 
 
 def test_token_plans_validate_and_round_trip_through_a_plan_file() -> None:
