@@ -380,7 +380,6 @@ def test_a_generation_bump_is_confirmed_and_delivered_then_the_plan_is_clean(
     # the tag goes through the API; the generation in use (0) is adopted
     code, out, err = _run(["apply", "--auto-approve"], capsys)
     assert code == 0, out + err
-    print(out, err)
 
     _bump_generation(live, 1)
     code, out, err = _run(["plan", "--out", "plan.json"], capsys)
