@@ -56,6 +56,32 @@ def add_format(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_integration_args(
+    parser: argparse.ArgumentParser, *, by: str | None = None
+) -> None:
+    """NAME (``<location>/<integration>`` or ``agency/<integration>``) and PATH, as
+    ``confirm``, ``verify`` and the ``token`` verbs take them; ``by``: the help of a
+    ``--by WHO`` option (who acted, for the ledger's history), added when given."""
+    parser.add_argument(
+        "name",
+        metavar="NAME",
+        help="the integration: <location>/<integration> or agency/<integration>",
+    )
+    parser.add_argument(
+        "path",
+        nargs="?",
+        default=".",
+        metavar="PATH",
+        help="config file, or directory of *.yaml files (default: .)",
+    )
+    if by is not None:
+        parser.add_argument(
+            "--by",
+            metavar="WHO",
+            help=f"{by}, for the ledger's history (default: $USER)",
+        )
+
+
 def add_targeting(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--location",

@@ -23,7 +23,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from hlsync.commands._common import plan_options
+from hlsync.commands._common import add_integration_args, plan_options
 from hlsync.config import display_path, load_config
 from hlsync.errors import HlsyncError
 from hlsync.ledger import confirm_change, load_ledger, save_ledger
@@ -44,23 +44,7 @@ HELP = (
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "name",
-        metavar="NAME",
-        help="the integration: <location>/<integration> or agency/<integration>",
-    )
-    parser.add_argument(
-        "path",
-        nargs="?",
-        default=".",
-        metavar="PATH",
-        help="config file, or directory of *.yaml files (default: .)",
-    )
-    parser.add_argument(
-        "--by",
-        metavar="WHO",
-        help="who made the change, for the ledger's history (default: $USER)",
-    )
+    add_integration_args(parser, by="who made the change")
 
 
 def operator(given: str | None) -> str:

@@ -35,7 +35,7 @@ from typing import TextIO
 
 from hlsync.checks import TOKEN_RE
 from hlsync.commands import token_verbs
-from hlsync.commands._common import with_ledger_generations
+from hlsync.commands._common import add_integration_args, with_ledger_generations
 from hlsync.commands.confirm import operator
 from hlsync.config import display_path, load_config
 from hlsync.custody import TokenCustody
@@ -59,23 +59,7 @@ Run = Callable[[argparse.Namespace], int]
 
 
 def configure_deliver(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "name",
-        metavar="NAME",
-        help="the integration: <location>/<integration> or agency/<integration>",
-    )
-    parser.add_argument(
-        "path",
-        nargs="?",
-        default=".",
-        metavar="PATH",
-        help="config file, or directory of *.yaml files (default: .)",
-    )
-    parser.add_argument(
-        "--by",
-        metavar="WHO",
-        help="who delivers it, for the ledger's history (default: $USER)",
-    )
+    add_integration_args(parser, by="who delivers it")
 
 
 def read_token(stream: TextIO, prompt: str) -> str:

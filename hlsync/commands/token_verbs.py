@@ -35,7 +35,13 @@ import sys
 from pathlib import Path
 
 from hlsync.applier import apply_plan
-from hlsync.commands._common import add_format, make_plan, render_plan, want_color
+from hlsync.commands._common import (
+    add_format,
+    add_integration_args,
+    make_plan,
+    render_plan,
+    want_color,
+)
 from hlsync.config import display_path, load_config
 from hlsync.custody import TokenCustody
 from hlsync.errors import HlsyncError
@@ -59,18 +65,7 @@ PROMPT = (
 def configure_verb(
     parser: argparse.ArgumentParser, *, now_flag: bool, force_flag: bool
 ) -> None:
-    parser.add_argument(
-        "name",
-        metavar="NAME",
-        help="the integration: <location>/<integration> or agency/<integration>",
-    )
-    parser.add_argument(
-        "path",
-        nargs="?",
-        default=".",
-        metavar="PATH",
-        help="config file, or directory of *.yaml files (default: .)",
-    )
+    add_integration_args(parser)
     if now_flag:
         parser.add_argument(
             "--now",

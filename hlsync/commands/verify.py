@@ -39,6 +39,7 @@ from typing import Any, Literal
 import httpx
 
 from hlsync.client import ApiClient, ApiError, RetryPolicy
+from hlsync.commands._common import add_integration_args
 from hlsync.config import display_path, load_config
 from hlsync.errors import HlsyncError
 from hlsync.ledger import integration_key
@@ -84,18 +85,7 @@ class ScopeCheck:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "name",
-        metavar="NAME",
-        help="the integration: <location>/<integration> or agency/<integration>",
-    )
-    parser.add_argument(
-        "path",
-        nargs="?",
-        default=".",
-        metavar="PATH",
-        help="config file, or directory of *.yaml files (default: .)",
-    )
+    add_integration_args(parser)
 
 
 def run(args: argparse.Namespace) -> int:
