@@ -83,9 +83,6 @@ ACTIONS: tuple[Action, ...] = (
     "rotate_now",
     "cancel_rotation",
 )
-TOKEN_ACTIONS: frozenset[str] = frozenset(
-    {"rotate", "rotate_now", "expire_old", "cancel_rotation"}
-)
 KINDS: tuple[Kind, ...] = ("integration", "custom_field", "tag", "contact")
 
 GATES: Mapping[str, str] = {
