@@ -176,7 +176,7 @@ class TokenCustody:
         if not value:
             raise HlsyncError(f"{side} holds no previous token")
         try:
-            await self._write(spec, value, key)
+            await self._write(spec, value, key, new=False)
         except HlsyncError as exc:
             reason = "; ".join(p.message for p in exc.problems).replace(value, "***")
             raise HlsyncError(reason) from None
@@ -233,7 +233,10 @@ class TokenCustody:
                 )
         return f"token stored in {label}"
 
-    async def _write(self, spec: SinkSpec, value: str, key: str) -> None:
+    async def _write(
+        self, spec: SinkSpec, value: str, key: str, *, new: bool = True
+    ) -> None:
+        """Write ``value`` to the sink; ``new``: a new token, listed in ``stored``."""
         if spec.kind == "command":
             await run_command_sink(spec.argv, value, key)
             return
@@ -245,7 +248,7 @@ class TokenCustody:
         else:
             owner_dir(path.parent)
             write_private(path, value + "\n")
-        if path not in self.stored:
+        if new and path not in self.stored:
             self.stored.append(path)
 
 

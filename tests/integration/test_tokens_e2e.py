@@ -350,8 +350,9 @@ def test_token_verbs_on_request(
     third = sink.read_text().strip()
     kept = sink.with_name(sink.name + ".previous")
     assert stat.S_IMODE(kept.stat().st_mode) == 0o600
-    code, out, _ = verb("cancel-rotation")
+    code, out, err = verb("cancel-rotation")
     assert code == 0 and "(token: cancel the rotation; the old token stays)" in out
+    assert "New token stored" not in err  # the previous one is back, nothing new
     assert "the previous token is back in file tokens/seed-bot.token" in out
     assert (works(emulator, second), works(emulator, third)) == (200, 401)
     assert sink.read_text().strip() == second and not kept.exists()
