@@ -9,8 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 pytest_plugins = ["tests.emulator_fixtures"]
+
+# Property tests run the same examples on every machine (a CI failure reproduces
+# locally), write no example database into the checkout, and are not timed: a loaded
+# 2-core CI machine must not turn a slow example into a failure.
+settings.register_profile("hlsync", derandomize=True, database=None, deadline=None)
+settings.load_profile("hlsync")
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
