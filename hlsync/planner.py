@@ -105,6 +105,7 @@ def build_plan(
         now,
     )
     problems: list[Problem] = []
+    unwritable: list[str] = []
     for spec in desired.locations:
         obs = observed.locations.get(spec.name)
         if obs is None:
@@ -113,6 +114,7 @@ def build_plan(
                 spec.source,
                 hints=("check the location id and that its token can read it",),
             )
+        unwritable += _option_warnings(spec, obs)
         integrations = _integration_changes(
             spec.name, spec.id, spec.integrations, obs.integrations, opts, catalog, now
         )
@@ -127,7 +129,7 @@ def build_plan(
         target=_target_label(desired.target),
         locations=tuple(PlanLocation(s.name, s.id) for s in desired.locations),
         changes=tuple(sorted(changes, key=_order)),
-        warnings=plan_warnings(desired, observed, opts.history),
+        warnings=(*plan_warnings(desired, observed, opts.history), *unwritable),
     )
 
 
@@ -210,6 +212,32 @@ def _integration_changes(
             continue
         addr = address(where, "integration", decl.name)
         out += present_changes(addr, where, location_id, decl, obs, opts, catalog, now)
+    return out
+
+
+def _option_warnings(spec: LocationSpec, obs: ObservedLocation) -> list[str]:
+    """One warning per declared picklist the upstream lacks and hlsync cannot write.
+
+    HighLevel's location custom-field API takes no picklist options (reference §6), so
+    a field created (or re-created) by the plan gets none, and missing options on an
+    existing field are not a change hlsync could make: without a warning, "No changes"
+    would hide them. Options that exist but differ are an update (which says the same
+    when applied)."""
+    out: list[str] = []
+    for decl in spec.custom_fields:
+        if decl.ensure == "absent" or not decl.options:
+            continue
+        have = obs.custom_fields.get(decl.key)
+        listed = "[" + ", ".join(decl.options) + "]"
+        where = address(spec.name, "custom_field", decl.key)
+        why = (
+            "(HighLevel's API cannot write picklist options); "
+            "set them in the HighLevel UI (Settings > Custom Fields)"
+        )
+        if have is None or have.data_type != decl.data_type:
+            out.append(f"{where}: will be created without its options {listed} {why}")
+        elif not have.options:
+            out.append(f"{where}: options {listed} are not set upstream {why}")
     return out
 
 

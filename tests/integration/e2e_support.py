@@ -13,13 +13,15 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from hlsync.config import load_config
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
@@ -189,11 +191,35 @@ def apply_ok(config: Path, env: Mapping[str, str] | None = None) -> str:
     return done.stdout
 
 
+NO_CHANGES = "No changes. The account matches the configuration.\n"
+
+
+def options_unset(address: str, options: Sequence[str]) -> str:
+    """The plan's warning for a picklist whose options the upstream lacks."""
+    return (
+        f"Warning: {address}: options [{', '.join(options)}] are not set upstream "
+        "(HighLevel's API cannot write picklist options); set them in the HighLevel "
+        "UI (Settings > Custom Fields)"
+    )
+
+
+def converged_text(config: Path) -> str:
+    """What ``plan`` prints once ``config`` is applied: no changes, after a warning
+    for each declared picklist (the API cannot write options; they stay unset)."""
+    warnings = [
+        options_unset(f'{spec.name}.custom_field["{field.key}"]', field.options)
+        for spec in load_config(config, env={}).locations
+        for field in spec.custom_fields
+        if field.options and field.ensure == "present"
+    ]
+    return "".join(f"{w}\n" for w in warnings) + ("\n" if warnings else "") + NO_CHANGES
+
+
 def assert_converged(config: Path, env: Mapping[str, str] | None = None) -> None:
     """The next ``plan --detailed-exitcode`` says there are no changes and exits 0."""
     done = run_hlsync("plan", ".", "--detailed-exitcode", cwd=config, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout == "No changes. The account matches the configuration.\n"
+    assert done.stdout == converged_text(config)
 
 
 def change_three(config: Path) -> None:

@@ -11,6 +11,7 @@ import jsonschema
 import pytest
 
 from hlsync.cli import main
+from tests.integration.e2e_support import NO_CHANGES, options_unset
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration
@@ -135,8 +136,10 @@ def test_apply_with_nothing_to_do_says_so(
     assert main(["apply", "--auto-approve"]) == 0
     capsys.readouterr()
     assert main(["apply", "--auto-approve"]) == 0
+    # nothing to do, but the options the API could not write are not hidden
+    membership = 'main.custom_field["membership"]'
     assert capsys.readouterr().out == (
-        "No changes. The account matches the configuration.\n"
+        options_unset(membership, ["bronze", "silver", "gold"]) + "\n\n" + NO_CHANGES
     )
     assert main(["apply", "--auto-approve", "--format", "json"]) == 0
     out, err = capsys.readouterr()

@@ -30,6 +30,7 @@ from hlsync.config import load_config
 from hlsync.custody import TokenCustody
 from hlsync.emulator.sandbox import Sandbox, open_sandbox
 from tests.emulator_fixtures import LOCATION_A, LiveEmulator
+from tests.integration.e2e_support import converged_text
 
 pytestmark = pytest.mark.integration
 
@@ -148,7 +149,7 @@ def test_quickstart_seeds_with_its_own_least_privilege_token(
     assert len(upserts) == len(declared.contacts)
 
     code, out, _ = run(capsys, "plan", str(config), "--detailed-exitcode")
-    assert (code, out) == (0, "No changes. The account matches the configuration.\n")
+    assert (code, out) == (0, converged_text(config))
 
 
 def test_rotation_follows_the_emulators_clock(

@@ -356,6 +356,43 @@ def test_custom_field_updates_in_place_and_replaces_on_a_type_change() -> None:
     assert plan.summary.add == 1 and plan.summary.destroy == 1
 
 
+def test_picklist_options_upstream_lacks_are_a_warning_not_silence() -> None:
+    why = (
+        "(HighLevel's API cannot write picklist options); "
+        "set them in the HighLevel UI (Settings > Custom Fields)"
+    )
+    spec = main(
+        custom_fields=(
+            CustomField("tier", "Tier", "SINGLE_OPTIONS", ("bronze", "gold")),
+            CustomField("sport", "Sport", "MULTIPLE_OPTIONS", ("yoga", "spin")),
+            CustomField("level", "Level", "RADIO", ("a", "b")),
+            CustomField("color", "Color", "SINGLE_OPTIONS", ("red",)),
+            CustomField("size", "Size", "SINGLE_OPTIONS", ("s", "m")),
+            CustomField("gone", "Gone", "SINGLE_OPTIONS", ("x",), ensure="absent"),
+        ),
+    )
+    observed = {
+        "custom_fields": (
+            ObservedCustomField("f1", "tier", "Tier", "SINGLE_OPTIONS"),
+            ObservedCustomField("f3", "level", "Level", "TEXT"),
+            ObservedCustomField("f4", "color", "Color", "SINGLE_OPTIONS", ("red",)),
+            ObservedCustomField("f5", "size", "Size", "SINGLE_OPTIONS", ("s",)),
+            ObservedCustomField("f6", "gone", "Gone", "SINGLE_OPTIONS"),
+        ),
+    }
+    plan = plan_for(spec, observed)
+    assert plan.warnings == (
+        f'main.custom_field["tier"]: options [bronze, gold] are not set upstream {why}',
+        f'main.custom_field["sport"]: will be created without its options '
+        f"[yoga, spin] {why}",
+        f'main.custom_field["level"]: will be created without its options [a, b] {why}',
+    )
+    # still no change for the options hlsync cannot write; differing ones are one
+    assert only(plan, 'main.custom_field["tier"]').action == "noop"
+    size = only(plan, 'main.custom_field["size"]')
+    assert size.fields == (FieldChange("options", ["s"], ["s", "m"]),)
+
+
 def test_integration_scope_changes_list_endpoints_and_privilege() -> None:
     spec = main(
         integrations=(
