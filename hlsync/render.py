@@ -194,7 +194,7 @@ def render_plan_markdown(plan: Plan) -> str:
     """A pull-request comment: summary, warnings, a table and one section per location."""
     out = ["## hlsync plan", ""]
     if plan.warnings:
-        out += ["> [!WARNING]", "> Tokens and rotation:"]
+        out += ["> [!WARNING]", "> Warnings:"]
         out += [f"> - {_md_cell(w)}" for w in plan.warnings]
         out.append("")
     if not plan.has_changes:

@@ -36,7 +36,6 @@ import shlex
 import shutil
 import subprocess
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from hlsync.errors import HlsyncError, Problem
 from hlsync.files import atomic_write
@@ -44,9 +43,6 @@ from hlsync.integrations import Token
 from hlsync.model import DesiredState, Integration, SinkSpec
 from hlsync.plan import Change, Plan
 from hlsync.plan_integrations import MINTING
-
-if TYPE_CHECKING:
-    from hlsync.custody import TokenCustody as TokenCustody
 
 TOKENS_DIR = Path(".hlsync") / "tokens"
 AGENCY = "agency"
@@ -326,13 +322,3 @@ def owner_dir(directory: Path) -> None:
         raise HlsyncError(
             f"{directory}: cannot create the token folder ({exc.strerror})"
         ) from exc
-
-
-def __getattr__(name: str) -> type[TokenCustody]:
-    """``sinks.TokenCustody``, now :class:`hlsync.custody.TokenCustody`, for importers
-    not yet moved (``hlsync.commands.apply``); imported late: custody imports sinks."""
-    if name == "TokenCustody":
-        from hlsync.custody import TokenCustody
-
-        return TokenCustody
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -54,6 +54,7 @@ from hlsync.commands._common import (
     want_color,
 )
 from hlsync.config import display_path, find_files, load_config
+from hlsync.custody import TokenCustody
 from hlsync.errors import HlsyncError
 from hlsync.journal import Journal, adopt_generations
 from hlsync.manual import manual_note, runbook_dir, split_manual, write_runbook
@@ -67,7 +68,7 @@ from hlsync.render import (
 )
 from hlsync.result import EXIT_INTERRUPTED, ApplyResult, Outcome
 from hlsync.rotation import token_key
-from hlsync.sinks import TokenCustody, find_declared, preflight
+from hlsync.sinks import find_declared, preflight
 from hlsync.target import open_target
 
 NAME = "apply"
