@@ -240,7 +240,7 @@ def custom_value(
     if kind in TEXT_TYPES:
         if isinstance(value, str):
             return value, None
-        return None, f"{label} takes a string, got {_kind(value)}"
+        return None, f"{label} takes a string, got {kind_of(value)}"
     if kind in NUMBER_TYPES:
         if textual and isinstance(value, str):
             try:
@@ -250,10 +250,10 @@ def custom_value(
             return (int(number) if number.is_integer() else number), None
         if isinstance(value, int | float) and not isinstance(value, bool):
             return value, None
-        return None, f"{label} takes a number, got {_kind(value)}"
+        return None, f"{label} takes a number, got {kind_of(value)}"
     if kind == "DATE":
         if not isinstance(value, str):
-            return None, f"{label} takes a date string YYYY-MM-DD, got {_kind(value)}"
+            return None, f"{label} takes a date string YYYY-MM-DD, got {kind_of(value)}"
         problem = date_problem(value)
         return (None, f"{label}: {problem}") if problem else (value, None)
     options = field.options
@@ -261,14 +261,14 @@ def custom_value(
         if textual and isinstance(value, str):
             value = [part.strip() for part in value.split(";") if part.strip()]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            return None, f"{label} takes a list of options, got {_kind(value)}"
+            return None, f"{label} takes a list of options, got {kind_of(value)}"
         bad = [v for v in value if v not in options]
         if bad:
             return None, _option_message(label, bad[0], options)
         return sorted(set(value), key=value.index), None
     if kind in CHOICE_TYPES:
         if not isinstance(value, str):
-            return None, f"{label} takes one option, got {_kind(value)}"
+            return None, f"{label} takes one option, got {kind_of(value)}"
         if value not in options:
             return None, _option_message(label, value, options)
         return value, None
@@ -279,7 +279,8 @@ def _option_message(label: str, value: str, options: Sequence[str]) -> str:
     return f"{label} has no option {quote(value)}; options: {', '.join(options)}"
 
 
-def _kind(value: Any) -> str:
+def kind_of(value: Any) -> str:
+    """How an error message names a value's JSON type: "a string", "a list" …"""
     if isinstance(value, bool):
         return "a boolean"
     if isinstance(value, int | float):
@@ -289,5 +290,5 @@ def _kind(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     if value is None:
-        return "null"
+        return "nothing (null)"
     return "a mapping"

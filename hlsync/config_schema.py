@@ -20,7 +20,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from hlsync.checks import did_you_mean, quote
+from hlsync.checks import did_you_mean, kind_of, quote
 from hlsync.contacts_io import FIELD_NAMES
 from hlsync.errors import Location, Problem
 from hlsync.resources import load_schema
@@ -274,7 +274,9 @@ def _alternatives(
         return
     wanted = ", ".join(_branch(b) for b in branches)
     yield (
-        Problem(f"{_name(path)}expected {wanted}; got {_kind(value)}", at.value(path)),
+        Problem(
+            f"{_name(path)}expected {wanted}; got {kind_of(value)}", at.value(path)
+        ),
         Prune(path),
     )
 
@@ -325,20 +327,6 @@ def _name(path: JsonPath) -> str:
     return ""
 
 
-def _kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if value is None:
-        return "nothing (null)"
-    return "a mapping"
-
-
 _TYPE_WORDS = {
     "string": "a string",
     "integer": "an integer",
@@ -358,7 +346,7 @@ def _simple(error: ValidationError) -> str:
     if kind == "type":
         types = want if isinstance(want, list) else [want]
         words = " or ".join(_TYPE_WORDS.get(str(t), str(t)) for t in types)
-        return f"expected {words}, got {_kind(value)}"
+        return f"expected {words}, got {kind_of(value)}"
     if kind == "const" and error.absolute_path and error.absolute_path[-1] == "version":
         shown = value if isinstance(value, int) else quote(value)
         return f"unsupported config version {shown}; this hlsync reads {want}"
