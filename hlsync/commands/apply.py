@@ -213,8 +213,12 @@ def _plan_scope(desired: DesiredState, plan: Plan) -> DesiredState:
 def _apply_config(
     args: argparse.Namespace, stored: list[Path], partial: _Partial
 ) -> ApplyResult | None:
-    interactive = sys.stdin.isatty()
-    if not args.auto_approve and not interactive:
+    if args.config is not None:
+        raise HlsyncError("--config goes with a plan file; give the config as PATH")
+    # the config is read (no network) before the approval check, so a broken config is
+    # reported first rather than after the user has added --auto-approve
+    desired = select(load_config(args.path), args.location, args.exclude)
+    if not args.auto_approve and not sys.stdin.isatty():
         raise HlsyncError(
             "refusing to apply without approval: stdin is not a terminal",
             hints=(
@@ -222,9 +226,6 @@ def _apply_config(
                 "plan with 'hlsync plan --out FILE' and run 'hlsync apply FILE'",
             ),
         )
-    if args.config is not None:
-        raise HlsyncError("--config goes with a plan file; give the config as PATH")
-    desired = select(load_config(args.path), args.location, args.exclude)
     shown: TextIO = sys.stderr if args.format == "json" else sys.stdout
 
     async def go() -> ApplyResult | None:

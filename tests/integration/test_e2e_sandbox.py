@@ -69,7 +69,19 @@ def test_apply_off_a_terminal_needs_auto_approve(tmp_path: Path) -> None:
     assert "stdin is not a terminal" in done.stderr
     assert "--auto-approve" in done.stderr
     assert done.stdout == ""
-    assert not (config / ".hlsync").exists()  # refused before anything was read
+    assert not (config / ".hlsync").exists()  # refused before the account was read
+
+
+def test_apply_reports_a_broken_config_before_asking_for_approval(
+    tmp_path: Path,
+) -> None:
+    config = copy_example("quickstart", tmp_path)
+    (config / "broken.yaml").write_text("version: 2\n")
+    done = run_hlsync("apply", ".", cwd=config)
+    assert done.returncode == 1
+    assert "broken.yaml:1:" in done.stderr
+    assert "stdin is not a terminal" not in done.stderr
+    assert not (config / ".hlsync").exists()
 
 
 def _apply_on_terminal(config: Path, answer: str) -> subprocess.CompletedProcess[str]:
