@@ -152,6 +152,16 @@ def test_quickstart_seeds_with_its_own_least_privilege_token(
     assert (code, out) == (0, converged_text(config))
 
 
+def _applied(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], emulator: LiveEmulator
+) -> tuple[Path, Path, str]:
+    """The standard config applied once: (config dir, seed-bot's sink, its token)."""
+    config = write_config(tmp_path / "cfg", emulator.base_url)
+    sink = config / "tokens" / "seed-bot.token"
+    assert run(capsys, "apply", str(config), "--auto-approve")[0] == 0
+    return config, sink, sink.read_text().strip()
+
+
 def test_rotation_follows_the_emulators_clock(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
@@ -159,10 +169,7 @@ def test_rotation_follows_the_emulators_clock(
     alpha_env: None,
 ) -> None:
     emulator.state.clock.set(T0)
-    config = write_config(tmp_path / "cfg", emulator.base_url)
-    sink = config / "tokens" / "seed-bot.token"
-    assert run(capsys, "apply", str(config), "--auto-approve")[0] == 0
-    first = sink.read_text().strip()
+    config, sink, first = _applied(tmp_path, capsys, emulator)
     assert works(emulator, first) == 200
 
     emulator.state.clock.advance(timedelta(days=89))
@@ -199,10 +206,7 @@ def test_a_generation_bump_rotates_now_exactly_once(
     emulator: LiveEmulator,
     alpha_env: None,
 ) -> None:
-    config = write_config(tmp_path / "cfg", emulator.base_url)
-    sink = config / "tokens" / "seed-bot.token"
-    assert run(capsys, "apply", str(config), "--auto-approve")[0] == 0
-    first = sink.read_text().strip()
+    config, sink, first = _applied(tmp_path, capsys, emulator)
     write_config(config, emulator.base_url, generation=1)
     code, out, _ = run(capsys, "plan", str(config), "--detailed-exitcode")
     assert code == 2
@@ -324,10 +328,7 @@ def test_token_verbs_on_request(
     emulator: LiveEmulator,
     alpha_env: None,
 ) -> None:
-    config = write_config(tmp_path / "cfg", emulator.base_url)
-    sink = config / "tokens" / "seed-bot.token"
-    assert run(capsys, "apply", str(config), "--auto-approve")[0] == 0
-    first = sink.read_text().strip()
+    config, sink, first = _applied(tmp_path, capsys, emulator)
     verb: Callable[..., tuple[int, str, str]] = lambda *a: run(  # noqa: E731
         capsys, "token", *a, "alpha/seed-bot", str(config), "--auto-approve"
     )
