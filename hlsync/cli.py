@@ -22,8 +22,8 @@ from typing import NoReturn
 
 from hlsync import __version__
 from hlsync.commands import COMMANDS
+from hlsync.core.result import EXIT_INTERRUPTED
 from hlsync.errors import HlsyncError
-from hlsync.result import EXIT_INTERRUPTED
 
 EXIT_OK = 0
 EXIT_ERROR = 1

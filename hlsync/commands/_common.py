@@ -20,26 +20,26 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from hlsync.config import display_path
-from hlsync.custody import release_ended
-from hlsync.errors import HlsyncError, Location
-from hlsync.files import atomic_write
-from hlsync.journal import Journal
-from hlsync.ledger import Ledger, ledger_generations, load_ledger
-from hlsync.manual import leadconnector_base_url, ledger_file
-from hlsync.model import DesiredState, Integration
-from hlsync.plan import Plan
-from hlsync.plan_integrations import RequestVerb
-from hlsync.planner import AGENCY, PlanOptions, build_plan
-from hlsync.reader import TargetAccess, read_observed
-from hlsync.render import (
+from hlsync.config.loader import display_path
+from hlsync.core.model import DesiredState, Integration
+from hlsync.core.plan import Plan
+from hlsync.core.plan_integrations import RequestVerb
+from hlsync.core.planner import AGENCY, PlanOptions, build_plan
+from hlsync.core.render import (
     render_plan_json,
     render_plan_markdown,
     render_plan_text,
     use_color,
 )
-from hlsync.rotation import TokenHistory, token_key
-from hlsync.sinks import config_dir, describe_sink, preflight, sink_for
+from hlsync.errors import HlsyncError, Location
+from hlsync.files import atomic_write
+from hlsync.live.ledger import Ledger, ledger_generations, load_ledger
+from hlsync.live.manual import leadconnector_base_url, ledger_file
+from hlsync.tokens.custody import release_ended
+from hlsync.tokens.journal import Journal
+from hlsync.tokens.rotation import TokenHistory, token_key
+from hlsync.tokens.sinks import config_dir, describe_sink, preflight, sink_for
+from hlsync.upstream.reader import TargetAccess, read_observed
 
 FORMATS = ("text", "markdown", "json")
 

@@ -14,9 +14,9 @@ Two ways in:
   not a terminal, ``--auto-approve`` is required (exit 1 with a hint, before anything is
   read).
 
-Minted Private Integration tokens go to each integration's sink (``hlsync.sinks``:
+Minted Private Integration tokens go to each integration's sink (``hlsync.tokens.sinks``:
 a 0600 file by default, an env-file entry or a command), with an intent recorded in the
-token journal before each is minted and the delivery after (``hlsync.journal``); a
+token journal before each is minted and the delivery after (``hlsync.tokens.journal``); a
 token minted but not stored fails its change, says how to recover, and the next plan
 reports it. Before anything runs, the generations of existing integrations the journal
 does not know yet are recorded (adopted), so a later bump is seen. Progress
@@ -43,7 +43,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from hlsync.applier import apply_plan
+from hlsync.apply.applier import apply_plan
 from hlsync.commands._common import (
     add_format,
     add_targeting,
@@ -53,23 +53,23 @@ from hlsync.commands._common import (
     select,
     want_color,
 )
-from hlsync.config import display_path, find_files, load_config
-from hlsync.custody import TokenCustody
-from hlsync.errors import HlsyncError
-from hlsync.journal import Journal, adopt_generations
-from hlsync.manual import manual_note, runbook_dir, split_manual, write_runbook
-from hlsync.model import AgencySpec, DesiredState
-from hlsync.plan import Plan
-from hlsync.reader import ObjectRef, TargetAccess, read_objects
-from hlsync.render import (
+from hlsync.config.loader import display_path, find_files, load_config
+from hlsync.core.model import AgencySpec, DesiredState
+from hlsync.core.plan import Plan
+from hlsync.core.render import (
     render_result_json,
     render_result_markdown,
     render_result_text,
 )
-from hlsync.result import EXIT_INTERRUPTED, ApplyResult, Outcome
-from hlsync.rotation import token_key
-from hlsync.sinks import find_declared, preflight
-from hlsync.target import open_target
+from hlsync.core.result import EXIT_INTERRUPTED, ApplyResult, Outcome
+from hlsync.errors import HlsyncError
+from hlsync.live.manual import manual_note, runbook_dir, split_manual, write_runbook
+from hlsync.targets.target import open_target
+from hlsync.tokens.custody import TokenCustody
+from hlsync.tokens.journal import Journal, adopt_generations
+from hlsync.tokens.rotation import token_key
+from hlsync.tokens.sinks import find_declared, preflight
+from hlsync.upstream.reader import ObjectRef, TargetAccess, read_objects
 
 NAME = "apply"
 HELP = "Make the account match the config, or execute a saved plan."

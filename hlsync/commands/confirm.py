@@ -24,17 +24,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from hlsync.commands._common import add_integration_args, plan_options
-from hlsync.config import display_path, load_config
+from hlsync.config.loader import display_path, load_config
 from hlsync.errors import HlsyncError
-from hlsync.ledger import confirm_change, load_ledger, save_ledger
-from hlsync.manual import (
+from hlsync.live.ledger import confirm_change, load_ledger, save_ledger
+from hlsync.live.manual import (
     find_integration,
     integration_plan,
     ledger_file,
     pending_change,
     require_live_cloud,
 )
-from hlsync.runbook import integration_name
+from hlsync.live.runbook import integration_name
 
 NAME = "confirm"
 HELP = (

@@ -24,11 +24,15 @@ from hlsync.commands._common import (
     want_color,
     write_text_atomic,
 )
-from hlsync.config import display_path, load_config
-from hlsync.plan import Plan
-from hlsync.render import render_plan_json
-from hlsync.runbook import render_runbook_markdown, render_runbook_text, runbook_items
-from hlsync.target import open_target
+from hlsync.config.loader import display_path, load_config
+from hlsync.core.plan import Plan
+from hlsync.core.render import render_plan_json
+from hlsync.live.runbook import (
+    render_runbook_markdown,
+    render_runbook_text,
+    runbook_items,
+)
+from hlsync.targets.target import open_target
 
 NAME = "plan"
 HELP = "Show what apply would change (reads the account, writes nothing)."
@@ -65,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     plan = asyncio.run(plan_it())
     sys.stdout.write(render_plan(plan, args.format, color=want_color(args)))
     if desired.target.kind == "leadconnector" and runbook_items(plan):
-        # live cloud: integration changes are made by hand; show how (hlsync.manual)
+        # live cloud: integration changes are made by hand; show how (hlsync.live.manual)
         if args.format == "text":
             sys.stdout.write("\n" + render_runbook_text(plan))
         elif args.format == "markdown":

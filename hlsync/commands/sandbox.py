@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from hlsync.config import load_config
+from hlsync.config.loader import load_config
 from hlsync.emulator.sandbox import default_sandbox_db, reset_sandbox
 from hlsync.errors import HlsyncError
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from hlsync.catalog import Catalog, Scope, load_catalog
+from hlsync.core.catalog import Catalog, Scope, load_catalog
 from hlsync.errors import HlsyncError
 
 NAME = "scopes"

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 from hlsync.commands._common import add_format, render_plan, want_color
-from hlsync.config import display_path
+from hlsync.config.loader import display_path
+from hlsync.core.plan import Plan
 from hlsync.errors import HlsyncError, Location
-from hlsync.plan import Plan
 
 NAME = "show"
 HELP = "Show a saved plan file (from 'hlsync plan --out FILE')."

@@ -33,23 +33,23 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TextIO
 
-from hlsync.checks import TOKEN_RE
 from hlsync.commands import token_verbs
 from hlsync.commands._common import add_integration_args, with_ledger_generations
 from hlsync.commands.confirm import operator
-from hlsync.config import display_path, load_config
-from hlsync.custody import TokenCustody
+from hlsync.config.checks import TOKEN_RE
+from hlsync.config.loader import display_path, load_config
 from hlsync.errors import HlsyncError
-from hlsync.integrations import Token
-from hlsync.journal import Journal
-from hlsync.ledger import (
+from hlsync.live.ledger import (
     Ledger,
     integration_key,
     load_ledger,
     record_delivery,
     save_ledger,
 )
-from hlsync.manual import find_integration, ledger_file, require_live_cloud
+from hlsync.live.manual import find_integration, ledger_file, require_live_cloud
+from hlsync.targets.drivers import Token
+from hlsync.tokens.custody import TokenCustody
+from hlsync.tokens.journal import Journal
 
 NAME = "token"
 HELP = "Token verbs for Private Integrations (deliver a token copied from the UI)."

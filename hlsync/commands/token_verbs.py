@@ -34,7 +34,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from hlsync.applier import apply_plan
+from hlsync.apply.applier import apply_plan
 from hlsync.commands._common import (
     add_format,
     add_integration_args,
@@ -42,18 +42,22 @@ from hlsync.commands._common import (
     render_plan,
     want_color,
 )
-from hlsync.config import display_path, load_config
-from hlsync.custody import TokenCustody
+from hlsync.config.loader import display_path, load_config
+from hlsync.core.model import AgencySpec, DesiredState, LocationSpec
+from hlsync.core.plan import Plan
+from hlsync.core.plan_integrations import EXPIRING, RequestVerb
+from hlsync.core.render import (
+    render_result_json,
+    render_result_markdown,
+    render_result_text,
+)
+from hlsync.core.result import ApplyResult
 from hlsync.errors import HlsyncError
-from hlsync.journal import Journal
-from hlsync.manual import find_integration
-from hlsync.model import AgencySpec, DesiredState, LocationSpec
-from hlsync.plan import Plan
-from hlsync.plan_integrations import EXPIRING, RequestVerb
-from hlsync.render import render_result_json, render_result_markdown, render_result_text
-from hlsync.result import ApplyResult
-from hlsync.rotation import token_key
-from hlsync.target import open_target
+from hlsync.live.manual import find_integration
+from hlsync.targets.target import open_target
+from hlsync.tokens.custody import TokenCustody
+from hlsync.tokens.journal import Journal
+from hlsync.tokens.rotation import token_key
 
 PROMPT = (
     "\nDo you want to make this token change?\n"

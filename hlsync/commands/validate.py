@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from hlsync.config import display_path, load_config
-from hlsync.model import DesiredState
+from hlsync.config.loader import display_path, load_config
+from hlsync.core.model import DesiredState
 
 NAME = "validate"
 HELP = "Check a config file or directory (YAML syntax, schema, scopes, contacts)."

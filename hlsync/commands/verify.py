@@ -11,7 +11,7 @@ declared scope that has a read-only probe, and reports each scope as
 * ``not verifiable`` — a write scope (checking it would mean writing), or a scope with
   no read-only probe here.
 
-Probes (Version ``2021-07-28``, through :class:`~hlsync.client.ApiClient`):
+Probes (Version ``2021-07-28``, through :class:`~hlsync.upstream.client.ApiClient`):
 ``contacts.readonly`` → ``POST /contacts/search`` (pageLimit 1); ``locations.readonly``
 → ``GET /locations/{id}``; ``locations/customFields.readonly`` →
 ``GET /locations/{id}/customFields``; ``locations/tags.readonly`` →
@@ -38,14 +38,14 @@ from typing import Any, Literal
 
 import httpx
 
-from hlsync.client import ApiClient, ApiError, RetryPolicy
 from hlsync.commands._common import add_integration_args
-from hlsync.config import display_path, load_config
+from hlsync.config.loader import display_path, load_config
+from hlsync.core.model import DesiredState
 from hlsync.errors import HlsyncError
-from hlsync.ledger import integration_key
-from hlsync.manual import find_integration, leadconnector_base_url
-from hlsync.model import DesiredState
-from hlsync.sinks import config_dir, describe_sink, read_sink_token, sink_for
+from hlsync.live.ledger import integration_key
+from hlsync.live.manual import find_integration, leadconnector_base_url
+from hlsync.tokens.sinks import config_dir, describe_sink, read_sink_token, sink_for
+from hlsync.upstream.client import ApiClient, ApiError, RetryPolicy
 
 NAME = "verify"
 HELP = (

@@ -33,7 +33,7 @@ from typing import Any, Literal, cast
 
 from starlette.requests import Request
 
-from hlsync.catalog import Catalog, load_catalog
+from hlsync.core.catalog import Catalog, load_catalog
 from hlsync.emulator.clock import Clock, isoformat, parse_iso
 from hlsync.emulator.errors import EmulatorError
 from hlsync.emulator.persist import Persistence

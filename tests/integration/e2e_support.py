@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from hlsync.config import load_config
+from hlsync.config.loader import load_config
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"

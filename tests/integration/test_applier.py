@@ -11,10 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from hlsync.applier import DeliverToken, apply_plan
-from hlsync.client import ApiClient, RetryPolicy
-from hlsync.integrations import ApiIntegrationDriver, IntegrationScope, Token
-from hlsync.model import (
+from hlsync.apply.applier import DeliverToken, apply_plan
+from hlsync.core.model import (
     AgencySpec,
     Contact,
     CustomField,
@@ -24,10 +22,12 @@ from hlsync.model import (
     Tag,
     Target,
 )
-from hlsync.plan import Change, Plan
-from hlsync.planner import build_plan
-from hlsync.reader import TargetAccess, read_observed
-from hlsync.result import ApplyResult, Outcome
+from hlsync.core.plan import Change, Plan
+from hlsync.core.planner import build_plan
+from hlsync.core.result import ApplyResult, Outcome
+from hlsync.targets.drivers import ApiIntegrationDriver, IntegrationScope, Token
+from hlsync.upstream.client import ApiClient, RetryPolicy
+from hlsync.upstream.reader import TargetAccess, read_observed
 from tests.emulator_fixtures import COMPANY_ID, LOCATION_A, LOCATION_B, LiveEmulator
 
 pytestmark = pytest.mark.integration

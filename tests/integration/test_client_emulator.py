@@ -10,16 +10,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from hlsync.client import (
-    AmbiguousWriteError,
-    ApiClient,
-    ApiError,
-    LocationApi,
-    RetryPolicy,
-)
-from hlsync.emulator.app import create_app
-from hlsync.integrations import ApiIntegrationDriver, IntegrationScope
-from hlsync.model import (
+from hlsync.core.model import (
     AgencySpec,
     Contact,
     CustomField,
@@ -28,8 +19,17 @@ from hlsync.model import (
     Tag,
     Target,
 )
-from hlsync.pacing import DailyLimitError
-from hlsync.reader import TargetAccess, build_access, read_observed
+from hlsync.emulator.app import create_app
+from hlsync.targets.drivers import ApiIntegrationDriver, IntegrationScope
+from hlsync.upstream.client import (
+    AmbiguousWriteError,
+    ApiClient,
+    ApiError,
+    LocationApi,
+    RetryPolicy,
+)
+from hlsync.upstream.pacing import DailyLimitError
+from hlsync.upstream.reader import TargetAccess, build_access, read_observed
 from tests.emulator_fixtures import LOCATION_A, LiveEmulator, provisioned_state
 
 pytestmark = pytest.mark.integration

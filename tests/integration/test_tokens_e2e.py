@@ -24,11 +24,11 @@ from typing import Any
 
 import pytest
 
-from hlsync import target as target_module
 from hlsync.cli import main
-from hlsync.config import load_config
-from hlsync.custody import TokenCustody
+from hlsync.config.loader import load_config
 from hlsync.emulator.sandbox import Sandbox, open_sandbox
+from hlsync.targets import target as target_module
+from hlsync.tokens.custody import TokenCustody
 from tests.emulator_fixtures import LOCATION_A, LiveEmulator
 from tests.integration.e2e_support import converged_text
 
@@ -233,7 +233,7 @@ def test_a_bump_the_journal_cannot_confirm_is_adopted_with_a_warning(
 ) -> None:
     config = write_config(tmp_path / "cfg", emulator.base_url)
     assert run(capsys, "apply", str(config), "--auto-approve")[0] == 0
-    journal = config / "hlsync.journal.jsonl"  # committed beside the config
+    journal = config / "hlsync.tokens.journal.jsonl"  # committed beside the config
     assert '"event": "delivered"' in journal.read_text()
     assert not (config / ".hlsync" / "journal.jsonl").exists()
     journal.unlink()  # a fresh checkout that lost it

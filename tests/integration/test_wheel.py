@@ -78,7 +78,7 @@ def test_installed_package_finds_catalog_and_schemas(
     installed: Path, tmp_path: Path
 ) -> None:
     probe = (
-        "import hlsync, hlsync.resources as r, hlsync.catalog as c;"
+        "import hlsync, hlsync.resources as r, hlsync.core.catalog as c;"
         "print(hlsync.__file__); print(r.schema_path('config.schema.json'));"
         "print(len(c.load_catalog()))"
     )

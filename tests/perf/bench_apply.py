@@ -3,7 +3,7 @@
 Each run starts a fresh emulator (child process) with the given rate limits, loads a
 config declaring 2,000 new contacts, reads and plans (2,000 creates), then times
 ``apply_plan`` alone: one ``POST /contacts/upsert`` per contact, paced by the client's
-:class:`~hlsync.pacing.Pacer` from the ``X-RateLimit-*`` headers.
+:class:`~hlsync.upstream.pacing.Pacer` from the ``X-RateLimit-*`` headers.
 
 Runs: upstream's default (100 requests per 10 s per integration and location, so at
 least ~200 s for 2,000 creates) and a raised limit (1,000 per 10 s). Figures from the
@@ -22,14 +22,14 @@ from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 
-from hlsync.applier import apply_plan
-from hlsync.config import load_config
+from hlsync.apply.applier import apply_plan
+from hlsync.config.loader import load_config
+from hlsync.core.model import DesiredState
+from hlsync.core.planner import build_plan
+from hlsync.core.result import ApplyResult
 from hlsync.emulator.ratelimit import Limits
-from hlsync.model import DesiredState
-from hlsync.planner import build_plan
-from hlsync.reader import read_observed
-from hlsync.result import ApplyResult
-from hlsync.target import open_target
+from hlsync.targets.target import open_target
+from hlsync.upstream.reader import read_observed
 from tests.perf.support import (
     BenchmarkError,
     EmulatorSpec,

@@ -13,8 +13,8 @@ import tempfile
 import tracemalloc
 from pathlib import Path
 
-from hlsync.config import load_config
-from hlsync.model import DesiredState
+from hlsync.config.loader import load_config
+from hlsync.core.model import DesiredState
 from tests.perf.support import (
     HELD,
     MIB,

@@ -18,12 +18,12 @@ import tracemalloc
 from collections.abc import Mapping
 from pathlib import Path
 
-from hlsync.config import load_config
-from hlsync.model import DesiredState
-from hlsync.plan import Plan
-from hlsync.planner import build_plan
-from hlsync.reader import read_observed
-from hlsync.target import open_target
+from hlsync.config.loader import load_config
+from hlsync.core.model import DesiredState
+from hlsync.core.plan import Plan
+from hlsync.core.planner import build_plan
+from hlsync.targets.target import open_target
+from hlsync.upstream.reader import read_observed
 from tests.perf.support import (
     HELD,
     MIB,

@@ -7,8 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from hlsync.errors import Location
-from hlsync.model import (
+from hlsync.core.model import (
     AgencySpec,
     Contact,
     CustomField,
@@ -24,6 +23,7 @@ from hlsync.model import (
     Tag,
     Target,
 )
+from hlsync.errors import Location
 
 DIGEST = "3f" * 32
 

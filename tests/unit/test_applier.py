@@ -15,20 +15,20 @@ from typing import Any, cast
 import httpx
 import pytest
 
-from hlsync.applier import IN_FLIGHT_PER_LOCATION, apply_plan
-from hlsync.client import (
+from hlsync.apply.applier import IN_FLIGHT_PER_LOCATION, apply_plan
+from hlsync.core.model import ObservedIntegration
+from hlsync.core.plan import Action, Change, Kind, Plan, PlanLocation
+from hlsync.core.result import ApplyResult, Outcome
+from hlsync.errors import HlsyncError
+from hlsync.targets.drivers import IntegrationDriver, IntegrationScope, Token
+from hlsync.upstream.client import (
     AmbiguousWriteError,
     ApiClient,
     ApiError,
     LocationApi,
     RetryPolicy,
 )
-from hlsync.errors import HlsyncError
-from hlsync.integrations import IntegrationDriver, IntegrationScope, Token
-from hlsync.model import ObservedIntegration
-from hlsync.plan import Action, Change, Kind, Plan, PlanLocation
-from hlsync.reader import TargetAccess
-from hlsync.result import ApplyResult, Outcome
+from hlsync.upstream.reader import TargetAccess
 
 SECRET = "pit-secret-value-0001"
 

@@ -9,7 +9,7 @@ import pytest
 
 from hlsync.commands._common import want_color
 from hlsync.commands.apply import _Progress
-from hlsync.result import Outcome
+from hlsync.core.result import Outcome
 
 
 class _Terminal(io.StringIO):

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from hlsync import catalog_build
-from hlsync.catalog import load_catalog
+from hlsync.core import catalog_build
+from hlsync.core.catalog import load_catalog
 from tests.conftest import SHARED
 
 SOURCE = SHARED / "reference" / "scopes.json"
@@ -19,7 +19,7 @@ def test_catalog_has_every_scope_of_the_reference() -> None:
 def test_committed_catalog_is_current() -> None:
     expected = catalog_build.render(SOURCE)
     assert catalog_build.OUT.read_text(encoding="utf-8") == expected, (
-        "run: python -m hlsync.catalog_build"
+        "run: python -m hlsync.core.catalog_build"
     )
     assert len(json.loads(expected)["scopes"]) == len(json.loads(SOURCE.read_text()))
 

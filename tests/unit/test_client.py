@@ -11,15 +11,15 @@ from typing import Any
 import httpx
 import pytest
 
-from hlsync.client import (
+from hlsync.errors import HlsyncError
+from hlsync.upstream.client import (
     AmbiguousWriteError,
     ApiClient,
     ApiError,
     LocationApi,
     RetryPolicy,
 )
-from hlsync.errors import HlsyncError
-from hlsync.pacing import DailyLimitError, pace_key
+from hlsync.upstream.pacing import DailyLimitError, pace_key
 
 TOKEN = "pit-11111111-2222-3333-4444-555555555555"
 BASE = "http://api.test"

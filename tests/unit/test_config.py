@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from hlsync.config import load_config
+from hlsync.config.loader import load_config
+from hlsync.core.model import LEADCONNECTOR_URL, Target, TokenRef
 from hlsync.errors import HlsyncError, Location
-from hlsync.model import LEADCONNECTOR_URL, Target, TokenRef
 
 
 def _config(tmp_path: Path, text: str, name: str = "hlsync.yaml") -> Path:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from hlsync.config import load_config
-from hlsync.contacts_io import RawContact, read_contacts
+from hlsync.config.contacts_io import RawContact, read_contacts
+from hlsync.config.loader import load_config
+from hlsync.core.model import DesiredState
 from hlsync.errors import HlsyncError, Location, Problem
-from hlsync.model import DesiredState
 
 HEAD = """\
 version: 1

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from hlsync.envsubst import expand_string, expand_tree
+from hlsync.config.envsubst import expand_string, expand_tree
+from hlsync.config.yamlload import load_yaml_text
 from hlsync.errors import Location
-from hlsync.yamlload import load_yaml_text
 
 
 @pytest.mark.parametrize(

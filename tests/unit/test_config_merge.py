@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from hlsync.config_merge import Marks, merge_documents, overlay
+from hlsync.config.merge import Marks, merge_documents, overlay
+from hlsync.config.yamlload import load_yaml_text
 from hlsync.errors import Location
-from hlsync.yamlload import load_yaml_text
 
 
 def test_files_merge_key_by_key() -> None:

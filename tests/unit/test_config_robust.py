@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hlsync.config import load_config
+from hlsync.config.loader import load_config
 from hlsync.errors import HlsyncError
 from tests.conftest import REPO
 

@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from hlsync.catalog import load_catalog
-from hlsync.config import load_config
-from hlsync.config_schema import contact_validator, plainly_valid_contact
-from hlsync.contacts_io import FIELD_NAMES
+from hlsync.config.contacts_io import FIELD_NAMES
+from hlsync.config.loader import load_config
+from hlsync.config.schema import contact_validator, plainly_valid_contact
+from hlsync.core.catalog import load_catalog
 from hlsync.errors import HlsyncError
 from hlsync.resources import load_schema
 

@@ -18,9 +18,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hlsync.cli import main
-from hlsync.config import load_config
+from hlsync.config.loader import load_config
+from hlsync.core.model import Policy, SinkSpec, TokenPolicy
 from hlsync.errors import HlsyncError
-from hlsync.model import Policy, SinkSpec, TokenPolicy
 
 
 def _write(path: Path, text: str) -> Path:

@@ -8,11 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hlsync.custody import TokenCustody, previous_path
-from hlsync.errors import HlsyncError
-from hlsync.integrations import Token
-from hlsync.journal import Journal
-from hlsync.model import (
+from hlsync.core.model import (
     AgencySpec,
     DesiredState,
     Integration,
@@ -21,8 +17,12 @@ from hlsync.model import (
     Target,
     TokenPolicy,
 )
-from hlsync.plan import Action, Change
-from hlsync.sinks import read_sink_token
+from hlsync.core.plan import Action, Change
+from hlsync.errors import HlsyncError
+from hlsync.targets.drivers import Token
+from hlsync.tokens.custody import TokenCustody, previous_path
+from hlsync.tokens.journal import Journal
+from hlsync.tokens.sinks import read_sink_token
 
 OLD = "pit-11111111-2222-3333-4444-555555555555"
 NEW = "pit-99999999-8888-7777-6666-555555555555"

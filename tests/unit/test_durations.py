@@ -1,4 +1,4 @@
-"""hlsync.durations: the one duration grammar of config, and its spelling in messages."""
+"""hlsync.config.durations: the one duration grammar of config, and its spelling in messages."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hlsync.durations import DURATION_PATTERN, format_duration, parse_duration
+from hlsync.config.durations import DURATION_PATTERN, format_duration, parse_duration
 from hlsync.resources import load_schema
 
 

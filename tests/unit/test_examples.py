@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from hlsync.cli import main
-from hlsync.config import load_config
+from hlsync.config.loader import load_config
 from tests.conftest import REPO
 
 EXAMPLES = REPO / "examples"

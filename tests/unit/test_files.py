@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from hlsync import custody, files, ledger, manual, sinks
+from hlsync import files
 from hlsync.commands import _common
-from hlsync.plan import Plan
+from hlsync.core.plan import Plan
+from hlsync.live import ledger, manual
+from hlsync.tokens import custody, sinks
 
 
 def _mode(path: Path) -> int:
@@ -57,12 +59,12 @@ def test_every_writer_goes_through_it(
 
     for module in (ledger, manual, _common, sinks):
         monkeypatch.setattr(module, "atomic_write", spy)
-    ledger.save_ledger(tmp_path / "hlsync.ledger.json", ledger.Ledger())
+    ledger.save_ledger(tmp_path / "hlsync.live.ledger.json", ledger.Ledger())
     manual.write_runbook(Plan("0", "d" * 64, "sandbox", (), ()), tmp_path)
     _common.write_text_atomic(tmp_path / "plan.json", "{}")
     sinks.write_env_entry(tmp_path / "app.env", "KEY", "value")
     assert calls == [
-        ("hlsync.ledger.json", 0o644),
+        ("hlsync.live.ledger.json", 0o644),
         ("runbook.txt", 0o644),
         ("runbook.md", 0o644),
         ("plan.json", 0o644),
@@ -72,6 +74,6 @@ def test_every_writer_goes_through_it(
 
 
 def test_token_custody_lives_in_its_own_module() -> None:
-    assert custody.TokenCustody.__module__ == "hlsync.custody"
+    assert custody.TokenCustody.__module__ == "hlsync.tokens.custody"
     assert not hasattr(sinks, "TokenCustody")
     assert not hasattr(custody.TokenCustody, "sink_label")  # it had no caller

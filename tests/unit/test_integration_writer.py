@@ -6,14 +6,14 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any, cast
 
-from hlsync.applier import apply_plan
-from hlsync.client import ApiError, LocationApi
+from hlsync.apply.applier import apply_plan
+from hlsync.core.model import ObservedIntegration
+from hlsync.core.plan import Action, Change, Plan, PlanLocation
+from hlsync.core.result import ApplyResult
 from hlsync.errors import HlsyncError
-from hlsync.integrations import IntegrationDriver, IntegrationScope, Token
-from hlsync.model import ObservedIntegration
-from hlsync.plan import Action, Change, Plan, PlanLocation
-from hlsync.reader import TargetAccess
-from hlsync.result import ApplyResult
+from hlsync.targets.drivers import IntegrationDriver, IntegrationScope, Token
+from hlsync.upstream.client import ApiError, LocationApi
+from hlsync.upstream.reader import TargetAccess
 
 OLD = "pit-99999999-8888-7777-6666-555555555555"
 SECRET = "pit-12121212-3434-5656-7878-909090909090"

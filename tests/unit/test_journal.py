@@ -8,17 +8,17 @@ from pathlib import Path
 
 import pytest
 
+from hlsync.core.model import LocationSpec
 from hlsync.errors import HlsyncError
-from hlsync.journal import Journal, adopt_generations, journal_path
-from hlsync.model import LocationSpec
-from hlsync.rotation import TokenHistory
+from hlsync.tokens.journal import Journal, adopt_generations, journal_path
+from hlsync.tokens.rotation import TokenHistory
 from tests.unit.conftest import desired_state
 
 KEY = "main/seed-bot"
 
 
 def journal(tmp_path: Path) -> Journal:
-    return Journal(tmp_path / "hlsync.journal.jsonl")
+    return Journal(tmp_path / "hlsync.tokens.journal.jsonl")
 
 
 def intent(j: Journal, verb: str = "create", generation: int = 0) -> str:
@@ -101,15 +101,17 @@ def test_an_unreadable_journal_is_a_user_error(tmp_path: Path) -> None:
 
 
 def test_the_journal_is_committed_beside_the_config(tmp_path: Path) -> None:
-    """``hlsync.journal.jsonl`` beside the config (like the ledger), not in the
+    """``hlsync.tokens.journal.jsonl`` beside the config (like the ledger), not in the
     git-ignored ``.hlsync/``: a lost journal would adopt a bumped generation."""
     config = tmp_path / "hlsync.yaml"
     config.write_text("version: 1\n")
     for root in (config, tmp_path):
         desired = desired_state(LocationSpec("main", "loc-1"))
         desired = dataclasses.replace(desired, root=str(root))
-        assert journal_path(desired) == tmp_path / "hlsync.journal.jsonl"
-        assert Journal.for_config(desired).path == tmp_path / "hlsync.journal.jsonl"
+        assert journal_path(desired) == tmp_path / "hlsync.tokens.journal.jsonl"
+        assert (
+            Journal.for_config(desired).path == tmp_path / "hlsync.tokens.journal.jsonl"
+        )
 
 
 def test_a_journal_at_the_old_place_is_read_then_moved(tmp_path: Path) -> None:

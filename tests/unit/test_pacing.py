@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from hlsync.pacing import (
+from hlsync.upstream.pacing import (
     Budget,
     DailyLimitError,
     Pacer,

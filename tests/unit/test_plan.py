@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
+from hlsync.core.fingerprint import fingerprint, sha256_hex
+from hlsync.core.model import ObservedIntegration, ObservedLocation, ObservedState
+from hlsync.core.plan import Plan
+from hlsync.core.planner import build_plan
+from hlsync.core.render import render_plan_json
 from hlsync.errors import HlsyncError
-from hlsync.fingerprint import fingerprint, sha256_hex
-from hlsync.model import ObservedIntegration, ObservedLocation, ObservedState
-from hlsync.plan import Plan
-from hlsync.planner import build_plan
-from hlsync.render import render_plan_json
 from tests.unit.conftest import DIGEST, representative, seen
 
 

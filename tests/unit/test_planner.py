@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from hlsync.config import load_config
-from hlsync.contact_diff import date_ymd, e164
-from hlsync.errors import HlsyncError
-from hlsync.model import (
+from hlsync.config.loader import load_config
+from hlsync.core.contact_diff import date_ymd, e164
+from hlsync.core.model import (
     Contact,
     CustomField,
     DesiredState,
@@ -23,8 +22,9 @@ from hlsync.model import (
     ObservedState,
     Tag,
 )
-from hlsync.plan import Change, FieldChange, Plan
-from hlsync.planner import PlanOptions, build_plan
+from hlsync.core.plan import Change, FieldChange, Plan
+from hlsync.core.planner import PlanOptions, build_plan
+from hlsync.errors import HlsyncError
 from tests.unit.conftest import (
     contact,
     desired_state,

@@ -12,15 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from hlsync.client import ApiClient, ApiError, RetryPolicy
-from hlsync.errors import HlsyncError
-from hlsync.integrations import (
-    ApiIntegrationDriver,
-    IntegrationScope,
-    Token,
-    observed_integration,
-)
-from hlsync.model import (
+from hlsync.core.model import (
     AgencySpec,
     Contact,
     CustomField,
@@ -30,7 +22,15 @@ from hlsync.model import (
     Tag,
     Target,
 )
-from hlsync.reader import (
+from hlsync.errors import HlsyncError
+from hlsync.targets.drivers import (
+    ApiIntegrationDriver,
+    IntegrationScope,
+    Token,
+    observed_integration,
+)
+from hlsync.upstream.client import ApiClient, ApiError, RetryPolicy
+from hlsync.upstream.reader import (
     ObjectRef,
     TargetAccess,
     build_access,

@@ -10,10 +10,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from hlsync.errors import Location
-from hlsync.plan import Change, FieldChange, Plan, PlanLocation
-from hlsync.planner import build_plan
-from hlsync.render import (
+from hlsync.core.plan import Change, FieldChange, Plan, PlanLocation
+from hlsync.core.planner import build_plan
+from hlsync.core.render import (
     NO_CHANGES,
     render_plan_json,
     render_plan_markdown,
@@ -23,8 +22,9 @@ from hlsync.render import (
     render_result_text,
     use_color,
 )
+from hlsync.core.result import ApplyResult, Outcome
+from hlsync.errors import Location
 from hlsync.resources import load_schema
-from hlsync.result import ApplyResult, Outcome
 from tests.unit.conftest import DIGEST, representative
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"

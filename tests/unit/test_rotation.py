@@ -8,11 +8,8 @@ from datetime import UTC, datetime, timedelta
 import jsonschema
 import pytest
 
-from hlsync.client import UpstreamClock
 from hlsync.commands._common import with_ledger_generations
-from hlsync.errors import HlsyncError
-from hlsync.ledger import Ledger, confirm_change
-from hlsync.model import (
+from hlsync.core.model import (
     AgencySpec,
     Contact,
     DesiredState,
@@ -25,17 +22,20 @@ from hlsync.model import (
     Target,
     TokenPolicy,
 )
-from hlsync.plan import Plan
-from hlsync.plan_integrations import RequestVerb
-from hlsync.planner import PlanOptions, build_plan
-from hlsync.render import (
+from hlsync.core.plan import Plan
+from hlsync.core.plan_integrations import RequestVerb
+from hlsync.core.planner import PlanOptions, build_plan
+from hlsync.core.render import (
     render_plan_json,
     render_plan_markdown,
     render_plan_text,
     summary_line,
 )
+from hlsync.errors import HlsyncError
+from hlsync.live.ledger import Ledger, confirm_change
 from hlsync.resources import load_schema
-from hlsync.rotation import TokenHistory, decide, duration, iso, parse_time
+from hlsync.tokens.rotation import TokenHistory, decide, duration, iso, parse_time
+from hlsync.upstream.client import UpstreamClock
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 SCOPES = ("contacts.readonly", "contacts.write")

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from hlsync.plan import Change, Plan, PlanLocation, ScopeDelta
-from hlsync.planner import build_plan
-from hlsync.runbook import (
+from hlsync.core.plan import Change, Plan, PlanLocation, ScopeDelta
+from hlsync.core.planner import build_plan
+from hlsync.live.runbook import (
     NOTHING,
     render_runbook_markdown,
     render_runbook_text,

@@ -9,12 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hlsync import sinks
-from hlsync.custody import TokenCustody
-from hlsync.errors import HlsyncError
-from hlsync.integrations import Token
-from hlsync.journal import Journal
-from hlsync.model import (
+from hlsync.core.model import (
     AgencySpec,
     DesiredState,
     Integration,
@@ -23,8 +18,13 @@ from hlsync.model import (
     Target,
     TokenPolicy,
 )
-from hlsync.plan import Change, Plan
-from hlsync.sinks import (
+from hlsync.core.plan import Change, Plan
+from hlsync.errors import HlsyncError
+from hlsync.targets.drivers import Token
+from hlsync.tokens import sinks
+from hlsync.tokens.custody import TokenCustody
+from hlsync.tokens.journal import Journal
+from hlsync.tokens.sinks import (
     TokenFileSink,
     describe_sink,
     preflight,

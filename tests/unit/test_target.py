@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from hlsync.commands._common import select
-from hlsync.config import load_config
+from hlsync.config.loader import load_config
+from hlsync.core.model import DesiredState
 from hlsync.errors import HlsyncError
-from hlsync.integrations import IntegrationScope
-from hlsync.manual import MANUAL_COMPANY_ID, ManualIntegrationDriver
-from hlsync.model import DesiredState
-from hlsync.target import open_target, resolve_tokens
+from hlsync.live.manual import MANUAL_COMPANY_ID, ManualIntegrationDriver
+from hlsync.targets.drivers import IntegrationScope
+from hlsync.targets.target import open_target, resolve_tokens
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "pit-0a1b2c3d-aaaa-bbbb-cccc-0123456789ab"
@@ -91,8 +91,8 @@ def test_the_live_api_reads_integrations_from_the_ledger_before_any_request(
             assert await access.integrations.list(agency) == {}
 
     asyncio.run(opened())
-    (tmp_path / "agency" / "hlsync.ledger.json").write_text("{")
-    with pytest.raises(HlsyncError, match=r"hlsync.ledger.json:1:2: "):
+    (tmp_path / "agency" / "hlsync.live.ledger.json").write_text("{")
+    with pytest.raises(HlsyncError, match=r"hlsync.live.ledger.json:1:2: "):
         asyncio.run(opened())
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from hlsync import yamlload
+from hlsync.config import yamlload
+from hlsync.config.yamlload import load_yaml, load_yaml_text
 from hlsync.errors import Location
-from hlsync.yamlload import load_yaml, load_yaml_text
 from tests.conftest import REPO
 
 

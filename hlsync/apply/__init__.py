@@ -1,0 +1,1 @@
+"""Executing a plan: the applier and the writers that make each change's calls."""

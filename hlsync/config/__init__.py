@@ -1,0 +1,1 @@
+"""Config loading: YAML/CSV files -> a validated ``DesiredState`` (no network)."""

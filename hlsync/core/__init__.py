@@ -1,0 +1,1 @@
+"""The pure core: the model, the plan, the planner, fingerprints, results, renderers."""

@@ -1,0 +1,472 @@
+"""The plan: an ordered, self-contained list of changes that ``apply`` executes.
+
+``planner.build_plan`` makes a :class:`Plan`; ``render`` turns it into text, markdown or
+JSON; ``plan --out FILE`` saves ``Plan.to_dict()`` and ``apply FILE`` loads it back with
+:meth:`Plan.from_dict`. The applier executes exactly these changes, never a diff of its
+own (DESIGN.md §1).
+
+What the applier does with each :class:`Change` (``desired`` is JSON-native, read-only):
+
+* ``integration`` — create: driver ``create(location_id or agency, name, description,
+  scopes)``; update: ``update(object_id, description, scopes)`` with the full desired
+  scope list (``scopes_add`` / ``scopes_remove`` say what moves); delete:
+  ``delete(object_id)``. ``desired = {name, description, scopes[, scopes_add,
+  scopes_remove]}``.
+* ``custom_field`` — ``desired = {key, name, data_type, options, placeholder}``
+  (placeholder ``None`` = not managed). create: POST; update: PUT ``object_id`` with
+  ``name`` and the changed ``options`` / ``placeholder``; replace: DELETE ``object_id``
+  then POST (the data type cannot change in place); delete: DELETE ``object_id``.
+* ``tag`` — ``desired = {name}``; create: POST location tag; delete: DELETE ``object_id``.
+* ``contact`` — create: ``POST /contacts/upsert`` with ``desired["body"]`` (locationId,
+  declared fields, ``customFields`` as ``[{key, field_value}]``, and ``tags`` only when
+  the contact's tags are exclusive: an upsert replaces every tag of a contact that
+  exists) — upsert keeps a retried create idempotent — then ``POST
+  /contacts/{id}/tags`` with ``desired["tags_add"]`` (the declared tags, when not
+  exclusive) to the id the upsert answered. update: if ``desired["write"] == "put"`` send
+  ``PUT /contacts/{object_id}`` with ``desired["body"]``; if ``"upsert"`` (a changed field
+  the update DTO lacks, e.g. companyName) send ``POST /contacts/upsert`` with it; then
+  ``POST /contacts/{id}/tags`` with ``desired["tags_add"]`` and ``DELETE`` with
+  ``desired["tags_remove"]`` when non-empty. delete: ``DELETE /contacts/{object_id}``.
+
+Before executing a saved plan the applier re-reads the objects of :meth:`Plan.targets`
+and calls :meth:`Plan.raise_if_stale` and :meth:`Plan.raise_if_config_differs`; before
+any write it calls :meth:`Plan.raise_if_unsafe`. Noop changes are carried (they count in
+the summary) but need no call.
+
+No token value is ever part of a plan: the model holds none.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from hlsync.core.fingerprint import (
+    ABSENT,
+    Observed,
+    find_observed,
+    fingerprint,
+    observed_value,
+    sha256_hex,
+)
+from hlsync.core.jsonshape import JsonObject, JsonShapeError
+from hlsync.core.model import JSONValue, ObservedState
+from hlsync.errors import HlsyncError, Location, Problem
+
+FORMAT_VERSION = 1
+
+Action = Literal[
+    "create",
+    "update",
+    "replace",
+    "delete",
+    "noop",
+    "rotate",
+    "expire_old",
+    "rotate_now",
+    "cancel_rotation",
+]
+Kind = Literal["integration", "custom_field", "tag", "contact"]
+# Token verbs (hlsync.tokens.rotation): rotate / rotate_now / expire_old come from the token
+# policy; cancel_rotation (and any of them on request) from `hlsync token …`.
+ACTIONS: tuple[Action, ...] = (
+    "create",
+    "update",
+    "replace",
+    "delete",
+    "noop",
+    "rotate",
+    "expire_old",
+    "rotate_now",
+    "cancel_rotation",
+)
+KINDS: tuple[Kind, ...] = ("integration", "custom_field", "tag", "contact")
+
+GATES: Mapping[str, str] = {
+    "delete": "deleting is irreversible",
+    "replace": "replacing deletes the field and every value stored in it",
+    "scope_removals": "removes more scopes than the threshold allows",
+    "protected": "is marked `protect: true` and would be deleted",
+    "token_expiry": "ends a token at once, irreversibly, while it may still be in use",
+}
+FORCEABLE_GATES = frozenset({"delete", "replace", "scope_removals", "token_expiry"})
+
+# Upstream burst limit (reference §4): 100 requests per 10 s per integration per location.
+RATE_MAX = 100
+RATE_WINDOW_SECONDS = 10
+
+
+def json_copy(value: JSONValue) -> JSONValue:
+    """A deep copy of JSON-native data (much faster than ``copy.deepcopy``)."""
+    if isinstance(value, Mapping):
+        return {k: json_copy(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_copy(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    """One changed, declared field: ``before`` as upstream had it, ``after`` as wanted."""
+
+    path: str
+    before: JSONValue = field(hash=False)
+    after: JSONValue = field(hash=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "before": json_copy(self.before),
+            "after": json_copy(self.after),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeDelta:
+    """A scope an integration gains or loses, with the endpoints that come with it."""
+
+    scope: str
+    added: bool
+    endpoints: tuple[str, ...] = ()  # "METHOD /path", from the scope catalog
+    privilege_increase: bool = False  # a new write scope, or any new agency-level scope
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scope": self.scope,
+            "change": "add" if self.added else "remove",
+            "endpoints": list(self.endpoints),
+            "privilege_increase": self.privilege_increase,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One thing the applier does (or, for ``noop``, need not do) to one object."""
+
+    address: str  # main.contact["ann@example.com"], agency.integration["ci"]
+    action: Action
+    kind: Kind
+    location: str | None  # local name; None for the agency
+    location_id: str | None
+    key: str  # identity within the location: name, field key, contact key
+    object_id: str | None = None  # upstream id, for update / replace / delete
+    fields: tuple[FieldChange, ...] = ()
+    desired: Mapping[str, JSONValue] = field(default_factory=dict, hash=False)
+    fingerprint: str = ABSENT
+    compared: tuple[str, ...] = ()  # contact paths the fingerprint covers
+    depends_on: tuple[str, ...] = ()
+    gate: str | None = None
+    api_calls: int = 0
+    scopes: tuple[ScopeDelta, ...] = ()
+    source: Location | None = field(default=None, compare=False)
+
+    @property
+    def is_noop(self) -> bool:
+        return self.action == "noop"
+
+    def stale_reason(self, now: Observed | None) -> str | None:
+        """Why the plan no longer fits the object as re-read, or None when it still does."""
+        if fingerprint(now, self.compared) == self.fingerprint:
+            return None
+        if now is None:
+            return "was deleted after the plan was made"
+        if self.fingerprint == ABSENT:
+            return "was created by someone else after the plan was made"
+        moved = [
+            f"{fc.path} is now {_show(observed_value(now, fc.path))} "
+            f"(the plan saw {_show(fc.before)})"
+            for fc in self.fields
+            if fc.before is not None and observed_value(now, fc.path) != fc.before
+        ]
+        if moved:
+            return "changed after the plan was made: " + "; ".join(moved)
+        what = ", ".join(self.compared) if self.compared else "its managed data"
+        return f"changed after the plan was made ({what})"
+
+    def to_dict(self) -> dict[str, Any]:
+        src = self.source
+        return {
+            "address": self.address,
+            "action": self.action,
+            "kind": self.kind,
+            "location": self.location,
+            "location_id": self.location_id,
+            "key": self.key,
+            "object_id": self.object_id,
+            "fields": [fc.to_dict() for fc in self.fields],
+            "scopes": [s.to_dict() for s in self.scopes],
+            "desired": json_copy(dict(self.desired)),
+            "fingerprint": self.fingerprint,
+            "compared": list(self.compared),
+            "depends_on": list(self.depends_on),
+            "gate": self.gate,
+            "api_calls": self.api_calls,
+            "source": None
+            if src is None
+            else {"file": src.file, "line": src.line, "column": src.column},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PlanLocation:
+    name: str
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    add: int
+    change: int
+    destroy: int
+    noop: int
+    rotate: int
+    expire: int
+    api_calls: int
+    estimated_seconds: int
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "add": self.add,
+            "change": self.change,
+            "destroy": self.destroy,
+            "noop": self.noop,
+            "rotate": self.rotate,
+            "expire": self.expire,
+            "api_calls": self.api_calls,
+            "estimated_seconds": self.estimated_seconds,
+        }
+
+
+def summarize(changes: tuple[Change, ...]) -> Summary:
+    """Counts like Terraform's (a replace is one add and one destroy) and the cost."""
+    count = {a: 0 for a in ACTIONS}
+    per_bucket: dict[str | None, int] = {}
+    for c in changes:
+        count[c.action] += 1
+        per_bucket[c.location] = per_bucket.get(c.location, 0) + c.api_calls
+    calls = sum(per_bucket.values())
+    # Each location (and the agency) has its own budget and runs in parallel, so the
+    # busiest bucket sets the pace: RATE_MAX requests per RATE_WINDOW_SECONDS.
+    busiest = max(per_bucket.values(), default=0)
+    seconds = math.ceil(busiest * RATE_WINDOW_SECONDS / RATE_MAX) if busiest else 0
+    return Summary(
+        add=count["create"] + count["replace"],
+        change=count["update"] + count["cancel_rotation"],
+        destroy=count["delete"] + count["replace"],
+        noop=count["noop"],
+        rotate=count["rotate"] + count["rotate_now"],
+        expire=count["expire_old"],
+        api_calls=calls,
+        estimated_seconds=seconds,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Format version, provenance, and the ordered changes (see module docstring)."""
+
+    hlsync_version: str
+    config_digest: str
+    target: str
+    locations: tuple[PlanLocation, ...]
+    changes: tuple[Change, ...]
+    format_version: int = FORMAT_VERSION
+    # Where `hlsync plan` read the config (relative to its working directory when
+    # under it), so `hlsync apply PLANFILE` finds it again; None: not recorded.
+    config_root: str | None = None
+    # What the reviewer must know beyond the changes (a token minted but not stored,
+    # a rotation that cannot be decided); shown even when nothing changes.
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def summary(self) -> Summary:
+        return summarize(self.changes)
+
+    @property
+    def has_changes(self) -> bool:
+        return any(not c.is_noop for c in self.changes)
+
+    @property
+    def pending(self) -> tuple[Change, ...]:
+        """The changes that make API calls, in execution order."""
+        return tuple(c for c in self.changes if not c.is_noop)
+
+    @property
+    def checksum(self) -> str:
+        return "sha256:" + sha256_hex(self._body())
+
+    def targets(self) -> tuple[tuple[Kind, str | None, str], ...]:
+        """(kind, location, key) of every object a saved-plan apply must re-read."""
+        return tuple((c.kind, c.location, c.key) for c in self.pending)
+
+    def gated(self, force: bool) -> tuple[Change, ...]:
+        """Changes held back: protected ones always, the others unless ``force``."""
+        return tuple(
+            c
+            for c in self.changes
+            if c.gate is not None and (c.gate not in FORCEABLE_GATES or not force)
+        )
+
+    def raise_if_unsafe(self, force: bool) -> None:
+        """Refuse to apply while a safety gate holds, naming each gated change."""
+        problems = []
+        for c in self.gated(force):
+            reason = GATES.get(c.gate or "", c.gate or "")
+            if c.gate in FORCEABLE_GATES:
+                hint = "review the plan, then apply again with --force"
+            else:
+                hint = "remove `protect: true` from its config first if you mean it"
+            problems.append(Problem(f"{c.address} {reason}", c.source, hint))
+        if problems:
+            raise HlsyncError.collect(problems)
+
+    def raise_if_config_differs(self, config_digest: str) -> None:
+        if config_digest != self.config_digest:
+            raise HlsyncError(
+                "the plan was made from a different configuration "
+                f"(plan {self.config_digest[:12]}, config now {config_digest[:12]})",
+                hints=("run 'hlsync plan --out FILE' again and review the new plan",),
+            )
+
+    def raise_if_stale(self, observed: ObservedState) -> None:
+        """Refuse a plan whose objects changed since it was made, naming what changed."""
+        problems = []
+        for c in self.pending:
+            reason = c.stale_reason(find_observed(observed, c.kind, c.location, c.key))
+            if reason is not None:
+                problems.append(Problem(f"the plan is stale: {c.address} {reason}"))
+        if problems:
+            hint = "run 'hlsync plan --out FILE' again and review the new plan"
+            first = problems[0]
+            problems[0] = Problem(first.message, first.location, hint)
+            raise HlsyncError.collect(problems)
+
+    def _body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "format_version": self.format_version,
+            "hlsync_version": self.hlsync_version,
+            "config_digest": self.config_digest,
+            "target": self.target,
+            "locations": [{"name": p.name, "id": p.id} for p in self.locations],
+            "summary": self.summary.to_dict(),
+            "changes": [c.to_dict() for c in self.changes],
+        }
+        if self.config_root is not None:
+            body["config_root"] = self.config_root
+        if self.warnings:
+            body["warnings"] = list(self.warnings)
+        return body
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-native; validates against schemas/plan.schema.json."""
+        body = self._body()
+        body["checksum"] = "sha256:" + sha256_hex(body)
+        return body
+
+    @classmethod
+    def from_json(cls, text: str, *, source: str = "plan file") -> Plan:
+        """:meth:`from_dict` of a plan file's text; bad JSON names its line and column."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise HlsyncError(
+                f"{source} is not JSON: {exc.msg}",
+                Location(source, exc.lineno, exc.colno),
+                hints=("make a new one with 'hlsync plan --out FILE'",),
+            ) from exc
+        return cls.from_dict(data, source=source)
+
+    @classmethod
+    def from_dict(cls, data: Any, *, source: str = "plan file") -> Plan:
+        """Load a saved plan, refusing a malformed, edited or wrong-version one.
+
+        ``source`` names the file in error messages. The stored checksum must match the
+        content, so a hand-edited or truncated plan is refused rather than applied.
+        """
+        try:
+            plan = _plan_from(JsonObject(data))
+        except JsonShapeError as exc:
+            raise HlsyncError(
+                f"{source} is not a valid hlsync plan: {exc}",
+                Location(source),
+                hints=("make a new one with 'hlsync plan --out FILE'",),
+            ) from exc
+        stored = data.get("checksum")
+        if stored != plan.checksum:
+            raise HlsyncError(
+                f"{source} was modified after it was made (checksum mismatch)",
+                Location(source),
+                hints=("make a new one with 'hlsync plan --out FILE'",),
+            )
+        return plan
+
+
+def _plan_from(doc: JsonObject) -> Plan:
+    version = doc.integer("format_version")
+    if version != FORMAT_VERSION:
+        raise JsonShapeError(
+            f"format_version {version} is not supported (this hlsync reads "
+            f"format_version {FORMAT_VERSION})"
+        )
+    doc.text("checksum")
+    plan = Plan(
+        hlsync_version=doc.text("hlsync_version"),
+        config_digest=doc.text("config_digest"),
+        target=doc.text("target"),
+        locations=tuple(
+            PlanLocation(name=o.text("name"), id=o.text("id"))
+            for o in doc.objects("locations")
+        ),
+        changes=tuple(_change_from(o) for o in doc.objects("changes")),
+        format_version=version,
+        config_root=doc.optional_text("config_root")
+        if "config_root" in doc.data
+        else None,
+        warnings=doc.texts("warnings") if "warnings" in doc.data else (),
+    )
+    summary = doc.obj("summary")
+    if summary.data != plan.summary.to_dict():
+        raise JsonShapeError(f"{summary.path} does not match the changes")
+    return plan
+
+
+def _change_from(o: JsonObject) -> Change:
+    src = o.optional_obj("source")
+    return Change(
+        address=o.text("address"),
+        action=o.choice("action", ACTIONS),
+        kind=o.choice("kind", KINDS),
+        location=o.optional_text("location"),
+        location_id=o.optional_text("location_id"),
+        key=o.text("key"),
+        object_id=o.optional_text("object_id"),
+        fields=tuple(
+            FieldChange(f.text("path"), f.value("before"), f.value("after"))
+            for f in o.objects("fields")
+        ),
+        desired=o.obj("desired").data,
+        fingerprint=o.text("fingerprint"),
+        compared=o.texts("compared"),
+        depends_on=o.texts("depends_on"),
+        gate=o.optional_choice("gate", tuple(GATES)),
+        api_calls=o.integer("api_calls"),
+        scopes=tuple(
+            ScopeDelta(
+                scope=s.text("scope"),
+                added=s.choice("change", ("add", "remove")) == "add",
+                endpoints=s.texts("endpoints"),
+                privilege_increase=s.boolean("privilege_increase"),
+            )
+            for s in o.objects("scopes")
+        ),
+        source=None
+        if src is None
+        else Location(src.text("file"), src.integer("line"), src.integer("column")),
+    )
+
+
+def _show(value: JSONValue) -> str:
+    return "(none)" if value is None else json.dumps(value, ensure_ascii=False)

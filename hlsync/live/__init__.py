@@ -1,0 +1,1 @@
+"""The live-cloud workflow: the manual driver, the ledger and the runbook."""

@@ -1,0 +1,302 @@
+"""Open the target a config names and hand back a :class:`TargetAccess`.
+
+``open_target(desired)`` is an async context manager: everything it opens (the HTTP
+client, the sandbox database and its lock) is closed when the block ends, also on an
+error or Ctrl-C. One :class:`~hlsync.upstream.client.ApiClient` serves the whole run, so every
+location is paced by its own budget and the locations run in parallel.
+
+Targets (DESIGN.md §2):
+
+* ``sandbox`` — the emulator in-process (``open_sandbox``) over ``httpx.ASGITransport``.
+  Each process gets freshly minted bootstrap tokens (only hashes are stored), so a
+  location's token reference is NOT read on the sandbox: the sandbox's own sub-account
+  token is used. This is a decision, not an accident: a token from the environment
+  cannot belong to this local database unless hlsync minted it here, and reading one
+  meant for a real account would only turn into a confusing 401. Private Integrations go
+  through the api driver; the agency is the sandbox's.
+* ``url`` — a running ``hlsync emulator serve``: a real ``httpx.AsyncClient`` to the URL;
+  each location's token comes from its token reference (environment variable or file).
+  Integrations go through the api driver (``/_emulator/``); the agency's company id is
+  asked of the admin API (the company owning the first declared location), and only
+  when agency integrations are declared.
+* ``leadconnector`` — the live API. Tokens as for ``url``. There is no API for Private
+  Integrations upstream, so they go through the manual driver (``hlsync.live.manual``): the
+  ledger beside the config is their observed state, and changes become runbook steps;
+  ``/_emulator/`` is never called there. ``HLSYNC_LEADCONNECTOR_URL`` replaces the base
+  URL (for tests: the emulator standing in for the live service).
+
+Seeding token (``auth: {integration: NAME}``, issue 5 item 6): such a location's API uses
+the token in that integration's sink (file or env_file; a command sink cannot be read
+back: an error) once the integration exists — checked through the driver, so a sink left
+over from a reset sandbox is not used — and otherwise the bootstrap token (the sandbox's,
+or the location's token reference). ``TargetAccess.seeded_by`` tells the applier to switch
+the location to the integration's new token as soon as it is stored, so on the sandbox
+hlsync creates the least-privilege integration with its bootstrap token and then seeds
+with the new one.
+
+A missing token is an :class:`HlsyncError` naming the location, the variable or file and
+what to do; every missing one is reported in one run. A token value never appears in a
+message, a log line or a ``repr``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import AsyncIterator, Collection, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+
+from hlsync.core.model import DesiredState, LocationSpec
+from hlsync.emulator.sandbox import open_sandbox
+from hlsync.errors import HlsyncError, Problem
+from hlsync.live.manual import leadconnector_base_url, manual_target_access
+from hlsync.targets.drivers import (
+    ApiIntegrationDriver,
+    IntegrationDriver,
+    IntegrationScope,
+)
+from hlsync.tokens.sinks import read_sink_token, sink_for
+from hlsync.upstream.client import ApiClient
+from hlsync.upstream.reader import TargetAccess, build_access
+
+# Generous: a search of 500 contacts under injected latency or search lag is slow, and
+# the client retries timeouts on its own.
+HTTP_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+ADMIN_LOCATIONS = "/_emulator/locations"
+ADMIN_AGENCIES = "/_emulator/agencies"
+
+
+@asynccontextmanager
+async def open_target(
+    desired: DesiredState, *, environ: Mapping[str, str] | None = None
+) -> AsyncIterator[TargetAccess]:
+    """A :class:`TargetAccess` for every location of ``desired`` (see module docstring).
+
+    ``environ`` (default ``os.environ``) is where token variables are looked up.
+    Raises :class:`HlsyncError` for a missing token, a locked or foreign sandbox
+    database, or an unreadable ledger (``leadconnector``).
+    """
+    env = os.environ if environ is None else environ
+    kind = desired.target.kind
+    if kind == "sandbox":
+        async with _sandbox(desired) as access:
+            yield access
+    elif kind == "url":
+        async with _emulator_url(desired, env) as access:
+            yield access
+    else:
+        async with _leadconnector(desired, env) as access:
+            yield access
+
+
+@asynccontextmanager
+async def _sandbox(desired: DesiredState) -> AsyncIterator[TargetAccess]:
+    if desired.target.sandbox_db is None:
+        raise HlsyncError("the sandbox target has no database path")
+    sandbox = open_sandbox(
+        Path(desired.target.sandbox_db),
+        [(spec.id, spec.name) for spec in desired.locations],
+    )
+    try:
+        async with httpx.AsyncClient(
+            transport=sandbox.transport,
+            base_url=sandbox.base_url,
+            timeout=HTTP_TIMEOUT,
+        ) as http:
+            api = ApiClient(http)
+            driver = ApiIntegrationDriver(api)
+            tokens = {
+                spec.name: sandbox.location_tokens[spec.id]
+                for spec in desired.locations
+            }
+            tokens.update(await seed_tokens(desired, driver))
+            yield build_access(
+                api,
+                desired,
+                tokens,
+                integrations=driver,
+                company_id=sandbox.company_id,
+                seeded_by=seeded_by(desired),
+            )
+    finally:
+        sandbox.close()
+
+
+@asynccontextmanager
+async def _emulator_url(
+    desired: DesiredState, environ: Mapping[str, str]
+) -> AsyncIterator[TargetAccess]:
+    async with httpx.AsyncClient(
+        base_url=desired.target.base_url, timeout=HTTP_TIMEOUT
+    ) as http:
+        api = ApiClient(http)
+        driver = ApiIntegrationDriver(api)
+        seeded = await seed_tokens(desired, driver)
+        tokens = resolve_tokens(desired, environ, skip=seeded)
+        tokens.update(seeded)
+        company_id = None
+        if desired.agency.integrations:
+            company_id = await _emulator_company_id(api, desired)
+        yield build_access(
+            api,
+            desired,
+            tokens,
+            integrations=driver,
+            company_id=company_id,
+            seeded_by=seeded_by(desired),
+        )
+
+
+@asynccontextmanager
+async def _leadconnector(
+    desired: DesiredState, environ: Mapping[str, str]
+) -> AsyncIterator[TargetAccess]:
+    seeded = await seed_tokens(desired, None)
+    tokens = resolve_tokens(desired, environ, skip=seeded)
+    tokens.update(seeded)
+    async with httpx.AsyncClient(
+        base_url=leadconnector_base_url(desired.target, environ), timeout=HTTP_TIMEOUT
+    ) as http:
+        access = manual_target_access(ApiClient(http), desired, tokens)
+        yield dataclasses.replace(access, seeded_by=seeded_by(desired))
+
+
+def seeded_by(desired: DesiredState) -> dict[str, str]:
+    """Location name → the integration whose token it seeds with."""
+    return {
+        spec.name: spec.auth_integration
+        for spec in desired.locations
+        if spec.auth_integration is not None
+    }
+
+
+async def seed_tokens(
+    desired: DesiredState, driver: IntegrationDriver | None
+) -> dict[str, str]:
+    """The seeding integration's token of each location that has one ready.
+
+    Read from the integration's sink; used only when ``driver`` (None: not checked)
+    lists the integration, since a token in the sink of an integration that does not
+    exist (yet, or any more) cannot work.
+    """
+    found: dict[str, str] = {}
+    for spec in desired.locations:
+        name = spec.auth_integration
+        if name is None:
+            continue
+        value = read_sink_token(sink_for(desired, spec.name, name))
+        if value is None:
+            continue
+        if driver is not None:
+            listed = await driver.list(IntegrationScope.location(spec.id))
+            if name not in listed:
+                continue
+        found[spec.name] = value
+    return found
+
+
+def resolve_tokens(
+    desired: DesiredState,
+    environ: Mapping[str, str],
+    *,
+    skip: Collection[str] = (),
+) -> dict[str, str]:
+    """Each location's sub-account token by local name, read from its reference.
+
+    Every location without a usable token is reported at once, naming the variable or
+    file and what to do; the value itself is never part of a message. Locations named
+    in ``skip`` (they seed with an integration's token) are not read.
+    """
+    tokens: dict[str, str] = {}
+    problems: list[Problem] = []
+    for spec in desired.locations:
+        if spec.name in skip:
+            continue
+        value, problem = _read_token(spec, environ)
+        if problem is not None:
+            problems.append(problem)
+        elif value is not None:
+            tokens[spec.name] = value
+    if problems:
+        raise HlsyncError.collect(problems)
+    return tokens
+
+
+def _read_token(
+    spec: LocationSpec, environ: Mapping[str, str]
+) -> tuple[str | None, Problem | None]:
+    where = f"location {spec.name!r} ({spec.id})"
+    ref = spec.token
+    if ref is None:
+        return None, Problem(
+            f"{where} has no token reference",
+            spec.source,
+            "add `token: {env: VARIABLE}` or `token: {file: PATH}` holding its "
+            "sub-account token",
+        )
+    if ref.env is not None:
+        value = environ.get(ref.env, "").strip()
+        if not value:
+            return None, Problem(
+                f"{where}: the environment variable {ref.env} is not set",
+                spec.source,
+                f"export {ref.env}=<the location's sub-account token> and run again",
+            )
+        return value, None
+    path = Path(ref.file or "")
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None, Problem(
+            f"{where}: the token file {path} does not exist",
+            spec.source,
+            "write the location's sub-account token into it (chmod 600)",
+        )
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        return None, Problem(
+            f"{where}: cannot read the token file {path} ({reason})",
+            spec.source,
+            "make it a readable text file holding only the token",
+        )
+    if not value:
+        return None, Problem(
+            f"{where}: the token file {path} is empty",
+            spec.source,
+            "write the location's sub-account token into it",
+        )
+    return value, None
+
+
+async def _emulator_company_id(api: ApiClient, desired: DesiredState) -> str:
+    """The company of the declared locations, from the emulator's admin API."""
+    answer = await api.request(
+        "GET", ADMIN_LOCATIONS, token=None, location_id="_emulator:admin"
+    )
+    by_id = {
+        str(item.get("id")): str(item.get("companyId"))
+        for item in answer.get("locations") or ()
+        if isinstance(item, dict) and item.get("companyId")
+    }
+    for spec in desired.locations:
+        if spec.id in by_id:
+            return by_id[spec.id]
+    answer = await api.request(
+        "GET", ADMIN_AGENCIES, token=None, location_id="_emulator:admin"
+    )
+    ids = sorted(
+        str(item["id"])
+        for item in answer.get("agencies") or ()
+        if isinstance(item, dict) and item.get("id")
+    )
+    if len(ids) == 1:
+        return ids[0]
+    raise HlsyncError(
+        f"cannot tell which agency of the emulator at {desired.target.base_url} "
+        f"is this config's (it holds {len(ids)} agencies and none of the declared "
+        "locations)",
+        hints=("declare at least one location the emulator has",),
+    )

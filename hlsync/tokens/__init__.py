@@ -1,0 +1,1 @@
+"""Tokens: custody of new tokens, the journal, rotation decisions and the sinks."""

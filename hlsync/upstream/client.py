@@ -1,0 +1,459 @@
+"""The async HighLevel API v2 client, around an injected ``httpx.AsyncClient``.
+
+``ApiClient(http)`` is shared by a whole run; ``api.location(location_id, token)`` gives a
+:class:`LocationApi` whose methods are the calls the engine needs (reference §5, §6).
+Every request carries ``Version: 2021-07-28``, ``Accept: application/json`` and the
+location's bearer token, goes through the :class:`~hlsync.upstream.pacing.Pacer` of its
+(token, location) key, and is retried by the :class:`RetryPolicy`.
+
+Errors (STYLE.md §5; built in :mod:`hlsync.upstream.errors`, re-exported here): every non-2xx
+answer, transport error and unreadable body becomes an :class:`ApiError` (an
+``HlsyncError``) that reads
+``POST /contacts/upsert -> 401: The token is not authorized for this scope.`` plus a hint:
+method, path without its query string, status and the upstream message. The token never
+appears in an error, a log line or a ``repr``; any upstream text quoted in an error is
+scrubbed of it as well.
+
+Retries: 429, 500, 502, 503, 504, timeouts and connection errors are retried with
+exponential backoff and jitter, at most ``RetryPolicy.attempts`` tries in all. A create
+(custom field, tag) is not idempotent: after a 5xx or a connection lost once the request
+may have reached the server, the write may have committed (upstream has been seen doing
+it; the emulator injects it), so it raises :class:`AmbiguousWriteError` and the caller
+re-reads before deciding. A create is still retried after a 429 or a connection that was
+never established, since then nothing reached the server. Upsert, PUT, DELETE, tag
+add/remove, GET and search are safe to repeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+
+import httpx
+
+from hlsync.upstream.errors import (
+    AmbiguousWriteError,
+    ApiError,
+    Secret,
+    answer_error,
+    decode_answer,
+    no_answer_error,
+    shape_error,
+)
+from hlsync.upstream.pacing import DailyLimitError, Pacer, RateLimitHeaders, pace_key
+
+__all__ = [
+    "API_VERSION",
+    "PAGE_MODE_LIMIT",
+    "SEARCH_PAGE_MAX",
+    "AmbiguousWriteError",
+    "ApiClient",
+    "ApiError",
+    "JSONDict",
+    "LocationApi",
+    "RetryPolicy",
+    "SearchPage",
+    "UpstreamClock",
+    "next_cursor",
+]
+
+API_VERSION = "2021-07-28"
+SEARCH_PAGE_MAX = 500  # upstream's pageLimit maximum (reference §5.6)
+PAGE_MODE_LIMIT = 10_000  # page mode reaches at most this many results
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+# Failures that prove the request never reached the server, and failures worth a retry.
+_NOT_SENT = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.UnsupportedProtocol,
+    httpx.LocalProtocolError,
+)
+_RETRYABLE = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+
+log = logging.getLogger("hlsync.upstream.client")
+
+JSONDict = dict[str, Any]
+_T = TypeVar("_T")
+Sleep = Callable[[float], Awaitable[None]]
+
+# HTTP attempts (retries included) sent from the current asyncio context: a caller that
+# wants a per-task count (the applier, one per change) sets a fresh one-item list here;
+# every attempt of ``ApiClient.request`` adds one. None (the default) counts nothing.
+attempt_counter: ContextVar[list[int] | None] = ContextVar(
+    "hlsync_attempt_counter", default=None
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Bounded retries with exponential backoff and jitter.
+
+    The n-th retry waits ``min(max_delay, base_delay * 2**(n-1))`` scaled by a jitter
+    factor in [0.5, 1.0): "equal jitter", so concurrent clients spread out yet never
+    retry at once. ``sleep`` and ``random`` are injectable so tests do not wait.
+    """
+
+    attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 20.0
+    sleep: Sleep = field(default=asyncio.sleep, compare=False)
+    random: Callable[[], float] = field(default=random.random, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError("RetryPolicy.attempts must be at least 1")
+
+    def delay(self, retry: int) -> float:
+        """Seconds to wait before retry number ``retry`` (1-based)."""
+        ceiling = min(self.max_delay, self.base_delay * 2.0 ** (retry - 1))
+        return float(ceiling * (0.5 + self.random() / 2))
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    contacts: tuple[JSONDict, ...]
+    total: int | None
+
+
+class UpstreamClock:
+    """The upstream's clock, as its responses' ``Date`` headers tell it.
+
+    Time-based decisions (token rotation) use the upstream's notion of "now", never the
+    local clock, so the emulator's settable clock drives them in tests. ``now()`` is the
+    latest ``Date`` seen in this run (responses of concurrent requests arrive in any
+    order), or None before any response carried a readable one.
+    """
+
+    __slots__ = ("_latest",)
+
+    def __init__(self) -> None:
+        self._latest: datetime | None = None
+
+    def observe(self, header: str | None) -> None:
+        if not header:
+            return
+        try:
+            when = parsedate_to_datetime(header)
+        except (TypeError, ValueError):
+            return  # an unreadable Date is no evidence of the time
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        if self._latest is None or when > self._latest:
+            self._latest = when.astimezone(UTC)
+
+    def now(self) -> datetime | None:
+        return self._latest
+
+
+class ApiClient:
+    """Shared by a run: the HTTP client, one pacer and one retry policy.
+
+    ``http`` must have its ``base_url`` set (the target's). ``pacer`` defaults to one
+    with 8 requests in flight per key; ``retry`` to 5 attempts.
+    """
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        pacer: Pacer | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self._http = http
+        self.pacer = pacer or Pacer()
+        self.retry = retry or RetryPolicy()
+        self.clock = UpstreamClock()
+
+    def __repr__(self) -> str:
+        return f"ApiClient(base_url={str(self._http.base_url)!r})"
+
+    def location(self, location_id: str, token: str) -> LocationApi:
+        """The calls of one location, made with that location's sub-account token."""
+        return LocationApi(self, location_id, token)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None,
+        location_id: str,
+        json_body: Any = None,
+        params: Mapping[str, str] | None = None,
+        creates: bool = False,
+    ) -> JSONDict:
+        """One logical call: pacing, retries, error mapping. Returns the JSON object.
+
+        ``creates=True`` marks a non-idempotent create (see the module docstring).
+        ``token=None`` sends no Authorization header (the emulator's admin API);
+        ``location_id`` names the pacing budget and appears in hints.
+        """
+        secret = Secret(token or "")
+        key = pace_key(token or "", location_id)
+        headers = {"Version": API_VERSION, "Accept": "application/json"}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {secret.reveal()}"
+        policy = self.retry
+        attempt = 0
+        while True:
+            attempt += 1
+            ticket = await self.pacer.acquire(key, location_id)
+            counter = attempt_counter.get()
+            if counter is not None:
+                counter[0] += 1
+            try:
+                response = await self._http.request(
+                    method, path, json=json_body, params=params, headers=headers
+                )
+            except httpx.HTTPError as exc:
+                self.pacer.release(ticket, None, None)
+                log.debug(
+                    "%s %s attempt %d: %s", method, path, attempt, type(exc).__name__
+                )
+                ambiguous = creates and not isinstance(exc, _NOT_SENT)
+                if not ambiguous and isinstance(exc, _RETRYABLE):
+                    if attempt < policy.attempts:
+                        await policy.sleep(policy.delay(attempt))
+                        continue
+                raise no_answer_error(
+                    exc, method, path, secret, location_id, attempt, ambiguous=ambiguous
+                ) from exc
+            except BaseException:
+                self.pacer.release(ticket, None, None)
+                raise
+            status = response.status_code
+            self.clock.observe(response.headers.get("date"))
+            self.pacer.release(ticket, response.headers, status)
+            log.debug("%s %s attempt %d -> %d", method, path, attempt, status)
+            if 200 <= status < 300:
+                return decode_answer(response, method, path)
+            if status == 429:
+                daily = RateLimitHeaders.parse(response.headers).daily_remaining
+                if daily is not None and daily <= 0:
+                    raise DailyLimitError(
+                        f"{method} {path} -> 429: daily API request limit reached "
+                        f"for location {location_id}",
+                        hints=("try again tomorrow",),
+                    )
+            if status in RETRY_STATUSES and creates and status != 429:
+                raise answer_error(
+                    response, method, path, secret, location_id, attempt, ambiguous=True
+                )
+            if status in RETRY_STATUSES and attempt < policy.attempts:
+                await policy.sleep(policy.delay(attempt))
+                continue
+            raise answer_error(response, method, path, secret, location_id, attempt)
+
+
+class LocationApi:
+    """The endpoints of one location, bound to its token.
+
+    Methods return the upstream object inside the response envelope (``contact``,
+    ``customField``, ``tag`` …) or, for lists, the list. ``calls`` counts the API calls
+    made through this object (one per method call; retries are not counted).
+    """
+
+    def __init__(self, api: ApiClient, location_id: str, token: str) -> None:
+        self._api = api
+        self.location_id = location_id
+        self._token = Secret(token)
+        self.calls = 0
+
+    def __repr__(self) -> str:
+        return f"LocationApi(location_id={self.location_id!r})"
+
+    def switch_token(self, token: str) -> None:
+        """Make every later call with ``token`` (a seeding integration's new token)."""
+        self._token = Secret(token)
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: Mapping[str, str] | None = None,
+        creates: bool = False,
+    ) -> JSONDict:
+        self.calls += 1
+        return await self._api.request(
+            method,
+            path,
+            token=self._token.reveal(),
+            location_id=self.location_id,
+            json_body=json_body,
+            params=params,
+            creates=creates,
+        )
+
+    async def _object(
+        self,
+        method: str,
+        path: str,
+        name: str,
+        *,
+        json_body: Any = None,
+        creates: bool = False,
+    ) -> JSONDict:
+        body = await self._call(method, path, json_body=json_body, creates=creates)
+        return _unwrap(body, name, dict, method, path)
+
+    @property
+    def _loc(self) -> str:
+        return f"/locations/{self.location_id}"
+
+    async def get_location(self) -> JSONDict:
+        return await self._object("GET", self._loc, "location")
+
+    async def list_custom_fields(self) -> list[JSONDict]:
+        path = f"{self._loc}/customFields"
+        body = await self._call("GET", path, params={"model": "contact"})
+        return _dicts(_unwrap(body, "customFields", list, "GET", path))
+
+    async def create_custom_field(self, body: Mapping[str, Any]) -> JSONDict:
+        return await self._object(
+            "POST",
+            f"{self._loc}/customFields",
+            "customField",
+            json_body=dict(body),
+            creates=True,
+        )
+
+    async def update_custom_field(
+        self, field_id: str, body: Mapping[str, Any]
+    ) -> JSONDict:
+        path = f"{self._loc}/customFields/{field_id}"
+        return await self._object("PUT", path, "customField", json_body=dict(body))
+
+    async def delete_custom_field(self, field_id: str) -> None:
+        await self._call("DELETE", f"{self._loc}/customFields/{field_id}")
+
+    async def list_tags(self) -> list[JSONDict]:
+        path = f"{self._loc}/tags"
+        body = await self._call("GET", path)
+        return _dicts(_unwrap(body, "tags", list, "GET", path))
+
+    async def create_tag(self, name: str) -> JSONDict:
+        return await self._object(
+            "POST", f"{self._loc}/tags", "tag", json_body={"name": name}, creates=True
+        )
+
+    async def delete_tag(self, tag_id: str) -> None:
+        await self._call("DELETE", f"{self._loc}/tags/{tag_id}")
+
+    async def search_contacts(self, body: Mapping[str, Any]) -> SearchPage:
+        """One page of ``POST /contacts/search``; ``locationId`` is filled in."""
+        request = {"locationId": self.location_id, **body}
+        request.setdefault("pageLimit", SEARCH_PAGE_MAX)
+        path = "/contacts/search"
+        answer = await self._call("POST", path, json_body=request)
+        contacts = _dicts(_unwrap(answer, "contacts", list, "POST", path))
+        total = answer.get("total")
+        return SearchPage(tuple(contacts), total if isinstance(total, int) else None)
+
+    async def iter_search(
+        self,
+        *,
+        filters: Sequence[Mapping[str, Any]] = (),
+        sort: Sequence[Mapping[str, str]] = (),
+        page_limit: int = SEARCH_PAGE_MAX,
+    ) -> AsyncIterator[JSONDict]:
+        """Every matching contact: page mode up to 10,000, then ``searchAfter``.
+
+        Stops as soon as ``total`` contacts have been seen or a page comes back short,
+        so no request is spent on an empty last page. Keep ``sort`` fixed (upstream
+        requires it for cursors).
+        """
+        base: JSONDict = {"pageLimit": page_limit}
+        if filters:
+            base["filters"] = [dict(f) for f in filters]
+        if sort:
+            base["sort"] = [dict(s) for s in sort]
+        seen = 0
+        page = 1
+        cursor: list[Any] | None = None
+        while True:
+            if cursor is None:
+                result = await self.search_contacts({**base, "page": page})
+            else:
+                result = await self.search_contacts({**base, "searchAfter": cursor})
+            for contact in result.contacts:
+                yield contact
+            seen += len(result.contacts)
+            if len(result.contacts) < page_limit:
+                return
+            if result.total is not None and seen >= result.total:
+                return
+            if cursor is None and (page + 1) * page_limit <= PAGE_MODE_LIMIT:
+                page += 1
+                continue
+            cursor = next_cursor(result)
+
+    async def get_contact(self, contact_id: str) -> JSONDict:
+        return await self._object("GET", f"/contacts/{contact_id}", "contact")
+
+    async def upsert_contact(self, body: Mapping[str, Any]) -> JSONDict:
+        """``POST /contacts/upsert``; returns the whole answer ``{new, contact, …}``."""
+        request = {"locationId": self.location_id, **body}
+        path = "/contacts/upsert"
+        answer = await self._call("POST", path, json_body=request)
+        _unwrap(answer, "contact", dict, "POST", path)
+        return answer
+
+    async def update_contact(
+        self, contact_id: str, body: Mapping[str, Any]
+    ) -> JSONDict:
+        path = f"/contacts/{contact_id}"
+        return await self._object("PUT", path, "contact", json_body=dict(body))
+
+    async def delete_contact(self, contact_id: str) -> None:
+        await self._call("DELETE", f"/contacts/{contact_id}")
+
+    async def add_tags(self, contact_id: str, tags: Sequence[str]) -> list[str]:
+        return await self._tags("POST", contact_id, tags)
+
+    async def remove_tags(self, contact_id: str, tags: Sequence[str]) -> list[str]:
+        return await self._tags("DELETE", contact_id, tags)
+
+    async def _tags(
+        self, method: str, contact_id: str, tags: Sequence[str]
+    ) -> list[str]:
+        path = f"/contacts/{contact_id}/tags"
+        answer = await self._call(method, path, json_body={"tags": list(tags)})
+        return [str(t) for t in _unwrap(answer, "tags", list, method, path)]
+
+
+def next_cursor(page: SearchPage) -> list[Any]:
+    """The ``searchAfter`` cursor of a full page: its last contact's own cursor."""
+    cursor = page.contacts[-1].get("searchAfter") if page.contacts else None
+    if not isinstance(cursor, list):
+        raise ApiError(
+            "POST /contacts/search -> 200: no searchAfter cursor on the last contact, "
+            "cannot page further",
+            method="POST",
+            path="/contacts/search",
+            status=200,
+            hints=("upstream returns a searchAfter cursor with every contact",),
+        )
+    return cursor
+
+
+def _dicts(items: list[Any]) -> list[JSONDict]:
+    return [item for item in items if isinstance(item, dict)]
+
+
+def _unwrap(body: JSONDict, name: str, kind: type[_T], method: str, path: str) -> _T:
+    value = body.get(name)
+    if not isinstance(value, kind):
+        raise shape_error(method, path, f"{name!r} {kind.__name__}")
+    return value
