@@ -34,7 +34,7 @@ from hlsync.apply.integration_writer import Custody, DeliverToken
 from hlsync.core.plan import Change, Plan
 from hlsync.core.result import ApplyResult, Outcome
 from hlsync.errors import HlsyncError
-from hlsync.upstream.reader import TargetAccess
+from hlsync.targets.access import TargetAccess
 
 __all__ = [
     "IN_FLIGHT_PER_LOCATION",

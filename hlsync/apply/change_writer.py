@@ -50,13 +50,13 @@ from hlsync.apply.integration_writer import (
 from hlsync.core.plan import Change
 from hlsync.core.result import Outcome
 from hlsync.errors import HlsyncError
+from hlsync.targets.access import TargetAccess
 from hlsync.upstream.client import (
     AmbiguousWriteError,
     ApiError,
     LocationApi,
     attempt_counter,
 )
-from hlsync.upstream.reader import TargetAccess
 
 FIELD_PREFIX = "contact."
 # Answers that may mean "the object is already gone" (upstream says 400 for a contact).

@@ -37,6 +37,7 @@ from hlsync.apply.change_fields import (
 )
 from hlsync.core.plan import Change
 from hlsync.errors import HlsyncError
+from hlsync.targets.access import TargetAccess
 from hlsync.targets.drivers import (
     ApiIntegrationDriver,
     IntegrationDriver,
@@ -45,7 +46,6 @@ from hlsync.targets.drivers import (
     Token,
 )
 from hlsync.upstream.client import AmbiguousWriteError, ApiError
-from hlsync.upstream.reader import TargetAccess
 
 DeliverToken = Callable[[Change, Token], Awaitable[None]]
 

@@ -35,11 +35,12 @@ from hlsync.errors import HlsyncError, Location
 from hlsync.files import atomic_write
 from hlsync.live.ledger import Ledger, ledger_generations, load_ledger
 from hlsync.live.manual import leadconnector_base_url, ledger_file
+from hlsync.targets.access import TargetAccess
 from hlsync.tokens.custody import release_ended
 from hlsync.tokens.journal import Journal
 from hlsync.tokens.rotation import TokenHistory, token_key
 from hlsync.tokens.sinks import config_dir, describe_sink, preflight, sink_for
-from hlsync.upstream.reader import TargetAccess, read_observed
+from hlsync.upstream.reader import read_observed
 
 FORMATS = ("text", "markdown", "json")
 

@@ -64,12 +64,13 @@ from hlsync.core.render import (
 from hlsync.core.result import EXIT_INTERRUPTED, ApplyResult, Outcome
 from hlsync.errors import HlsyncError
 from hlsync.live.manual import manual_note, runbook_dir, split_manual, write_runbook
+from hlsync.targets.access import TargetAccess
 from hlsync.targets.target import open_target
 from hlsync.tokens.custody import TokenCustody
 from hlsync.tokens.journal import Journal, adopt_generations
 from hlsync.tokens.rotation import token_key
 from hlsync.tokens.sinks import find_declared, preflight
-from hlsync.upstream.reader import ObjectRef, TargetAccess, read_objects
+from hlsync.upstream.reader import ObjectRef, read_objects
 
 NAME = "apply"
 HELP = "Make the account match the config, or execute a saved plan."

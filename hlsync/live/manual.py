@@ -48,11 +48,11 @@ from hlsync.errors import HlsyncError
 from hlsync.files import atomic_write
 from hlsync.live.ledger import AGENCY, Ledger, integration_key, ledger_path, load_ledger
 from hlsync.live.runbook import render_runbook_markdown, render_runbook_text
+from hlsync.targets.access import TargetAccess, build_access
 from hlsync.targets.drivers import IntegrationScope, RotationMode, Token
 from hlsync.tokens.rotation import iso
 from hlsync.tokens.sinks import config_dir
 from hlsync.upstream.client import ApiClient
-from hlsync.upstream.reader import TargetAccess, build_access
 
 # Any non-None company id makes the reader ask for agency integrations; the ledger keeps
 # the agency's under "agency/<name>" whatever its upstream id.

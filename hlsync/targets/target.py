@@ -53,6 +53,7 @@ from hlsync.core.model import DesiredState, LocationSpec
 from hlsync.emulator.sandbox import open_sandbox
 from hlsync.errors import HlsyncError, Problem
 from hlsync.live.manual import leadconnector_base_url, manual_target_access
+from hlsync.targets.access import TargetAccess, build_access
 from hlsync.targets.drivers import (
     ApiIntegrationDriver,
     IntegrationDriver,
@@ -60,7 +61,6 @@ from hlsync.targets.drivers import (
 )
 from hlsync.tokens.sinks import read_sink_token, sink_for
 from hlsync.upstream.client import ApiClient
-from hlsync.upstream.reader import TargetAccess, build_access
 
 # Generous: a search of 500 contacts under injected latency or search lag is slow, and
 # the client retries timeouts on its own.

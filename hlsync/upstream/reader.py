@@ -42,7 +42,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from hlsync.core.model import (
@@ -55,20 +55,18 @@ from hlsync.core.model import (
     ObservedState,
     ObservedTag,
 )
-from hlsync.errors import HlsyncError, Problem
-from hlsync.targets.drivers import IntegrationDriver, IntegrationScope
+from hlsync.errors import HlsyncError
+from hlsync.targets.access import BATCH_SIZE, TargetAccess, location_api
+from hlsync.targets.drivers import IntegrationScope
 from hlsync.upstream.client import (
     PAGE_MODE_LIMIT,
     SEARCH_PAGE_MAX,
-    ApiClient,
     JSONDict,
     LocationApi,
     SearchPage,
-    UpstreamClock,
     next_cursor,
 )
 
-BATCH_SIZE = 100
 FILTER_VALUE_MAX = 75
 WHOLE_SORT = ({"field": "dateAdded", "direction": "asc"},)
 # Contact keys that are not compared as plain fields (they have their own slots).
@@ -84,76 +82,6 @@ class ObjectRef:
     kind: ObjectKind
     location: str | None
     key: str
-
-
-@dataclass(frozen=True, slots=True)
-class TargetAccess:
-    """How to reach a target: one :class:`LocationApi` per local location name, the
-    Private Integration driver (None: integrations are not read), and the agency's
-    company id (None: agency integrations are not read).
-
-    ``clock`` is the upstream's clock (``Date`` headers) that ``read_observed`` reports
-    as ``ObservedState.upstream_now``. ``seeded_by`` maps a location to the integration
-    whose token its API uses (``auth: {integration: …}``): when the applier mints a new
-    token for that integration, the location's API switches to it.
-    """
-
-    locations: Mapping[str, LocationApi]
-    integrations: IntegrationDriver | None = None
-    company_id: str | None = None
-    batch_size: int = field(default=BATCH_SIZE)
-    clock: UpstreamClock | None = None
-    seeded_by: Mapping[str, str] = field(default_factory=dict)
-
-    def upstream_now(self) -> str | None:
-        """The latest upstream time seen, ISO 8601 UTC, or None."""
-        now = None if self.clock is None else self.clock.now()
-        return None if now is None else now.isoformat().replace("+00:00", "Z")
-
-
-def build_access(
-    api: ApiClient,
-    desired: DesiredState,
-    tokens: Mapping[str, str],
-    *,
-    integrations: IntegrationDriver | None = None,
-    company_id: str | None = None,
-    seeded_by: Mapping[str, str] | None = None,
-) -> TargetAccess:
-    """A :class:`TargetAccess` for every declared location from resolved ``tokens``
-    (by local location name). A location without a token is an ``HlsyncError`` naming
-    it and where it is declared."""
-    missing = [spec for spec in desired.locations if not tokens.get(spec.name)]
-    if missing:
-        raise HlsyncError.collect(
-            Problem(
-                f"no token for location {spec.name!r} ({spec.id})",
-                spec.source,
-                "set the environment variable or file its token reference names",
-            )
-            for spec in missing
-        )
-    return TargetAccess(
-        locations={
-            spec.name: api.location(spec.id, tokens[spec.name])
-            for spec in desired.locations
-        },
-        integrations=integrations,
-        company_id=company_id,
-        clock=api.clock,
-        seeded_by=dict(seeded_by or {}),
-    )
-
-
-def _location_api(access: TargetAccess, spec: LocationSpec) -> LocationApi:
-    api = access.locations.get(spec.name)
-    if api is None:
-        raise HlsyncError(
-            f"no API access configured for location {spec.name!r} ({spec.id})",
-            spec.source,
-            hints=("give the location a token (env or file) in the config",),
-        )
-    return api
 
 
 async def read_observed(desired: DesiredState, access: TargetAccess) -> ObservedState:
@@ -228,7 +156,7 @@ async def _nothing() -> Any:
 
 
 async def _read_location(spec: LocationSpec, access: TargetAccess) -> ObservedLocation:
-    api = _location_api(access, spec)
+    api = location_api(access, spec)
     needs_fields = bool(spec.custom_fields) or any(
         c.custom_fields for c in spec.contacts
     )
@@ -245,7 +173,7 @@ async def _read_location(spec: LocationSpec, access: TargetAccess) -> ObservedLo
 async def _reread_location(
     spec: LocationSpec, access: TargetAccess, refs: Sequence[ObjectRef]
 ) -> ObservedLocation:
-    api = _location_api(access, spec)
+    api = location_api(access, spec)
     wanted: dict[str, set[str]] = {}
     for ref in refs:
         wanted.setdefault(ref.kind, set()).add(ref.key)

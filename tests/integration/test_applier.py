@@ -25,9 +25,10 @@ from hlsync.core.model import (
 from hlsync.core.plan import Change, Plan
 from hlsync.core.planner import build_plan
 from hlsync.core.result import ApplyResult, Outcome
+from hlsync.targets.access import TargetAccess
 from hlsync.targets.drivers import ApiIntegrationDriver, IntegrationScope, Token
 from hlsync.upstream.client import ApiClient, RetryPolicy
-from hlsync.upstream.reader import TargetAccess, read_observed
+from hlsync.upstream.reader import read_observed
 from tests.emulator_fixtures import COMPANY_ID, LOCATION_A, LOCATION_B, LiveEmulator
 
 pytestmark = pytest.mark.integration

@@ -20,6 +20,7 @@ from hlsync.core.model import ObservedIntegration
 from hlsync.core.plan import Action, Change, Kind, Plan, PlanLocation
 from hlsync.core.result import ApplyResult, Outcome
 from hlsync.errors import HlsyncError
+from hlsync.targets.access import TargetAccess
 from hlsync.targets.drivers import IntegrationDriver, IntegrationScope, Token
 from hlsync.upstream.client import (
     AmbiguousWriteError,
@@ -28,7 +29,6 @@ from hlsync.upstream.client import (
     LocationApi,
     RetryPolicy,
 )
-from hlsync.upstream.reader import TargetAccess
 
 SECRET = "pit-secret-value-0001"
 

@@ -11,9 +11,9 @@ from hlsync.core.model import ObservedIntegration
 from hlsync.core.plan import Action, Change, Plan, PlanLocation
 from hlsync.core.result import ApplyResult
 from hlsync.errors import HlsyncError
+from hlsync.targets.access import TargetAccess
 from hlsync.targets.drivers import IntegrationDriver, IntegrationScope, Token
 from hlsync.upstream.client import ApiError, LocationApi
-from hlsync.upstream.reader import TargetAccess
 
 OLD = "pit-99999999-8888-7777-6666-555555555555"
 SECRET = "pit-12121212-3434-5656-7878-909090909090"

@@ -23,6 +23,7 @@ from hlsync.core.model import (
     Target,
 )
 from hlsync.errors import HlsyncError
+from hlsync.targets.access import TargetAccess, build_access
 from hlsync.targets.drivers import (
     ApiIntegrationDriver,
     IntegrationScope,
@@ -32,8 +33,6 @@ from hlsync.targets.drivers import (
 from hlsync.upstream.client import ApiClient, ApiError, RetryPolicy
 from hlsync.upstream.reader import (
     ObjectRef,
-    TargetAccess,
-    build_access,
     read_contacts,
     read_objects,
     read_observed,

@@ -1,0 +1,88 @@
+"""How to reach a target: one ``LocationApi`` per declared location, the Private
+Integration driver, the agency's company id and the upstream clock.
+
+``build_access(api, desired, tokens)`` makes a :class:`TargetAccess` from resolved tokens;
+the reader, the writers and the live-cloud driver all take one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from hlsync.core.model import DesiredState, LocationSpec
+from hlsync.errors import HlsyncError, Problem
+from hlsync.targets.drivers import IntegrationDriver
+from hlsync.upstream.client import ApiClient, LocationApi, UpstreamClock
+
+BATCH_SIZE = 100
+
+
+@dataclass(frozen=True, slots=True)
+class TargetAccess:
+    """How to reach a target: one :class:`LocationApi` per local location name, the
+    Private Integration driver (None: integrations are not read), and the agency's
+    company id (None: agency integrations are not read).
+
+    ``clock`` is the upstream's clock (``Date`` headers) that ``read_observed`` reports
+    as ``ObservedState.upstream_now``. ``seeded_by`` maps a location to the integration
+    whose token its API uses (``auth: {integration: …}``): when the applier mints a new
+    token for that integration, the location's API switches to it.
+    """
+
+    locations: Mapping[str, LocationApi]
+    integrations: IntegrationDriver | None = None
+    company_id: str | None = None
+    batch_size: int = field(default=BATCH_SIZE)
+    clock: UpstreamClock | None = None
+    seeded_by: Mapping[str, str] = field(default_factory=dict)
+
+    def upstream_now(self) -> str | None:
+        """The latest upstream time seen, ISO 8601 UTC, or None."""
+        now = None if self.clock is None else self.clock.now()
+        return None if now is None else now.isoformat().replace("+00:00", "Z")
+
+
+def build_access(
+    api: ApiClient,
+    desired: DesiredState,
+    tokens: Mapping[str, str],
+    *,
+    integrations: IntegrationDriver | None = None,
+    company_id: str | None = None,
+    seeded_by: Mapping[str, str] | None = None,
+) -> TargetAccess:
+    """A :class:`TargetAccess` for every declared location from resolved ``tokens``
+    (by local location name). A location without a token is an ``HlsyncError`` naming
+    it and where it is declared."""
+    missing = [spec for spec in desired.locations if not tokens.get(spec.name)]
+    if missing:
+        raise HlsyncError.collect(
+            Problem(
+                f"no token for location {spec.name!r} ({spec.id})",
+                spec.source,
+                "set the environment variable or file its token reference names",
+            )
+            for spec in missing
+        )
+    return TargetAccess(
+        locations={
+            spec.name: api.location(spec.id, tokens[spec.name])
+            for spec in desired.locations
+        },
+        integrations=integrations,
+        company_id=company_id,
+        clock=api.clock,
+        seeded_by=dict(seeded_by or {}),
+    )
+
+
+def location_api(access: TargetAccess, spec: LocationSpec) -> LocationApi:
+    api = access.locations.get(spec.name)
+    if api is None:
+        raise HlsyncError(
+            f"no API access configured for location {spec.name!r} ({spec.id})",
+            spec.source,
+            hints=("give the location a token (env or file) in the config",),
+        )
+    return api
