@@ -11,7 +11,7 @@ are listed in ``broken`` so references to them do not cause a second, misleading
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,8 +31,10 @@ from hlsync.core.catalog import Catalog, Level
 from hlsync.core.model import (
     LEADCONNECTOR_URL,
     AgencySpec,
+    Contact,
     CustomField,
     Integration,
+    Kind,
     LocationSpec,
     Policy,
     Tag,
@@ -40,6 +42,7 @@ from hlsync.core.model import (
     TokenRef,
 )
 from hlsync.errors import Location, Problem
+from hlsync.kinds.registry import KINDS
 
 
 @dataclass(slots=True)
@@ -314,53 +317,19 @@ class Builder:
         own = data.get("default_region")
         if own is not None and (message := checks.region_problem(own)):
             self.problem(message, where(("default_region",)), "use an ISO 3166-1 code")
-        fields = tuple(
-            CustomField(
-                key=key,
-                name=spec["name"],
-                data_type=spec["type"],
-                options=tuple(spec.get("options", ())),
-                placeholder=spec.get("placeholder"),
-                ensure=spec.get("ensure", "present"),
-                protect=spec.get("protect", False),
-                source=where(("custom_fields", key)),
-            )
-            for key, spec in sorted(data.get("custom_fields", {}).items())
-        )
-        tags: dict[str, Tag] = {}
-        for index, item in enumerate(data.get("tags", [])):
-            if item is None:
-                continue
-            spec: dict[str, Any] = {"name": item} if isinstance(item, str) else item
-            tags[spec["name"]] = Tag(
-                name=spec["name"],
-                ensure=spec.get("ensure", "present"),
-                protect=spec.get("protect", False),
-                source=where(("tags", index)),
-            )
         usable = region is None or checks.region_problem(region) is None
-        seeds = Seeds(
-            self.problem,
-            self.broken.custom_fields,
-            {f.key: f for f in fields},
-            tags,
-            region if usable else None,
-        )
-        seeds.check_phones = usable
-        seeds.set_defaults(data.get("defaults"), where)
-        contacts = seeds.build(self._raw_contacts(data, where))
-        integrations = self.integrations(
-            data.get("integrations", {}), "sub-account", where, name
-        )
+        builder = _LocationBuilder(self, name, data, where, region, usable)
+        for kind in KINDS:
+            builder.declarations[kind.name] = kind.build(builder)
+        integrations = builder.integrations()
         unsure = {n for owner, n in self._unsure if owner == name}
+        declared: dict[str, Any] = {
+            kind.section: builder.declarations[kind.name] for kind in KINDS
+        }
         return LocationSpec(
             name=name,
             id=data["id"],
             token=self.token(data.get("token"), where(("token", "file"))),
-            integrations=integrations,
-            custom_fields=fields,
-            tags=tuple(tags[n] for n in sorted(tags)),
-            contacts=contacts,
             default_region=region,
             source=where(()),
             auth_integration=self.tokens.check_auth(
@@ -370,7 +339,29 @@ class Builder:
                 where,
                 unsure=unsure | self.broken.integrations,
             ),
+            **declared,
         )
+
+    def seeds(
+        self,
+        data: dict[str, Any],
+        where: Where,
+        region: str | None,
+        usable: bool,
+        fields: Sequence[CustomField],
+        tags: Sequence[Tag],
+    ) -> tuple[Contact, ...]:
+        """The seed contacts of one location; ``usable``: its region is valid."""
+        seeds = Seeds(
+            self.problem,
+            self.broken.custom_fields,
+            {f.key: f for f in fields},
+            {t.name: t for t in tags},
+            region if usable else None,
+        )
+        seeds.check_phones = usable
+        seeds.set_defaults(data.get("defaults"), where)
+        return seeds.build(self._raw_contacts(data, where))
 
     def _raw_contacts(
         self, data: dict[str, Any], where: Where
@@ -429,3 +420,47 @@ class Builder:
             self._files[path] = (valid, problems)
             self.problems.extend(problems)
         return self._files[path][0]
+
+
+class _LocationBuilder:
+    """What a kind's ``build`` gets for one location (``hlsync.kinds.base``)."""
+
+    def __init__(
+        self,
+        builder: Builder,
+        name: str,
+        data: dict[str, Any],
+        where: Where,
+        region: str | None,
+        usable: bool,
+    ) -> None:
+        self._builder = builder
+        self.name = name
+        self.raw = data
+        self.where = where
+        self._region = (region, usable)
+        self.declarations: dict[Kind, tuple[Any, ...]] = {}
+        self._integrations: tuple[Integration, ...] | None = None
+
+    @property
+    def data(self) -> Mapping[str, Any]:
+        return self.raw
+
+    def problem(self, message: str, where: Location, hint: str | None = None) -> None:
+        self._builder.problem(message, where, hint)
+
+    def built(self, kind: Kind) -> Sequence[Any]:
+        return self.declarations[kind]
+
+    def integrations(self) -> tuple[Integration, ...]:
+        if self._integrations is None:
+            self._integrations = self._builder.integrations(
+                self.raw.get("integrations", {}), "sub-account", self.where, self.name
+            )
+        return self._integrations
+
+    def contacts(
+        self, fields: Sequence[CustomField], tags: Sequence[Tag]
+    ) -> tuple[Contact, ...]:
+        region, usable = self._region
+        return self._builder.seeds(self.raw, self.where, region, usable, fields, tags)

@@ -13,8 +13,9 @@ JSON Schema cannot see:
   a YAML file is refused, since a directory config would read the token as config.
 * ``auth: {integration: NAME}`` of a location must name one of its own present
   integrations, with a sink hlsync can read back (not a command) and every scope the
-  engine uses to seed: ``contacts.readonly`` and ``contacts.write``, plus the custom-field
-  and tag scopes when the location declares custom fields or tags. Each missing scope is
+  engine uses to seed: what each kind's ``write_scopes`` names for the location's config
+  (``contacts.readonly`` and ``contacts.write`` always, the custom-field and tag scopes
+  when it declares custom fields or tags). Each missing scope is
   one error at the ``auth`` entry, naming the scope and what it is needed for.
 * ``policy:`` (``forbid_scopes`` globs, ``max_scopes``, ``max_rotate_every``) applies to
   every present integration, agency and locations alike; ``ensure: absent`` ones are
@@ -51,23 +52,10 @@ from hlsync.core.model import (
     TokenPolicy,
 )
 from hlsync.errors import Location
+from hlsync.kinds.registry import KINDS
 
 LIVE_OVERLAP = timedelta(days=7)  # the live service's fixed window (reference §7)
 _CONFIG_SUFFIXES = (".yaml", ".yml")
-
-# what seeding a location with an integration's token needs, and why (auth:)
-_SEED_SCOPES = (
-    ("contacts.readonly", "to read the seed contacts"),
-    ("contacts.write", "to write the seed contacts"),
-)
-_FIELD_SCOPES = (
-    ("locations/customFields.readonly", "to read the declared custom fields"),
-    ("locations/customFields.write", "to write the declared custom fields"),
-)
-_TAG_SCOPES = (
-    ("locations/tags.readonly", "to read the declared tags"),
-    ("locations/tags.write", "to write the declared tags"),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,11 +307,7 @@ class TokenRules:
             )
         if name in unsure:
             return name
-        needed = list(_SEED_SCOPES)
-        if data.get("custom_fields"):
-            needed += _FIELD_SCOPES
-        if data.get("tags"):
-            needed += _TAG_SCOPES
+        needed = [need for kind in KINDS for need in kind.write_scopes(data)]
         for scope, why in needed:
             if scope not in found.scopes:
                 self.report(

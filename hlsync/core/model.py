@@ -22,11 +22,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any, Literal, assert_never
 
 from hlsync.errors import Location
 
 Ensure = Literal["present", "absent"]
+# The resource kinds, in the plan's ``kind`` field and its addresses. Each has one module
+# under ``hlsync/kinds/`` and an entry in ``hlsync.kinds.registry`` (a test checks both).
+Kind = Literal["integration", "custom_field", "tag", "contact"]
 TargetKind = Literal["sandbox", "url", "leadconnector"]
 JSONValue = Any  # str | int | float | bool | None | list | dict, as json.loads returns
 
@@ -212,6 +215,21 @@ class ObservedIntegration:
     rotated_at: str | None = None
     old_token_expires_at: str | None = None  # set while a rotation overlap is open
 
+    def view(self, compared: tuple[str, ...] = ()) -> dict[str, Any]:
+        """What the planner compares, so what a saved plan's fingerprint covers."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "description": self.description,
+            "scopes": sorted(self.scopes),
+            "created_at": self.created_at,
+            "rotated_at": self.rotated_at,
+            "old_token_expires_at": self.old_token_expires_at,
+        }
+
+    def value_at(self, path: str) -> JSONValue:
+        return self.view().get(path)
+
 
 @dataclass(frozen=True, slots=True)
 class ObservedCustomField:
@@ -222,11 +240,30 @@ class ObservedCustomField:
     options: tuple[str, ...] = ()
     placeholder: str | None = None
 
+    def view(self, compared: tuple[str, ...] = ()) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "key": self.key,
+            "name": self.name,
+            "data_type": self.data_type,
+            "options": list(self.options),
+            "placeholder": self.placeholder,
+        }
+
+    def value_at(self, path: str) -> JSONValue:
+        return self.view().get(path)
+
 
 @dataclass(frozen=True, slots=True)
 class ObservedTag:
     id: str
     name: str
+
+    def view(self, compared: tuple[str, ...] = ()) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name}
+
+    def value_at(self, path: str) -> JSONValue:
+        return self.view().get(path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +273,43 @@ class ObservedContact:
     fields: Mapping[str, JSONValue]  # as upstream returns them
     tags: tuple[str, ...] = ()
     custom_fields: Mapping[str, JSONValue] = field(default_factory=dict)  # by field key
+
+    def view(self, compared: tuple[str, ...] = ()) -> dict[str, Any]:
+        """Only the ``compared`` paths count (declared fields only, DESIGN.md §3), so a
+        UI user editing an undeclared field does not make a saved plan stale: a field
+        name (``firstName``), ``customFields.<key>``, ``tags`` (the whole set, for
+        exclusive tag lists) or ``tags.<name>`` (presence of one tag, without case)."""
+        view: dict[str, Any] = {"id": self.id, "key": self.key}
+        present = {t.casefold() for t in self.tags}
+        for path in compared:
+            if path == "tags":
+                view[path] = sorted(self.tags)
+            elif path.startswith("tags."):
+                view[path] = path[5:].casefold() in present
+            elif path.startswith("customFields."):
+                view[path] = self.custom_fields.get(path[13:])
+            else:
+                view[path] = self.fields.get(path)
+        return view
+
+    def value_at(self, path: str) -> JSONValue:
+        if path == "tags":
+            return sorted(self.tags)
+        head, _, rest = path.partition(".")
+        if head == "customFields":
+            return self.custom_fields.get(rest)
+        value: JSONValue = self.fields.get(head)
+        for part in rest.split(".") if rest else ():
+            if isinstance(value, Mapping):
+                value = value.get(part)
+            elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+                value = value[int(part)]
+            else:
+                return None
+        return value
+
+
+Observed = ObservedIntegration | ObservedCustomField | ObservedTag | ObservedContact
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +321,28 @@ class ObservedLocation:
     tags: Mapping[str, ObservedTag] = field(default_factory=dict)
     contacts: Mapping[str, ObservedContact] = field(default_factory=dict)  # by key
     settings: Mapping[str, JSONValue] = field(default_factory=dict)
+
+    def objects(self, kind: Kind) -> Mapping[str, Observed]:
+        """The observed objects of one kind, by key."""
+        match kind:
+            case "integration":
+                return self.integrations
+            case "custom_field":
+                return self.custom_fields
+            case "tag":
+                return self.tags
+            case "contact":
+                return self.contacts
+            case _:
+                assert_never(kind)
+
+    def find(self, kind: Kind, key: str) -> Observed | None:
+        """The object (kind, key), or None; tag names match without case (upstream)."""
+        objects = self.objects(kind)
+        if kind != "tag":
+            return objects.get(key)
+        wanted = key.casefold()
+        return next((o for n, o in objects.items() if n.casefold() == wanted), None)
 
 
 @dataclass(frozen=True, slots=True)

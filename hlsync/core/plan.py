@@ -42,18 +42,17 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from hlsync.core.fingerprint import (
     ABSENT,
-    Observed,
     find_observed,
     fingerprint,
     observed_value,
     sha256_hex,
 )
 from hlsync.core.jsonshape import JsonObject, JsonShapeError
-from hlsync.core.model import JSONValue, ObservedState
+from hlsync.core.model import JSONValue, Kind, Observed, ObservedState
 from hlsync.errors import HlsyncError, Location, Problem
 
 FORMAT_VERSION = 1
@@ -69,7 +68,6 @@ Action = Literal[
     "rotate_now",
     "cancel_rotation",
 ]
-Kind = Literal["integration", "custom_field", "tag", "contact"]
 # Token verbs (hlsync.tokens.rotation): rotate / rotate_now / expire_old come from the token
 # policy; cancel_rotation (and any of them on request) from `hlsync token …`.
 ACTIONS: tuple[Action, ...] = (
@@ -83,7 +81,7 @@ ACTIONS: tuple[Action, ...] = (
     "rotate_now",
     "cancel_rotation",
 )
-KINDS: tuple[Kind, ...] = ("integration", "custom_field", "tag", "contact")
+KINDS: tuple[Kind, ...] = get_args(Kind)
 
 GATES: Mapping[str, str] = {
     "delete": "deleting is irreversible",
@@ -93,6 +91,14 @@ GATES: Mapping[str, str] = {
     "token_expiry": "ends a token at once, irreversibly, while it may still be in use",
 }
 FORCEABLE_GATES = frozenset({"delete", "replace", "scope_removals", "token_expiry"})
+
+AGENCY = "agency"  # the location part of an agency integration's address
+
+
+def address(location: str | None, kind: Kind, label: str) -> str:
+    """Terraform-like: ``main.contact["ann@example.com"]``, ``agency.integration["ci"]``."""
+    return f"{location or AGENCY}.{kind}[{json.dumps(label, ensure_ascii=False)}]"
+
 
 # Upstream burst limit (reference §4): 100 requests per 10 s per integration per location.
 RATE_MAX = 100

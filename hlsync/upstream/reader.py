@@ -1,34 +1,13 @@
 """Read the observed state of the declared locations, with the fewest API calls.
 
-``read_observed(desired, access)`` reads every declared location concurrently: its
+``read_observed(desired, access)`` reads every declared location concurrently, each kind
+of ``hlsync.kinds.registry.KINDS`` through its own ``read`` (concurrently too): its
 Private Integrations (through the driver, not the upstream API), its contact custom
 fields (one list call, only when something declared needs them), its tags (one list call,
 only when tags are declared) and the contacts that match declared keys. It never reads
 ``GET /locations/{id}`` (the settings are not compared; every call counts).
 
-Contacts, the read-path rule. ``D`` declared keys, ``B = 100`` keys per lookup, so the
-batched path costs ``K = ceil(D / B)`` searches (one OR group of ``eq`` filters on
-``email``/``phone`` each, one page of 500). The whole-location path costs
-``W = ceil(T / 500)`` pages, where ``T`` (the location's contacts) is unknown until a
-search answers. The aim is ``contact reads <= min(W, K)`` without a wasted probe:
-
-* ``D == 0``: no contact read at all.
-* ``K == 1``: one batched search; nothing can be cheaper than one call.
-* ``K >= 2``: the first call is page 1 of the whole-location search (sorted by
-  ``dateAdded`` then id). Its ``total`` gives ``W``. If ``W <= K`` the probe was page 1
-  of the cheaper path: read pages 2…W (page mode up to 10,000, then ``searchAfter``).
-  Otherwise the keys not already found on page 1 are looked up in ``K - 1`` batched
-  searches: batches grow from ``B`` to at most ``ceil(D / (K - 1))`` keys (at most
-  ``2 B``, ``1.06 B`` for 2,000 keys), which is how the probe pays for itself.
-  Total: ``min(W, K)`` in both cases.
-
-Assumptions: upstream documents no limit on filters per group (reference §5.6 lists
-none), so 100 to 200 ``eq`` filters in one OR group are assumed to be accepted; a filter
-value is limited to 75 characters, so a key longer than that cannot be looked up and
-forces the whole-location path. A batch whose matches exceed one page (heavy duplicates)
-costs extra pages. Where several contacts match one key, the earliest added (then lowest
-id) is the observed one, as a whole-location scan in ``dateAdded`` order would meet it
-first.
+Contacts follow the read-path rule of ``hlsync.upstream.contact_search``.
 
 ``read_objects(desired, access, refs)`` re-reads only named objects for a saved plan:
 contacts by batched lookup, custom fields and tags by one list each (tags matched
@@ -40,46 +19,30 @@ tokens.
 from __future__ import annotations
 
 import asyncio
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from hlsync.core.model import (
     DesiredState,
+    Kind,
     LocationSpec,
-    ObservedContact,
-    ObservedCustomField,
     ObservedIntegration,
     ObservedLocation,
     ObservedState,
-    ObservedTag,
 )
 from hlsync.errors import HlsyncError
-from hlsync.targets.access import BATCH_SIZE, TargetAccess, location_api
-from hlsync.targets.drivers import IntegrationScope
-from hlsync.upstream.client import (
-    PAGE_MODE_LIMIT,
-    SEARCH_PAGE_MAX,
-    JSONDict,
-    LocationApi,
-    SearchPage,
-    next_cursor,
-)
-
-FILTER_VALUE_MAX = 75
-WHOLE_SORT = ({"field": "dateAdded", "direction": "asc"},)
-# Contact keys that are not compared as plain fields (they have their own slots).
-_NOT_FIELDS = frozenset({"id", "tags", "customFields", "searchAfter"})
-
-ObjectKind = Literal["integration", "custom_field", "tag", "contact"]
+from hlsync.kinds.base import ReadContext
+from hlsync.kinds.integration import agency_integrations
+from hlsync.kinds.registry import KINDS
+from hlsync.targets.access import TargetAccess, location_api
 
 
 @dataclass(frozen=True, slots=True)
 class ObjectRef:
     """One object to re-read: ``location`` is the local name, None for the agency."""
 
-    kind: ObjectKind
+    kind: Kind
     location: str | None
     key: str
 
@@ -87,7 +50,7 @@ class ObjectRef:
 async def read_observed(desired: DesiredState, access: TargetAccess) -> ObservedState:
     """The observed state of every declared location (concurrently) and the agency."""
     agency, locations = await asyncio.gather(
-        _agency_integrations(access),
+        agency_integrations(access),
         asyncio.gather(*(_read_location(spec, access) for spec in desired.locations)),
     )
     return ObservedState(
@@ -119,7 +82,7 @@ async def read_objects(
         if not any(r.kind == "integration" for r in agency_refs):
             return {}
         wanted = {r.key for r in agency_refs}
-        found = await _agency_integrations(access)
+        found = await agency_integrations(access)
         return {k: v for k, v in found.items() if k in wanted}
 
     agency, locations = await asyncio.gather(
@@ -135,261 +98,29 @@ async def read_objects(
     )
 
 
-async def _agency_integrations(
-    access: TargetAccess,
-) -> Mapping[str, ObservedIntegration]:
-    if access.integrations is None or access.company_id is None:
-        return {}
-    return await access.integrations.list(IntegrationScope.agency(access.company_id))
-
-
-async def _location_integrations(
-    access: TargetAccess, spec: LocationSpec
-) -> Mapping[str, ObservedIntegration]:
-    if access.integrations is None:
-        return {}
-    return await access.integrations.list(IntegrationScope.location(spec.id))
-
-
-async def _nothing() -> Any:
-    return None
-
-
 async def _read_location(spec: LocationSpec, access: TargetAccess) -> ObservedLocation:
-    api = location_api(access, spec)
-    needs_fields = bool(spec.custom_fields) or any(
-        c.custom_fields for c in spec.contacts
-    )
-    keys = sorted({c.key for c in spec.contacts})
-    integrations, fields, tags, contacts = await asyncio.gather(
-        _location_integrations(access, spec),
-        _custom_fields(api) if needs_fields else _nothing(),
-        _tags(api) if spec.tags else _nothing(),
-        read_contacts(api, keys, batch_size=access.batch_size),
-    )
-    return _observed_location(spec, integrations, fields, tags, contacts)
+    ctx = ReadContext(spec, location_api(access, spec), access)
+    found = await asyncio.gather(*(kind.read(ctx) for kind in KINDS))
+    return _observed_location(spec, found)
 
 
 async def _reread_location(
     spec: LocationSpec, access: TargetAccess, refs: Sequence[ObjectRef]
 ) -> ObservedLocation:
-    api = location_api(access, spec)
-    wanted: dict[str, set[str]] = {}
+    ctx = ReadContext(spec, location_api(access, spec), access)
+    wanted: dict[Kind, set[str]] = {}
     for ref in refs:
         wanted.setdefault(ref.kind, set()).add(ref.key)
-    keys = sorted(wanted.get("contact", set()))
-    integrations, fields, tags, contacts = await asyncio.gather(
-        _location_integrations(access, spec) if "integration" in wanted else _nothing(),
-        _custom_fields(api) if "custom_field" in wanted or keys else _nothing(),
-        _tags(api) if "tag" in wanted else _nothing(),
-        _batched(api, keys, access.batch_size) if keys else _nothing(),
+    found = await asyncio.gather(
+        *(kind.reread(ctx, wanted.get(kind.name, set())) for kind in KINDS)
     )
-    observed = _observed_location(spec, integrations, fields, tags, contacts)
-
-    def only(kind: str, items: Mapping[str, Any]) -> dict[str, Any]:
-        keys = wanted.get(kind, set())
-        if kind == "tag":  # upstream tag names compare without case (as the planner)
-            folded = {k.casefold() for k in keys}
-            return {k: v for k, v in items.items() if k.casefold() in folded}
-        return {k: v for k, v in items.items() if k in keys}
-
-    return ObservedLocation(
-        name=spec.name,
-        id=spec.id,
-        integrations=only("integration", observed.integrations),
-        custom_fields=only("custom_field", observed.custom_fields),
-        tags=only("tag", observed.tags),
-        contacts=observed.contacts,
-    )
+    return _observed_location(spec, found)
 
 
 def _observed_location(
-    spec: LocationSpec,
-    integrations: Mapping[str, ObservedIntegration] | None,
-    fields: Mapping[str, ObservedCustomField] | None,
-    tags: Mapping[str, ObservedTag] | None,
-    contacts: Mapping[str, JSONDict] | None,
+    spec: LocationSpec, found: Sequence[Mapping[str, Any]]
 ) -> ObservedLocation:
-    field_keys = {f.id: f.key for f in (fields or {}).values()}
-    return ObservedLocation(
-        name=spec.name,
-        id=spec.id,
-        integrations=dict(integrations or {}),
-        custom_fields=dict(fields or {}),
-        tags=dict(tags or {}),
-        contacts={
-            key: observed_contact(key, data, field_keys)
-            for key, data in sorted((contacts or {}).items())
-        },
-    )
-
-
-async def _custom_fields(api: LocationApi) -> dict[str, ObservedCustomField]:
-    found: dict[str, ObservedCustomField] = {}
-    for item in await api.list_custom_fields():
-        if item.get("model", "contact") != "contact":
-            continue
-        key = str(item.get("fieldKey") or "").removeprefix("contact.")
-        options = item.get("picklistOptions") or ()
-        found[key] = ObservedCustomField(
-            id=str(item["id"]),
-            key=key,
-            name=str(item.get("name") or ""),
-            data_type=str(item.get("dataType") or ""),
-            options=tuple(str(o) for o in options),
-            placeholder=item.get("placeholder") or None,
-        )
-    return found
-
-
-async def _tags(api: LocationApi) -> dict[str, ObservedTag]:
-    return {
-        str(t["name"]): ObservedTag(id=str(t["id"]), name=str(t["name"]))
-        for t in await api.list_tags()
+    objects: dict[str, Any] = {
+        kind.section: dict(items) for kind, items in zip(KINDS, found, strict=True)
     }
-
-
-def observed_contact(
-    key: str, data: Mapping[str, Any], field_keys: Mapping[str, str]
-) -> ObservedContact:
-    """A search result as the model holds it: custom field values by field key."""
-    values: dict[str, Any] = {}
-    for item in data.get("customFields") or ():
-        if isinstance(item, dict) and item.get("id") in field_keys:
-            values[field_keys[item["id"]]] = item.get("value")
-    return ObservedContact(
-        id=str(data["id"]),
-        key=key,
-        fields={k: v for k, v in data.items() if k not in _NOT_FIELDS},
-        tags=tuple(str(t) for t in data.get("tags") or ()),
-        custom_fields=values,
-    )
-
-
-def _lookup_filter(key: str) -> JSONDict:
-    kind, _, value = key.partition(":")
-    return {
-        "field": "email" if kind == "email" else "phone",
-        "operator": "eq",
-        "value": value,
-    }
-
-
-def _keys_of(contact: Mapping[str, Any]) -> list[str]:
-    keys = []
-    email = contact.get("email")
-    if isinstance(email, str) and email.strip():
-        keys.append("email:" + email.strip().casefold())
-    phone = contact.get("phone")
-    if isinstance(phone, str) and phone:
-        keys.append("phone:" + phone)
-    return keys
-
-
-def _earliest(a: JSONDict, b: JSONDict) -> JSONDict:
-    def order(c: JSONDict) -> tuple[str, str]:
-        return (str(c.get("dateAdded") or ""), str(c.get("id")))
-
-    return a if order(a) <= order(b) else b
-
-
-def _collect(
-    found: dict[str, JSONDict], contacts: Iterable[JSONDict], wanted: set[str]
-) -> None:
-    for contact in contacts:
-        if "id" not in contact:
-            continue
-        for key in _keys_of(contact):
-            if key in wanted:
-                seen = found.get(key)
-                found[key] = contact if seen is None else _earliest(seen, contact)
-
-
-async def read_contacts(
-    api: LocationApi, keys: Sequence[str], *, batch_size: int = BATCH_SIZE
-) -> dict[str, JSONDict]:
-    """The upstream contacts matching ``keys``, by key, per the read-path rule."""
-    wanted = set(keys)
-    if not wanted:
-        return {}
-    batches = math.ceil(len(wanted) / batch_size)
-    overlong = any(len(k.partition(":")[2]) > FILTER_VALUE_MAX for k in wanted)
-    if batches == 1 and not overlong:
-        return await _batched(api, sorted(wanted), batch_size)
-    probe = await api.search_contacts(_whole_body(page=1))
-    found: dict[str, JSONDict] = {}
-    _collect(found, probe.contacts, wanted)
-    pages = None if probe.total is None else math.ceil(probe.total / SEARCH_PAGE_MAX)
-    if overlong or pages is None or pages <= batches:
-        await _whole_rest(api, probe, found, wanted)
-        return found
-    rest = sorted(wanted - found.keys())
-    if rest:
-        size = math.ceil(len(rest) / (batches - 1))
-        more = await _batched(api, rest, size)
-        for key, contact in more.items():
-            seen = found.get(key)
-            found[key] = contact if seen is None else _earliest(seen, contact)
-    return found
-
-
-async def _batched(
-    api: LocationApi, keys: Sequence[str], batch_size: int
-) -> dict[str, JSONDict]:
-    """OR-group lookups of ``batch_size`` keys each, all in flight together."""
-    wanted = set(keys)
-    ordered = sorted(wanted)
-    groups = [ordered[i : i + batch_size] for i in range(0, len(ordered), batch_size)]
-
-    async def one(group: Sequence[str]) -> list[JSONDict]:
-        filters = [{"group": "OR", "filters": [_lookup_filter(k) for k in group]}]
-        return [c async for c in api.iter_search(filters=filters)]
-
-    found: dict[str, JSONDict] = {}
-    for contacts in await asyncio.gather(*(one(g) for g in groups)):
-        _collect(found, contacts, wanted)
-    return found
-
-
-def _whole_body(**extra: Any) -> JSONDict:
-    return {
-        "pageLimit": SEARCH_PAGE_MAX,
-        "sort": [dict(s) for s in WHOLE_SORT],
-        **extra,
-    }
-
-
-async def _whole_rest(
-    api: LocationApi, first: SearchPage, found: dict[str, JSONDict], wanted: set[str]
-) -> None:
-    """Pages 2… of the whole-location search: page mode concurrently, then cursors."""
-    if len(first.contacts) < SEARCH_PAGE_MAX:
-        return
-    total = first.total
-    seen = len(first.contacts)
-    last = first
-    if total is not None:
-        page_count = math.ceil(total / SEARCH_PAGE_MAX)
-        last_page = min(page_count, PAGE_MODE_LIMIT // SEARCH_PAGE_MAX)
-        pages = await asyncio.gather(
-            *(api.search_contacts(_whole_body(page=p)) for p in range(2, last_page + 1))
-        )
-        for page in pages:
-            _collect(found, page.contacts, wanted)
-            seen += len(page.contacts)
-        if pages:
-            last = pages[-1]
-    else:
-        page_number = 1
-        while (
-            len(last.contacts) == SEARCH_PAGE_MAX
-            and (page_number + 1) * SEARCH_PAGE_MAX <= PAGE_MODE_LIMIT
-        ):
-            page_number += 1
-            last = await api.search_contacts(_whole_body(page=page_number))
-            _collect(found, last.contacts, wanted)
-            seen += len(last.contacts)
-    while len(last.contacts) == SEARCH_PAGE_MAX and (total is None or seen < total):
-        last = await api.search_contacts(_whole_body(searchAfter=next_cursor(last)))
-        _collect(found, last.contacts, wanted)
-        seen += len(last.contacts)
+    return ObservedLocation(name=spec.name, id=spec.id, **objects)

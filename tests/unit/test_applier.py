@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from hlsync.apply.applier import IN_FLIGHT_PER_LOCATION, apply_plan
-from hlsync.core.model import ObservedIntegration
-from hlsync.core.plan import Action, Change, Kind, Plan, PlanLocation
+from hlsync.core.model import Kind, ObservedIntegration
+from hlsync.core.plan import Action, Change, Plan, PlanLocation
 from hlsync.core.result import ApplyResult, Outcome
 from hlsync.errors import HlsyncError
 from hlsync.targets.access import TargetAccess

@@ -31,9 +31,9 @@ from hlsync.targets.drivers import (
     observed_integration,
 )
 from hlsync.upstream.client import ApiClient, ApiError, RetryPolicy
+from hlsync.upstream.contact_search import read_contacts
 from hlsync.upstream.reader import (
     ObjectRef,
-    read_contacts,
     read_objects,
     read_observed,
 )

@@ -1,0 +1,176 @@
+"""The one protocol every resource kind implements, and the contexts it is handed.
+
+A resource kind (integration, custom field, tag, contact …) is everything hlsync knows
+about one kind of upstream object, in one module under ``hlsync/kinds/``: how its config
+section becomes declarations, how it is read, how a declaration and an observed object
+become changes, and how each change is written. The pipeline modules — the config
+builder, the reader, the planner, the change writer — loop over
+``hlsync.kinds.registry.KINDS`` and never branch on a kind's name.
+
+The data itself lives in ``hlsync.core.model`` (declared and observed classes, and each
+observed class's fingerprint ``view``): the model is the one vocabulary every stage
+shares, and keeping it in one module keeps the import graph a line.
+
+Contexts are small and explicit: a kind gets what its stage offers and nothing else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from hlsync.config.yamlload import JsonPath
+from hlsync.core.catalog import Catalog
+from hlsync.core.model import (
+    Contact,
+    CustomField,
+    Integration,
+    Kind,
+    LocationSpec,
+    ObservedLocation,
+    Tag,
+)
+from hlsync.core.plan import Change
+from hlsync.errors import Location, Problem
+from hlsync.targets.access import TargetAccess
+from hlsync.upstream.client import LocationApi
+
+if TYPE_CHECKING:
+    from hlsync.apply.integration_writer import IntegrationWriter
+    from hlsync.core.plan_integrations import PlanOptions
+
+Where = Callable[[JsonPath], Location]
+D_co = TypeVar("D_co", covariant=True)
+O_co = TypeVar("O_co", covariant=True)
+T = TypeVar("T")
+
+
+class LocationBuilder(Protocol):
+    """What the config builder offers a kind while it builds one location."""
+
+    @property
+    def name(self) -> str:
+        """The location's local name."""
+
+    @property
+    def data(self) -> Mapping[str, Any]:
+        """Its merged, schema-checked config (templates applied)."""
+
+    def where(self, path: JsonPath) -> Location:
+        """file:line:column of a path inside it."""
+
+    def problem(self, message: str, where: Location, hint: str | None = None) -> None:
+        """Report a located problem; building goes on to find the others."""
+
+    def built(self, kind: Kind) -> Sequence[Any]:
+        """The declarations of a kind built earlier in ``KINDS`` order."""
+
+    def integrations(self) -> tuple[Integration, ...]:
+        """The location's integrations (scope sets, policy and tokens checked)."""
+
+    def contacts(
+        self, fields: Sequence[CustomField], tags: Sequence[Tag]
+    ) -> tuple[Contact, ...]:
+        """The location's seed contacts (inline and from files, defaults applied)."""
+
+
+@dataclass(slots=True)
+class PlanContext:
+    """What one location's planning shares between kinds, in ``KINDS`` order.
+
+    ``earlier`` holds each kind's changes once planned; ``providers`` maps
+    (kind, key) of every object created or re-created in this plan to its address, so
+    a later kind can depend on it (a contact on the tag and field it uses).
+    """
+
+    where: str  # the location's local name
+    location_id: str
+    options: PlanOptions
+    catalog: Catalog
+    now: datetime | None
+    problems: list[Problem]
+    earlier: dict[Kind, list[Change]] = field(default_factory=dict)
+    providers: dict[tuple[Kind, str], str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+class ReadContext:
+    """One location being read: its API, the target access, and shared reads.
+
+    ``shared(name, read)`` runs ``read`` once per location and hands every caller the
+    same result, so two kinds needing the same list (contacts need the custom fields'
+    ids) cost one call, and the reads still run concurrently.
+    """
+
+    def __init__(self, spec: LocationSpec, api: LocationApi, access: TargetAccess):
+        self.spec = spec
+        self.api = api
+        self.access = access
+        self._shared: dict[str, Awaitable[Any]] = {}
+
+    def shared(self, name: str, read: Callable[[], Awaitable[T]]) -> Awaitable[T]:
+        if name not in self._shared:
+            self._shared[name] = asyncio.ensure_future(read())
+        found: Awaitable[T] = self._shared[name]
+        return found
+
+
+class WriteContext(Protocol):
+    """What the change writer offers a kind while it writes one change."""
+
+    field_ids: dict[tuple[str, str], str]  # (location, field key) -> upstream id
+    integrations: IntegrationWriter
+
+    def location_api(self, change: Change) -> LocationApi:
+        """The API of the change's location (fails the change when there is none)."""
+
+
+class ResourceKind(Protocol[D_co, O_co]):
+    """Everything kind-specific, for one kind of upstream object.
+
+    ``name`` is the plan's ``kind`` and the address segment; ``section`` is both the
+    config key of a location (and template) and the attribute of ``LocationSpec`` and
+    ``ObservedLocation`` that hold its declarations and observed objects. ``layer`` and
+    ``delete_layer`` order the plan: every create/update of a lower layer runs before a
+    higher one, deletes run after all of them (a contact is deleted before the fields
+    and tags it used, integrations last: one may hold the token the others use).
+    """
+
+    name: Kind
+    section: str
+    nouns: tuple[str, str]  # singular and plural, for summaries ("custom field")
+    layer: int
+    delete_layer: int
+
+    def declared(self, spec: LocationSpec) -> Sequence[D_co]:
+        """The location's declarations of this kind."""
+
+    def observed(self, location: ObservedLocation) -> Mapping[str, O_co]:
+        """The observed objects of this kind, by key."""
+
+    def build(self, builder: LocationBuilder) -> tuple[D_co, ...]:
+        """The declarations of the location's config section (problems reported)."""
+
+    def write_scopes(self, data: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+        """(scope, why) a location's writing token (``auth:``) needs for what its
+        config ``data`` declares of this kind."""
+
+    async def read(self, ctx: ReadContext) -> Mapping[str, O_co]:
+        """Every object of this kind a plan of ``ctx.spec`` needs (may be none)."""
+
+    async def reread(self, ctx: ReadContext, keys: set[str]) -> Mapping[str, O_co]:
+        """Only the objects with ``keys`` (a saved plan's targets); absent ones are
+        left out."""
+
+    def plan(
+        self, spec: LocationSpec, observed: ObservedLocation, ctx: PlanContext
+    ) -> list[Change]:
+        """One change per managed object of this kind (noop included), pure."""
+
+    async def write(self, change: Change, ctx: WriteContext) -> str:
+        """Make the change's calls; return a note ("" when there is nothing to say).
+
+        A change that cannot be made raises ``ChangeFailed`` or an ``HlsyncError``."""

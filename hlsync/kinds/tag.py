@@ -1,0 +1,170 @@
+"""Location tags, keyed by name; names match without case, as upstream compares them.
+
+Config: ``tags: [name | {name, ensure?, protect?}]``. Read: one ``GET
+/locations/{id}/tags``, only when tags are declared. Plan: the declared tags, plus the
+tags contacts use that the location lacks (created for them; contacts depend on those
+creates). An existing tag's ``key`` is upstream's spelling, so a saved-plan re-read by
+name finds it again.
+
+Write: create is not idempotent upstream. An ``AmbiguousWriteError`` re-reads the list:
+found means done, else failed; a 400 for a name already taken (the same plan applied
+twice) is success when the tag is there. A delete answered "not found" is verified with
+one read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from hlsync.apply.change_fields import ChangeFailed, error_text, object_id, text_of
+from hlsync.core.fingerprint import fingerprint
+from hlsync.core.model import (
+    Contact,
+    Kind,
+    LocationSpec,
+    ObservedLocation,
+    ObservedTag,
+    Tag,
+)
+from hlsync.core.plan import Change, FieldChange, address
+from hlsync.kinds.base import LocationBuilder, PlanContext, ReadContext, WriteContext
+from hlsync.kinds.shared import absent_change, delete_verified
+from hlsync.upstream.client import AmbiguousWriteError, ApiError, LocationApi
+
+
+class TagKind:
+    name: Kind = "tag"
+    section = "tags"
+    nouns = ("tag", "tags")
+    layer = 1
+    delete_layer = 4
+
+    def declared(self, spec: LocationSpec) -> Sequence[Tag]:
+        return spec.tags
+
+    def observed(self, location: ObservedLocation) -> Mapping[str, ObservedTag]:
+        return location.tags
+
+    def build(self, builder: LocationBuilder) -> tuple[Tag, ...]:
+        tags: dict[str, Tag] = {}
+        for index, item in enumerate(builder.data.get("tags", [])):
+            if item is None:
+                continue
+            spec: dict[str, Any] = {"name": item} if isinstance(item, str) else item
+            tags[spec["name"]] = Tag(
+                name=spec["name"],
+                ensure=spec.get("ensure", "present"),
+                protect=spec.get("protect", False),
+                source=builder.where(("tags", index)),
+            )
+        return tuple(tags[n] for n in sorted(tags))
+
+    def write_scopes(self, data: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+        if not data.get(self.section):
+            return ()
+        return (
+            ("locations/tags.readonly", "to read the declared tags"),
+            ("locations/tags.write", "to write the declared tags"),
+        )
+
+    async def read(self, ctx: ReadContext) -> Mapping[str, ObservedTag]:
+        return await _list_tags(ctx.api) if ctx.spec.tags else {}
+
+    async def reread(
+        self, ctx: ReadContext, keys: set[str]
+    ) -> Mapping[str, ObservedTag]:
+        if not keys:
+            return {}
+        folded = {k.casefold() for k in keys}
+        found = await _list_tags(ctx.api)
+        return {k: v for k, v in found.items() if k.casefold() in folded}
+
+    def plan(
+        self, spec: LocationSpec, observed: ObservedLocation, ctx: PlanContext
+    ) -> list[Change]:
+        existing = {name.casefold(): tag for name, tag in observed.tags.items()}
+        out: list[Change] = []
+        seen: set[str] = set()
+        wanted: list[tuple[str, Tag | Contact]] = [(t.name, t) for t in spec.tags]
+        wanted += [
+            (tag, c) for c in spec.contacts if c.ensure == "present" for tag in c.tags
+        ]
+        for name, decl in wanted:
+            folded = name.casefold()
+            if folded in seen:
+                continue
+            seen.add(folded)
+            found = existing.get(folded)
+            if isinstance(decl, Tag) and decl.ensure == "absent":
+                key = name if found is None else found.name  # upstream's spelling
+                out.append(
+                    absent_change(spec.name, spec.id, "tag", key, name, decl, found)
+                )
+                continue
+            if found is not None and isinstance(decl, Contact):
+                continue  # exists and is not declared: nothing to manage
+            out.append(
+                Change(
+                    address=address(spec.name, "tag", name),
+                    action="noop" if found else "create",
+                    kind="tag",
+                    location=spec.name,
+                    location_id=spec.id,
+                    key=name if found is None else found.name,
+                    object_id=None if found is None else found.id,
+                    fields=() if found else (FieldChange("name", None, name),),
+                    desired={} if found else {"name": name},
+                    fingerprint=fingerprint(found),
+                    api_calls=0 if found else 1,
+                    source=decl.source,
+                )
+            )
+        return out
+
+    async def write(self, change: Change, ctx: WriteContext) -> str:
+        api = ctx.location_api(change)
+        if change.action == "create":
+            name = text_of(change, "name")
+            try:
+                await api.create_tag(name)
+            except AmbiguousWriteError as exc:
+                if not await _tag_exists(api, name=name):
+                    raise ChangeFailed(
+                        f"{error_text(exc)} (not created: re-read found no tag)"
+                    ) from exc
+                return "the create's answer was lost; a re-read found the tag created"
+            except ApiError as exc:
+                # A repeated apply of the same plan: the tag is there, as wanted.
+                if exc.status != 400 or not await _tag_exists(api, name=name):
+                    raise
+                return "already existed upstream"
+            return ""
+        if change.action == "delete":
+            tag_id = object_id(change)
+            return await delete_verified(
+                lambda: api.delete_tag(tag_id),
+                lambda: _tag_exists(api, tag_id=tag_id),
+            )
+        raise ChangeFailed(f"a tag cannot be changed with action {change.action!r}")
+
+
+TAG = TagKind()
+
+
+async def _list_tags(api: LocationApi) -> dict[str, ObservedTag]:
+    return {
+        str(t["name"]): ObservedTag(id=str(t["id"]), name=str(t["name"]))
+        for t in await api.list_tags()
+    }
+
+
+async def _tag_exists(
+    api: LocationApi, *, name: str | None = None, tag_id: str | None = None
+) -> bool:
+    for tag in await api.list_tags():
+        if tag_id is not None and str(tag.get("id")) == tag_id:
+            return True
+        if name is not None and str(tag.get("name", "")).casefold() == name.casefold():
+            return True
+    return False

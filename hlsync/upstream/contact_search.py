@@ -1,0 +1,195 @@
+"""How the contacts a plan needs are read, with the fewest API calls.
+
+Contacts, the read-path rule. ``D`` declared keys, ``B = 100`` keys per lookup, so the
+batched path costs ``K = ceil(D / B)`` searches (one OR group of ``eq`` filters on
+``email``/``phone`` each, one page of 500). The whole-location path costs
+``W = ceil(T / 500)`` pages, where ``T`` (the location's contacts) is unknown until a
+search answers. The aim is ``contact reads <= min(W, K)`` without a wasted probe:
+
+* ``D == 0``: no contact read at all.
+* ``K == 1``: one batched search; nothing can be cheaper than one call.
+* ``K >= 2``: the first call is page 1 of the whole-location search (sorted by
+  ``dateAdded`` then id). Its ``total`` gives ``W``. If ``W <= K`` the probe was page 1
+  of the cheaper path: read pages 2…W (page mode up to 10,000, then ``searchAfter``).
+  Otherwise the keys not already found on page 1 are looked up in ``K - 1`` batched
+  searches: batches grow from ``B`` to at most ``ceil(D / (K - 1))`` keys (at most
+  ``2 B``, ``1.06 B`` for 2,000 keys), which is how the probe pays for itself.
+  Total: ``min(W, K)`` in both cases.
+
+Assumptions: upstream documents no limit on filters per group (reference §5.6 lists
+none), so 100 to 200 ``eq`` filters in one OR group are assumed to be accepted; a filter
+value is limited to 75 characters, so a key longer than that cannot be looked up and
+forces the whole-location path. A batch whose matches exceed one page (heavy duplicates)
+costs extra pages. Where several contacts match one key, the earliest added (then lowest
+id) is the observed one, as a whole-location scan in ``dateAdded`` order would meet it
+first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from hlsync.core.model import ObservedContact
+from hlsync.targets.access import BATCH_SIZE
+from hlsync.upstream.client import (
+    PAGE_MODE_LIMIT,
+    SEARCH_PAGE_MAX,
+    JSONDict,
+    LocationApi,
+    SearchPage,
+    next_cursor,
+)
+
+FILTER_VALUE_MAX = 75
+WHOLE_SORT = ({"field": "dateAdded", "direction": "asc"},)
+# Contact keys that are not compared as plain fields (they have their own slots).
+_NOT_FIELDS = frozenset({"id", "tags", "customFields", "searchAfter"})
+
+
+def observed_contact(
+    key: str, data: Mapping[str, Any], field_keys: Mapping[str, str]
+) -> ObservedContact:
+    """A search result as the model holds it: custom field values by field key."""
+    values: dict[str, Any] = {}
+    for item in data.get("customFields") or ():
+        if isinstance(item, dict) and item.get("id") in field_keys:
+            values[field_keys[item["id"]]] = item.get("value")
+    return ObservedContact(
+        id=str(data["id"]),
+        key=key,
+        fields={k: v for k, v in data.items() if k not in _NOT_FIELDS},
+        tags=tuple(str(t) for t in data.get("tags") or ()),
+        custom_fields=values,
+    )
+
+
+def _lookup_filter(key: str) -> JSONDict:
+    kind, _, value = key.partition(":")
+    return {
+        "field": "email" if kind == "email" else "phone",
+        "operator": "eq",
+        "value": value,
+    }
+
+
+def _keys_of(contact: Mapping[str, Any]) -> list[str]:
+    keys = []
+    email = contact.get("email")
+    if isinstance(email, str) and email.strip():
+        keys.append("email:" + email.strip().casefold())
+    phone = contact.get("phone")
+    if isinstance(phone, str) and phone:
+        keys.append("phone:" + phone)
+    return keys
+
+
+def _earliest(a: JSONDict, b: JSONDict) -> JSONDict:
+    def order(c: JSONDict) -> tuple[str, str]:
+        return (str(c.get("dateAdded") or ""), str(c.get("id")))
+
+    return a if order(a) <= order(b) else b
+
+
+def _collect(
+    found: dict[str, JSONDict], contacts: Iterable[JSONDict], wanted: set[str]
+) -> None:
+    for contact in contacts:
+        if "id" not in contact:
+            continue
+        for key in _keys_of(contact):
+            if key in wanted:
+                seen = found.get(key)
+                found[key] = contact if seen is None else _earliest(seen, contact)
+
+
+async def read_contacts(
+    api: LocationApi, keys: Sequence[str], *, batch_size: int = BATCH_SIZE
+) -> dict[str, JSONDict]:
+    """The upstream contacts matching ``keys``, by key, per the read-path rule."""
+    wanted = set(keys)
+    if not wanted:
+        return {}
+    batches = math.ceil(len(wanted) / batch_size)
+    overlong = any(len(k.partition(":")[2]) > FILTER_VALUE_MAX for k in wanted)
+    if batches == 1 and not overlong:
+        return await lookup_contacts(api, sorted(wanted), batch_size)
+    probe = await api.search_contacts(_whole_body(page=1))
+    found: dict[str, JSONDict] = {}
+    _collect(found, probe.contacts, wanted)
+    pages = None if probe.total is None else math.ceil(probe.total / SEARCH_PAGE_MAX)
+    if overlong or pages is None or pages <= batches:
+        await _whole_rest(api, probe, found, wanted)
+        return found
+    rest = sorted(wanted - found.keys())
+    if rest:
+        size = math.ceil(len(rest) / (batches - 1))
+        more = await lookup_contacts(api, rest, size)
+        for key, contact in more.items():
+            seen = found.get(key)
+            found[key] = contact if seen is None else _earliest(seen, contact)
+    return found
+
+
+async def lookup_contacts(
+    api: LocationApi, keys: Sequence[str], batch_size: int
+) -> dict[str, JSONDict]:
+    """OR-group lookups of ``batch_size`` keys each, all in flight together."""
+    wanted = set(keys)
+    ordered = sorted(wanted)
+    groups = [ordered[i : i + batch_size] for i in range(0, len(ordered), batch_size)]
+
+    async def one(group: Sequence[str]) -> list[JSONDict]:
+        filters = [{"group": "OR", "filters": [_lookup_filter(k) for k in group]}]
+        return [c async for c in api.iter_search(filters=filters)]
+
+    found: dict[str, JSONDict] = {}
+    for contacts in await asyncio.gather(*(one(g) for g in groups)):
+        _collect(found, contacts, wanted)
+    return found
+
+
+def _whole_body(**extra: Any) -> JSONDict:
+    return {
+        "pageLimit": SEARCH_PAGE_MAX,
+        "sort": [dict(s) for s in WHOLE_SORT],
+        **extra,
+    }
+
+
+async def _whole_rest(
+    api: LocationApi, first: SearchPage, found: dict[str, JSONDict], wanted: set[str]
+) -> None:
+    """Pages 2… of the whole-location search: page mode concurrently, then cursors."""
+    if len(first.contacts) < SEARCH_PAGE_MAX:
+        return
+    total = first.total
+    seen = len(first.contacts)
+    last = first
+    if total is not None:
+        page_count = math.ceil(total / SEARCH_PAGE_MAX)
+        last_page = min(page_count, PAGE_MODE_LIMIT // SEARCH_PAGE_MAX)
+        pages = await asyncio.gather(
+            *(api.search_contacts(_whole_body(page=p)) for p in range(2, last_page + 1))
+        )
+        for page in pages:
+            _collect(found, page.contacts, wanted)
+            seen += len(page.contacts)
+        if pages:
+            last = pages[-1]
+    else:
+        page_number = 1
+        while (
+            len(last.contacts) == SEARCH_PAGE_MAX
+            and (page_number + 1) * SEARCH_PAGE_MAX <= PAGE_MODE_LIMIT
+        ):
+            page_number += 1
+            last = await api.search_contacts(_whole_body(page=page_number))
+            _collect(found, last.contacts, wanted)
+            seen += len(last.contacts)
+    while len(last.contacts) == SEARCH_PAGE_MAX and (total is None or seen < total):
+        last = await api.search_contacts(_whole_body(searchAfter=next_cursor(last)))
+        _collect(found, last.contacts, wanted)
+        seen += len(last.contacts)
