@@ -12,6 +12,7 @@ from pathlib import Path
 
 from hlsync.config.loader import display_path, load_config
 from hlsync.core.model import DesiredState
+from hlsync.kinds.registry import KINDS
 
 NAME = "validate"
 HELP = "Check a config file or directory (YAML syntax, schema, scopes, contacts)."
@@ -35,18 +36,10 @@ def run(args: argparse.Namespace) -> int:
 
 def summary(state: DesiredState) -> str:
     """``1 location, 2 integrations, 2 custom fields, 3 tags, 5 contacts``."""
-    integrations = len(state.agency.integrations) + sum(
-        len(loc.integrations) for loc in state.locations
-    )
-    counts = (
-        (len(state.locations), "location", "locations"),
-        (integrations, "integration", "integrations"),
-        (
-            sum(len(loc.custom_fields) for loc in state.locations),
-            "custom field",
-            "custom fields",
-        ),
-        (sum(len(loc.tags) for loc in state.locations), "tag", "tags"),
-        (sum(len(loc.contacts) for loc in state.locations), "contact", "contacts"),
-    )
+    counts = [(len(state.locations), "location", "locations")]
+    for kind in KINDS:
+        n = sum(len(kind.declared(loc)) for loc in state.locations)
+        if kind.name == "integration":
+            n += len(state.agency.integrations)
+        counts.append((n, *kind.nouns))
     return ", ".join(f"{n} {one if n == 1 else many}" for n, one, many in counts)
