@@ -276,7 +276,7 @@ class LocationApi:
         """Make every later call with ``token`` (a seeding integration's new token)."""
         self._token = Secret(token)
 
-    async def _call(
+    async def call(
         self,
         method: str,
         path: str,
@@ -285,6 +285,8 @@ class LocationApi:
         params: Mapping[str, str] | None = None,
         creates: bool = False,
     ) -> JSONDict:
+        """One request with this location's token; the answer's JSON object. Kinds
+        whose endpoints have no method here (custom values) call this directly."""
         self.calls += 1
         return await self._api.request(
             method,
@@ -296,7 +298,7 @@ class LocationApi:
             creates=creates,
         )
 
-    async def _object(
+    async def call_object(
         self,
         method: str,
         path: str,
@@ -305,25 +307,32 @@ class LocationApi:
         json_body: Any = None,
         creates: bool = False,
     ) -> JSONDict:
-        body = await self._call(method, path, json_body=json_body, creates=creates)
+        """The object an answer holds under ``name`` (``{"tag": {…}}`` → ``{…}``)."""
+        body = await self.call(method, path, json_body=json_body, creates=creates)
         return _unwrap(body, name, dict, method, path)
 
+    async def call_list(self, path: str, name: str) -> list[JSONDict]:
+        """``GET path``: the list an answer holds under ``name``."""
+        body = await self.call("GET", path)
+        return _dicts(_unwrap(body, name, list, "GET", path))
+
     @property
-    def _loc(self) -> str:
+    def base(self) -> str:
+        """``/locations/{id}``: the prefix of this location's own endpoints."""
         return f"/locations/{self.location_id}"
 
     async def get_location(self) -> JSONDict:
-        return await self._object("GET", self._loc, "location")
+        return await self.call_object("GET", self.base, "location")
 
     async def list_custom_fields(self) -> list[JSONDict]:
-        path = f"{self._loc}/customFields"
-        body = await self._call("GET", path, params={"model": "contact"})
+        path = f"{self.base}/customFields"
+        body = await self.call("GET", path, params={"model": "contact"})
         return _dicts(_unwrap(body, "customFields", list, "GET", path))
 
     async def create_custom_field(self, body: Mapping[str, Any]) -> JSONDict:
-        return await self._object(
+        return await self.call_object(
             "POST",
-            f"{self._loc}/customFields",
+            f"{self.base}/customFields",
             "customField",
             json_body=dict(body),
             creates=True,
@@ -332,31 +341,31 @@ class LocationApi:
     async def update_custom_field(
         self, field_id: str, body: Mapping[str, Any]
     ) -> JSONDict:
-        path = f"{self._loc}/customFields/{field_id}"
-        return await self._object("PUT", path, "customField", json_body=dict(body))
+        path = f"{self.base}/customFields/{field_id}"
+        return await self.call_object("PUT", path, "customField", json_body=dict(body))
 
     async def delete_custom_field(self, field_id: str) -> None:
-        await self._call("DELETE", f"{self._loc}/customFields/{field_id}")
+        await self.call("DELETE", f"{self.base}/customFields/{field_id}")
 
     async def list_tags(self) -> list[JSONDict]:
-        path = f"{self._loc}/tags"
-        body = await self._call("GET", path)
+        path = f"{self.base}/tags"
+        body = await self.call("GET", path)
         return _dicts(_unwrap(body, "tags", list, "GET", path))
 
     async def create_tag(self, name: str) -> JSONDict:
-        return await self._object(
-            "POST", f"{self._loc}/tags", "tag", json_body={"name": name}, creates=True
+        return await self.call_object(
+            "POST", f"{self.base}/tags", "tag", json_body={"name": name}, creates=True
         )
 
     async def delete_tag(self, tag_id: str) -> None:
-        await self._call("DELETE", f"{self._loc}/tags/{tag_id}")
+        await self.call("DELETE", f"{self.base}/tags/{tag_id}")
 
     async def search_contacts(self, body: Mapping[str, Any]) -> SearchPage:
         """One page of ``POST /contacts/search``; ``locationId`` is filled in."""
         request = {"locationId": self.location_id, **body}
         request.setdefault("pageLimit", SEARCH_PAGE_MAX)
         path = "/contacts/search"
-        answer = await self._call("POST", path, json_body=request)
+        answer = await self.call("POST", path, json_body=request)
         contacts = _dicts(_unwrap(answer, "contacts", list, "POST", path))
         total = answer.get("total")
         return SearchPage(tuple(contacts), total if isinstance(total, int) else None)
@@ -400,13 +409,13 @@ class LocationApi:
             cursor = next_cursor(result)
 
     async def get_contact(self, contact_id: str) -> JSONDict:
-        return await self._object("GET", f"/contacts/{contact_id}", "contact")
+        return await self.call_object("GET", f"/contacts/{contact_id}", "contact")
 
     async def upsert_contact(self, body: Mapping[str, Any]) -> JSONDict:
         """``POST /contacts/upsert``; returns the whole answer ``{new, contact, …}``."""
         request = {"locationId": self.location_id, **body}
         path = "/contacts/upsert"
-        answer = await self._call("POST", path, json_body=request)
+        answer = await self.call("POST", path, json_body=request)
         _unwrap(answer, "contact", dict, "POST", path)
         return answer
 
@@ -414,10 +423,10 @@ class LocationApi:
         self, contact_id: str, body: Mapping[str, Any]
     ) -> JSONDict:
         path = f"/contacts/{contact_id}"
-        return await self._object("PUT", path, "contact", json_body=dict(body))
+        return await self.call_object("PUT", path, "contact", json_body=dict(body))
 
     async def delete_contact(self, contact_id: str) -> None:
-        await self._call("DELETE", f"/contacts/{contact_id}")
+        await self.call("DELETE", f"/contacts/{contact_id}")
 
     async def add_tags(self, contact_id: str, tags: Sequence[str]) -> list[str]:
         return await self._tags("POST", contact_id, tags)
@@ -429,7 +438,7 @@ class LocationApi:
         self, method: str, contact_id: str, tags: Sequence[str]
     ) -> list[str]:
         path = f"/contacts/{contact_id}/tags"
-        answer = await self._call(method, path, json_body={"tags": list(tags)})
+        answer = await self.call(method, path, json_body={"tags": list(tags)})
         return [str(t) for t in _unwrap(answer, "tags", list, method, path)]
 
 
