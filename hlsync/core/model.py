@@ -10,6 +10,7 @@ Identity rules (DESIGN.md §3):
 * integration: its name, per location (or the agency);
 * custom field: its key (``fieldKey`` without the ``contact.`` prefix), per location;
 * tag: its name, per location;
+* custom value: its name, per location;
 * contact: ``email:<case-folded email>`` or else ``phone:<E.164>`` (see ``contact_key``).
 
 Contact ``fields`` hold only what the config declares, under HighLevel's own field names
@@ -29,7 +30,7 @@ from hlsync.errors import Location
 Ensure = Literal["present", "absent"]
 # The resource kinds, in the plan's ``kind`` field and its addresses. Each has one module
 # under ``hlsync/kinds/`` and an entry in ``hlsync.kinds.registry`` (a test checks both).
-Kind = Literal["integration", "custom_field", "tag", "contact"]
+Kind = Literal["integration", "custom_field", "tag", "custom_value", "contact"]
 TargetKind = Literal["sandbox", "url", "leadconnector"]
 JSONValue = Any  # str | int | float | bool | None | list | dict, as json.loads returns
 
@@ -145,6 +146,17 @@ class Tag:
 
 
 @dataclass(frozen=True, slots=True)
+class CustomValue:
+    """A location custom value (business phone, booking link …) that templates use."""
+
+    name: str
+    value: str = ""
+    ensure: Ensure = "present"
+    protect: bool = False
+    source: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Contact:
     """A seed contact: only what the config declares is ever compared or written."""
 
@@ -169,6 +181,7 @@ class LocationSpec:
     custom_fields: tuple[CustomField, ...] = ()
     tags: tuple[Tag, ...] = ()
     contacts: tuple[Contact, ...] = ()
+    custom_values: tuple[CustomValue, ...] = ()
     default_region: str | None = None
     source: Location | None = field(default=None, compare=False)
     # write this location's contacts, fields and tags with the token of one of its own
@@ -267,6 +280,19 @@ class ObservedTag:
 
 
 @dataclass(frozen=True, slots=True)
+class ObservedCustomValue:
+    id: str
+    name: str
+    value: str
+
+    def view(self, compared: tuple[str, ...] = ()) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "value": self.value}
+
+    def value_at(self, path: str) -> JSONValue:
+        return self.view().get(path)
+
+
+@dataclass(frozen=True, slots=True)
 class ObservedContact:
     id: str
     key: str
@@ -309,7 +335,13 @@ class ObservedContact:
         return value
 
 
-Observed = ObservedIntegration | ObservedCustomField | ObservedTag | ObservedContact
+Observed = (
+    ObservedIntegration
+    | ObservedCustomField
+    | ObservedTag
+    | ObservedCustomValue
+    | ObservedContact
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,6 +352,7 @@ class ObservedLocation:
     custom_fields: Mapping[str, ObservedCustomField] = field(default_factory=dict)
     tags: Mapping[str, ObservedTag] = field(default_factory=dict)
     contacts: Mapping[str, ObservedContact] = field(default_factory=dict)  # by key
+    custom_values: Mapping[str, ObservedCustomValue] = field(default_factory=dict)
     settings: Mapping[str, JSONValue] = field(default_factory=dict)
 
     def objects(self, kind: Kind) -> Mapping[str, Observed]:
@@ -331,6 +364,8 @@ class ObservedLocation:
                 return self.custom_fields
             case "tag":
                 return self.tags
+            case "custom_value":
+                return self.custom_values
             case "contact":
                 return self.contacts
             case _:

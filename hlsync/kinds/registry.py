@@ -18,10 +18,17 @@ from hlsync.core.model import Kind
 from hlsync.kinds.base import ResourceKind
 from hlsync.kinds.contact import CONTACT
 from hlsync.kinds.custom_field import CUSTOM_FIELD
+from hlsync.kinds.custom_value import CUSTOM_VALUE
 from hlsync.kinds.integration import INTEGRATION
 from hlsync.kinds.tag import TAG
 
-KINDS: tuple[ResourceKind[Any, Any], ...] = (INTEGRATION, CUSTOM_FIELD, TAG, CONTACT)
+KINDS: tuple[ResourceKind[Any, Any], ...] = (
+    INTEGRATION,
+    CUSTOM_FIELD,
+    TAG,
+    CUSTOM_VALUE,
+    CONTACT,
+)
 
 
 def kind_named(name: Kind) -> ResourceKind[Any, Any]:
@@ -33,6 +40,8 @@ def kind_named(name: Kind) -> ResourceKind[Any, Any]:
             return CUSTOM_FIELD
         case "tag":
             return TAG
+        case "custom_value":
+            return CUSTOM_VALUE
         case "contact":
             return CONTACT
         case _:

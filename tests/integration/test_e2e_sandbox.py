@@ -33,7 +33,7 @@ def test_agency_applies_converges_and_plans_exactly_three_changes(
 ) -> None:
     config = copy_example("agency", tmp_path)
     first = apply_ok(config)
-    assert "Apply: 232 ok, 0 failed, 0 skipped" in first
+    assert "Apply: 238 ok, 0 failed, 0 skipped" in first
     assert_converged(config)
 
     change_three(config)

@@ -35,7 +35,7 @@ from tests.integration.e2e_support import (
 
 pytestmark = pytest.mark.integration
 
-# Upstream's burst limit would make the agency's 232 calls take 20 s; the sandbox test
+# Upstream's burst limit would make the agency's 238 changes take 20 s; the sandbox test
 # already applies under it, so these runs lift it.
 FAST = ("--burst-max", "5000")
 MAIN_ID = QUICKSTART_LOCATION[1]
@@ -58,7 +58,7 @@ def test_agency_applies_converges_and_plans_exactly_three_changes(
         config = copy_example("agency", tmp_path)
         env = point_at(config, served, AGENCY_LOCATIONS)
         first = apply_ok(config, env)
-        assert "Apply: 232 ok, 0 failed, 0 skipped" in first
+        assert "Apply: 238 ok, 0 failed, 0 skipped" in first
         assert_converged(config, env)
 
         change_three(config)

@@ -16,6 +16,7 @@ from hlsync.core.model import (
     LocationSpec,
     ObservedContact,
     ObservedCustomField,
+    ObservedCustomValue,
     ObservedIntegration,
     ObservedLocation,
     ObservedState,
@@ -54,6 +55,7 @@ def observed_location(
     custom_fields: tuple[ObservedCustomField, ...] = (),
     tags: tuple[str, ...] = (),
     contacts: tuple[ObservedContact, ...] = (),
+    custom_values: tuple[ObservedCustomValue, ...] = (),
 ) -> ObservedLocation:
     return ObservedLocation(
         name=name,
@@ -62,6 +64,7 @@ def observed_location(
         custom_fields={f.key: f for f in custom_fields},
         tags={t: ObservedTag(f"tag-{t}", t) for t in tags},
         contacts={c.key: c for c in contacts},
+        custom_values={v.name: v for v in custom_values},
     )
 
 

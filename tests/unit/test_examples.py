@@ -52,7 +52,7 @@ def test_quickstart_summary(
     assert main(["validate", "examples/quickstart"]) == 0
     assert capsys.readouterr().out == (
         "examples/quickstart: valid — 1 location, 1 integration, 2 custom fields, "
-        "2 tags, 5 contacts\n"
+        "2 tags, 0 custom values, 5 contacts\n"
     )
 
 

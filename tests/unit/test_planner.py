@@ -18,6 +18,7 @@ from hlsync.core.model import (
     LocationSpec,
     ObservedContact,
     ObservedCustomField,
+    ObservedCustomValue,
     ObservedIntegration,
     ObservedState,
     Tag,
@@ -648,6 +649,11 @@ def _as_applied(desired: DesiredState) -> ObservedState:
             ),
             tags=tuple(sorted(used)),
             contacts=tuple(contacts),
+            custom_values=tuple(
+                ObservedCustomValue(f"cv-{v.name}", v.name, v.value)
+                for v in spec.custom_values
+                if v.ensure == "present"
+            ),
         )
     agency = tuple(
         ObservedIntegration(f"pi-{i.name}", i.name, i.description, i.scopes)

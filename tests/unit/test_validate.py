@@ -66,7 +66,8 @@ def test_valid_config_summary(
     captured = capsys.readouterr()
     assert captured.err == ""
     assert captured.out == (
-        "cfg: valid — 1 location, 0 integrations, 0 custom fields, 0 tags, 1 contact\n"
+        "cfg: valid — 1 location, 0 integrations, 0 custom fields, 0 tags, "
+        "0 custom values, 1 contact\n"
     )
 
 
