@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from email.utils import format_datetime
 from typing import Any
 
@@ -45,11 +45,47 @@ from hlsync.emulator.admin import admin_routes
 from hlsync.emulator.auth import INVALID_JWT, Principal
 from hlsync.emulator.errors import EmulatorError
 from hlsync.emulator.ratelimit import TOO_MANY_REQUESTS, Decision
+from hlsync.emulator.resources import (
+    contact_search,
+    contact_tags,
+    contacts,
+    custom_fields,
+    custom_values,
+    locations,
+    tags,
+)
 from hlsync.emulator.state import EmulatorState
-from hlsync.emulator.upstream import upstream_routes
 
 VERSIONS = frozenset({"2021-07-28", "v3"})
 ADMIN_PREFIX = "/_emulator"
+
+
+# The static registry of emulated upstream resources: each module's ``routes``. A module
+# in ``resources/`` missing here fails tests/unit/test_emulator_resources.py.
+RESOURCES: tuple[Callable[[], list[Route]], ...] = (
+    contacts.routes,
+    contact_search.routes,
+    contact_tags.routes,
+    locations.routes,
+    tags.routes,
+    custom_fields.routes,
+    custom_values.routes,
+)
+
+
+def upstream_routes() -> list[Route]:
+    """Every HighLevel route the emulator serves, from :data:`RESOURCES`.
+
+    Most specific first: at each path segment a literal sorts before a parameter, so
+    ``/contacts/search`` is tried before ``/contacts/{contactId}`` whatever the order of
+    the registry (a stable sort keeps the registry's order otherwise).
+    """
+    routes = [route for resource in RESOURCES for route in resource()]
+    return sorted(routes, key=_specificity)
+
+
+def _specificity(route: Route) -> tuple[bool, ...]:
+    return tuple(part.startswith("{") for part in route.path.strip("/").split("/"))
 
 
 class ConnectionDropped(Exception):

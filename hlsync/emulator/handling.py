@@ -1,22 +1,35 @@
 """Small request/response helpers shared by the upstream route modules.
 
-They keep the handlers in ``upstream`` and ``location_routes`` to the upstream behaviour
-itself: reading the state, the API version, a JSON body (400 on malformed JSON, as
-upstream's body parser answers), query integers (422 when not numeric) and the
-``succeded``/``succeeded`` flag pair of v2/v3.
+They keep the handlers in ``resources/`` to the upstream behaviour itself: reading the
+state, the API version, a JSON body (400 on malformed JSON, as upstream's body parser
+answers), query integers (422 when not numeric), the ``succeded``/``succeeded`` flag pair
+of v2/v3, and a route table turned into routes that answer with and without a trailing
+slash, as upstream does.
+
+``EmulatorState`` is imported for typing only: the item store (``items``) loads its
+kinds' rules from the resource modules, which import this one, and ``state`` imports the
+store.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+from starlette.routing import Route
 
+from hlsync.emulator.auth import require
 from hlsync.emulator.errors import EmulatorError
-from hlsync.emulator.state import EmulatorState
+
+if TYPE_CHECKING:
+    from hlsync.emulator.state import EmulatorState
+
+Handler = Callable[[Request], Awaitable[JSONResponse]]
+RouteTable = Iterable[tuple[str, Handler, tuple[str, ...]]]
 
 
 def state_of(request: Request) -> EmulatorState:
@@ -44,6 +57,14 @@ async def json_body(request: Request) -> Any:
             f"Unexpected token in JSON at position {getattr(exc, 'pos', 0)}",
             error="Bad Request",
         ) from exc
+
+
+async def location_body(request: Request, scope: str) -> Any:
+    """The JSON body, once the token is allowed ``scope`` on the body's ``locationId``
+    (authorisation comes before body validation)."""
+    body = await json_body(request)
+    require(request, scope, location_id=body_text(body, "locationId"))
+    return body
 
 
 def text(value: Any) -> str | None:
@@ -84,3 +105,18 @@ def int_param(
             f"{name} must be a number conforming to the specified constraints"
         )
         return default
+
+
+def routes_for(table: RouteTable) -> list[Route]:
+    """A ``(path template, handler, methods)`` table as routes, each path with and
+    without its trailing slash (upstream answers both).
+
+    The templates (``/contacts/{contactId}``) are what fault rules and the request log
+    name.
+    """
+    routes: list[Route] = []
+    for path, handler, methods in table:
+        bare = path.rstrip("/") or "/"
+        routes.append(Route(bare, handler, methods=list(methods)))
+        routes.append(Route(bare + "/", handler, methods=list(methods)))
+    return routes

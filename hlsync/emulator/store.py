@@ -33,7 +33,8 @@ from typing import Any, Protocol
 
 from hlsync.emulator import search
 from hlsync.emulator.errors import EmulatorError
-from hlsync.emulator.items import LocationItems, new_id
+from hlsync.emulator.items import LocationItems
+from hlsync.emulator.itemstore import new_id
 from hlsync.emulator.search_query import SearchQuery
 
 Record = dict[str, Any]

@@ -113,7 +113,7 @@ def test_location_response_matches_declared_schema(world: World, name: str) -> N
 
 def test_every_served_operation_is_covered() -> None:
     """Each (method, path) the emulator serves has a success and an error case here."""
-    from hlsync.emulator.upstream import upstream_routes
+    from hlsync.emulator.app import upstream_routes
 
     served = set()
     for route in upstream_routes():

@@ -1,7 +1,7 @@
 """Request bodies: the emulator accepts what the official spec accepts and rejects what it
 rejects, with upstream's 422 message array.
 
-- Our DTO tables (``hlsync.emulator.validation``) list exactly the properties, and the
+- Our DTO tables (in ``hlsync.emulator.resources``) list exactly the properties, and the
   required ones, of the spec's request schemas (v2 and v3): a drift fails here.
 - A body built from the spec's own examples validates against the spec and is accepted.
 - Each mutation the spec rejects — a property of the wrong type, a required property
@@ -23,6 +23,13 @@ from typing import Any
 import pytest
 
 from hlsync.emulator import validation
+from hlsync.emulator.resources import (
+    contact_tags,
+    contacts,
+    custom_fields,
+    custom_values,
+    tags,
+)
 from tests.contract import openapi
 from tests.contract.conftest import World
 from tests.contract.openapi import CONTACTS, CONTACTS_V3, LOCATIONS
@@ -55,32 +62,28 @@ C, CID = "/contacts/", "/contacts/{contactId}"
 UPSERT, TAGS = "/contacts/upsert", "/contacts/{contactId}/tags"
 BULK = "/contacts/bulk/tags/update/{type}"
 OPS: dict[str, Op] = {
-    "create": Op(CONTACTS, C, "POST", "/contacts/", validation.CREATE_CONTACT, 201),
+    "create": Op(CONTACTS, C, "POST", "/contacts/", contacts.CREATE_CONTACT, 201),
     "update": Op(
-        CONTACTS, CID, "PUT", "/contacts/{contact}", validation.UPDATE_CONTACT, 200
+        CONTACTS, CID, "PUT", "/contacts/{contact}", contacts.UPDATE_CONTACT, 200
     ),
-    "upsert": Op(CONTACTS, UPSERT, "POST", UPSERT, validation.UPSERT_CONTACT, 200),
-    "v3-create": Op(
-        CONTACTS_V3, C, "POST", "/contacts/", validation.CREATE_CONTACT, 201
-    ),
+    "upsert": Op(CONTACTS, UPSERT, "POST", UPSERT, contacts.UPSERT_CONTACT, 200),
+    "v3-create": Op(CONTACTS_V3, C, "POST", "/contacts/", contacts.CREATE_CONTACT, 201),
     "v3-update": Op(
-        CONTACTS_V3, CID, "PUT", "/contacts/{contact}", validation.UPDATE_CONTACT, 200
+        CONTACTS_V3, CID, "PUT", "/contacts/{contact}", contacts.UPDATE_CONTACT, 200
     ),
-    "v3-upsert": Op(
-        CONTACTS_V3, UPSERT, "POST", UPSERT, validation.UPSERT_CONTACT, 200
-    ),
+    "v3-upsert": Op(CONTACTS_V3, UPSERT, "POST", UPSERT, contacts.UPSERT_CONTACT, 200),
     "tags-add": Op(
-        CONTACTS, TAGS, "POST", "/contacts/{contact}/tags", validation.TAGS, 201
+        CONTACTS, TAGS, "POST", "/contacts/{contact}/tags", contact_tags.TAGS, 201
     ),
     "tags-remove": Op(
-        CONTACTS, TAGS, "DELETE", "/contacts/{contact}/tags", validation.TAGS, 200
+        CONTACTS, TAGS, "DELETE", "/contacts/{contact}/tags", contact_tags.TAGS, 200
     ),
     "bulk-tags": Op(
         CONTACTS,
         BULK,
         "POST",
         "/contacts/bulk/tags/update/remove",
-        validation.BULK_TAGS,
+        contact_tags.BULK_TAGS,
         201,
     ),
     "location-tag": Op(
@@ -88,7 +91,7 @@ OPS: dict[str, Op] = {
         "/locations/{locationId}/tags",
         "POST",
         "/locations/{loc}/tags",
-        validation.LOCATION_TAG,
+        tags.LOCATION_TAG,
         200,
     ),
     "location-tag-update": Op(
@@ -96,7 +99,7 @@ OPS: dict[str, Op] = {
         "/locations/{locationId}/tags/{tagId}",
         "PUT",
         "/locations/{loc}/tags/{tag}",
-        validation.LOCATION_TAG,
+        tags.LOCATION_TAG,
         200,
     ),
     "custom-field": Op(
@@ -104,7 +107,7 @@ OPS: dict[str, Op] = {
         "/locations/{locationId}/customFields",
         "POST",
         "/locations/{loc}/customFields",
-        validation.CREATE_CUSTOM_FIELD,
+        custom_fields.CREATE_CUSTOM_FIELD,
         201,
     ),
     "custom-field-update": Op(
@@ -112,7 +115,7 @@ OPS: dict[str, Op] = {
         "/locations/{locationId}/customFields/{id}",
         "PUT",
         "/locations/{loc}/customFields/{field}",
-        validation.UPDATE_CUSTOM_FIELD,
+        custom_fields.UPDATE_CUSTOM_FIELD,
         200,
     ),
     "custom-value": Op(
@@ -120,7 +123,7 @@ OPS: dict[str, Op] = {
         "/locations/{locationId}/customValues",
         "POST",
         "/locations/{loc}/customValues",
-        validation.CUSTOM_VALUE,
+        custom_values.CUSTOM_VALUE,
         201,
     ),
     "custom-value-update": Op(
@@ -128,7 +131,7 @@ OPS: dict[str, Op] = {
         "/locations/{locationId}/customValues/{id}",
         "PUT",
         "/locations/{loc}/customValues/{value}",
-        validation.CUSTOM_VALUE,
+        custom_values.CUSTOM_VALUE,
         200,
     ),
 }

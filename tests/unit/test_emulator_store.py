@@ -9,7 +9,7 @@ import pytest
 
 from hlsync.emulator import search_query
 from hlsync.emulator.errors import EmulatorError
-from hlsync.emulator.items import is_valid_id, snake_case
+from hlsync.emulator.itemstore import is_valid_id, snake_case
 from hlsync.emulator.store import KIND_CONTACT, KIND_LOCATION, Store, merge_tags
 
 

@@ -6,16 +6,11 @@ from typing import Any
 
 import pytest
 
-from hlsync.emulator import shapes
+from hlsync.emulator import contact_shapes as shapes
+from hlsync.emulator.contact_body import contact_fields, normalize_date_of_birth
 from hlsync.emulator.errors import EmulatorError
-from hlsync.emulator.validation import (
-    CREATE_CONTACT,
-    UPDATE_CONTACT,
-    check_body,
-    contact_fields,
-    normalize_date_of_birth,
-    normalize_phone,
-)
+from hlsync.emulator.resources.contacts import CREATE_CONTACT, UPDATE_CONTACT
+from hlsync.emulator.validation import check_body, normalize_phone
 
 DEFS = {
     "f1": {"id": "f1", "dataType": "NUMERICAL"},

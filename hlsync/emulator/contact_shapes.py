@@ -1,4 +1,5 @@
-"""Response bodies: store records shaped as upstream returns them (reference §5, §6).
+"""A contact record shaped as upstream returns it (reference §5), shared by the contact
+resources (``resources/contacts``, ``contact_search``).
 
 Every shape follows the response schema of the official OpenAPI files, misspelled names
 included (``GetContectByIdSchema`` → :func:`contact`, ``CreateContactSchema`` →
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hlsync.emulator.validation import DND_CHANNELS_V2, DND_CHANNELS_V3
+from hlsync.emulator.contact_body import DND_CHANNELS_V2, DND_CHANNELS_V3
 
 Record = dict[str, Any]
 
@@ -210,80 +211,3 @@ def searched_contact(record: Record, cursor: list[Any], *, v3: bool = False) -> 
     shaped = _pick(_derived(record, v3), _SEARCH_FIELDS)
     shaped["searchAfter"] = cursor
     return shaped
-
-
-def location(record: Record) -> Record:
-    """``GetLocationByIdSchema``."""
-    out: Record = {
-        "id": record["id"],
-        "companyId": record["companyId"],
-        "name": record["name"],
-    }
-    for key in ("address", "city", "state", "country", "postalCode", "website"):
-        if record.get(key):
-            out[key] = record[key]
-    for key in ("timezone", "firstName", "lastName", "email", "phone", "domain"):
-        if record.get(key):
-            out[key] = record[key]
-    out["business"] = {"name": record["name"]}
-    out["social"] = {}
-    out["settings"] = dict(record["settings"])
-    out["reseller"] = {}
-    return out
-
-
-def location_summary(record: Record) -> Record:
-    """``GetLocationSchema``: one item of ``GET /locations/search``."""
-    out: Record = {"id": record["id"], "name": record["name"]}
-    for key in ("phone", "email", "address", "city", "state", "country", "postalCode"):
-        if record.get(key):
-            out[key] = record[key]
-    for key in ("website", "timezone"):
-        if record.get(key):
-            out[key] = record[key]
-    out["settings"] = dict(record["settings"])
-    out["social"] = {}
-    return out
-
-
-def tag(record: Record) -> Record:
-    """``LocationTagsSchema``."""
-    return {
-        "id": record["id"],
-        "name": record["name"],
-        "locationId": record["locationId"],
-    }
-
-
-_FIELD_KEYS = (
-    "id",
-    "name",
-    "fieldKey",
-    "placeholder",
-    "dataType",
-    "position",
-    "picklistOptions",
-    "picklistImageOptions",
-    "isAllowedCustomOption",
-    "isMultiFileAllowed",
-    "maxFileLimit",
-    "locationId",
-    "model",
-)
-
-
-def custom_field(record: Record) -> Record:
-    """``CustomFieldSchema`` of the locations API (accepted formats and text-box list
-    options are kept but, as in the schema, not shown)."""
-    return _pick(record, _FIELD_KEYS)
-
-
-def custom_value(record: Record) -> Record:
-    """``CustomValueSchema``."""
-    return {
-        "id": record["id"],
-        "name": record["name"],
-        "fieldKey": record["fieldKey"],
-        "value": record["value"],
-        "locationId": record["locationId"],
-    }
