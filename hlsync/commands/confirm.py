@@ -23,7 +23,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from hlsync.commands._common import add_integration_args, plan_options
+from hlsync.commands._common import plan_options
 from hlsync.config.loader import display_path, load_config
 from hlsync.errors import HlsyncError
 from hlsync.live.ledger import confirm_change, load_ledger, save_ledger
@@ -35,16 +35,6 @@ from hlsync.live.manual import (
     require_live_cloud,
 )
 from hlsync.live.runbook import integration_name
-
-NAME = "confirm"
-HELP = (
-    "Record that the pending change of a Private Integration was made in the "
-    "HighLevel UI (live cloud)."
-)
-
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    add_integration_args(parser, by="who made the change")
 
 
 def operator(given: str | None) -> str:
