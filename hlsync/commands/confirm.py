@@ -18,6 +18,7 @@ recorded, or when nothing was pending; 1 on an error.
 from __future__ import annotations
 
 import argparse
+import functools
 import getpass
 import os
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from hlsync.commands._common import plan_options
 from hlsync.config.loader import display_path, load_config
+from hlsync.core.planner import build_plan
 from hlsync.errors import HlsyncError
 from hlsync.live.ledger import confirm_change, load_ledger, save_ledger
 from hlsync.live.manual import (
@@ -69,7 +71,9 @@ def run(args: argparse.Namespace) -> int:
     ledger = load_ledger(path, shown)
     location = None if spec is None else spec.name
     at = datetime.now(UTC)
-    plan = integration_plan(desired, ledger, plan_options(desired), now=at)
+    options = plan_options(desired)
+    planner = functools.partial(build_plan, options=options)
+    plan = integration_plan(desired, ledger, planner, now=at)
     change = pending_change(plan, location, decl.name)
     key = f"{location or 'agency'}/{decl.name}"
     if change is None:
