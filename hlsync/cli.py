@@ -1,8 +1,10 @@
 """The ``hlsync`` command: argv in, exit code out.
 
-Each subcommand lives in ``hlsync/commands/<name>.py`` and exposes ``NAME``, ``HELP``,
-``configure(parser)`` and ``run(args) -> int``. This module wires them up and is the one
-place that turns errors into exit codes:
+Each subcommand is an entry of :data:`hlsync.commands.COMMANDS`: its flags come from
+the light :mod:`hlsync.commands.arguments`, and its module ``hlsync/commands/<name>.py``
+(``run(args) -> int``) is imported only once argv names it, so ``--version``, ``--help``
+and usage errors load none of the heavy dependencies. This module wires them up and is
+the one place that turns errors into exit codes:
 
 * 0: success (or no changes), 1: a user-facing :class:`HlsyncError`,
 * 2: changes present under ``--detailed-exitcode``,
@@ -21,7 +23,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from hlsync import __version__
-from hlsync.commands import COMMANDS
+from hlsync.commands import COMMANDS, Command
 from hlsync.core.result import EXIT_INTERRUPTED
 from hlsync.errors import HlsyncError
 
@@ -51,18 +53,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     for command in COMMANDS:
         child = sub.add_parser(
-            command.NAME, help=command.HELP, description=command.HELP
+            command.name, help=command.help, description=command.help
         )
         command.configure(child)
-        child.set_defaults(_run=command.run)
+        child.set_defaults(_command=command)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        code: int = args._run(args)
-        return code
+        command: Command = args._command
+        return command.runner()(args)
     except HlsyncError as exc:
         sys.stderr.write(f"error: {exc}\n" if len(exc.problems) == 1 else f"{exc}\n")
         if len(exc.problems) > 1:

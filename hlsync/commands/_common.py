@@ -1,4 +1,5 @@
-"""What ``plan``, ``show`` and ``apply`` share: flags, targeting, reading, rendering.
+"""What ``plan``, ``show`` and ``apply`` share: targeting, reading, rendering (their
+shared flags live in :mod:`hlsync.commands.arguments`).
 
 Targeting (``--location NAME`` repeatable, ``--exclude NAME`` repeatable) narrows the
 config before anything is read: only the selected locations are read, planned and
@@ -43,61 +44,6 @@ from hlsync.tokens.sinks import config_dir, describe_sink, preflight, sink_for
 from hlsync.upstream.reader import read_observed
 
 FORMATS = ("text", "markdown", "json")
-
-
-def add_format(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--format",
-        choices=FORMATS,
-        default="text",
-        help="text (default), markdown (for a pull-request comment) or json",
-    )
-    parser.add_argument(
-        "--no-color", action="store_true", help="no colour even on a terminal"
-    )
-
-
-def add_integration_args(
-    parser: argparse.ArgumentParser, *, by: str | None = None
-) -> None:
-    """NAME (``<location>/<integration>`` or ``agency/<integration>``) and PATH, as
-    ``confirm``, ``verify`` and the ``token`` verbs take them; ``by``: the help of a
-    ``--by WHO`` option (who acted, for the ledger's history), added when given."""
-    parser.add_argument(
-        "name",
-        metavar="NAME",
-        help="the integration: <location>/<integration> or agency/<integration>",
-    )
-    parser.add_argument(
-        "path",
-        nargs="?",
-        default=".",
-        metavar="PATH",
-        help="config file, or directory of *.yaml files (default: .)",
-    )
-    if by is not None:
-        parser.add_argument(
-            "--by",
-            metavar="WHO",
-            help=f"{by}, for the ledger's history (default: $USER)",
-        )
-
-
-def add_targeting(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--location",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="only this location (repeatable; 'agency' for the agency's integrations)",
-    )
-    parser.add_argument(
-        "--exclude",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="leave this location out (repeatable; 'agency' too)",
-    )
 
 
 def want_color(args: argparse.Namespace) -> bool:

@@ -45,8 +45,6 @@ from typing import TextIO
 
 from hlsync.apply.applier import apply_plan
 from hlsync.commands._common import (
-    add_format,
-    add_targeting,
     make_plan,
     read_plan_file,
     render_plan,
@@ -72,49 +70,12 @@ from hlsync.tokens.rotation import token_key
 from hlsync.tokens.sinks import find_declared, preflight
 from hlsync.upstream.reader import ObjectRef, read_objects
 
-NAME = "apply"
-HELP = "Make the account match the config, or execute a saved plan."
 PROMPT = (
     "\nDo you want to apply these changes?\n"
     "  hlsync will make exactly the changes shown above.\n"
     "  Only 'yes' will be accepted to approve.\n\n"
     "  Enter a value: "
 )
-
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "path",
-        nargs="?",
-        default=".",
-        metavar="PATH|PLANFILE",
-        help="config file or directory (default: .), or a plan saved by "
-        "'hlsync plan --out'",
-    )
-    parser.add_argument(
-        "--config",
-        metavar="PATH",
-        help="with a plan file: the config to check it against (default: the one "
-        "the plan was made from)",
-    )
-    parser.add_argument(
-        "--auto-approve",
-        action="store_true",
-        help="apply without asking (required when stdin is not a terminal)",
-    )
-    parser.add_argument(
-        "--force",
-        action="store_true",
-        help="allow changes held by a safety gate (deletes, replaces, scope removals, "
-        "tokens ended at once: rotate_now, expire_old)",
-    )
-    parser.add_argument(
-        "--fail-fast",
-        action="store_true",
-        help="start no new change after the first failure",
-    )
-    add_format(parser)
-    add_targeting(parser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -18,13 +18,15 @@ recorded, or when nothing was pending; 1 on an error.
 from __future__ import annotations
 
 import argparse
+import functools
 import getpass
 import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from hlsync.commands._common import add_integration_args, plan_options
+from hlsync.commands._common import plan_options
 from hlsync.config.loader import display_path, load_config
+from hlsync.core.planner import build_plan
 from hlsync.errors import HlsyncError
 from hlsync.live.ledger import confirm_change, load_ledger, save_ledger
 from hlsync.live.manual import (
@@ -35,16 +37,6 @@ from hlsync.live.manual import (
     require_live_cloud,
 )
 from hlsync.live.runbook import integration_name
-
-NAME = "confirm"
-HELP = (
-    "Record that the pending change of a Private Integration was made in the "
-    "HighLevel UI (live cloud)."
-)
-
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    add_integration_args(parser, by="who made the change")
 
 
 def operator(given: str | None) -> str:
@@ -79,7 +71,9 @@ def run(args: argparse.Namespace) -> int:
     ledger = load_ledger(path, shown)
     location = None if spec is None else spec.name
     at = datetime.now(UTC)
-    plan = integration_plan(desired, ledger, plan_options(desired), now=at)
+    options = plan_options(desired)
+    planner = functools.partial(build_plan, options=options)
+    plan = integration_plan(desired, ledger, planner, now=at)
     change = pending_change(plan, location, decl.name)
     key = f"{location or 'agency'}/{decl.name}"
     if change is None:

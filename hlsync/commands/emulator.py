@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from hlsync.commands.arguments import DEFAULT_COMPANY_ID
 from hlsync.emulator.app import create_app
 from hlsync.emulator.errors import EmulatorError
 from hlsync.emulator.faults import FaultRule
@@ -25,67 +26,6 @@ from hlsync.emulator.ratelimit import Limits
 from hlsync.emulator.server import base_url, bind, serve_forever, stop_on_signals
 from hlsync.emulator.state import EmulatorState
 from hlsync.errors import HlsyncError
-
-NAME = "emulator"
-HELP = "Run the HighLevel API v2 emulator (hlsync emulator serve)."
-DEFAULT_COMPANY_ID = "emulatorAgency000001"
-_DEFAULT_LIMITS = Limits()
-
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="emulator_command", metavar="ACTION")
-    sub.required = True
-    serve = sub.add_parser(
-        "serve",
-        help="serve the emulator over HTTP",
-        description="Serve the emulator over HTTP, on 127.0.0.1 unless told otherwise.",
-    )
-    serve.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
-    serve.add_argument(
-        "--port", type=int, default=8765, help="0 picks a free port (default: 8765)"
-    )
-    serve.add_argument(
-        "--allow-remote",
-        action="store_true",
-        help="allow a non-loopback --host (the admin API has no authentication)",
-    )
-    serve.add_argument("--db", type=Path, help="SQLite file (default: in memory)")
-    serve.add_argument(
-        "--tokens-file", type=Path, help="write the bootstrap credentials here (0600)"
-    )
-    serve.add_argument(
-        "--print-tokens",
-        action="store_true",
-        help="also print the bootstrap credentials JSON to stdout",
-    )
-    serve.add_argument("--company-id", help=f"agency id (default {DEFAULT_COMPANY_ID})")
-    serve.add_argument(
-        "--locations",
-        type=int,
-        default=2,
-        metavar="N",
-        help="locations to create on a new database (default: 2)",
-    )
-    serve.add_argument(
-        "--location",
-        action="append",
-        default=[],
-        metavar="ID[:NAME]",
-        help="a location to provision if missing (repeatable; replaces --locations)",
-    )
-    serve.add_argument("--verbose", action="store_true", help="log every request")
-    limits = serve.add_argument_group("rate limits (upstream defaults)")
-    limits.add_argument("--burst-max", type=int, default=_DEFAULT_LIMITS.burst_max)
-    limits.add_argument(
-        "--burst-interval-ms", type=int, default=_DEFAULT_LIMITS.interval_ms
-    )
-    limits.add_argument("--daily-limit", type=int, default=_DEFAULT_LIMITS.daily_max)
-    faults = serve.add_argument_group("faults (on every upstream route)")
-    faults.add_argument("--latency-ms", type=int, default=0)
-    faults.add_argument("--error-rate", type=float, default=0.0, metavar="RATE")
-    faults.add_argument("--fail-after-commit", type=float, default=0.0, metavar="RATE")
-    faults.add_argument("--search-lag-ms", type=int, default=0)
-    faults.add_argument("--fault-seed", type=int, default=0)
 
 
 def run(args: argparse.Namespace) -> int:

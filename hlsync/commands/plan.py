@@ -13,11 +13,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from pathlib import Path
 
 from hlsync.commands._common import (
-    add_format,
-    add_targeting,
     make_plan,
     render_plan,
     select,
@@ -34,29 +31,7 @@ from hlsync.live.runbook import (
 )
 from hlsync.targets.target import open_target
 
-NAME = "plan"
-HELP = "Show what apply would change (reads the account, writes nothing)."
 EXIT_CHANGES = 2
-
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "path",
-        nargs="?",
-        default=".",
-        metavar="PATH",
-        help="config file, or directory of *.yaml files (default: .)",
-    )
-    parser.add_argument(
-        "--out", type=Path, metavar="FILE", help="also save the plan for 'apply FILE'"
-    )
-    parser.add_argument(
-        "--detailed-exitcode",
-        action="store_true",
-        help="exit 2 when there are changes, 0 when there are none",
-    )
-    add_format(parser)
-    add_targeting(parser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,28 +9,6 @@ from hlsync.config.loader import load_config
 from hlsync.emulator.sandbox import default_sandbox_db, reset_sandbox
 from hlsync.errors import HlsyncError
 
-NAME = "sandbox"
-HELP = "Manage the embedded sandbox (the emulator state beside a config)."
-
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="sandbox_command", metavar="ACTION")
-    sub.required = True
-    reset = sub.add_parser(
-        "reset",
-        help="delete the sandbox database of the config at PATH",
-        description="Delete the sandbox database of a config (target.sandbox.db, "
-        "by default <config dir>/.hlsync/sandbox.sqlite3); the next run starts "
-        "from an empty sandbox.",
-    )
-    reset.add_argument(
-        "path",
-        nargs="?",
-        default=".",
-        type=Path,
-        help="the config file or its folder (default: the current folder)",
-    )
-
 
 def run(args: argparse.Namespace) -> int:
     path: Path = args.path

@@ -7,23 +7,6 @@ import argparse
 from hlsync.core.catalog import Catalog, Scope, load_catalog
 from hlsync.errors import HlsyncError
 
-NAME = "scopes"
-HELP = "List the HighLevel scopes, or show one with the endpoints it grants."
-
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("scope", nargs="?", help="show this scope in full")
-    parser.add_argument(
-        "--level",
-        choices=("agency", "sub-account"),
-        help="only scopes a token of this level may hold",
-    )
-    parser.add_argument(
-        "--prefix",
-        metavar="TEXT",
-        help="only scopes whose name starts with TEXT (or matches the glob TEXT)",
-    )
-
 
 def run(args: argparse.Namespace) -> int:
     catalog = load_catalog()

@@ -8,18 +8,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from hlsync.commands._common import add_format, render_plan, want_color
+from hlsync.commands._common import render_plan, want_color
 from hlsync.config.loader import display_path
 from hlsync.core.plan import Plan
 from hlsync.errors import HlsyncError, Location
-
-NAME = "show"
-HELP = "Show a saved plan file (from 'hlsync plan --out FILE')."
-
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", type=Path, metavar="FILE", help="a saved plan")
-    add_format(parser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -19,8 +19,8 @@ no output, log, error or ledger. Exit 0 when stored, 1 on an error.
 
 ``hlsync token rotate NAME [--now --force]``, ``token cancel-rotation NAME`` and ``token
 expire-old NAME --force`` (api driver targets: sandbox, emulator URL) live in
-:mod:`hlsync.commands.token_verbs`; each subcommand is a ``(name, help, configure, run)``
-entry of :data:`SUBCOMMANDS`.
+:mod:`hlsync.commands.token_verbs`. Each verb's flags and help are an entry of
+``arguments.TOKEN_VERBS``; its run is the entry of :data:`RUNS` under the same name.
 """
 
 from __future__ import annotations
@@ -29,12 +29,12 @@ import argparse
 import asyncio
 import getpass
 import sys
-from collections.abc import Callable
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TextIO
 
-from hlsync.commands import token_verbs
-from hlsync.commands._common import add_integration_args, with_ledger_generations
+from hlsync.commands import Run, token_verbs
+from hlsync.commands._common import with_ledger_generations
 from hlsync.commands.confirm import operator
 from hlsync.config.checks import TOKEN_RE
 from hlsync.config.loader import display_path, load_config
@@ -50,16 +50,6 @@ from hlsync.live.manual import find_integration, ledger_file, require_live_cloud
 from hlsync.targets.drivers import Token
 from hlsync.tokens.custody import TokenCustody
 from hlsync.tokens.journal import Journal
-
-NAME = "token"
-HELP = "Token verbs for Private Integrations (deliver a token copied from the UI)."
-
-Configure = Callable[[argparse.ArgumentParser], None]
-Run = Callable[[argparse.Namespace], int]
-
-
-def configure_deliver(parser: argparse.ArgumentParser) -> None:
-    add_integration_args(parser, by="who delivers it")
 
 
 def read_token(stream: TextIO, prompt: str) -> str:
@@ -141,48 +131,15 @@ def delivered_generation(
     return history.generations.get(key, configured)
 
 
-SUBCOMMANDS: tuple[tuple[str, str, Configure, Run], ...] = (
-    (
-        "deliver",
-        "Store a token copied from the HighLevel UI (read from stdin, not echoed) "
-        "in the integration's sink and record the delivery in the ledger.",
-        configure_deliver,
-        run_deliver,
-    ),
+# the run of each verb arguments.TOKEN_VERBS declares (a test checks they agree)
+RUNS: Mapping[str, Run] = {
+    "deliver": run_deliver,
     # token verbs on request, through plan and apply (hlsync.commands.token_verbs)
-    (
-        "rotate",
-        "Rotate the integration's token now, through plan and apply: a new token "
-        "into its sink; the old one works through the overlap (--now --force: dies "
-        "at once).",
-        token_verbs.configure_rotate,
-        token_verbs.run_rotate,
-    ),
-    (
-        "cancel-rotation",
-        "Cancel a rotation in progress: keep the old token, revoke the new one.",
-        token_verbs.configure_other,
-        token_verbs.run_cancel_rotation,
-    ),
-    (
-        "expire-old",
-        "End a rotation's overlap now: only the newest token keeps working "
-        "(needs --force).",
-        token_verbs.configure_expire_old,
-        token_verbs.run_expire_old,
-    ),
-)
-
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="token_command", metavar="VERB")
-    sub.required = True
-    for name, help_text, configure_one, run_one in SUBCOMMANDS:
-        child = sub.add_parser(name, help=help_text, description=help_text)
-        configure_one(child)
-        child.set_defaults(_token_run=run_one)
+    "rotate": token_verbs.run_rotate,
+    "cancel-rotation": token_verbs.run_cancel_rotation,
+    "expire-old": token_verbs.run_expire_old,
+}
 
 
 def run(args: argparse.Namespace) -> int:
-    code: int = args._token_run(args)
-    return code
+    return RUNS[args.token_command](args)

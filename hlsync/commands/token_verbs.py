@@ -36,8 +36,6 @@ from pathlib import Path
 
 from hlsync.apply.applier import apply_plan
 from hlsync.commands._common import (
-    add_format,
-    add_integration_args,
     make_plan,
     render_plan,
     want_color,
@@ -64,43 +62,6 @@ PROMPT = (
     "  Only 'yes' will be accepted to approve.\n\n"
     "  Enter a value: "
 )
-
-
-def configure_verb(
-    parser: argparse.ArgumentParser, *, now_flag: bool, force_flag: bool
-) -> None:
-    add_integration_args(parser)
-    if now_flag:
-        parser.add_argument(
-            "--now",
-            action="store_true",
-            help="the old token stops working at once (default: after the overlap)",
-        )
-    if force_flag:
-        parser.add_argument(
-            "--force",
-            action="store_true",
-            help="allow ending a token at once (rotate --now, expire-old): anything "
-            "still using it stops working",
-        )
-    parser.add_argument(
-        "--auto-approve",
-        action="store_true",
-        help="do it without asking (required when stdin is not a terminal)",
-    )
-    add_format(parser)
-
-
-def configure_rotate(parser: argparse.ArgumentParser) -> None:
-    configure_verb(parser, now_flag=True, force_flag=True)
-
-
-def configure_expire_old(parser: argparse.ArgumentParser) -> None:
-    configure_verb(parser, now_flag=False, force_flag=True)
-
-
-def configure_other(parser: argparse.ArgumentParser) -> None:
-    configure_verb(parser, now_flag=False, force_flag=False)
 
 
 def run_rotate(args: argparse.Namespace) -> int:

@@ -14,19 +14,6 @@ from hlsync.config.loader import display_path, load_config
 from hlsync.core.model import DesiredState
 from hlsync.kinds.registry import KINDS
 
-NAME = "validate"
-HELP = "Check a config file or directory (YAML syntax, schema, scopes, contacts)."
-
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "path",
-        nargs="?",
-        default=".",
-        metavar="PATH",
-        help="config file, or directory of *.yaml files (default: .)",
-    )
-
 
 def run(args: argparse.Namespace) -> int:
     state = load_config(args.path)

@@ -38,7 +38,6 @@ from typing import Any, Literal
 
 import httpx
 
-from hlsync.commands._common import add_integration_args
 from hlsync.config.loader import display_path, load_config
 from hlsync.core.model import DesiredState
 from hlsync.errors import HlsyncError
@@ -46,12 +45,6 @@ from hlsync.live.ledger import integration_key
 from hlsync.live.manual import find_integration, leadconnector_base_url
 from hlsync.tokens.sinks import config_dir, describe_sink, read_sink_token, sink_for
 from hlsync.upstream.client import ApiClient, ApiError, RetryPolicy
-
-NAME = "verify"
-HELP = (
-    "Probe a Private Integration's delivered token with read-only requests and "
-    "report declared scopes it lacks."
-)
 
 NOT_AUTHORIZED = "not authorized for this scope"
 HTTP_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -82,10 +75,6 @@ class ScopeCheck:
     scope: str
     status: Status
     detail: str  # the probe, or why it cannot be verified
-
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    add_integration_args(parser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -22,7 +22,9 @@ can leak. Paths in messages are relative to the current directory when under it.
 
 ``DesiredState.config_digest`` is the sha256 of the canonical JSON (sorted keys) of the
 resolved model, with file paths relative to the config root, so the same config gives
-the same digest wherever it is checked out.
+the same digest wherever it is checked out. The JSON is a generic walk of the model's
+dataclasses: every field is in it except those declared ``compare=False`` (positions),
+so a field added to the model cannot be missed (``tests/unit/test_config_digest.py``).
 """
 
 from __future__ import annotations
@@ -44,14 +46,7 @@ from hlsync.config.merge import merge_documents
 from hlsync.config.schema import Prune, schema_problems
 from hlsync.config.yamlload import JsonPath, YamlDoc, load_yaml
 from hlsync.core.catalog import load_catalog
-from hlsync.core.model import (
-    DesiredState,
-    Integration,
-    LocationSpec,
-    SinkSpec,
-    TokenPolicy,
-    TokenRef,
-)
+from hlsync.core.model import DesiredState
 from hlsync.errors import HlsyncError, Location, Problem
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -185,116 +180,54 @@ def display_path(path: Path) -> str:
         return str(absolute)
 
 
+# DesiredState's own bookkeeping, not config: the digest itself, and where it was loaded
+_NOT_CONFIG = frozenset({"config_digest", "root"})
+
+
 def config_digest(state: DesiredState, root_dir: Path) -> str:
-    """sha256 of the canonical JSON of the resolved model (positions left out)."""
+    """sha256 of the canonical JSON of the resolved model (positions left out).
+
+    The JSON is derived from the model's frozen dataclasses by :func:`_jsonable`, not
+    written out by hand, so a new field or a new kind is in the digest the day it is
+    added. Left out: fields declared ``compare=False`` (``source``, a position in a
+    file: equality ignores them for the same reason) and ``_NOT_CONFIG``."""
+    root = str(root_dir)
+    data = {
+        f.name: _jsonable(getattr(state, f.name), root)
+        for f in dataclasses.fields(state)
+        if f.compare and f.name not in _NOT_CONFIG
+    }
     canonical = json.dumps(
-        _jsonable(state, root_dir),
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
+        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False
     )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def _jsonable(state: DesiredState, root_dir: Path) -> dict[str, Any]:
-    """The resolved model as JSON-native data: no positions, paths relative to root."""
-
-    def path(text: str | None) -> str | None:
-        if text is None:
-            return None
-        try:
-            return Path(text).relative_to(root_dir).as_posix()
-        except ValueError:
-            return text
-
-    def token(ref: TokenRef | None) -> dict[str, Any] | None:
-        return None if ref is None else {"env": ref.env, "file": path(ref.file)}
-
-    def duration(value: timedelta | None) -> str | None:
-        return None if value is None else format_duration(value)
-
-    def sink(spec: SinkSpec | None) -> dict[str, Any] | None:
-        if spec is None:
-            return None
+def _jsonable(value: object, root: str) -> Any:
+    """A part of the model as JSON-native data: a dataclass as an object of its
+    ``compare=True`` fields by name, tuples as lists, durations as config writes them,
+    and a string naming a path inside the config root (``/…/cfg/tokens/a``) relative
+    to it (``tokens/a``), so the digest does not depend on where the config is checked
+    out. A value of any other type is a bug in hlsync: TypeError, never a silent skip."""
+    if isinstance(value, str):
+        if value == root or value.startswith(root.rstrip(os.sep) + os.sep):
+            return Path(value).relative_to(root).as_posix()
+        return value
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {
-            "kind": spec.kind,
-            "path": path(spec.path),
-            "key": spec.key,
-            "argv": [path(spec.argv[0]), *spec.argv[1:]] if spec.argv else [],
+            f.name: _jsonable(getattr(value, f.name), root)
+            for f in dataclasses.fields(value)
+            if f.compare
         }
-
-    def token_policy(policy: TokenPolicy) -> dict[str, Any]:
-        return {
-            "rotate_every": duration(policy.rotate_every),
-            "overlap": duration(policy.overlap),
-            "generation": policy.generation,
-            "sink": sink(policy.sink),
-        }
-
-    def integration(i: Integration) -> dict[str, Any]:
-        return {
-            "name": i.name,
-            "description": i.description,
-            "scopes": list(i.scopes),
-            "ensure": i.ensure,
-            "protect": i.protect,
-            "token": token_policy(i.token),
-        }
-
-    def location(loc: LocationSpec) -> dict[str, Any]:
-        return {
-            "name": loc.name,
-            "id": loc.id,
-            "token": token(loc.token),
-            "auth_integration": loc.auth_integration,
-            "default_region": loc.default_region,
-            "integrations": [integration(i) for i in loc.integrations],
-            "custom_fields": [
-                {
-                    "key": f.key,
-                    "name": f.name,
-                    "data_type": f.data_type,
-                    "options": list(f.options),
-                    "placeholder": f.placeholder,
-                    "ensure": f.ensure,
-                    "protect": f.protect,
-                }
-                for f in loc.custom_fields
-            ],
-            "tags": [[t.name, t.ensure, t.protect] for t in loc.tags],
-            "contacts": [
-                [
-                    c.key,
-                    c.fields,
-                    c.tags,
-                    c.tags_exclusive,
-                    c.custom_fields,
-                    c.ensure,
-                    c.protect,
-                ]
-                for c in loc.contacts
-            ],
-        }
-
-    target = state.target
-    policy = state.policy
-    return {
-        "policy": {
-            "forbid_scopes": list(policy.forbid_scopes),
-            "max_scopes": policy.max_scopes,
-            "max_rotate_every": duration(policy.max_rotate_every),
-        },
-        "target": {
-            "kind": target.kind,
-            "url": target.url,
-            "sandbox_db": path(target.sandbox_db),
-        },
-        "agency": {
-            "token": token(state.agency.token),
-            "integrations": [integration(i) for i in state.agency.integrations],
-        },
-        "locations": [location(loc) for loc in state.locations],
-    }
+    if isinstance(value, tuple | list):
+        return [_jsonable(item, root) for item in value]
+    if isinstance(value, Mapping):
+        return {str(key): _jsonable(item, root) for key, item in value.items()}
+    if isinstance(value, timedelta):
+        return format_duration(value)
+    raise TypeError(f"config digest: no JSON form for {type(value).__name__}")
 
 
 def _token_problems(doc: YamlDoc) -> list[Problem]:

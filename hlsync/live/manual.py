@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -42,7 +42,6 @@ from hlsync.core.model import (
     Target,
 )
 from hlsync.core.plan import Change, Plan
-from hlsync.core.planner import PlanOptions, build_plan
 from hlsync.core.result import EXIT_MANUAL_PENDING as EXIT_MANUAL_PENDING
 from hlsync.errors import HlsyncError
 from hlsync.files import atomic_write
@@ -53,6 +52,9 @@ from hlsync.targets.drivers import IntegrationScope, RotationMode, Token
 from hlsync.tokens.rotation import iso
 from hlsync.tokens.sinks import config_dir
 from hlsync.upstream.client import ApiClient
+
+# makes a plan from the desired and the observed state: build_plan, options bound
+Planner = Callable[[DesiredState, ObservedState], Plan]
 
 # Any non-None company id makes the reader ask for agency integrations; the ledger keeps
 # the agency's under "agency/<name>" whatever its upstream id.
@@ -210,7 +212,7 @@ def leadconnector_base_url(target: Target, environ: Mapping[str, str]) -> str:
 def integration_plan(
     desired: DesiredState,
     ledger: Ledger,
-    options: PlanOptions | None = None,
+    planner: Planner,
     *,
     now: datetime | None = None,
 ) -> Plan:
@@ -218,11 +220,14 @@ def integration_plan(
 
     Custom fields, tags and contacts are left out (they need the API); the config
     digest is the whole config's, so it matches a full plan of the same config.
-    ``options`` are those the full plan is made with (``commands._common.plan_options``:
-    the journal's generations and the ledger's confirmed ones, the sinks), so a token
-    verb the full plan shows (a ``rotate_now`` after a generation bump) is planned here
-    too; without them only scope and description changes are. ``now`` stands in for
-    the upstream's clock, which time-based token verbs (rotate by age, expire an ended
+    ``planner`` makes the plan from the two states: the command layer passes
+    ``build_plan`` with the options the full plan is made with
+    (``commands._common.plan_options``: the journal's generations and the ledger's
+    confirmed ones, the sinks), so a token verb the full plan shows (a ``rotate_now``
+    after a generation bump) is planned here too; with bare ``build_plan`` only scope
+    and description changes are. The live layer does not import the planner: it knows
+    what the ledger observes, not how plans are made. ``now`` stands in for the
+    upstream's clock, which time-based token verbs (rotate by age, expire an ended
     overlap) need: on the live cloud the ledger's timestamps are confirmation times, so
     the caller passes the time of the confirmation.
     """
@@ -250,7 +255,7 @@ def integration_plan(
         },
         upstream_now=None if now is None else iso(now),
     )
-    return build_plan(bare, observed, options=options)
+    return planner(bare, observed)
 
 
 def find_integration(

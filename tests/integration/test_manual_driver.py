@@ -194,7 +194,8 @@ def test_round_trip(
     assert entry.history[-1].by == "ci-runner"
     assert _plan(live, env).pending == ()
     assert _run(["apply", "--auto-approve"], capsys)[0] == 0
-    assert integration_plan(load_config(live), load_ledger(ledger_file)).pending == ()
+    ledger = load_ledger(ledger_file)
+    assert integration_plan(load_config(live), ledger, build_plan).pending == ()
 
     code, out, err = _run(["confirm", KEY, str(live), "--by", "ann"], capsys)
     assert code == 0 and "nothing to confirm" in out

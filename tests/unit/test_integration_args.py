@@ -7,7 +7,7 @@ import argparse
 import pytest
 
 from hlsync.cli import build_parser
-from hlsync.commands._common import add_integration_args
+from hlsync.commands.arguments import add_integration_args
 
 COMMANDS = [
     ["confirm"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import json
 import os
 import stat
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 from hlsync.commands._common import with_ledger_generations
 from hlsync.core.model import DesiredState, Integration, LocationSpec, TokenPolicy
 from hlsync.core.plan import Change
-from hlsync.core.planner import PlanOptions
+from hlsync.core.planner import PlanOptions, build_plan
 from hlsync.errors import HlsyncError
 from hlsync.live.ledger import (
     Ledger,
@@ -54,7 +55,7 @@ def _desired(
 
 
 def _pending(desired: DesiredState, ledger: Ledger) -> list[Change]:
-    return list(integration_plan(desired, ledger).pending)
+    return list(integration_plan(desired, ledger, build_plan).pending)
 
 
 BOT = Integration("seed-bot", "Seeds", ("contacts.readonly", "contacts.write"))
@@ -161,15 +162,15 @@ def test_the_integration_plan_takes_the_plan_options_and_a_clock() -> None:
     desired = _desired(bumped)
     assert _pending(desired, ledger) == []
     history = TokenHistory(generations={"main/seed-bot": 1})
-    options = PlanOptions(history=history)
-    (change,) = integration_plan(desired, ledger, options).pending
+    planner = functools.partial(build_plan, options=PlanOptions(history=history))
+    (change,) = integration_plan(desired, ledger, planner).pending
     assert (change.action, change.fields[0].after) == ("rotate_now", 2)
     aged = dataclasses.replace(
         bumped, token=dataclasses.replace(bumped.token, generation=1)
     )
-    assert integration_plan(_desired(aged), ledger, options, now=T1).pending == ()
+    assert integration_plan(_desired(aged), ledger, planner, now=T1).pending == ()
     later = T0 + timedelta(days=91)
-    (change,) = integration_plan(_desired(aged), ledger, options, now=later).pending
+    (change,) = integration_plan(_desired(aged), ledger, planner, now=later).pending
     assert change.action == "rotate"
 
 
@@ -183,8 +184,9 @@ def test_the_ledger_keeps_the_generation_applied_without_the_journal() -> None:
     assert entry is not None and entry.history[-1].details == {"generation": 3}
     assert ledger_generations(ledger) == {"main/seed-bot": 3}
     bumped = dataclasses.replace(BOT, token=TokenPolicy(generation=4))
-    options = PlanOptions(history=with_ledger_generations(TokenHistory(), ledger))
-    (change,) = integration_plan(_desired(bumped), ledger, options).pending
+    history = with_ledger_generations(TokenHistory(), ledger)
+    planner = functools.partial(build_plan, options=PlanOptions(history=history))
+    (change,) = integration_plan(_desired(bumped), ledger, planner).pending
     assert change.action == "rotate_now"
     ledger = confirm_change(ledger, change, by="ann", at=T1)
     assert ledger_generations(ledger) == {"main/seed-bot": 4}

@@ -1,0 +1,326 @@
+"""Every subcommand's flags, and nothing else: what ``cli`` needs to parse argv.
+
+``hlsync --version``, ``--help`` and a usage error must not pay for the web stack, the
+HTTP client, jsonschema or deepdiff, so the parser is built from this module alone and
+a command's own module (``hlsync/commands/<name>.py``, which imports all of those) is
+imported only when that command runs (see :class:`hlsync.commands.Command`). Keep this
+module to argparse, the standard library and constants: a test runs ``hlsync
+--version`` in a fresh interpreter and asserts on ``sys.modules``.
+
+Each ``configure_<command>`` fills the subparser of one command; the ``add_*`` helpers
+are the flags several commands share (one definition each, so they cannot drift).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
+from hlsync.emulator.ratelimit import Limits
+
+Configure = Callable[[argparse.ArgumentParser], None]
+
+FORMATS = ("text", "markdown", "json")
+DEFAULT_COMPANY_ID = "emulatorAgency000001"
+_DEFAULT_LIMITS = Limits()
+
+
+def add_format(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="text (default), markdown (for a pull-request comment) or json",
+    )
+    parser.add_argument(
+        "--no-color", action="store_true", help="no colour even on a terminal"
+    )
+
+
+def add_integration_args(
+    parser: argparse.ArgumentParser, *, by: str | None = None
+) -> None:
+    """NAME (``<location>/<integration>`` or ``agency/<integration>``) and PATH, as
+    ``confirm``, ``verify`` and the ``token`` verbs take them; ``by``: the help of a
+    ``--by WHO`` option (who acted, for the ledger's history), added when given."""
+    parser.add_argument(
+        "name",
+        metavar="NAME",
+        help="the integration: <location>/<integration> or agency/<integration>",
+    )
+    parser.add_argument(
+        "path",
+        nargs="?",
+        default=".",
+        metavar="PATH",
+        help="config file, or directory of *.yaml files (default: .)",
+    )
+    if by is not None:
+        parser.add_argument(
+            "--by",
+            metavar="WHO",
+            help=f"{by}, for the ledger's history (default: $USER)",
+        )
+
+
+def add_targeting(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--location",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only this location (repeatable; 'agency' for the agency's integrations)",
+    )
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="leave this location out (repeatable; 'agency' too)",
+    )
+
+
+def configure_validate(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "path",
+        nargs="?",
+        default=".",
+        metavar="PATH",
+        help="config file, or directory of *.yaml files (default: .)",
+    )
+
+
+def configure_plan(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "path",
+        nargs="?",
+        default=".",
+        metavar="PATH",
+        help="config file, or directory of *.yaml files (default: .)",
+    )
+    parser.add_argument(
+        "--out", type=Path, metavar="FILE", help="also save the plan for 'apply FILE'"
+    )
+    parser.add_argument(
+        "--detailed-exitcode",
+        action="store_true",
+        help="exit 2 when there are changes, 0 when there are none",
+    )
+    add_format(parser)
+    add_targeting(parser)
+
+
+def configure_show(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", type=Path, metavar="FILE", help="a saved plan")
+    add_format(parser)
+
+
+def configure_apply(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "path",
+        nargs="?",
+        default=".",
+        metavar="PATH|PLANFILE",
+        help="config file or directory (default: .), or a plan saved by "
+        "'hlsync plan --out'",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="with a plan file: the config to check it against (default: the one "
+        "the plan was made from)",
+    )
+    parser.add_argument(
+        "--auto-approve",
+        action="store_true",
+        help="apply without asking (required when stdin is not a terminal)",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="allow changes held by a safety gate (deletes, replaces, scope removals, "
+        "tokens ended at once: rotate_now, expire_old)",
+    )
+    parser.add_argument(
+        "--fail-fast",
+        action="store_true",
+        help="start no new change after the first failure",
+    )
+    add_format(parser)
+    add_targeting(parser)
+
+
+def configure_confirm(parser: argparse.ArgumentParser) -> None:
+    add_integration_args(parser, by="who made the change")
+
+
+def configure_token_deliver(parser: argparse.ArgumentParser) -> None:
+    add_integration_args(parser, by="who delivers it")
+
+
+def configure_token_verb(
+    parser: argparse.ArgumentParser, *, now_flag: bool, force_flag: bool
+) -> None:
+    add_integration_args(parser)
+    if now_flag:
+        parser.add_argument(
+            "--now",
+            action="store_true",
+            help="the old token stops working at once (default: after the overlap)",
+        )
+    if force_flag:
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="allow ending a token at once (rotate --now, expire-old): anything "
+            "still using it stops working",
+        )
+    parser.add_argument(
+        "--auto-approve",
+        action="store_true",
+        help="do it without asking (required when stdin is not a terminal)",
+    )
+    add_format(parser)
+
+
+def configure_token_rotate(parser: argparse.ArgumentParser) -> None:
+    configure_token_verb(parser, now_flag=True, force_flag=True)
+
+
+def configure_token_expire_old(parser: argparse.ArgumentParser) -> None:
+    configure_token_verb(parser, now_flag=False, force_flag=True)
+
+
+def configure_token_other(parser: argparse.ArgumentParser) -> None:
+    configure_token_verb(parser, now_flag=False, force_flag=False)
+
+
+# token verbs, in --help order; hlsync.commands.token.RUNS maps each name to its run
+TOKEN_VERBS: tuple[tuple[str, str, Configure], ...] = (
+    (
+        "deliver",
+        "Store a token copied from the HighLevel UI (read from stdin, not echoed) "
+        "in the integration's sink and record the delivery in the ledger.",
+        configure_token_deliver,
+    ),
+    (
+        "rotate",
+        "Rotate the integration's token now, through plan and apply: a new token "
+        "into its sink; the old one works through the overlap (--now --force: dies "
+        "at once).",
+        configure_token_rotate,
+    ),
+    (
+        "cancel-rotation",
+        "Cancel a rotation in progress: keep the old token, revoke the new one.",
+        configure_token_other,
+    ),
+    (
+        "expire-old",
+        "End a rotation's overlap now: only the newest token keeps working "
+        "(needs --force).",
+        configure_token_expire_old,
+    ),
+)
+
+
+def configure_token(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="token_command", metavar="VERB")
+    sub.required = True
+    for name, help_text, configure_one in TOKEN_VERBS:
+        child = sub.add_parser(name, help=help_text, description=help_text)
+        configure_one(child)
+
+
+def configure_verify(parser: argparse.ArgumentParser) -> None:
+    add_integration_args(parser)
+
+
+def configure_scopes(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("scope", nargs="?", help="show this scope in full")
+    parser.add_argument(
+        "--level",
+        choices=("agency", "sub-account"),
+        help="only scopes a token of this level may hold",
+    )
+    parser.add_argument(
+        "--prefix",
+        metavar="TEXT",
+        help="only scopes whose name starts with TEXT (or matches the glob TEXT)",
+    )
+
+
+def configure_emulator(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="emulator_command", metavar="ACTION")
+    sub.required = True
+    serve = sub.add_parser(
+        "serve",
+        help="serve the emulator over HTTP",
+        description="Serve the emulator over HTTP, on 127.0.0.1 unless told otherwise.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
+    serve.add_argument(
+        "--port", type=int, default=8765, help="0 picks a free port (default: 8765)"
+    )
+    serve.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a non-loopback --host (the admin API has no authentication)",
+    )
+    serve.add_argument("--db", type=Path, help="SQLite file (default: in memory)")
+    serve.add_argument(
+        "--tokens-file", type=Path, help="write the bootstrap credentials here (0600)"
+    )
+    serve.add_argument(
+        "--print-tokens",
+        action="store_true",
+        help="also print the bootstrap credentials JSON to stdout",
+    )
+    serve.add_argument("--company-id", help=f"agency id (default {DEFAULT_COMPANY_ID})")
+    serve.add_argument(
+        "--locations",
+        type=int,
+        default=2,
+        metavar="N",
+        help="locations to create on a new database (default: 2)",
+    )
+    serve.add_argument(
+        "--location",
+        action="append",
+        default=[],
+        metavar="ID[:NAME]",
+        help="a location to provision if missing (repeatable; replaces --locations)",
+    )
+    serve.add_argument("--verbose", action="store_true", help="log every request")
+    limits = serve.add_argument_group("rate limits (upstream defaults)")
+    limits.add_argument("--burst-max", type=int, default=_DEFAULT_LIMITS.burst_max)
+    limits.add_argument(
+        "--burst-interval-ms", type=int, default=_DEFAULT_LIMITS.interval_ms
+    )
+    limits.add_argument("--daily-limit", type=int, default=_DEFAULT_LIMITS.daily_max)
+    faults = serve.add_argument_group("faults (on every upstream route)")
+    faults.add_argument("--latency-ms", type=int, default=0)
+    faults.add_argument("--error-rate", type=float, default=0.0, metavar="RATE")
+    faults.add_argument("--fail-after-commit", type=float, default=0.0, metavar="RATE")
+    faults.add_argument("--search-lag-ms", type=int, default=0)
+    faults.add_argument("--fault-seed", type=int, default=0)
+
+
+def configure_sandbox(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="sandbox_command", metavar="ACTION")
+    sub.required = True
+    reset = sub.add_parser(
+        "reset",
+        help="delete the sandbox database of the config at PATH",
+        description="Delete the sandbox database of a config (target.sandbox.db, "
+        "by default <config dir>/.hlsync/sandbox.sqlite3); the next run starts "
+        "from an empty sandbox.",
+    )
+    reset.add_argument(
+        "path",
+        nargs="?",
+        default=".",
+        type=Path,
+        help="the config file or its folder (default: the current folder)",
+    )
