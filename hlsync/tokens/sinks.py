@@ -39,10 +39,10 @@ from pathlib import Path
 
 from hlsync.core.model import DesiredState, Integration, SinkSpec
 from hlsync.core.plan import Change, Plan
-from hlsync.core.plan_integrations import MINTING
 from hlsync.errors import HlsyncError, Problem
 from hlsync.files import atomic_write
 from hlsync.targets.drivers import Token
+from hlsync.tokens.rotation import MINTING
 
 TOKENS_DIR = Path(".hlsync") / "tokens"
 AGENCY = "agency"
