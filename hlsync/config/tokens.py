@@ -163,7 +163,12 @@ class TokenRules:
             return None
         # the schema lets exactly one kind's key name the sink
         kind = next((k for k in SINK_KINDS if k in spec), None)
-        if kind is None:
+        if kind is None:  # a schema that knows a kind hlsync does not: never silent
+            self.report(
+                f"{label}: token sink names no kind hlsync knows",
+                where(("token", "sink")),
+                "write one of: " + ", ".join(SINK_KINDS),
+            )
             return None
 
         def resolve(steps: tuple[str | int, ...], text: str) -> Path:

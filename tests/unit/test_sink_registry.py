@@ -41,8 +41,10 @@ def test_every_sink_kind_has_a_sink_module_and_a_config_shape(
     assert (sink.previous_path() is None) == (not sink.readable)
 
 
-def test_the_kinds_are_the_sink_kind_literal() -> None:
+def test_the_kinds_are_the_sink_kind_literal_and_the_schema_s() -> None:
     assert SINK_KINDS == get_args(SinkKind)
+    named = {key for branch in SINK_SCHEMA["oneOf"] for key in branch["required"]}
+    assert named == set(SINK_KINDS)  # a schema kind unknown here would not be parsed
     assert len({sink_class(kind) for kind in SINK_KINDS}) == len(SINK_KINDS)
 
 
