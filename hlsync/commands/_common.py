@@ -40,7 +40,7 @@ from hlsync.targets.access import TargetAccess
 from hlsync.tokens.custody import release_ended
 from hlsync.tokens.journal import Journal
 from hlsync.tokens.rotation import TokenHistory, token_key
-from hlsync.tokens.sinks import config_dir, describe_sink, preflight, sink_for
+from hlsync.tokens.sinks.routing import config_dir, describe_sink, preflight, sink_for
 from hlsync.upstream.reader import read_observed
 
 FORMATS = ("text", "markdown", "json")

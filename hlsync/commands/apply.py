@@ -67,7 +67,7 @@ from hlsync.targets.target import open_target
 from hlsync.tokens.custody import TokenCustody
 from hlsync.tokens.journal import Journal, adopt_generations
 from hlsync.tokens.rotation import token_key
-from hlsync.tokens.sinks import find_declared, preflight
+from hlsync.tokens.sinks.routing import find_declared, preflight
 from hlsync.upstream.reader import ObjectRef, read_objects
 
 PROMPT = (

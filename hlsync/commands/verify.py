@@ -33,7 +33,6 @@ import asyncio
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import httpx
@@ -43,7 +42,8 @@ from hlsync.core.model import DesiredState
 from hlsync.errors import HlsyncError
 from hlsync.live.ledger import integration_key
 from hlsync.live.manual import find_integration, leadconnector_base_url
-from hlsync.tokens.sinks import config_dir, describe_sink, read_sink_token, sink_for
+from hlsync.tokens.sinks.registry import sink_of
+from hlsync.tokens.sinks.routing import config_dir, sink_for
 from hlsync.upstream.client import ApiClient, ApiError, RetryPolicy
 
 NOT_AUTHORIZED = "not authorized for this scope"
@@ -115,23 +115,19 @@ def _delivered_token(
     """The token in the integration's sink (``file`` or ``env_file``, the default
     token file when none is configured); a ``command`` sink cannot be read back."""
     spec = sink_for(desired, location, name)
-    label = describe_sink(spec, config_dir(desired))
-    if spec.kind == "command":
+    sink = sink_of(spec)
+    if not sink.readable:
+        label = sink.label(config_dir(desired))
         raise HlsyncError(
-            f"{key} delivers its token to a command sink ({label}), which cannot be "
+            f"{key} delivers its token to {sink.noun} sink ({label}), which cannot be "
             "read back, so verify has no token to probe with",
             spec.source,
             hints=("verify reads the token from a file or env_file sink",),
         )
-    value = read_sink_token(spec)
+    value = sink.read()
     if not value:
-        where = (
-            f"{spec.key} is not set in {display_path(Path(spec.path or ''))}"
-            if spec.kind == "env_file"
-            else f"{display_path(Path(spec.path or ''))} is missing or empty"
-        )
         raise HlsyncError(
-            f"no token of {key} has been delivered ({where})",
+            f"no token of {key} has been delivered ({sink.why_empty(display_path)})",
             hints=(f"run 'hlsync token deliver {key}' with the token from the UI",),
         )
     return value

@@ -4,9 +4,10 @@
 already checked every shape, duration and name), and reports through ``report`` what
 JSON Schema cannot see:
 
-* ``token:`` of an integration becomes a ``model.TokenPolicy``; sink paths are resolved
-  against the config file that names them (a command's program too, when it holds a
-  ``/``). ``overlap`` must be shorter than ``rotate_every``; the live HighLevel service
+* ``token:`` of an integration becomes a ``model.TokenPolicy``; each sink kind parses
+  its own shape (``parse`` of its class in :mod:`hlsync.tokens.sinks`), with paths
+  resolved against the config file that names them (a command's program too, when it
+  holds a ``/``). ``overlap`` must be shorter than ``rotate_every``; the live HighLevel service
   keeps an old token exactly 7 days, so ``target: leadconnector`` accepts no other
   overlap. Two integrations delivering to the same file (or the same entry of one env
   file) would overwrite each other's token: an error at the second sink. A sink that is
@@ -47,12 +48,13 @@ from hlsync.core.model import (
     DEFAULT_OVERLAP,
     Integration,
     Policy,
-    SinkKind,
     SinkSpec,
     TokenPolicy,
 )
 from hlsync.errors import Location
 from hlsync.kinds.registry import KINDS
+from hlsync.tokens.sinks.base import Claim
+from hlsync.tokens.sinks.registry import SINK_KINDS, sink_class, sink_of
 
 LIVE_OVERLAP = timedelta(days=7)  # the live service's fixed window (reference §7)
 _CONFIG_SUFFIXES = (".yaml", ".yml")
@@ -60,9 +62,9 @@ _CONFIG_SUFFIXES = (".yaml", ".yml")
 
 @dataclass(frozen=True, slots=True)
 class _Claim:
-    """A file some integration's sink writes: which entry, whose, declared where."""
+    """A file some integration's sink writes: which entry (None: all of it), whose,
+    declared where."""
 
-    kind: str
     key: str | None
     label: str
     where: Location
@@ -147,18 +149,29 @@ class TokenRules:
     def _sink(self, spec: Any, where: Where, label: str) -> SinkSpec | None:
         if not isinstance(spec, dict):
             return None
-        source = where(("token", "sink"))
-        if "command" in spec:
-            argv = [str(part) for part in spec["command"]]
-            program = Path(argv[0])
-            if "/" in argv[0] and not program.is_absolute():
-                spot = where(("token", "sink", "command", 0))
-                argv[0] = str(self.path_from(spot, argv[0]))
-            return SinkSpec("command", argv=tuple(argv), source=source)
-        kind: SinkKind = "file" if "file" in spec else "env_file"
-        spot = where(("token", "sink", kind))
-        path = self.path_from(spot, spec[kind])
-        key = spec.get("key")
+        # the schema lets exactly one kind's key name the sink
+        kind = next((k for k in SINK_KINDS if k in spec), None)
+        if kind is None:  # a schema that knows a kind hlsync does not: never silent
+            self.report(
+                f"{label}: token sink names no kind hlsync knows",
+                where(("token", "sink")),
+                "write one of: " + ", ".join(SINK_KINDS),
+            )
+            return None
+
+        def resolve(steps: tuple[str | int, ...], text: str) -> Path:
+            return self.path_from(where(("token", "sink", *steps)), text)
+
+        built = sink_class(kind).parse(spec, resolve, where(("token", "sink")))
+        claim = sink_of(built).claim()
+        if claim is not None:
+            self._claim(claim, where(("token", "sink", kind)), label)
+        return built
+
+    def _claim(self, claim: Claim, spot: Location, label: str) -> None:
+        """Refuse a sink file that is YAML, or that another integration's sink writes
+        too (the whole file, or the same entry of it)."""
+        path, key = claim.path, claim.entry
         shown = self.display(path)
         if path.suffix in _CONFIG_SUFFIXES:
             self.report(
@@ -168,8 +181,9 @@ class TokenRules:
                 "such as .token or .env",
             )
         for other in self._claims.get(path, []):
-            if "file" in (kind, other.kind) or key == other.key:
-                entry = f" ({key})" if kind == other.kind == "env_file" else ""
+            if key is None or other.key is None or key == other.key:
+                both = key is not None and other.key is not None
+                entry = f" ({key})" if both else ""
                 self.report(
                     f"{label}: token sink {shown}{entry} is also the sink of "
                     f"{other.label} at {other.where}",
@@ -179,8 +193,7 @@ class TokenRules:
                     "gets its own file",
                 )
                 break
-        self._claims.setdefault(path, []).append(_Claim(kind, key, label, spot))
-        return SinkSpec(kind, path=str(path), key=key, source=source)
+        self._claims.setdefault(path, []).append(_Claim(key, label, spot))
 
     def check_policy(
         self,
@@ -298,9 +311,10 @@ class TokenRules:
                 spot,
             )
             return name
-        if found.token.sink is not None and found.token.sink.kind == "command":
+        sink = None if found.token.sink is None else sink_of(found.token.sink)
+        if sink is not None and not sink.readable:
             self.report(
-                f'auth: integration "{name}" delivers its token to a command, which '
+                f'auth: integration "{name}" delivers its token to {sink.noun}, which '
                 "hlsync cannot read back to seed with",
                 spot,
                 "give it a file or env_file sink (or none, for the default file)",

@@ -49,6 +49,7 @@ from hlsync.core.model import (
 from hlsync.core.plan import Action, Change, FieldChange, ScopeDelta
 from hlsync.errors import HlsyncError, Problem
 from hlsync.tokens.rotation import (
+    MINTING,
     TokenDecision,
     TokenHistory,
     decide,
@@ -58,7 +59,6 @@ from hlsync.tokens.rotation import (
 )
 
 RequestVerb = Literal["rotate", "rotate_now", "expire_old", "cancel_rotation"]
-MINTING = frozenset({"create", "rotate", "rotate_now"})
 # Verbs that kill a token which may still be in use (DESIGN.md §3: token expiry needs
 # --force). rotate (later, with an overlap) and cancel_rotation end no token in use.
 EXPIRING = frozenset({"rotate_now", "expire_old"})

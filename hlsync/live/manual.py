@@ -50,7 +50,7 @@ from hlsync.live.runbook import render_runbook_markdown, render_runbook_text
 from hlsync.targets.access import TargetAccess, build_access
 from hlsync.targets.drivers import IntegrationScope, RotationMode, Token
 from hlsync.tokens.rotation import iso
-from hlsync.tokens.sinks import config_dir
+from hlsync.tokens.sinks.routing import config_dir
 from hlsync.upstream.client import ApiClient
 
 # makes a plan from the desired and the observed state: build_plan, options bound

@@ -59,7 +59,7 @@ from hlsync.targets.drivers import (
     IntegrationDriver,
     IntegrationScope,
 )
-from hlsync.tokens.sinks import read_sink_token, sink_for
+from hlsync.tokens.sinks.routing import read_sink_token, sink_for
 from hlsync.upstream.client import ApiClient
 
 # Generous: a search of 500 contacts under injected latency or search lag is slow, and

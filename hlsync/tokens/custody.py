@@ -3,9 +3,9 @@
 A create or a rotation returns the new token exactly once. The applier hands it to
 :class:`TokenCustody` and to nothing else, which journals the intent before the call
 (:mod:`hlsync.tokens.journal`), delivers the token to the integration's sink
-(:mod:`hlsync.tokens.sinks`: how each kind of sink is written and checked), and journals the
-delivery. ``hlsync token deliver`` stores a token copied from the live cloud's UI through
-the same custody (:meth:`TokenCustody.store_given`).
+(:mod:`hlsync.tokens.sinks`: one module per kind of sink, how it is written and
+checked), and journals the delivery. ``hlsync token deliver`` stores a token copied
+from the live cloud's UI through the same custody (:meth:`TokenCustody.store_given`).
 
 The previous token of a rotation (later) stays in custody too. The rotation overwrites
 the sink with the new token while the old one keeps working upstream through the
@@ -31,18 +31,14 @@ from hlsync.errors import HlsyncError
 from hlsync.targets.drivers import Token
 from hlsync.tokens.journal import Journal
 from hlsync.tokens.rotation import token_key
-from hlsync.tokens.sinks import (
-    TOKENS_DIR,
+from hlsync.tokens.sinks.disk import write_private
+from hlsync.tokens.sinks.registry import sink_of
+from hlsync.tokens.sinks.routing import (
     config_dir,
     describe_sink,
     find_declared,
-    owner_dir,
     read_sink_token,
-    run_command_sink,
     sink_for,
-    write_env_entry,
-    write_private,
-    write_secret,
 )
 
 
@@ -237,30 +233,15 @@ class TokenCustody:
         self, spec: SinkSpec, value: str, key: str, *, new: bool = True
     ) -> None:
         """Write ``value`` to the sink; ``new``: a new token, listed in ``stored``."""
-        if spec.kind == "command":
-            await run_command_sink(spec.argv, value, key)
-            return
-        path = Path(spec.path or "")
-        if spec.kind == "env_file":
-            write_env_entry(path, spec.key or "", value)
-        elif path.parent == self._base / TOKENS_DIR:
-            write_secret(path, value)  # the default folder: 0700 and a .gitignore
-        else:
-            owner_dir(path.parent)
-            write_private(path, value + "\n")
-        if new and path not in self.stored:
-            self.stored.append(path)
+        written = await sink_of(spec).store(value, key, base=self._base)
+        if new and written is not None and written not in self.stored:
+            self.stored.append(written)
 
 
 def previous_path(spec: SinkSpec) -> Path | None:
-    """Where the previous token of a rotation is kept for ``spec``; None for a command
-    sink (it cannot be read back, so there is nothing to keep)."""
-    if spec.kind == "command":
-        return None
-    path = Path(spec.path or "")
-    if spec.kind == "env_file":
-        return path.with_name(f"{path.name}.{spec.key}.previous")
-    return path.with_name(path.name + ".previous")
+    """Where the previous token of a rotation is kept for ``spec``; None for a sink
+    that cannot be read back (a command: there is nothing to keep)."""
+    return sink_of(spec).previous_path()
 
 
 def release_ended(desired: DesiredState, observed: ObservedState) -> None:

@@ -37,6 +37,8 @@ from hlsync.core.model import ObservedIntegration, TokenPolicy
 
 TokenVerb = Literal["rotate", "rotate_now", "expire_old", "cancel_rotation"]
 AGENCY = "agency"
+# The change actions that mint a new token (its sink must take it).
+MINTING = frozenset({"create", "rotate", "rotate_now"})
 
 
 def token_key(location: str | None, name: str) -> str:

@@ -19,8 +19,10 @@ from hypothesis import strategies as st
 
 from hlsync.cli import main
 from hlsync.config.loader import load_config
+from hlsync.config.tokens import TokenRules
+from hlsync.core.catalog import load_catalog
 from hlsync.core.model import Policy, SinkSpec, TokenPolicy
-from hlsync.errors import HlsyncError
+from hlsync.errors import HlsyncError, Location
 
 
 def _write(path: Path, text: str) -> Path:
@@ -462,3 +464,25 @@ def test_any_token_auth_or_policy_value_is_an_error_or_a_model(
             assert all(p.location is not None for p in exc.problems)
         else:
             assert len(state.config_digest) == 64
+
+
+def test_a_sink_of_no_known_kind_is_an_error_not_the_default_file() -> None:
+    """Past the schema no such sink arrives; if one did, it is reported, never taken
+    for another kind or left to the default token file."""
+    reported: list[tuple[str, Location, str | None]] = []
+    rules = TokenRules(
+        lambda message, where, hint=None: reported.append((message, where, hint)),
+        load_catalog(),
+        path_from=lambda where, text: Path("/cfg") / text,
+        display=str,
+    )
+    here = Location("hlsync.yaml", 9, 7)
+    policy = rules.token({"sink": {"vault": "hl/bot"}}, lambda path: here, "main/bot")
+    assert policy.sink is None
+    assert reported == [
+        (
+            "main/bot: token sink names no kind hlsync knows",
+            here,
+            "write one of: file, env_file, command",
+        )
+    ]

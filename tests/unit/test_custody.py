@@ -22,7 +22,7 @@ from hlsync.errors import HlsyncError
 from hlsync.targets.drivers import Token
 from hlsync.tokens.custody import TokenCustody, previous_path
 from hlsync.tokens.journal import Journal
-from hlsync.tokens.sinks import read_sink_token
+from hlsync.tokens.sinks.routing import read_sink_token
 
 OLD = "pit-11111111-2222-3333-4444-555555555555"
 NEW = "pit-99999999-8888-7777-6666-555555555555"

@@ -12,6 +12,7 @@ from hlsync.commands import _common
 from hlsync.core.plan import Plan
 from hlsync.live import ledger, manual
 from hlsync.tokens import custody, sinks
+from hlsync.tokens.sinks import disk, env_file
 
 
 def _mode(path: Path) -> int:
@@ -57,12 +58,12 @@ def test_every_writer_goes_through_it(
     def spy(path: Path, data: str, mode: int, *, make_parents: bool = False) -> None:
         calls.append((path.name, mode))
 
-    for module in (ledger, manual, _common, sinks):
+    for module in (ledger, manual, _common, disk):
         monkeypatch.setattr(module, "atomic_write", spy)
     ledger.save_ledger(tmp_path / "hlsync.live.ledger.json", ledger.Ledger())
     manual.write_runbook(Plan("0", "d" * 64, "sandbox", (), ()), tmp_path)
     _common.write_text_atomic(tmp_path / "plan.json", "{}")
-    sinks.write_env_entry(tmp_path / "app.env", "KEY", "value")
+    env_file.write_env_entry(tmp_path / "app.env", "KEY", "value")
     assert calls == [
         ("hlsync.live.ledger.json", 0o644),
         ("runbook.txt", 0o644),

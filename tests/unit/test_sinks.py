@@ -21,19 +21,18 @@ from hlsync.core.model import (
 from hlsync.core.plan import Change, Plan
 from hlsync.errors import HlsyncError
 from hlsync.targets.drivers import Token
-from hlsync.tokens import sinks
 from hlsync.tokens.custody import TokenCustody
 from hlsync.tokens.journal import Journal
-from hlsync.tokens.sinks import (
-    TokenFileSink,
+from hlsync.tokens.sinks import command
+from hlsync.tokens.sinks.command import run_command_sink
+from hlsync.tokens.sinks.env_file import write_env_entry
+from hlsync.tokens.sinks.file import TokenFileSink, write_secret
+from hlsync.tokens.sinks.routing import (
     describe_sink,
     preflight,
     read_sink_token,
-    run_command_sink,
     sink_for,
     sink_problem,
-    write_env_entry,
-    write_secret,
 )
 
 SECRET = "pit-11111111-2222-3333-4444-555555555555"
@@ -182,7 +181,7 @@ def test_a_failing_command_sink_shows_its_stderr_without_the_token() -> None:
 
 
 def test_a_command_sink_that_hangs_times_out(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sinks, "COMMAND_TIMEOUT", 0.3)
+    monkeypatch.setattr(command, "COMMAND_TIMEOUT", 0.3)
     with pytest.raises(HlsyncError, match="did not finish"):
         asyncio.run(
             run_command_sink(_python("import time; time.sleep(5)"), TOKEN, "main/bot")

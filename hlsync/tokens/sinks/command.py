@@ -1,0 +1,130 @@
+"""The ``command`` sink: a program that takes the token on its stdin.
+
+``{command: [program, args...]}`` in the config (a program path holding a ``/`` is
+relative to the config file). ``argv`` runs with the token on stdin (one line), never in
+its arguments or environment (``HLSYNC_INTEGRATION`` names the integration). A non-zero
+exit or a timeout (:data:`COMMAND_TIMEOUT`) means "not delivered"; its stderr is shown,
+scrubbed of the token. A command cannot be read back: it cannot seed a location, be
+verified, or keep the previous token across a rotation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shlex
+import shutil
+import subprocess
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hlsync.core.model import SinkSpec
+from hlsync.errors import HlsyncError, Location
+from hlsync.tokens.sinks.base import Claim, Resolve
+
+COMMAND_TIMEOUT = 60.0  # seconds a command sink may take
+_STDERR_SHOWN = 400  # characters of a failed command's stderr kept in the message
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSink:
+    """``argv`` run with the token on stdin (module docstring)."""
+
+    argv: tuple[str, ...]
+    source: Location | None = None
+
+    @classmethod
+    def from_spec(cls, spec: SinkSpec) -> CommandSink:
+        return cls(spec.argv, spec.source)
+
+    @classmethod
+    def parse(
+        cls, raw: Mapping[str, Any], resolve: Resolve, source: Location | None
+    ) -> SinkSpec:
+        argv = [str(part) for part in raw["command"]]
+        if "/" in argv[0] and not Path(argv[0]).is_absolute():
+            argv[0] = str(resolve(("command", 0), argv[0]))
+        return SinkSpec("command", argv=tuple(argv), source=source)
+
+    @property
+    def noun(self) -> str:
+        return "a command"
+
+    @property
+    def readable(self) -> bool:
+        return False
+
+    def label(self, base: Path) -> str:
+        return "command " + shlex.join(self.argv)
+
+    def problem(self) -> str | None:
+        if not self.argv:
+            return "the command is empty"
+        program = self.argv[0]
+        if os.sep in program:
+            if not os.path.isfile(program):
+                return f"the command {program} does not exist"
+            if not os.access(program, os.X_OK):
+                return f"the command {program} is not executable"
+            return None
+        if shutil.which(program) is None:
+            return f"the command {program!r} is not found on PATH"
+        return None
+
+    async def store(self, value: str, integration: str, *, base: Path) -> Path | None:
+        await run_command_sink(self.argv, value, integration)
+        return None
+
+    def read(self) -> str | None:
+        raise HlsyncError(
+            "a command sink cannot be read back, so its token cannot be used for "
+            "seeding",
+            self.source,
+            hints=("give the seeding integration a file or env_file sink",),
+        )
+
+    def why_empty(self, shown: Callable[[Path], str]) -> str:
+        return "a command cannot be read back"
+
+    def previous_path(self) -> Path | None:
+        return None
+
+    def claim(self) -> Claim | None:
+        return None
+
+
+async def run_command_sink(argv: tuple[str, ...], value: str, integration: str) -> None:
+    """Run a command sink with the token on stdin; raise when it did not take it."""
+    shown = shlex.join(argv)
+    env = {**os.environ, "HLSYNC_INTEGRATION": integration}
+
+    def run() -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
+            list(argv),
+            input=(value + "\n").encode("utf-8"),
+            capture_output=True,
+            timeout=COMMAND_TIMEOUT,
+            env=env,
+            check=False,
+        )
+
+    try:
+        done = await asyncio.to_thread(run)
+    except subprocess.TimeoutExpired as exc:
+        raise HlsyncError(
+            f"the sink command {shown} did not finish in {COMMAND_TIMEOUT:.0f}s"
+        ) from exc
+    except OSError as exc:
+        raise HlsyncError(
+            f"the sink command {shown} could not run ({exc.strerror})"
+        ) from exc
+    if done.returncode != 0:
+        err = done.stderr.decode("utf-8", "replace").replace(value, "***").strip()
+        if len(err) > _STDERR_SHOWN:
+            err = "…" + err[-_STDERR_SHOWN:]
+        said = f": {err}" if err else ""
+        raise HlsyncError(
+            f"the sink command {shown} exited with status {done.returncode}{said}"
+        )
