@@ -24,16 +24,17 @@ from pathlib import Path
 from hlsync.config.loader import display_path
 from hlsync.core.model import DesiredState, Integration
 from hlsync.core.plan import Plan
-from hlsync.core.plan_integrations import RequestVerb
-from hlsync.core.planner import AGENCY, PlanOptions, build_plan
 from hlsync.core.render import (
     render_plan_json,
     render_plan_markdown,
     render_plan_text,
     use_color,
 )
+from hlsync.engine.planner import AGENCY, PlanOptions, build_plan
+from hlsync.engine.reader import read_observed
 from hlsync.errors import HlsyncError, Location
 from hlsync.files import atomic_write
+from hlsync.kinds.integration_plan import RequestVerb
 from hlsync.live.ledger import Ledger, ledger_generations, load_ledger
 from hlsync.live.manual import leadconnector_base_url, ledger_file
 from hlsync.targets.access import TargetAccess
@@ -41,7 +42,6 @@ from hlsync.tokens.custody import release_ended
 from hlsync.tokens.journal import Journal
 from hlsync.tokens.rotation import TokenHistory, token_key
 from hlsync.tokens.sinks.routing import config_dir, describe_sink, preflight, sink_for
-from hlsync.upstream.reader import read_observed
 
 FORMATS = ("text", "markdown", "json")
 

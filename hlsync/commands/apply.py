@@ -43,7 +43,6 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from hlsync.apply.applier import apply_plan
 from hlsync.commands._common import (
     make_plan,
     read_plan_file,
@@ -60,6 +59,8 @@ from hlsync.core.render import (
     render_result_text,
 )
 from hlsync.core.result import EXIT_INTERRUPTED, ApplyResult, Outcome
+from hlsync.engine.applier import apply_plan
+from hlsync.engine.reader import ObjectRef, read_objects
 from hlsync.errors import HlsyncError
 from hlsync.live.manual import manual_note, runbook_dir, split_manual, write_runbook
 from hlsync.targets.access import TargetAccess
@@ -68,7 +69,6 @@ from hlsync.tokens.custody import TokenCustody
 from hlsync.tokens.journal import Journal, adopt_generations
 from hlsync.tokens.rotation import token_key
 from hlsync.tokens.sinks.routing import find_declared, preflight
-from hlsync.upstream.reader import ObjectRef, read_objects
 
 PROMPT = (
     "\nDo you want to apply these changes?\n"

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from hlsync.commands._common import plan_options
 from hlsync.config.loader import display_path, load_config
-from hlsync.core.planner import build_plan
+from hlsync.engine.planner import build_plan
 from hlsync.errors import HlsyncError
 from hlsync.live.ledger import confirm_change, load_ledger, save_ledger
 from hlsync.live.manual import (

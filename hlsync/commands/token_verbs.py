@@ -34,7 +34,6 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from hlsync.apply.applier import apply_plan
 from hlsync.commands._common import (
     make_plan,
     render_plan,
@@ -43,14 +42,15 @@ from hlsync.commands._common import (
 from hlsync.config.loader import display_path, load_config
 from hlsync.core.model import AgencySpec, DesiredState, LocationSpec
 from hlsync.core.plan import Plan
-from hlsync.core.plan_integrations import EXPIRING, RequestVerb
 from hlsync.core.render import (
     render_result_json,
     render_result_markdown,
     render_result_text,
 )
 from hlsync.core.result import ApplyResult
+from hlsync.engine.applier import apply_plan
 from hlsync.errors import HlsyncError
+from hlsync.kinds.integration_plan import EXPIRING, RequestVerb
 from hlsync.live.manual import find_integration
 from hlsync.targets.target import open_target
 from hlsync.tokens.custody import TokenCustody

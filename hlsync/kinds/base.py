@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from hlsync.config.yamlload import JsonPath
 from hlsync.core.catalog import Catalog
 from hlsync.core.model import (
     Contact,
@@ -39,9 +38,10 @@ from hlsync.targets.access import TargetAccess
 from hlsync.upstream.client import LocationApi
 
 if TYPE_CHECKING:
-    from hlsync.apply.integration_writer import IntegrationWriter
-    from hlsync.core.plan_integrations import PlanOptions
+    from hlsync.kinds.integration_plan import PlanOptions
+    from hlsync.kinds.integration_writer import IntegrationWriter
 
+JsonPath = tuple[str | int, ...]  # a path into config data, as hlsync.config.yamlload
 Where = Callable[[JsonPath], Location]
 D_co = TypeVar("D_co", covariant=True)
 O_co = TypeVar("O_co", covariant=True)

@@ -6,7 +6,7 @@ Config: ``contacts:`` inline and ``contacts_from:`` CSV/JSONL files, with ``defa
 costs fewer calls); custom-field values come back by field id and are keyed by field key
 through the location's field list.
 
-Plan (``hlsync.core.contact_diff``): only declared fields are compared; tags are ensured
+Plan (``hlsync.kinds.contact_diff``): only declared fields are compared; tags are ensured
 present (removed only when the contact's list is exclusive). A contact depends on the
 tag and custom-field creates it uses; using a tag or field the config marks ``ensure:
 absent`` is a config error.
@@ -26,14 +26,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hlsync.apply.change_fields import ChangeFailed, object_id, strings_of
-from hlsync.core.contact_diff import (
-    compared_paths,
-    create_body,
-    create_fields,
-    create_tags_add,
-    diff_contact,
-)
 from hlsync.core.fingerprint import fingerprint
 from hlsync.core.model import (
     Contact,
@@ -45,6 +37,14 @@ from hlsync.core.model import (
 from hlsync.core.plan import Action, Change, address
 from hlsync.errors import Problem
 from hlsync.kinds.base import LocationBuilder, PlanContext, ReadContext, WriteContext
+from hlsync.kinds.change_fields import ChangeFailed, object_id, strings_of
+from hlsync.kinds.contact_diff import (
+    compared_paths,
+    create_body,
+    create_fields,
+    create_tags_add,
+    diff_contact,
+)
 from hlsync.kinds.custom_field import needs_fields, read_fields
 from hlsync.kinds.shared import GONE_STATUSES, absent_change, delete_verified
 from hlsync.upstream.client import ApiError, LocationApi

@@ -27,7 +27,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hlsync.apply.change_fields import ChangeFailed, error_text, object_id, text_of
 from hlsync.core.fingerprint import fingerprint
 from hlsync.core.model import (
     CustomValue,
@@ -38,6 +37,7 @@ from hlsync.core.model import (
 )
 from hlsync.core.plan import Action, Change, FieldChange, address
 from hlsync.kinds.base import LocationBuilder, PlanContext, ReadContext, WriteContext
+from hlsync.kinds.change_fields import ChangeFailed, error_text, object_id, text_of
 from hlsync.kinds.shared import absent_change, delete_verified
 from hlsync.upstream.client import AmbiguousWriteError, ApiError, LocationApi
 

@@ -4,8 +4,8 @@ Config: ``integrations: {name: {description, scopes, scope_sets, token, ensure,
 protect}}`` (the builder resolves scope sets, policy and token sinks). Read and write go
 through the target's integration driver (``hlsync.targets.drivers``: the emulator's
 management API, or the manual driver on the live cloud), never the upstream API. Planning
-is ``hlsync.core.plan_integrations`` (scope deltas, token verbs from the token policy on
-the upstream's clock); writing is ``hlsync.apply.integration_writer`` (drivers, token
+is ``hlsync.kinds.integration_plan`` (scope deltas, token verbs from the token policy on
+the upstream's clock); writing is ``hlsync.kinds.integration_writer`` (drivers, token
 custody, the seeding switch). The agency holds integrations only: the planner and the
 reader call :func:`plan_integrations` and :func:`agency_integrations` for it.
 """
@@ -25,8 +25,8 @@ from hlsync.core.model import (
     ObservedLocation,
 )
 from hlsync.core.plan import Change, address
-from hlsync.core.plan_integrations import PlanOptions, present_changes
 from hlsync.kinds.base import LocationBuilder, PlanContext, ReadContext, WriteContext
+from hlsync.kinds.integration_plan import PlanOptions, present_changes
 from hlsync.kinds.shared import absent_change
 from hlsync.targets.access import TargetAccess
 from hlsync.targets.drivers import IntegrationScope

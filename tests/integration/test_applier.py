@@ -11,7 +11,6 @@ from typing import Any
 import httpx
 import pytest
 
-from hlsync.apply.applier import DeliverToken, apply_plan
 from hlsync.core.model import (
     AgencySpec,
     Contact,
@@ -23,12 +22,13 @@ from hlsync.core.model import (
     Target,
 )
 from hlsync.core.plan import Change, Plan
-from hlsync.core.planner import build_plan
 from hlsync.core.result import ApplyResult, Outcome
+from hlsync.engine.applier import DeliverToken, apply_plan
+from hlsync.engine.planner import build_plan
+from hlsync.engine.reader import read_observed
 from hlsync.targets.access import TargetAccess
 from hlsync.targets.drivers import ApiIntegrationDriver, IntegrationScope, Token
 from hlsync.upstream.client import ApiClient, RetryPolicy
-from hlsync.upstream.reader import read_observed
 from tests.emulator_fixtures import COMPANY_ID, LOCATION_A, LOCATION_B, LiveEmulator
 
 pytestmark = pytest.mark.integration

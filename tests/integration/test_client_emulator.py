@@ -20,6 +20,7 @@ from hlsync.core.model import (
     Target,
 )
 from hlsync.emulator.app import create_app
+from hlsync.engine.reader import read_observed
 from hlsync.targets.access import TargetAccess, build_access
 from hlsync.targets.drivers import ApiIntegrationDriver, IntegrationScope
 from hlsync.upstream.client import (
@@ -30,7 +31,6 @@ from hlsync.upstream.client import (
     RetryPolicy,
 )
 from hlsync.upstream.pacing import DailyLimitError
-from hlsync.upstream.reader import read_observed
 from tests.emulator_fixtures import LOCATION_A, LiveEmulator, provisioned_state
 
 pytestmark = pytest.mark.integration

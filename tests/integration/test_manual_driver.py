@@ -25,14 +25,14 @@ from hlsync.cli import main
 from hlsync.commands.token import read_token
 from hlsync.config.loader import load_config
 from hlsync.core.plan import Plan
-from hlsync.core.planner import build_plan
+from hlsync.engine.planner import build_plan
+from hlsync.engine.reader import read_observed
 from hlsync.errors import HlsyncError
 from hlsync.live.ledger import load_ledger
 from hlsync.live.manual import URL_ENV, integration_plan, manual_target_access
 from hlsync.live.runbook import render_runbook_markdown, render_runbook_text
 from hlsync.targets.target import resolve_tokens
 from hlsync.upstream.client import ApiClient
-from hlsync.upstream.reader import read_observed
 from tests.emulator_fixtures import LOCATION_A, LiveEmulator
 
 pytestmark = pytest.mark.integration

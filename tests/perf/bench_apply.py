@@ -22,14 +22,14 @@ from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 
-from hlsync.apply.applier import apply_plan
 from hlsync.config.loader import load_config
 from hlsync.core.model import DesiredState
-from hlsync.core.planner import build_plan
 from hlsync.core.result import ApplyResult
 from hlsync.emulator.ratelimit import Limits
+from hlsync.engine.applier import apply_plan
+from hlsync.engine.planner import build_plan
+from hlsync.engine.reader import read_observed
 from hlsync.targets.target import open_target
-from hlsync.upstream.reader import read_observed
 from tests.perf.support import (
     BenchmarkError,
     EmulatorSpec,

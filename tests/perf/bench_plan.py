@@ -21,9 +21,9 @@ from pathlib import Path
 from hlsync.config.loader import load_config
 from hlsync.core.model import DesiredState
 from hlsync.core.plan import Plan
-from hlsync.core.planner import build_plan
+from hlsync.engine.planner import build_plan
+from hlsync.engine.reader import read_observed
 from hlsync.targets.target import open_target
-from hlsync.upstream.reader import read_observed
 from tests.perf.support import (
     HELD,
     MIB,

@@ -15,10 +15,10 @@ from typing import Any, cast
 import httpx
 import pytest
 
-from hlsync.apply.applier import IN_FLIGHT_PER_LOCATION, apply_plan
 from hlsync.core.model import Kind, ObservedIntegration
 from hlsync.core.plan import Action, Change, Plan, PlanLocation
 from hlsync.core.result import ApplyResult, Outcome
+from hlsync.engine.applier import IN_FLIGHT_PER_LOCATION, apply_plan
 from hlsync.errors import HlsyncError
 from hlsync.targets.access import TargetAccess
 from hlsync.targets.drivers import IntegrationDriver, IntegrationScope, Token

@@ -6,10 +6,10 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any, cast
 
-from hlsync.apply.applier import apply_plan
 from hlsync.core.model import ObservedIntegration
 from hlsync.core.plan import Action, Change, Plan, PlanLocation
 from hlsync.core.result import ApplyResult
+from hlsync.engine.applier import apply_plan
 from hlsync.errors import HlsyncError
 from hlsync.targets.access import TargetAccess
 from hlsync.targets.drivers import IntegrationDriver, IntegrationScope, Token

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from hlsync.commands._common import with_ledger_generations
 from hlsync.core.model import DesiredState, Integration, LocationSpec, TokenPolicy
 from hlsync.core.plan import Change
-from hlsync.core.planner import PlanOptions, build_plan
+from hlsync.engine.planner import PlanOptions, build_plan
 from hlsync.errors import HlsyncError
 from hlsync.live.ledger import (
     Ledger,

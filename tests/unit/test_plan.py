@@ -11,8 +11,8 @@ import pytest
 from hlsync.core.fingerprint import fingerprint, sha256_hex
 from hlsync.core.model import ObservedIntegration, ObservedLocation, ObservedState
 from hlsync.core.plan import Plan
-from hlsync.core.planner import build_plan
 from hlsync.core.render import render_plan_json
+from hlsync.engine.planner import build_plan
 from hlsync.errors import HlsyncError
 from tests.unit.conftest import DIGEST, representative, seen
 

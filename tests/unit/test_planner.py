@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from hlsync.config.loader import load_config
-from hlsync.core.contact_diff import date_ymd, e164
 from hlsync.core.model import (
     Contact,
     CustomField,
@@ -24,8 +23,9 @@ from hlsync.core.model import (
     Tag,
 )
 from hlsync.core.plan import Change, FieldChange, Plan
-from hlsync.core.planner import PlanOptions, build_plan
+from hlsync.engine.planner import PlanOptions, build_plan
 from hlsync.errors import HlsyncError
+from hlsync.kinds.contact_diff import date_ymd, e164
 from tests.unit.conftest import (
     contact,
     desired_state,

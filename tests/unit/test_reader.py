@@ -22,6 +22,11 @@ from hlsync.core.model import (
     Tag,
     Target,
 )
+from hlsync.engine.reader import (
+    ObjectRef,
+    read_objects,
+    read_observed,
+)
 from hlsync.errors import HlsyncError
 from hlsync.targets.access import TargetAccess, build_access
 from hlsync.targets.drivers import (
@@ -32,11 +37,6 @@ from hlsync.targets.drivers import (
 )
 from hlsync.upstream.client import ApiClient, ApiError, RetryPolicy
 from hlsync.upstream.contact_search import read_contacts
-from hlsync.upstream.reader import (
-    ObjectRef,
-    read_objects,
-    read_observed,
-)
 
 
 class FakeUpstream:

@@ -11,7 +11,6 @@ import jsonschema
 import pytest
 
 from hlsync.core.plan import Change, FieldChange, Plan, PlanLocation
-from hlsync.core.planner import build_plan
 from hlsync.core.render import (
     NO_CHANGES,
     render_plan_json,
@@ -23,6 +22,7 @@ from hlsync.core.render import (
     use_color,
 )
 from hlsync.core.result import ApplyResult, Outcome
+from hlsync.engine.planner import build_plan
 from hlsync.errors import Location
 from hlsync.resources import load_schema
 from tests.unit.conftest import DIGEST, representative

@@ -23,15 +23,15 @@ from hlsync.core.model import (
     TokenPolicy,
 )
 from hlsync.core.plan import Plan
-from hlsync.core.plan_integrations import RequestVerb
-from hlsync.core.planner import PlanOptions, build_plan
 from hlsync.core.render import (
     render_plan_json,
     render_plan_markdown,
     render_plan_text,
     summary_line,
 )
+from hlsync.engine.planner import PlanOptions, build_plan
 from hlsync.errors import HlsyncError
+from hlsync.kinds.integration_plan import RequestVerb
 from hlsync.live.ledger import Ledger, confirm_change
 from hlsync.resources import load_schema
 from hlsync.tokens.rotation import TokenHistory, decide, duration, iso, parse_time

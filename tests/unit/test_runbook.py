@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from hlsync.core.plan import Change, Plan, PlanLocation, ScopeDelta
-from hlsync.core.planner import build_plan
+from hlsync.engine.planner import build_plan
 from hlsync.live.runbook import (
     NOTHING,
     render_runbook_markdown,

@@ -28,15 +28,15 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Protocol
 
-from hlsync.apply.change_fields import (
+from hlsync.core.plan import Change
+from hlsync.errors import HlsyncError
+from hlsync.kinds.change_fields import (
     ChangeFailed,
     error_text,
     object_id,
     strings_of,
     text_of,
 )
-from hlsync.core.plan import Change
-from hlsync.errors import HlsyncError
 from hlsync.targets.access import TargetAccess
 from hlsync.targets.drivers import (
     ApiIntegrationDriver,

@@ -3,7 +3,7 @@
 The caller has already refused an unsafe, stale or foreign plan (``Plan.raise_if_unsafe``,
 ``raise_if_stale``, ``raise_if_config_differs``); this module only carries out
 ``plan.pending`` (the changes that make API calls), exactly as the plan describes them
-(``hlsync.apply.change_writer`` says how each kind of change is written).
+(``hlsync.engine.change_writer`` says how each kind of change is written).
 
 Scheduling:
 
@@ -29,11 +29,11 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 
-from hlsync.apply.change_writer import ChangeWriter, known_field_ids
-from hlsync.apply.integration_writer import Custody, DeliverToken
 from hlsync.core.plan import Change, Plan
 from hlsync.core.result import ApplyResult, Outcome
+from hlsync.engine.change_writer import ChangeWriter, known_field_ids
 from hlsync.errors import HlsyncError
+from hlsync.kinds.integration_writer import Custody, DeliverToken
 from hlsync.targets.access import TargetAccess
 
 __all__ = [

@@ -12,7 +12,7 @@ use the HighLevel UI:
   created as tag changes; contacts depend on the tag and custom-field changes they use.
 * A custom field's data type cannot change in place (PUT has no ``dataType``): that is a
   replace (delete, then create), gated like a delete.
-* Token verbs (``hlsync.core.plan_integrations``, ``hlsync.tokens.rotation``): an existing integration
+* Token verbs (``hlsync.kinds.integration_plan``, ``hlsync.tokens.rotation``): an existing integration
   may get a ``rotate`` / ``rotate_now`` / ``expire_old`` change from its token policy on
   the upstream's clock, or any verb ``PlanOptions.requests`` asks for; next to an update
   of the same integration it is a second change at ``<address>.token``. A location that
@@ -42,15 +42,15 @@ from hlsync.core.model import (
     Target,
 )
 from hlsync.core.plan import AGENCY, Change, Plan, PlanLocation, address
-from hlsync.core.plan_integrations import (
+from hlsync.errors import HlsyncError, Problem
+from hlsync.kinds.base import PlanContext
+from hlsync.kinds.integration import plan_integrations
+from hlsync.kinds.integration_plan import (
     PlanOptions,
     check_requests,
     plan_warnings,
     seeded,
 )
-from hlsync.errors import HlsyncError, Problem
-from hlsync.kinds.base import PlanContext
-from hlsync.kinds.integration import plan_integrations
 from hlsync.kinds.registry import KINDS, kind_named
 from hlsync.tokens.rotation import parse_time
 

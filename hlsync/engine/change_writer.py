@@ -6,7 +6,7 @@
 wherever upstream allows it. The writer is the kinds' ``WriteContext``: the location's
 API, the ids of custom fields (those of the plan's existing fields, and those created
 earlier in this run: a contact depends on the field it uses), and the integration writer
-(``hlsync.apply.integration_writer``: drivers, token custody, the seeding switch).
+(``hlsync.kinds.integration_writer``: drivers, token custody, the seeding switch).
 
 A change that cannot be made is a ``failed`` outcome whose message is the upstream error
 (method, path, status, upstream message) or says what is missing; never an exception.
@@ -16,17 +16,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from hlsync.apply.change_fields import ChangeFailed as _Failed
-from hlsync.apply.change_fields import error_text as _error_text
-from hlsync.apply.integration_writer import (
+from hlsync.core.plan import Change
+from hlsync.core.result import Outcome
+from hlsync.errors import HlsyncError
+from hlsync.kinds.change_fields import ChangeFailed as _Failed
+from hlsync.kinds.change_fields import error_text as _error_text
+from hlsync.kinds.integration_writer import (
     Custody,
     DeliverToken,
     IntegrationWriter,
     PlainDelivery,
 )
-from hlsync.core.plan import Change
-from hlsync.core.result import Outcome
-from hlsync.errors import HlsyncError
 from hlsync.kinds.registry import kind_named
 from hlsync.targets.access import TargetAccess
 from hlsync.upstream.client import LocationApi, attempt_counter
