@@ -9,7 +9,7 @@ Integration and says which token verb, if any, the plan needs (DESIGN.md §4, is
    no recorded generation (an integration hlsync never minted a token for, or a lost
    journal) the config's number is adopted, never acted on: rotating "now" kills the
    token in use, so it needs evidence that the number really moved. The plan warns
-   about every such adoption (``plan_integrations.adopted_warnings``) with the way to
+   about every such adoption (``kinds.integration_plan.adopted_warnings``) with the way to
    rotate now, since a bump may mean "this token leaked".
 2. ``expire_old`` when a rotation's overlap has ended (``old_token_expires_at`` <= now)
    and the upstream still lists the old token. The emulator expires it by itself, so
