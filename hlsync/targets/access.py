@@ -14,8 +14,7 @@ from hlsync.core.model import DesiredState, LocationSpec
 from hlsync.errors import HlsyncError, Problem
 from hlsync.targets.drivers import IntegrationDriver
 from hlsync.upstream.client import ApiClient, LocationApi, UpstreamClock
-
-BATCH_SIZE = 100
+from hlsync.upstream.contact_search import BATCH_SIZE
 
 
 @dataclass(frozen=True, slots=True)

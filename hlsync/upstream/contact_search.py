@@ -33,7 +33,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from hlsync.core.model import ObservedContact
-from hlsync.targets.access import BATCH_SIZE
 from hlsync.upstream.client import (
     PAGE_MODE_LIMIT,
     SEARCH_PAGE_MAX,
@@ -43,6 +42,7 @@ from hlsync.upstream.client import (
     next_cursor,
 )
 
+BATCH_SIZE = 100  # declared keys per batched lookup (the read-path rule's B)
 FILTER_VALUE_MAX = 75
 WHOLE_SORT = ({"field": "dateAdded", "direction": "asc"},)
 # Contact keys that are not compared as plain fields (they have their own slots).

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from hlsync.targets.access import BATCH_SIZE
 from hlsync.upstream.client import SEARCH_PAGE_MAX
+from hlsync.upstream.contact_search import BATCH_SIZE
 from tests.emulator_fixtures import LOCATION_A, LiveEmulator
 from tests.integration.e2e_support import run_hlsync
 
