@@ -145,7 +145,7 @@ def _apply_saved(
     refs = [ObjectRef(kind, location, key) for kind, location, key in plan.targets()]
 
     async def go() -> ApplyResult:
-        async with open_target(desired) as access:
+        async with open_target(desired, timeout=args.timeout) as access:
             observed = await read_objects(desired, access, refs)
             plan.raise_if_stale(observed)
             return await _execute(plan, desired, access, args, stored, partial)
@@ -191,7 +191,7 @@ def _apply_config(
     shown: TextIO = sys.stderr if args.format == "json" else sys.stdout
 
     async def go() -> ApplyResult | None:
-        async with open_target(desired) as access:
+        async with open_target(desired, timeout=args.timeout) as access:
             plan = await make_plan(desired, access, args.path)
             color = want_color(args) and shown is sys.stdout
             shown.write(render_plan(plan, _plan_format(args), color=color))

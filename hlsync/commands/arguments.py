@@ -64,6 +64,31 @@ def add_integration_args(
         )
 
 
+def positive_seconds(text: str) -> float:
+    """``--timeout``'s value: a positive, finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"must be a positive number of seconds, not {text!r}"
+        )
+    return value
+
+
+def add_timeout(parser: argparse.ArgumentParser) -> None:
+    """``--timeout SECONDS``: each API request's total time budget (retries, backoff
+    and reading the answer included; ``hlsync.upstream.bounds``)."""
+    parser.add_argument(
+        "--timeout",
+        type=positive_seconds,
+        metavar="SECONDS",
+        help="give up on an API request after this long, retries included "
+        "(default: 60)",
+    )
+
+
 def add_targeting(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--location",
@@ -109,6 +134,7 @@ def configure_plan(parser: argparse.ArgumentParser) -> None:
     )
     add_format(parser)
     add_targeting(parser)
+    add_timeout(parser)
 
 
 def configure_show(parser: argparse.ArgumentParser) -> None:
@@ -149,6 +175,7 @@ def configure_apply(parser: argparse.ArgumentParser) -> None:
     )
     add_format(parser)
     add_targeting(parser)
+    add_timeout(parser)
 
 
 def configure_confirm(parser: argparse.ArgumentParser) -> None:
@@ -182,6 +209,7 @@ def configure_token_verb(
         help="do it without asking (required when stdin is not a terminal)",
     )
     add_format(parser)
+    add_timeout(parser)
 
 
 def configure_token_rotate(parser: argparse.ArgumentParser) -> None:
@@ -235,6 +263,7 @@ def configure_token(parser: argparse.ArgumentParser) -> None:
 
 def configure_verify(parser: argparse.ArgumentParser) -> None:
     add_integration_args(parser)
+    add_timeout(parser)
 
 
 def configure_scopes(parser: argparse.ArgumentParser) -> None:

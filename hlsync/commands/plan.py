@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     desired = select(load_config(args.path), args.location, args.exclude)
 
     async def plan_it() -> Plan:
-        async with open_target(desired) as access:
+        async with open_target(desired, timeout=args.timeout) as access:
             return await make_plan(desired, access, args.path)
 
     plan = asyncio.run(plan_it())

@@ -127,7 +127,7 @@ def _run(args: argparse.Namespace, verb: RequestVerb) -> int:
     stored: list[Path] = []
 
     async def go() -> ApplyResult | None:
-        async with open_target(desired) as access:
+        async with open_target(desired, timeout=args.timeout) as access:
             plan = _only(
                 await make_plan(desired, access, args.path, requests={key: verb}), verb
             )

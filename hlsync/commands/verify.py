@@ -44,10 +44,10 @@ from hlsync.live.ledger import integration_key
 from hlsync.live.manual import find_integration, leadconnector_base_url
 from hlsync.tokens.sinks.registry import sink_of
 from hlsync.tokens.sinks.routing import config_dir, sink_for
+from hlsync.upstream.bounds import Bounds
 from hlsync.upstream.client import ApiClient, ApiError, RetryPolicy
 
 NOT_AUTHORIZED = "not authorized for this scope"
-HTTP_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 Status = Literal["ok", "MISSING", "not verifiable"]
 
 
@@ -89,7 +89,13 @@ def run(args: argparse.Namespace) -> int:
     location_id = spec.id if spec is not None else _agency_probe_location(desired)
     checks = asyncio.run(
         check_scopes(
-            base_url, token, decl.scopes, location_id, agency=spec is None, key=key
+            base_url,
+            token,
+            decl.scopes,
+            location_id,
+            agency=spec is None,
+            key=key,
+            timeout=args.timeout,
         )
     )
     print(render_checks(key, base_url, checks))
@@ -141,15 +147,19 @@ async def check_scopes(
     *,
     agency: bool,
     key: str,
+    timeout: float | None = None,
 ) -> tuple[ScopeCheck, ...]:
     """One :class:`ScopeCheck` per scope, in ``scopes`` order; probes run in turn.
+    ``timeout``: each probe's time budget in seconds (default 60).
 
     Raises :class:`HlsyncError` when the token is refused for another reason than a
     missing scope (invalid or expired token, wrong location) or the API fails.
     """
     retry = RetryPolicy(attempts=3)
-    async with httpx.AsyncClient(base_url=base_url, timeout=HTTP_TIMEOUT) as http:
-        api = ApiClient(http, retry=retry)
+    bounds = Bounds() if timeout is None else Bounds(budget=timeout)
+    timeouts = bounds.timeout(bounds.budget)
+    async with httpx.AsyncClient(base_url=base_url, timeout=timeouts) as http:
+        api = ApiClient(http, retry=retry, bounds=bounds)
         return tuple(
             [
                 await _check(api, token, scope, location_id, agency, key)

@@ -60,40 +60,46 @@ from hlsync.targets.drivers import (
     IntegrationScope,
 )
 from hlsync.tokens.sinks.routing import read_sink_token, sink_for
+from hlsync.upstream.bounds import Bounds
 from hlsync.upstream.client import ApiClient
 
-# Generous: a search of 500 contacts under injected latency or search lag is slow, and
-# the client retries timeouts on its own.
-HTTP_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 ADMIN_LOCATIONS = "/_emulator/locations"
 ADMIN_AGENCIES = "/_emulator/agencies"
 
 
 @asynccontextmanager
 async def open_target(
-    desired: DesiredState, *, environ: Mapping[str, str] | None = None
+    desired: DesiredState,
+    *,
+    environ: Mapping[str, str] | None = None,
+    timeout: float | None = None,
 ) -> AsyncIterator[TargetAccess]:
     """A :class:`TargetAccess` for every location of ``desired`` (see module docstring).
 
     ``environ`` (default ``os.environ``) is where token variables are looked up.
-    Raises :class:`HlsyncError` for a missing token, a locked or foreign sandbox
-    database, or an unreadable ledger (``leadconnector``).
+    ``timeout`` is each request's time budget in seconds (``--timeout``; default
+    :data:`~hlsync.upstream.bounds.DEFAULT_BUDGET`). Raises :class:`HlsyncError` for a
+    missing token, a locked or foreign sandbox database, or an unreadable ledger
+    (``leadconnector``).
     """
     env = os.environ if environ is None else environ
+    bounds = Bounds() if timeout is None else Bounds(budget=timeout)
     kind = desired.target.kind
     if kind == "sandbox":
-        async with _sandbox(desired) as access:
+        async with _sandbox(desired, bounds) as access:
             yield access
     elif kind == "url":
-        async with _emulator_url(desired, env) as access:
+        async with _emulator_url(desired, env, bounds) as access:
             yield access
     else:
-        async with _leadconnector(desired, env) as access:
+        async with _leadconnector(desired, env, bounds) as access:
             yield access
 
 
 @asynccontextmanager
-async def _sandbox(desired: DesiredState) -> AsyncIterator[TargetAccess]:
+async def _sandbox(
+    desired: DesiredState, bounds: Bounds
+) -> AsyncIterator[TargetAccess]:
     if desired.target.sandbox_db is None:
         raise HlsyncError("the sandbox target has no database path")
     sandbox = open_sandbox(
@@ -104,9 +110,9 @@ async def _sandbox(desired: DesiredState) -> AsyncIterator[TargetAccess]:
         async with httpx.AsyncClient(
             transport=sandbox.transport,
             base_url=sandbox.base_url,
-            timeout=HTTP_TIMEOUT,
+            timeout=bounds.timeout(bounds.budget),
         ) as http:
-            api = ApiClient(http)
+            api = ApiClient(http, bounds=bounds)
             driver = ApiIntegrationDriver(api)
             tokens = {
                 spec.name: sandbox.location_tokens[spec.id]
@@ -127,12 +133,12 @@ async def _sandbox(desired: DesiredState) -> AsyncIterator[TargetAccess]:
 
 @asynccontextmanager
 async def _emulator_url(
-    desired: DesiredState, environ: Mapping[str, str]
+    desired: DesiredState, environ: Mapping[str, str], bounds: Bounds
 ) -> AsyncIterator[TargetAccess]:
     async with httpx.AsyncClient(
-        base_url=desired.target.base_url, timeout=HTTP_TIMEOUT
+        base_url=desired.target.base_url, timeout=bounds.timeout(bounds.budget)
     ) as http:
-        api = ApiClient(http)
+        api = ApiClient(http, bounds=bounds)
         driver = ApiIntegrationDriver(api)
         seeded = await seed_tokens(desired, driver)
         tokens = resolve_tokens(desired, environ, skip=seeded)
@@ -152,15 +158,16 @@ async def _emulator_url(
 
 @asynccontextmanager
 async def _leadconnector(
-    desired: DesiredState, environ: Mapping[str, str]
+    desired: DesiredState, environ: Mapping[str, str], bounds: Bounds
 ) -> AsyncIterator[TargetAccess]:
     seeded = await seed_tokens(desired, None)
     tokens = resolve_tokens(desired, environ, skip=seeded)
     tokens.update(seeded)
     async with httpx.AsyncClient(
-        base_url=leadconnector_base_url(desired.target, environ), timeout=HTTP_TIMEOUT
+        base_url=leadconnector_base_url(desired.target, environ),
+        timeout=bounds.timeout(bounds.budget),
     ) as http:
-        access = manual_target_access(ApiClient(http), desired, tokens)
+        access = manual_target_access(ApiClient(http, bounds=bounds), desired, tokens)
         yield dataclasses.replace(access, seeded_by=seeded_by(desired))
 
 

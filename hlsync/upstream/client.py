@@ -14,8 +14,14 @@ method, path without its query string, status and the upstream message. The toke
 appears in an error, a log line or a ``repr``; any upstream text quoted in an error is
 scrubbed of it as well.
 
+Bounds (:mod:`hlsync.upstream.bounds`): each logical request has one time budget for all
+its attempts and backoff (default 60 s; ``--timeout``), connect and read timeouts within
+what is left of it, and its answer is streamed and read no further than the body cap
+(16 MiB). Redirects are never followed (httpx's default, kept): the token would go along.
+
 Retries: 429, 500, 502, 503, 504, timeouts and connection errors are retried with
-exponential backoff and jitter, at most ``RetryPolicy.attempts`` tries in all. A create
+exponential backoff and jitter, at most ``RetryPolicy.attempts`` tries in all, and only
+while the backoff fits in what is left of the budget. A create
 (custom field, tag) is not idempotent: after a 5xx or a connection lost once the request
 may have reached the server, the write may have committed (upstream has been seen doing
 it; the emulator injects it), so it raises :class:`AmbiguousWriteError` and the caller
@@ -38,16 +44,25 @@ from typing import Any, TypeVar
 
 import httpx
 
+from hlsync.upstream.bounds import BodyTooLarge, Bounds, Stopwatch, read_answer
 from hlsync.upstream.errors import (
     AmbiguousWriteError,
     ApiError,
     Secret,
     answer_error,
+    budget_error,
     decode_answer,
     no_answer_error,
     shape_error,
+    too_large_error,
 )
-from hlsync.upstream.pacing import DailyLimitError, Pacer, RateLimitHeaders, pace_key
+from hlsync.upstream.pacing import (
+    DailyLimitError,
+    Pacer,
+    RateLimitHeaders,
+    Ticket,
+    pace_key,
+)
 
 __all__ = [
     "API_VERSION",
@@ -156,10 +171,11 @@ class UpstreamClock:
 
 
 class ApiClient:
-    """Shared by a run: the HTTP client, one pacer and one retry policy.
+    """Shared by a run: the HTTP client, one pacer, one retry policy, one set of bounds.
 
     ``http`` must have its ``base_url`` set (the target's). ``pacer`` defaults to one
-    with 8 requests in flight per key; ``retry`` to 5 attempts.
+    with 8 requests in flight per key; ``retry`` to 5 attempts; ``bounds`` to a 60 s
+    budget per request and a 16 MiB body cap (:mod:`hlsync.upstream.bounds`).
     """
 
     def __init__(
@@ -168,10 +184,12 @@ class ApiClient:
         *,
         pacer: Pacer | None = None,
         retry: RetryPolicy | None = None,
+        bounds: Bounds | None = None,
     ) -> None:
         self._http = http
         self.pacer = pacer or Pacer()
         self.retry = retry or RetryPolicy()
+        self.bounds = bounds or Bounds()
         self.clock = UpstreamClock()
 
     def __repr__(self) -> str:
@@ -192,7 +210,8 @@ class ApiClient:
         params: Mapping[str, str] | None = None,
         creates: bool = False,
     ) -> JSONDict:
-        """One logical call: pacing, retries, error mapping. Returns the JSON object.
+        """One logical call: pacing, retries, bounds, error mapping. Returns the JSON
+        object.
 
         ``creates=True`` marks a non-idempotent create (see the module docstring).
         ``token=None`` sends no Authorization header (the emulator's admin API);
@@ -204,6 +223,8 @@ class ApiClient:
         if token is not None:
             headers["Authorization"] = f"Bearer {secret.reveal()}"
         policy = self.retry
+        bounds = self.bounds
+        watch = Stopwatch(bounds.budget)
         attempt = 0
         while True:
             attempt += 1
@@ -211,34 +232,73 @@ class ApiClient:
             counter = attempt_counter.get()
             if counter is not None:
                 counter[0] += 1
+            left = watch.left
+            request = self._http.build_request(
+                method,
+                path,
+                json=json_body,
+                params=params,
+                headers=headers,
+                timeout=bounds.timeout(left),
+            )
+            response: httpx.Response | None = None
+            watch.start()
             try:
-                response = await self._http.request(
-                    method, path, json=json_body, params=params, headers=headers
-                )
-            except httpx.HTTPError as exc:
-                self.pacer.release(ticket, None, None)
+                async with asyncio.timeout(max(left, 0.0)):
+                    response = await self._http.send(request, stream=True)
+                    try:
+                        answer = await read_answer(response, bounds)
+                    finally:
+                        await response.aclose()
+            except (httpx.HTTPError, TimeoutError) as exc:
+                watch.stop()
+                self._release(ticket, response)
                 log.debug(
                     "%s %s attempt %d: %s", method, path, attempt, type(exc).__name__
                 )
                 ambiguous = creates and not isinstance(exc, _NOT_SENT)
-                if not ambiguous and isinstance(exc, _RETRYABLE):
+                timed_out = isinstance(exc, TimeoutError | httpx.TimeoutException)
+                out_of_time = bounds.cut_short(exc, left)
+                retryable = isinstance(exc, (*_RETRYABLE, TimeoutError))
+                if not (out_of_time or ambiguous) and retryable:
                     if attempt < policy.attempts:
-                        await policy.sleep(policy.delay(attempt))
-                        continue
+                        delay = policy.delay(attempt)
+                        if delay < watch.left:
+                            await policy.sleep(delay)
+                            watch.add(delay)
+                            continue
+                        out_of_time = timed_out
+                if out_of_time:
+                    raise budget_error(
+                        method,
+                        path,
+                        bounds.budget,
+                        watch.spent,
+                        attempt,
+                        ambiguous=ambiguous,
+                    ) from exc
                 raise no_answer_error(
                     exc, method, path, secret, location_id, attempt, ambiguous=ambiguous
                 ) from exc
+            except BodyTooLarge as exc:
+                watch.stop()
+                self._release(ticket, response)
+                raise too_large_error(
+                    method, path, exc.status, exc.cap, ambiguous=creates
+                ) from exc
             except BaseException:
-                self.pacer.release(ticket, None, None)
+                watch.stop()
+                self._release(ticket, response)
                 raise
-            status = response.status_code
-            self.clock.observe(response.headers.get("date"))
-            self.pacer.release(ticket, response.headers, status)
+            watch.stop()
+            status = answer.status
+            self.clock.observe(answer.headers.get("date"))
+            self.pacer.release(ticket, answer.headers, status)
             log.debug("%s %s attempt %d -> %d", method, path, attempt, status)
-            if 200 <= status < 300:
-                return decode_answer(response, method, path)
+            if answer.ok:
+                return decode_answer(answer, method, path, secret)
             if status == 429:
-                daily = RateLimitHeaders.parse(response.headers).daily_remaining
+                daily = RateLimitHeaders.parse(answer.headers).daily_remaining
                 if daily is not None and daily <= 0:
                     raise DailyLimitError(
                         f"{method} {path} -> 429: daily API request limit reached "
@@ -247,12 +307,23 @@ class ApiClient:
                     )
             if status in RETRY_STATUSES and creates and status != 429:
                 raise answer_error(
-                    response, method, path, secret, location_id, attempt, ambiguous=True
+                    answer, method, path, secret, location_id, attempt, ambiguous=True
                 )
             if status in RETRY_STATUSES and attempt < policy.attempts:
-                await policy.sleep(policy.delay(attempt))
-                continue
-            raise answer_error(response, method, path, secret, location_id, attempt)
+                delay = policy.delay(attempt)
+                if delay < watch.left:
+                    await policy.sleep(delay)
+                    watch.add(delay)
+                    continue
+            raise answer_error(answer, method, path, secret, location_id, attempt)
+
+    def _release(self, ticket: Ticket, response: httpx.Response | None) -> None:
+        """Hand the pacer its ticket back after a failed attempt (with the headers and
+        status when an answer had begun to arrive)."""
+        if response is None:
+            self.pacer.release(ticket, None, None)
+        else:
+            self.pacer.release(ticket, response.headers, response.status_code)
 
 
 class LocationApi:

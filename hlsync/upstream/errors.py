@@ -4,8 +4,11 @@ Every non-2xx answer, transport failure and unreadable body of an API call becom
 :class:`ApiError` (an ``HlsyncError``) reading
 ``POST /contacts/upsert -> 401: The token is not authorized for this scope.``: method,
 path (never a query string), status, and the upstream message (a message list is joined
-with "; "), plus a hint by status. :class:`Secret` keeps a token out of ``repr`` and
-scrubs it from any upstream text quoted in an error.
+with "; "), plus a hint by status. A body that is not JSON is quoted as its content type
+and at most ~300 characters (``-> 502: text/html: <html> <head>…``); a redirect names
+where it pointed, and is never followed. A request whose time budget ran out, or whose
+answer passed the body cap, says so with the budget or the cap. :class:`Secret` keeps a
+token out of ``repr`` and scrubs it from any upstream text quoted in an error.
 """
 
 from __future__ import annotations
@@ -17,11 +20,20 @@ from typing import Any
 import httpx
 
 from hlsync.errors import HlsyncError
+from hlsync.upstream.bounds import Answer, clip, size_text
 
 JSONDict = dict[str, Any]
 
 AMBIGUOUS_HINT = (
     "the create may have been committed; read the object before creating it again"
+)
+REDIRECT_HINT = (
+    "hlsync never follows a redirect (the token would go along); point the target "
+    "URL at the API itself"
+)
+BUDGET_HINT = (
+    "the upstream is not answering in time; check that the target URL is right and "
+    "the service up, try again later, or allow more time with --timeout SECONDS"
 )
 
 
@@ -113,33 +125,70 @@ class Secret:
     __str__ = __repr__
 
 
-def decode_answer(response: httpx.Response, method: str, path: str) -> JSONDict:
+def _answer_json(answer: Answer) -> Any:
+    """The decoded JSON body, or None when it is not (all) JSON."""
+    if not answer.complete:
+        return None
+    try:
+        return json.loads(answer.content)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+
+
+def quoted_body(answer: Answer, secret: Secret) -> str:
+    """A body that is not the JSON expected, as an error shows it: its content type
+    and at most ~300 characters, whitespace collapsed, any token scrubbed."""
+    text = clip(secret.scrub(answer.text))
+    return f"{answer.content_type}: {text}" if text else answer.content_type
+
+
+def decode_answer(
+    answer: Answer, method: str, path: str, secret: Secret | None = None
+) -> JSONDict:
     """The JSON object of a 2xx answer (``{}`` for an empty body)."""
-    if not response.content.strip():
+    if not answer.content.strip():
         return {}
     try:
-        body = response.json()
+        body = json.loads(answer.content)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        shown = quoted_body(answer, secret or Secret(""))
         raise ApiError(
-            f"{method} {path} -> {response.status_code}: the answer is not JSON",
+            f"{method} {path} -> {answer.status}: the answer is not JSON ({shown})",
             method=method,
             path=path,
-            status=response.status_code,
+            status=answer.status,
             hints=("check that the target URL points at the HighLevel API",),
         ) from exc
     if not isinstance(body, dict):
         raise ApiError(
-            f"{method} {path} -> {response.status_code}: expected a JSON object, "
+            f"{method} {path} -> {answer.status}: expected a JSON object, "
             f"got {type(body).__name__}",
             method=method,
             path=path,
-            status=response.status_code,
+            status=answer.status,
         )
     return body
 
 
+def _redirect(answer: Answer) -> str | None:
+    """Where a 3xx answer points (scheme, host and path; never a query string)."""
+    if not 300 <= answer.status < 400:
+        return None
+    location = answer.headers.get("location")
+    if not location:
+        return "redirected (no Location given), not followed"
+    try:
+        url = httpx.URL(location)
+    except httpx.InvalidURL:
+        return "redirected (unreadable Location), not followed"
+    where = (
+        url.copy_with(query=None, fragment=None) if url.is_absolute_url else url.path
+    )
+    return f"redirected to {clip(str(where), 120)}, not followed"
+
+
 def answer_error(
-    response: httpx.Response,
+    answer: Answer,
     method: str,
     path: str,
     secret: Secret,
@@ -148,16 +197,29 @@ def answer_error(
     *,
     ambiguous: bool = False,
 ) -> ApiError:
-    """The error for a non-2xx answer (:class:`AmbiguousWriteError` if ``ambiguous``)."""
-    status = response.status_code
-    try:
-        body: Any = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        body = None
-    fallback = response.text.strip()[:200] or response.reason_phrase
-    upstream = secret.scrub(_upstream_message(body, fallback))
+    """The error for a non-2xx answer (:class:`AmbiguousWriteError` if ``ambiguous``).
+
+    A JSON body gives the upstream message; any other body is quoted by
+    :func:`quoted_body`; a redirect names where it pointed (it is never followed: the
+    token would go along).
+    """
+    status = answer.status
+    body = _answer_json(answer)
+    redirect = _redirect(answer)
+    if redirect is not None:
+        upstream = secret.scrub(redirect)
+    elif answer.content.strip():
+        upstream = _upstream_message(body, "") or quoted_body(answer, secret)
+        upstream = secret.scrub(upstream)
+    else:
+        upstream = answer.reason
     cls = AmbiguousWriteError if ambiguous else ApiError
-    hint = AMBIGUOUS_HINT if ambiguous else _hint(status, location_id, attempts)
+    if ambiguous:
+        hint = AMBIGUOUS_HINT
+    elif redirect is not None:
+        hint = REDIRECT_HINT
+    else:
+        hint = _hint(status, location_id, attempts)
     return cls(
         f"{method} {path} -> {status}: {upstream}",
         method=method,
@@ -170,7 +232,7 @@ def answer_error(
 
 
 def no_answer_error(
-    exc: httpx.HTTPError,
+    exc: Exception,
     method: str,
     path: str,
     secret: Secret,
@@ -189,6 +251,45 @@ def no_answer_error(
         path=path,
         status=None,
         hints=(hint,),
+    )
+
+
+def budget_error(
+    method: str,
+    path: str,
+    budget: float,
+    waited: float,
+    attempts: int,
+    *,
+    ambiguous: bool = False,
+) -> ApiError:
+    """The error for a request whose time budget ran out before a whole answer came."""
+    tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
+    cls = AmbiguousWriteError if ambiguous else ApiError
+    hints = (AMBIGUOUS_HINT, BUDGET_HINT) if ambiguous else (BUDGET_HINT,)
+    return cls(
+        f"{method} {path} -> no answer within the {budget:g} s time budget "
+        f"(waited {waited:.1f} s, {tries})",
+        method=method,
+        path=path,
+        status=None,
+        hints=hints,
+    )
+
+
+def too_large_error(
+    method: str, path: str, status: int, cap: int, *, ambiguous: bool = False
+) -> ApiError:
+    """The error for a 2xx answer whose body passed the cap; reading stopped there."""
+    cls = AmbiguousWriteError if ambiguous else ApiError
+    hint = "check that the target URL points at the HighLevel API"
+    return cls(
+        f"{method} {path} -> {status}: the answer is larger than {size_text(cap)}; "
+        "hlsync stopped reading it",
+        method=method,
+        path=path,
+        status=status,
+        hints=(AMBIGUOUS_HINT, hint) if ambiguous else (hint,),
     )
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from tests.perf import (
     bench_apply,
     bench_config,
+    bench_hostile,
     bench_persist,
     bench_plan,
     bench_search,
@@ -22,6 +23,7 @@ BENCHMARKS: dict[str, Callable[[], list[Figure]]] = {
     "plan": bench_plan.run,
     "apply": bench_apply.run,
     "search": bench_search.run,
+    "hostile": bench_hostile.run,
 }
 
 

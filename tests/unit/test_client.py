@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from hlsync.errors import HlsyncError
+from hlsync.upstream.bounds import Bounds
 from hlsync.upstream.client import (
     AmbiguousWriteError,
     ApiClient,
@@ -49,6 +50,7 @@ def run(
     body: Callable[[LocationApi], Coroutine[Any, Any, Any]],
     *,
     attempts: int = 5,
+    bounds: Bounds | None = None,
 ) -> tuple[Any, list[float]]:
     sleeps: list[float] = []
 
@@ -63,6 +65,7 @@ def run(
                 retry=RetryPolicy(
                     attempts=attempts, sleep=fake_sleep, random=lambda: 0.0
                 ),
+                bounds=bounds,
             )
             return await body(api.location("loc-1", TOKEN))
 
@@ -261,6 +264,86 @@ def test_attempts_are_bounded() -> None:
     assert len(rec.requests) == 5
     assert caught.value.message == "GET /locations/loc-1/tags -> 503: down"
     assert "after 5 attempts" in caught.value.hints[0]
+
+
+def test_backoff_counts_against_the_budget_and_stops_the_retries() -> None:
+    # backoff 0.25 and 0.5 fit into a 1.5 s budget; the third (1.0) would not
+    rec = Recorder(httpx.Response(503, json={"message": "down"}))
+    with pytest.raises(ApiError) as caught:
+        run(rec, lambda loc: loc.list_tags(), attempts=9, bounds=Bounds(budget=1.5))
+    assert len(rec.requests) == 3
+    assert caught.value.message == "GET /locations/loc-1/tags -> 503: down"
+    assert "after 3 attempts" in caught.value.hints[0]
+
+
+def test_read_timeouts_that_leave_no_time_for_a_retry_end_in_the_budget_error() -> None:
+    rec = Recorder(httpx.ReadTimeout("timed out"))
+    quick = Bounds(budget=2.0, connect=0.1, read=0.1)
+    with pytest.raises(ApiError) as caught:
+        run(rec, lambda loc: loc.list_tags(), attempts=9, bounds=quick)
+    assert len(rec.requests) == 4  # backoff 0.25, 0.5 and 1.0 fit, then 2.0 does not
+    assert caught.value.message == (
+        "GET /locations/loc-1/tags -> no answer within the 2 s time budget "
+        "(waited 1.8 s, 4 attempts)"
+    )
+    assert "--timeout SECONDS" in caught.value.hints[0]
+
+
+def test_a_timeout_cut_short_by_the_budget_is_not_retried() -> None:
+    # the attempt's read timeout was what was left of the budget (0.5 s < 30 s)
+    rec = Recorder(httpx.ReadTimeout("timed out"))
+    with pytest.raises(ApiError) as caught:
+        run(rec, lambda loc: loc.list_tags(), bounds=Bounds(budget=0.5))
+    assert len(rec.requests) == 1
+    assert "within the 0.5 s time budget" in caught.value.message
+
+
+def test_plain_read_timeouts_use_up_the_attempts_not_the_budget() -> None:
+    rec = Recorder(httpx.ReadTimeout("timed out"))
+    with pytest.raises(ApiError) as caught:
+        run(rec, lambda loc: loc.list_tags(), attempts=3)
+    assert len(rec.requests) == 3
+    assert caught.value.message == (
+        "GET /locations/loc-1/tags -> no answer (ReadTimeout): timed out"
+    )
+
+
+def test_each_attempt_gets_timeouts_within_what_is_left() -> None:
+    rec = Recorder(httpx.Response(503), ok({"tags": []}))
+    run(rec, lambda loc: loc.list_tags(), bounds=Bounds(budget=20.0))
+    first, second = (r.extensions["timeout"] for r in rec.requests)
+    assert first == {"connect": 10.0, "read": 20.0, "write": 20.0, "pool": 20.0}
+    assert second["connect"] == 10.0 and 19.0 < second["read"] < 19.75
+
+
+@pytest.mark.parametrize(
+    ("location", "shown"),
+    [
+        (
+            f"https://elsewhere.example/login?token={TOKEN}#top",
+            "redirected to https://elsewhere.example/login, not followed",
+        ),
+        ("/v2/tags?x=1", "redirected to /v2/tags, not followed"),
+        (None, "redirected (no Location given), not followed"),
+    ],
+)
+def test_a_redirect_is_named_without_its_query_and_not_followed(
+    location: str | None, shown: str
+) -> None:
+    headers = {} if location is None else {"location": location}
+    rec = Recorder(httpx.Response(302, headers=headers))
+    with pytest.raises(ApiError) as caught:
+        run(rec, lambda loc: loc.list_tags())
+    assert len(rec.requests) == 1
+    assert caught.value.message == f"GET /locations/loc-1/tags -> 302: {shown}"
+    assert "never follows a redirect" in caught.value.hints[0]
+
+
+def test_an_error_without_a_body_reads_as_its_reason_phrase() -> None:
+    rec = Recorder(httpx.Response(404))
+    with pytest.raises(ApiError) as caught:
+        run(rec, lambda loc: loc.list_tags())
+    assert caught.value.message == "GET /locations/loc-1/tags -> 404: Not Found"
 
 
 def test_429_is_retried_even_for_a_create() -> None:
