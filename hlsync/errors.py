@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal
+
+Severity = Literal["error", "warning"]
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -32,11 +35,16 @@ class Location:
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One thing wrong, where it is, and what to do about it."""
+    """One thing wrong, where it is, and what to do about it.
+
+    A ``"warning"`` is something upstream accepts but is likely a mistake: it never
+    fails a command, and ``str()`` marks it (``file:line:column: warning: message``).
+    """
 
     message: str
     location: Location | None = None
     hint: str | None = None
+    severity: Severity = "error"
 
     @property
     def sort_key(self) -> tuple[str, int, int, str]:
@@ -46,11 +54,10 @@ class Problem:
         return (loc.file, loc.line, loc.column, self.message)
 
     def __str__(self) -> str:
-        text = (
-            self.message
-            if self.location is None
-            else f"{self.location}: {self.message}"
-        )
+        message = self.message
+        if self.severity == "warning":
+            message = f"warning: {message}"
+        text = message if self.location is None else f"{self.location}: {message}"
         if self.hint:
             text += f"\n  hint: {self.hint}"
         return text

@@ -21,6 +21,7 @@ from hlsync.commands._common import (
     want_color,
     write_text_atomic,
 )
+from hlsync.commands.validate import write_warnings
 from hlsync.config.loader import display_path, load_config
 from hlsync.core.plan import Plan
 from hlsync.core.render import render_plan_json
@@ -35,7 +36,9 @@ EXIT_CHANGES = 2
 
 
 def run(args: argparse.Namespace) -> int:
-    desired = select(load_config(args.path), args.location, args.exclude)
+    config = load_config(args.path)
+    write_warnings(config)
+    desired = select(config, args.location, args.exclude)
 
     async def plan_it() -> Plan:
         async with open_target(desired, timeout=args.timeout) as access:

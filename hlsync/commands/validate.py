@@ -2,12 +2,16 @@
 
 Exit 0 and a one-line summary on stdout when the config is valid; otherwise every
 problem goes to stderr as ``file:line:column: message`` (printed by ``cli.main`` from
-the ``HlsyncError`` that ``load_config`` raises) and the exit code is 1.
+the ``HlsyncError`` that ``load_config`` raises) and the exit code is 1. Warnings (a
+phone number upstream stores but no numbering plan has) go to stderr as
+``file:line:column: warning: message`` and leave the exit code alone; ``plan`` prints
+them the same way (:func:`write_warnings`). A config with errors shows its errors only.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from hlsync.config.loader import display_path, load_config
@@ -17,8 +21,17 @@ from hlsync.kinds.registry import KINDS
 
 def run(args: argparse.Namespace) -> int:
     state = load_config(args.path)
-    print(f"{display_path(Path(args.path))}: valid — {summary(state)}")
+    write_warnings(state)
+    count = len(state.warnings)
+    noted = f" ({count} warning{'' if count == 1 else 's'})" if count else ""
+    print(f"{display_path(Path(args.path))}: valid — {summary(state)}{noted}")
     return 0
+
+
+def write_warnings(state: DesiredState) -> None:
+    """The config's warnings on stderr, each ``file:line:column: warning: message``."""
+    for warning in state.warnings:
+        sys.stderr.write(f"{warning}\n")
 
 
 def summary(state: DesiredState) -> str:

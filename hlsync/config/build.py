@@ -5,7 +5,8 @@ the ``Target``, ``AgencySpec`` and ``LocationSpec`` objects of ``hlsync.core.mod
 :class:`Problem` for everything JSON Schema cannot see (``checks``): unknown or misplaced
 scopes, scope-set and template references, emails, phones, duplicate contacts,
 custom-field values, token policies and sinks, ``auth`` and ``policy``
-(``config_tokens``). Objects the schema already rejected were pruned by ``config`` and
+(``config_tokens``). What upstream accepts but looks wrong (a phone number that no
+numbering plan has) goes to ``warnings`` instead, and fails nothing. Objects the schema already rejected were pruned by ``config`` and
 are listed in ``broken`` so references to them do not cause a second, misleading error.
 """
 
@@ -77,6 +78,7 @@ class Builder:
         self.file_dirs = file_dirs
         self.display = display
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
         self.sets: dict[str, frozenset[str]] = {}
         self._templates: dict[str, tuple[dict[str, Any], Marks] | None] = {}
         self._files: dict[Path, tuple[list[RawContact], list[Problem]]] = {}
@@ -91,6 +93,9 @@ class Builder:
 
     def problem(self, message: str, where: Location, hint: str | None = None) -> None:
         self.problems.append(Problem(message, where, hint))
+
+    def warning(self, message: str, where: Location, hint: str | None = None) -> None:
+        self.warnings.append(Problem(message, where, hint, severity="warning"))
 
     def path_from(self, where: Location, text: str) -> Path:
         """``text`` as a path relative to the directory of the file ``where`` is in."""
@@ -354,6 +359,7 @@ class Builder:
         """The seed contacts of one location; ``usable``: its region is valid."""
         seeds = Seeds(
             self.problem,
+            self.warning,
             self.broken.custom_fields,
             {f.key: f for f in fields},
             {t.name: t for t in tags},

@@ -9,8 +9,9 @@ values plus problems); none reads files. ``config`` calls them with positions.
 * Scopes: names must be in the catalog (``did you mean …``); scope sets are expanded
   (unknown set and include cycles are errors); agency-only scopes are refused on location
   integrations and sub-account-only scopes on agency integrations.
-* Contacts: email syntax; phones normalised to E.164 with ``phonenumbers``; custom-field
-  values must fit the declared field's dataType (reference §5.3).
+* Contacts: email syntax; phones normalised to E.164 with ``phonenumbers`` (a number it
+  parses but calls invalid is kept, with a warning; letters and extensions are refused);
+  custom-field values must fit the declared field's dataType (reference §5.3).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import datetime as dt
 import difflib
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import phonenumbers
@@ -165,26 +167,80 @@ def email_problem(text: str) -> str | None:
     return f"invalid email address {quote(text)}"
 
 
-def normalise_phone(text: str, region: str | None) -> tuple[str | None, str | None]:
-    """``(E.164, None)`` or ``(None, message)``."""
+@dataclass(frozen=True, slots=True)
+class PhoneCheck:
+    """What :func:`normalise_phone` made of a phone: its E.164 form, or why not.
+
+    ``e164`` is set when the number is usable (``warning`` may still be set: upstream
+    stores it, but ``phonenumbers`` knows no such number); otherwise ``error`` says why.
+    """
+
+    e164: str | None = None
+    error: str | None = None
+    warning: str | None = None
+    hint: str | None = None
+
+
+_PARSE_REASONS = {
+    phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "unknown country code",
+    phonenumbers.NumberParseException.NOT_A_NUMBER: "not a phone number",
+    phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "too short",
+    phonenumbers.NumberParseException.TOO_SHORT_NSN: "too short",
+    phonenumbers.NumberParseException.TOO_LONG: "too long",
+}
+
+
+def normalise_phone(text: str, region: str | None) -> PhoneCheck:
+    """``text`` as HighLevel takes it, normalised to E.164 for the contact's identity.
+
+    Upstream stores any number it can parse, real or not (its own documentation seeds
+    ``+1234567890``), so a number ``phonenumbers`` parses but calls invalid is kept, with
+    a warning. Letters are refused rather than turned into digits (``CALL`` -> ``2255``),
+    and so is an extension, which E.164 would silently drop: the config must say
+    exactly what upstream stores.
+    """
     raw = text.strip()
     if not raw.startswith("+") and region is None:
-        return None, (
-            f"phone {quote(raw)} has no country code (+…) and no default_region is set"
+        return PhoneCheck(
+            error=f"phone {quote(raw)} has no country code (+…) "
+            "and no default_region is set",
+            hint="write +<country code> or set default_region",
         )
     number = _international(raw)
     if number is not None and phonenumbers.is_valid_number(number):
-        return f"+{number.country_code}{number.national_number}", None
+        return PhoneCheck(e164=f"+{number.country_code}{number.national_number}")
     # the full parser also strips national prefixes written after +CC
     try:
         number = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException:
-        return None, f"invalid phone number {quote(raw)}"
-    if not phonenumbers.is_valid_number(number):
-        where = f" for region {region}" if region and not raw.startswith("+") else ""
-        return None, f"invalid phone number {quote(raw)}: not a valid number{where}"
-    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    return str(e164), None
+    except phonenumbers.NumberParseException as exc:
+        reason = _PARSE_REASONS.get(exc.error_type, "not a phone number")
+        return PhoneCheck(
+            error=f"invalid phone number {quote(raw)}: {reason}",
+            hint="write + and the country code, then the digits: +44 20 7946 0958",
+        )
+    if number.extension:
+        return PhoneCheck(
+            error=f"phone {quote(raw)} has an extension, "
+            "and HighLevel's phone holds the number only",
+            hint="drop the extension (keep it in another field if you need it)",
+        )
+    if any(ch.isalpha() for ch in raw):
+        digits = phonenumbers.convert_alpha_characters_in_number(raw)
+        return PhoneCheck(
+            error=f"phone {quote(raw)} has letters; hlsync does not turn them into "
+            "digits",
+            hint=f"write the digits: {quote(digits)}",
+        )
+    e164 = str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+    if phonenumbers.is_valid_number(number):
+        return PhoneCheck(e164=e164)
+    where = f" for region {region}" if region and not raw.startswith("+") else ""
+    return PhoneCheck(
+        e164=e164,
+        warning=f"phone {quote(raw)} is not a valid number{where}; kept as {e164}",
+        hint="HighLevel stores it, but calls and texts may reach nobody: check the "
+        "digits",
+    )
 
 
 _SEPARATORS = re.compile(r"[\s().-]")

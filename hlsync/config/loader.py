@@ -19,6 +19,8 @@ rather than stopping, so one run reports everything it can:
 If any problem was found, ``HlsyncError.collect(problems)`` is raised with all of them,
 each at ``file:line:column``; messages pass through ``checks.redact`` so no token value
 can leak. Paths in messages are relative to the current directory when under it.
+Warnings (things upstream accepts that look wrong) fail nothing: a valid config carries
+them in ``DesiredState.warnings`` for ``validate`` and ``plan`` to print.
 
 ``DesiredState.config_digest`` is the sha256 of the canonical JSON (sorted keys) of the
 resolved model, with file paths relative to the config root, so the same config gives
@@ -111,6 +113,7 @@ def load_config(
         config_digest="",
         root=str(root.resolve()),
         policy=policy,
+        warnings=tuple(sorted(_clean(builder.warnings), key=lambda p: p.sort_key)),
     )
     return dataclasses.replace(state, config_digest=config_digest(state, root_dir))
 
@@ -347,6 +350,7 @@ def _clean(problems: list[Problem]) -> list[Problem]:
             checks.redact(p.message),
             p.location,
             checks.redact(p.hint) if p.hint else None,
+            p.severity,
         )
         unique.setdefault((clean.message, str(clean.location), clean.hint or ""), clean)
     return list(unique.values())

@@ -1,11 +1,13 @@
 """One location's seed contacts: defaults, identity, duplicates, field values.
 
 :class:`Seeds` turns YAML-shaped contact data (written inline, or read from CSV/JSONL by
-``contacts_io``) into ``model.Contact`` objects, reporting through ``report``:
+``contacts_io``) into ``model.Contact`` objects, reporting errors through ``report``
+and warnings through ``warn``:
 
 * ``defaults`` fill each field (and ``tags``, and each custom field) a contact leaves out;
 * emails are checked, phones normalised to E.164 (``default_region`` for numbers without
-  ``+``), ``dateOfBirth`` must be a real date;
+  ``+``; a number upstream stores but ``phonenumbers`` calls invalid goes to ``warn``),
+  ``dateOfBirth`` must be a real date;
 * the key is ``model.contact_key``; a second contact with the same key in the location is
   an error naming the first one's place (CSV rows by row line);
 * custom-field values must name a declared, present field and fit its type; tags a
@@ -38,12 +40,14 @@ class Seeds:
     def __init__(
         self,
         report: Report,
+        warn: Report,
         broken_fields: Set[str],
         fields: Mapping[str, CustomField],
         tags: Mapping[str, Tag],
         region: str | None,
     ) -> None:
         self.report = report
+        self.warn = warn
         self.broken_fields = broken_fields
         self.fields = fields
         self.tags = tags
@@ -100,17 +104,15 @@ class Seeds:
                 ok = False
         phone = fields.get("phone")
         if isinstance(phone, str):
-            e164, message = checks.normalise_phone(phone, self.region)
-            if message and not self.check_phones:
-                ok = False
-            elif message:
-                hint = None
-                if not self.region and not phone.strip().startswith("+"):
-                    hint = "write +<country code> or set default_region"
-                self.report(message, where(("phone",)), hint)
+            found = checks.normalise_phone(phone, self.region)
+            if found.e164 is None:
+                if found.error and self.check_phones:
+                    self.report(found.error, where(("phone",)), found.hint)
                 ok = False
             else:
-                fields["phone"] = e164
+                if found.warning:
+                    self.warn(found.warning, where(("phone",)), found.hint)
+                fields["phone"] = found.e164
         birth = fields.get("dateOfBirth")
         if isinstance(birth, str) and (message := checks.date_problem(birth)):
             self.report(f"dateOfBirth: {message}", where(("dateOfBirth",)))

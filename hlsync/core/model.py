@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal, assert_never
 
-from hlsync.errors import Location
+from hlsync.errors import Location, Problem
 
 Ensure = Literal["present", "absent"]
 # The resource kinds, in the plan's ``kind`` field and its addresses. Each has one module
@@ -213,6 +213,8 @@ class DesiredState:
     config_digest: str  # sha256 of the canonical resolved config
     root: str  # the config file or directory it was loaded from
     policy: Policy = field(default_factory=Policy)
+    # things upstream accepts that look wrong (``validate`` and ``plan`` print them)
+    warnings: tuple[Problem, ...] = field(default=(), compare=False)
 
     def location(self, name: str) -> LocationSpec | None:
         return next((loc for loc in self.locations if loc.name == name), None)

@@ -90,13 +90,16 @@ def _article(kind: str) -> str:
 
 
 def normalize_phone(text: str) -> str | None:
-    """E.164 for a parseable phone number (no ``+``: read as US), else ``None``."""
+    """E.164 for a parseable phone number (no ``+``: read as US), else ``None``.
+
+    A number with ``+`` is stored when it parses, real or not: HighLevel's own
+    documentation seeds ``+1234567890``. One without must at least have a US length.
+    """
+    international = text.strip().startswith("+")
     try:
-        number = phonenumbers.parse(
-            text, None if text.strip().startswith("+") else "US"
-        )
+        number = phonenumbers.parse(text, None if international else "US")
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_possible_number(number):
+    if not international and not phonenumbers.is_possible_number(number):
         return None
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))

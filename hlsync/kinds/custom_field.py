@@ -2,6 +2,9 @@
 ``contact.``).
 
 Config: ``custom_fields: {key: {name, type, options?, placeholder?, ensure?, protect?}}``.
+Upstream derives a field's key from its name (``shared.derived_key``) and keeps one field
+per key: two declared names that derive the same key are refused at ``validate``, so
+the second create does not fail with a 400 at apply.
 Read: one ``GET /locations/{id}/customFields?model=contact``, only when something declared
 needs it (a declared field, or a contact setting a custom-field value: contacts address
 values by field id, see :func:`read_fields`).
@@ -36,7 +39,7 @@ from hlsync.core.model import (
 from hlsync.core.plan import Action, Change, FieldChange, address
 from hlsync.kinds.base import LocationBuilder, PlanContext, ReadContext, WriteContext
 from hlsync.kinds.change_fields import ChangeFailed, error_text, object_id, text_of
-from hlsync.kinds.shared import absent_change, delete_verified
+from hlsync.kinds.shared import absent_change, delete_verified, derived_key
 from hlsync.upstream.client import AmbiguousWriteError, ApiError, LocationApi
 
 FIELD_PREFIX = "contact."
@@ -57,6 +60,30 @@ class CustomFieldKind:
 
     def build(self, builder: LocationBuilder) -> tuple[CustomField, ...]:
         raw: Mapping[str, Any] = builder.data.get("custom_fields", {})
+        derived: dict[str, str] = {}
+        for key, spec in raw.items():  # file order: the second of a pair is reported
+            spot = builder.where(("custom_fields", key, "name"))
+            name = spec["name"]
+            upstream = derived_key(name)
+            if not upstream:
+                builder.problem(
+                    f'custom field "{key}" is named "{name}", which has no letter or '
+                    "digit to make a key of",
+                    spot,
+                    "HighLevel derives the field key contact.<snake_case name> from "
+                    "the name",
+                )
+            elif upstream in derived:
+                builder.problem(
+                    f'custom field "{key}" is named "{name}", which gives the same '
+                    f'key as custom field "{derived[upstream]}" '
+                    f"({FIELD_PREFIX}{upstream}), and HighLevel keeps one field per key",
+                    spot,
+                    "rename one of them; HighLevel derives the field key "
+                    "contact.<snake_case name> from the name",
+                )
+            else:
+                derived[upstream] = key
         return tuple(
             CustomField(
                 key=key,

@@ -38,7 +38,7 @@ from hlsync.core.model import (
 from hlsync.core.plan import Action, Change, FieldChange, address
 from hlsync.kinds.base import LocationBuilder, PlanContext, ReadContext, WriteContext
 from hlsync.kinds.change_fields import ChangeFailed, error_text, object_id, text_of
-from hlsync.kinds.shared import absent_change, delete_verified
+from hlsync.kinds.shared import absent_change, delete_verified, derived_key
 from hlsync.upstream.client import AmbiguousWriteError, ApiError, LocationApi
 
 
@@ -64,7 +64,7 @@ class CustomValueKind:
             spec: Mapping[str, Any] = (
                 item if isinstance(item, dict) else {"value": item}
             )
-            key = value_key(name)
+            key = derived_key(name)
             if not key:
                 builder.problem(
                     f'custom value "{name}" has no letter or digit to make a key of',
@@ -197,12 +197,6 @@ class CustomValueKind:
 
 
 CUSTOM_VALUE = CustomValueKind()
-
-
-def value_key(name: str) -> str:
-    """The key upstream derives from a name: ``"Brand Colour!"`` → ``brand_colour``."""
-    words = "".join(ch.lower() if ch.isalnum() else " " for ch in name).split()
-    return "_".join(words)
 
 
 async def _list(api: LocationApi) -> dict[str, ObservedCustomValue]:

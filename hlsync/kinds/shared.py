@@ -1,4 +1,5 @@
-"""Small pieces several kinds use: the ``ensure: absent`` change and verified deletes."""
+"""Small pieces several kinds use: the ``ensure: absent`` change, verified deletes and
+the key upstream derives from a name."""
 
 from __future__ import annotations
 
@@ -64,3 +65,14 @@ async def delete_verified(
             raise
         return "already gone upstream"
     return ""
+
+
+def derived_key(name: str) -> str:
+    """The key upstream derives from a name: ``"Brand Colour!"`` → ``brand_colour``.
+
+    HighLevel makes a custom field's ``fieldKey`` (``contact.<key>``) and a custom value's
+    ``{{ custom_values.<key> }}`` this way, one per location (the emulator's
+    ``snake_case`` models it); an empty result means upstream refuses the name.
+    """
+    words = "".join(ch.lower() if ch.isalnum() else " " for ch in name).split()
+    return "_".join(words)

@@ -1,5 +1,8 @@
 """Location tags, keyed by name; names match without case, as upstream compares them.
 
+Two declared spellings of one tag (``VIP`` and ``vip``) are refused at ``validate``:
+upstream would keep one tag, spelled as it was first created.
+
 Config: ``tags: [name | {name, ensure?, protect?}]``. Read: one ``GET
 /locations/{id}/tags``, only when tags are declared. Plan: the declared tags, plus the
 tags contacts use that the location lacks (created for them; contacts depend on those
@@ -48,11 +51,23 @@ class TagKind:
 
     def build(self, builder: LocationBuilder) -> tuple[Tag, ...]:
         tags: dict[str, Tag] = {}
+        spellings: dict[str, str] = {}
         for index, item in enumerate(builder.data.get("tags", [])):
             if item is None:
                 continue
             spec: dict[str, Any] = {"name": item} if isinstance(item, str) else item
-            tags[spec["name"]] = Tag(
+            name: str = spec["name"]
+            first = spellings.setdefault(name.casefold(), name)
+            if first != name:
+                builder.problem(
+                    f'tag "{name}" differs only in case from "{first}"; HighLevel '
+                    "compares tag names without case and keeps one tag, spelled as "
+                    "it was first created",
+                    builder.where(("tags", index)),
+                    "write the tag one way in this location",
+                )
+                continue
+            tags[name] = Tag(
                 name=spec["name"],
                 ensure=spec.get("ensure", "present"),
                 protect=spec.get("protect", False),

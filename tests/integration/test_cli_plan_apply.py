@@ -150,3 +150,33 @@ def test_apply_with_nothing_to_do_says_so(
         "api_calls": 0,
     }
     assert "No changes." in err
+
+
+def test_a_number_upstream_stores_plans_with_a_warning_and_applies(
+    quickstart: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = quickstart / "hlsync.yaml"
+    text = config.read_text()
+    dana = "        country: GB\n"
+    assert text.count(dana) == 1
+    seed = '      - firstName: Seed\n        phone: "+1234567890"\n'
+    config.write_text(text.replace(dana, dana + seed))
+    line = text[: text.index(dana) + len(dana)].count("\n") + 2
+    warning = (
+        f'hlsync.yaml:{line}:16: warning: phone "+1234567890" is not a valid '
+        "number; kept as +1234567890"
+    )
+
+    assert main(["plan"]) == 0
+    out, err = capsys.readouterr()
+    assert err.splitlines()[0] == warning
+    assert 'main.contact["+1234567890"]' in out
+
+    assert main(["apply", "--auto-approve"]) == 0
+    out, _ = capsys.readouterr()
+    assert "Apply: 11 ok, 0 failed, 0 skipped" in out
+    # the sandbox stored it as written, so the next plan finds it by its phone
+    assert main(["plan", "--detailed-exitcode"]) == 0
+    out, err = capsys.readouterr()
+    assert warning in err
+    assert 'contact["+1234567890"]' not in out

@@ -62,6 +62,62 @@ def test_identity_and_normalisation(tmp_path: Path) -> None:
     assert bob.fields["dnd"] is True
 
 
+def test_a_number_upstream_stores_is_kept_with_a_warning(tmp_path: Path) -> None:
+    # HighLevel's own seed documentation writes +1234567890: no such number exists,
+    # but upstream stores it, so the config takes it as written (in E.164)
+    state = _load(
+        tmp_path,
+        "    contacts:\n"
+        "      - {firstName: Seed, phone: '+1234567890'}\n"
+        "      - {email: b@example.com, phone: '555 0100'}\n"
+        "      - {email: c@example.com, phone: '+1 202 555 0143'}\n",
+    )
+    seed, bob, carol = state.locations[0].contacts
+    assert seed.key == "phone:+1234567890"
+    assert seed.fields["phone"] == "+1234567890"
+    assert bob.fields["phone"] == "+15550100"  # default_region: US
+    assert carol.fields["phone"] == "+12025550143"
+    hint = "HighLevel stores it, but calls and texts may reach nobody: check the digits"
+    assert state.warnings == (
+        Problem(
+            'phone "+1234567890" is not a valid number; kept as +1234567890',
+            Location(str(tmp_path / "hlsync.yaml"), 16, 34),
+            hint,
+            severity="warning",
+        ),
+        Problem(
+            'phone "555 0100" is not a valid number for region US; kept as +15550100',
+            Location(str(tmp_path / "hlsync.yaml"), 17, 39),
+            hint,
+            severity="warning",
+        ),
+    )
+
+
+def test_a_valid_config_has_no_warnings(tmp_path: Path) -> None:
+    state = _load(tmp_path, "    contacts: [{phone: '+44 20 7946 0958'}]\n")
+    assert state.warnings == ()
+
+
+def test_phone_letters_and_extensions_are_refused_never_rewritten(
+    tmp_path: Path,
+) -> None:
+    assert _problems(
+        tmp_path,
+        "    contacts:\n"
+        "      - {phone: '+1 800 FLOWERS'}\n"
+        "      - {phone: '(202) 555-0143 x12'}\n"
+        "      - {phone: '+'}\n",
+    ) == [
+        f'{tmp_path / "hlsync.yaml"}:16:17: phone "+1 800 FLOWERS" has letters; '
+        "hlsync does not turn them into digits",
+        f'{tmp_path / "hlsync.yaml"}:17:17: phone "(202) 555-0143 x12" has an '
+        "extension, and HighLevel's phone holds the number only",
+        f'{tmp_path / "hlsync.yaml"}:18:17: invalid phone number "+": '
+        "not a phone number",
+    ]
+
+
 def test_custom_field_values_from_yaml(tmp_path: Path) -> None:
     state = _load(
         tmp_path,

@@ -76,6 +76,9 @@ def test_bad_dates_and_phones() -> None:
     assert normalize_phone("+44 20 7946 0958") == "+442079460958"
     assert normalize_phone("(888) 555-0101") == "+18885550101"
     assert normalize_phone("123") is None
+    # stored as HighLevel's own seed example writes it, though no such number exists
+    assert normalize_phone("+1234567890") == "+1234567890"
+    assert normalize_phone("+999 123") is None  # no such country code
     assert normalize_phone("call me") is None
 
 

@@ -29,7 +29,7 @@ locations:
       - email: not-an-email
       - email: bob@example.com
         custom_fields: {visits: many}
-      - phone: "+1 555"
+      - phone: "+1 555 CALL"
       - email: carol@example.com
         colour: blue
 """
@@ -47,7 +47,8 @@ def test_five_problems_in_one_run(
         'hlsync.yaml:7:18: unknown scope "contacts.raed"',
         'hlsync.yaml:11:16: invalid email address "not-an-email"',
         'hlsync.yaml:13:33: custom field "visits" (NUMERICAL) takes a number, got a string',
-        'hlsync.yaml:14:16: invalid phone number "+1 555": not a valid number',
+        'hlsync.yaml:14:16: phone "+1 555 CALL" has letters; hlsync does not turn '
+        "them into digits",
         'hlsync.yaml:16:9: unknown key "colour"',
         "5 problems found",
     ]
@@ -68,6 +69,34 @@ def test_valid_config_summary(
     assert captured.out == (
         "cfg: valid — 1 location, 0 integrations, 0 custom fields, 0 tags, "
         "0 custom values, 1 contact\n"
+    )
+
+
+def test_warnings_print_with_their_place_and_leave_exit_zero(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _write(
+        tmp_path / "hlsync.yaml",
+        "version: 1\nlocations:\n  main:\n    id: loc1\n    contacts:\n"
+        "      - {firstName: Seed, phone: '+1234567890'}\n"
+        "      - {email: a@example.com, phone: '+1 555 01'}\n",
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == (
+        'hlsync.yaml:6:34: warning: phone "+1234567890" is not a valid number; '
+        "kept as +1234567890\n"
+        "  hint: HighLevel stores it, but calls and texts may reach nobody: check "
+        "the digits\n"
+        'hlsync.yaml:7:39: warning: phone "+1 555 01" is not a valid number; '
+        "kept as +155501\n"
+        "  hint: HighLevel stores it, but calls and texts may reach nobody: check "
+        "the digits\n"
+    )
+    assert captured.out == (
+        ".: valid — 1 location, 0 integrations, 0 custom fields, 0 tags, "
+        "0 custom values, 2 contacts (2 warnings)\n"
     )
 
 
