@@ -2,7 +2,7 @@
 
 On the live cloud HighLevel has no API for Private Integrations (reference §7.2), so the
 manual driver (:mod:`hlsync.live.manual`) cannot read them back. The ledger is the observed
-state instead: a file ``hlsync.live.ledger.json`` beside the config (in the config directory,
+state instead: a file ``hlsync.ledger.json`` beside the config (in the config directory,
 or beside a single config file), committed with it so every scope change is a reviewed
 diff. JSON rather than YAML because a config directory loads every ``*.yaml`` in it.
 
@@ -42,7 +42,7 @@ from hlsync.errors import HlsyncError, Location, Problem
 from hlsync.files import atomic_write
 from hlsync.resources import load_schema
 
-LEDGER_NAME = "hlsync.live.ledger.json"
+LEDGER_NAME = "hlsync.ledger.json"
 LEDGER_VERSION = 1
 SCHEMA_NAME = "ledger.schema.json"
 AGENCY = "agency"

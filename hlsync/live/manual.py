@@ -3,7 +3,7 @@
 HighLevel publishes no API for Private Integrations (reference §7.2; DESIGN.md §4), so on
 the live cloud hlsync cannot read them or change them. Instead:
 
-* the **ledger** (:mod:`hlsync.live.ledger`, ``hlsync.live.ledger.json`` beside the config) is the
+* the **ledger** (:mod:`hlsync.live.ledger`, ``hlsync.ledger.json`` beside the config) is the
   observed state: :class:`ManualIntegrationDriver` implements the read side of
   :class:`~hlsync.targets.drivers.IntegrationDriver` from it, so the reader and the planner
   work unchanged and a plan shows what the ledger lacks;
@@ -154,7 +154,7 @@ def _label(integration_id: str) -> str:
 
 
 def ledger_file(desired: DesiredState) -> Path:
-    """Where the ledger of this config lives: ``<config dir>/hlsync.live.ledger.json``."""
+    """Where the ledger of this config lives: ``<config dir>/hlsync.ledger.json``."""
     return ledger_path(config_dir(desired))
 
 

@@ -8,8 +8,8 @@ has it; the next ``hlsync plan`` reads the journal and reports every intent that
 reached "delivered", with the way to recover (``hlsync token rotate NAME --now --force``
 mints a fresh token into the repaired sink).
 
-File: ``hlsync.tokens.journal.jsonl`` beside the config (in the config directory, or beside a
-single config file, like ``hlsync.live.ledger.json``), one JSON object per line, appended and
+File: ``hlsync.journal.jsonl`` beside the config (in the config directory, or beside a
+single config file, like ``hlsync.ledger.json``), one JSON object per line, appended and
 fsynced record by record, so a crash loses at most the line being written (a torn last
 line is ignored on reading). It holds integration names, verbs, times, plan checksums,
 generations and sink descriptions, never a token value, so it is **committed** with the
@@ -50,7 +50,7 @@ from hlsync.core.model import DesiredState
 from hlsync.errors import HlsyncError
 from hlsync.tokens.rotation import TokenHistory
 
-JOURNAL_FILE = Path("hlsync.tokens.journal.jsonl")
+JOURNAL_FILE = Path("hlsync.journal.jsonl")
 LEGACY_FILE = Path(".hlsync") / "journal.jsonl"  # where journals were kept before
 FORMAT = 1
 
@@ -61,7 +61,7 @@ def _config_dir(desired: DesiredState) -> Path:
 
 
 def journal_path(desired: DesiredState) -> Path:
-    """``<config dir>/hlsync.tokens.journal.jsonl``: committed beside the config."""
+    """``<config dir>/hlsync.journal.jsonl``: committed beside the config."""
     return _config_dir(desired) / JOURNAL_FILE
 
 

@@ -188,7 +188,7 @@ def test_round_trip(
     assert (code, err) == (0, "")
     assert "Recorded in" in out and "create of main.integration" in out
     assert "by ci-runner" in out
-    ledger_file = live / "hlsync.live.ledger.json"
+    ledger_file = live / "hlsync.ledger.json"
     entry = load_ledger(ledger_file).get(KEY)
     assert entry is not None and entry.scopes == tuple(SCOPES)
     assert entry.history[-1].by == "ci-runner"
@@ -268,7 +268,7 @@ def test_agency_integration_round_trip(
     assert "Result: 0 scopes missing, 1 ok, 1 not verifiable." in out
     assert "no read-only probe for it" in out
     assert token not in out + err
-    entry = load_ledger(live / "hlsync.live.ledger.json").get(name)
+    entry = load_ledger(live / "hlsync.ledger.json").get(name)
     assert entry is not None and entry.location is None and entry.location_id is None
 
 
@@ -307,7 +307,7 @@ def test_deliver_refuses_what_is_not_a_token_without_repeating_it(
         if given.strip():
             assert given.strip() not in out + err
     assert not (live / ".hlsync" / "tokens" / "main.seed-bot.token").exists()
-    entry = load_ledger(live / "hlsync.live.ledger.json").get(KEY)
+    entry = load_ledger(live / "hlsync.ledger.json").get(KEY)
     assert entry is not None and entry.token_delivered_at is None
 
 
@@ -347,12 +347,12 @@ def test_names_and_targets_are_checked(
 def test_a_corrupt_ledger_is_reported_at_its_line(
     live: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (live / "hlsync.live.ledger.json").write_text(
+    (live / "hlsync.ledger.json").write_text(
         '{\n  "version": 1,\n  "integrations": [\n'
     )
     code, _, err = _run(["confirm", KEY, str(live)], capsys)
     assert code == 1
-    assert "hlsync.live.ledger.json:4:1: the ledger is not valid JSON" in err
+    assert "hlsync.ledger.json:4:1: the ledger is not valid JSON" in err
 
 
 def _bump_generation(folder: Path, generation: int) -> None:
@@ -403,7 +403,7 @@ def test_a_generation_bump_is_confirmed_and_delivered_then_the_plan_is_clean(
     assert _run(["token", "deliver", KEY], capsys, second)[0] == 0
     sink = live / ".hlsync" / "tokens" / "main.seed-bot.token"
     assert sink.read_text(encoding="utf-8") == second + "\n"
-    journal = (live / "hlsync.tokens.journal.jsonl").read_text(encoding="utf-8")
+    journal = (live / "hlsync.journal.jsonl").read_text(encoding="utf-8")
     delivered = [
         e["generation"]
         for e in map(json.loads, journal.splitlines())
@@ -431,7 +431,7 @@ def test_a_bump_is_planned_from_the_ledger_when_the_journal_is_lost(
     _, first = _mint(emulator, SCOPES)
     assert _run(["confirm", KEY], capsys)[0] == 0
     assert _run(["token", "deliver", KEY], capsys, first)[0] == 0
-    (live / "hlsync.tokens.journal.jsonl").unlink()
+    (live / "hlsync.journal.jsonl").unlink()
     _bump_generation(live, 1)
     code, out, err = _run(["plan", "--out", "plan.json"], capsys)
     assert code == 0, err
@@ -469,7 +469,7 @@ def test_deliver_and_verify_use_an_env_file_sink(
     assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
     assert not (live / ".hlsync" / "tokens").exists()  # not the default file
     # the journal has the delivery, as apply would record it; no token in it
-    journal = (live / "hlsync.tokens.journal.jsonl").read_text(encoding="utf-8")
+    journal = (live / "hlsync.journal.jsonl").read_text(encoding="utf-8")
     events = [json.loads(line) for line in journal.splitlines()]
     assert [(e["event"], e["integration"]) for e in events] == [
         ("intent", KEY),

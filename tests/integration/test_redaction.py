@@ -173,7 +173,7 @@ def test_no_token_value_anywhere(
         for p in [*tmp_path.rglob("*"), *config.rglob(".*")]
         if p.is_file() and p not in belong
     ]
-    assert any(p.name == "hlsync.tokens.journal.jsonl" for p in written)
+    assert any(p.name == "hlsync.journal.jsonl" for p in written)
     assert any(p.name.endswith(".plan.json") for p in written)
     haystacks = {f"output {i}": text for i, text in enumerate(outputs)}
     haystacks["log"] = caplog.text

@@ -233,7 +233,7 @@ def test_a_bump_the_journal_cannot_confirm_is_adopted_with_a_warning(
 ) -> None:
     config = write_config(tmp_path / "cfg", emulator.base_url)
     assert run(capsys, "apply", str(config), "--auto-approve")[0] == 0
-    journal = config / "hlsync.tokens.journal.jsonl"  # committed beside the config
+    journal = config / "hlsync.journal.jsonl"  # committed beside the config
     assert '"event": "delivered"' in journal.read_text()
     assert not (config / ".hlsync" / "journal.jsonl").exists()
     journal.unlink()  # a fresh checkout that lost it

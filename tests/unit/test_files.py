@@ -60,12 +60,12 @@ def test_every_writer_goes_through_it(
 
     for module in (ledger, manual, _common, disk):
         monkeypatch.setattr(module, "atomic_write", spy)
-    ledger.save_ledger(tmp_path / "hlsync.live.ledger.json", ledger.Ledger())
+    ledger.save_ledger(tmp_path / "hlsync.ledger.json", ledger.Ledger())
     manual.write_runbook(Plan("0", "d" * 64, "sandbox", (), ()), tmp_path)
     _common.write_text_atomic(tmp_path / "plan.json", "{}")
     env_file.write_env_entry(tmp_path / "app.env", "KEY", "value")
     assert calls == [
-        ("hlsync.live.ledger.json", 0o644),
+        ("hlsync.ledger.json", 0o644),
         ("runbook.txt", 0o644),
         ("runbook.md", 0o644),
         ("plan.json", 0o644),

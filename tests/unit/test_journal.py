@@ -18,7 +18,7 @@ KEY = "main/seed-bot"
 
 
 def journal(tmp_path: Path) -> Journal:
-    return Journal(tmp_path / "hlsync.tokens.journal.jsonl")
+    return Journal(tmp_path / "hlsync.journal.jsonl")
 
 
 def intent(j: Journal, verb: str = "create", generation: int = 0) -> str:
@@ -101,16 +101,16 @@ def test_an_unreadable_journal_is_a_user_error(tmp_path: Path) -> None:
 
 
 def test_the_journal_is_committed_beside_the_config(tmp_path: Path) -> None:
-    """``hlsync.tokens.journal.jsonl`` beside the config (like the ledger), not in the
+    """``hlsync.journal.jsonl`` beside the config (like the ledger), not in the
     git-ignored ``.hlsync/``: a lost journal would adopt a bumped generation."""
     config = tmp_path / "hlsync.yaml"
     config.write_text("version: 1\n")
     for root in (config, tmp_path):
         desired = desired_state(LocationSpec("main", "loc-1"))
         desired = dataclasses.replace(desired, root=str(root))
-        assert journal_path(desired) == tmp_path / "hlsync.tokens.journal.jsonl"
+        assert journal_path(desired) == tmp_path / "hlsync.journal.jsonl"
         assert (
-            Journal.for_config(desired).path == tmp_path / "hlsync.tokens.journal.jsonl"
+            Journal.for_config(desired).path == tmp_path / "hlsync.journal.jsonl"
         )
 
 

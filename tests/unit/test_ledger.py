@@ -190,7 +190,7 @@ def test_the_ledger_keeps_the_generation_applied_without_the_journal() -> None:
     assert change.action == "rotate_now"
     ledger = confirm_change(ledger, change, by="ann", at=T1)
     assert ledger_generations(ledger) == {"main/seed-bot": 4}
-    saved = parse_ledger(ledger.to_json(), "hlsync.live.ledger.json")
+    saved = parse_ledger(ledger.to_json(), "hlsync.ledger.json")
     assert ledger_generations(saved) == {"main/seed-bot": 4}
 
 
@@ -206,12 +206,12 @@ def test_refusals() -> None:
 
 
 def test_file_round_trip_is_schema_valid_and_atomic(tmp_path: Path) -> None:
-    path = tmp_path / "hlsync.live.ledger.json"
+    path = tmp_path / "hlsync.ledger.json"
     assert load_ledger(path) == Ledger()
     ledger = record_delivery(_created(), "main/seed-bot", by="ann", at=T1)
     save_ledger(path, ledger)
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["hlsync.live.ledger.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hlsync.ledger.json"]
     data = json.loads(path.read_text(encoding="utf-8"))
     jsonschema.Draft202012Validator(load_schema("ledger.schema.json")).validate(data)
     assert load_ledger(path) == ledger
@@ -222,7 +222,7 @@ def test_file_round_trip_is_schema_valid_and_atomic(tmp_path: Path) -> None:
 def test_failed_write_leaves_the_old_ledger_and_no_temp_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = tmp_path / "hlsync.live.ledger.json"
+    path = tmp_path / "hlsync.ledger.json"
     save_ledger(path, _created())
     before = path.read_text(encoding="utf-8")
 
@@ -233,7 +233,7 @@ def test_failed_write_leaves_the_old_ledger_and_no_temp_file(
     with pytest.raises(HlsyncError, match="cannot write the ledger"):
         save_ledger(path, Ledger())
     assert path.read_text(encoding="utf-8") == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["hlsync.live.ledger.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hlsync.ledger.json"]
 
 
 def _text() -> str:
@@ -244,8 +244,8 @@ def test_not_json_is_reported_at_its_line_and_column() -> None:
     broken = _text().replace('"status": "present"', '"status": present', 1)
     line = next(n for n, t in enumerate(broken.splitlines(), 1) if "status" in t)
     with pytest.raises(HlsyncError) as info:
-        parse_ledger(broken, "hlsync.live.ledger.json")
-    assert str(info.value).startswith(f"hlsync.live.ledger.json:{line}:17: ")
+        parse_ledger(broken, "hlsync.ledger.json")
+    assert str(info.value).startswith(f"hlsync.ledger.json:{line}:17: ")
     assert "not valid JSON" in str(info.value)
 
 
@@ -270,7 +270,7 @@ def test_entry_under_the_wrong_key_is_refused_at_the_key() -> None:
 
 
 def test_unreadable_ledger(tmp_path: Path) -> None:
-    path = tmp_path / "hlsync.live.ledger.json"
+    path = tmp_path / "hlsync.ledger.json"
     path.write_bytes(b"\xff\xfe")
     with pytest.raises(HlsyncError, match="not UTF-8"):
         load_ledger(path)

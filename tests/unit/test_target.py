@@ -91,8 +91,8 @@ def test_the_live_api_reads_integrations_from_the_ledger_before_any_request(
             assert await access.integrations.list(agency) == {}
 
     asyncio.run(opened())
-    (tmp_path / "agency" / "hlsync.live.ledger.json").write_text("{")
-    with pytest.raises(HlsyncError, match=r"hlsync.live.ledger.json:1:2: "):
+    (tmp_path / "agency" / "hlsync.ledger.json").write_text("{")
+    with pytest.raises(HlsyncError, match=r"hlsync.ledger.json:1:2: "):
         asyncio.run(opened())
 
 
