@@ -19,6 +19,7 @@ from typing import Any
 
 from hlsync.config import checks
 from hlsync.config.contacts_io import RawContact, read_contacts
+from hlsync.config.containment import Containment
 from hlsync.config.merge import Marks, overlay, relative
 from hlsync.config.schema import (
     contact_validator,
@@ -69,6 +70,7 @@ class Builder:
         root_dir: Path,
         file_dirs: Mapping[str, Path],
         display: Callable[[Path], str],
+        containment: Containment,
     ) -> None:
         self.data = data
         self.marks = marks
@@ -77,6 +79,7 @@ class Builder:
         self.root_dir = root_dir
         self.file_dirs = file_dirs
         self.display = display
+        self.containment = containment
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
         self.sets: dict[str, frozenset[str]] = {}
@@ -97,9 +100,22 @@ class Builder:
     def warning(self, message: str, where: Location, hint: str | None = None) -> None:
         self.warnings.append(Problem(message, where, hint, severity="warning"))
 
-    def path_from(self, where: Location, text: str) -> Path:
-        """``text`` as a path relative to the directory of the file ``where`` is in."""
+    def path_from(self, where: Location, text: str, what: str = "path") -> Path:
+        """``text`` as a path relative to the directory of the file ``where`` is in,
+        resolved; one leading out of the config folder is a problem at ``where``
+        (``containment``; ``what`` names it in the message)."""
+        self.contained(where, text, what)
         base = self.file_dirs.get(where.file, self.root_dir)
+        return (base / text).resolve()
+
+    def contained(self, where: Location, text: str, what: str) -> Path | None:
+        """:meth:`path_from`, but None (and a problem) when the path leads out of the
+        config folder: the caller must not touch it."""
+        base = self.file_dirs.get(where.file, self.root_dir)
+        refusal = self.containment.refusal(base, text, what)
+        if refusal is not None:
+            self.problem(refusal, where, self.containment.hint(self.display))
+            return None
         return (base / text).resolve()
 
     def target(self) -> Target:
@@ -112,7 +128,7 @@ class Builder:
         db = self.root_dir / ".hlsync" / "sandbox.sqlite3"
         if isinstance(spec, dict) and "db" in spec.get("sandbox", {}):
             where = self.at("target", "sandbox", "db")
-            db = self.path_from(where, spec["sandbox"]["db"])
+            db = self.path_from(where, spec["sandbox"]["db"], "sandbox database")
         return Target("sandbox", sandbox_db=str(db.resolve()))
 
     def scope_sets(self) -> None:
@@ -208,7 +224,7 @@ class Builder:
             return None
         if "env" in spec:
             return TokenRef(env=spec["env"])
-        return TokenRef(file=str(self.path_from(where, spec["file"])))
+        return TokenRef(file=str(self.path_from(where, spec["file"], "token file")))
 
     def agency(self) -> AgencySpec:
         raw = self.data.get("agency", {})
@@ -385,7 +401,9 @@ class Builder:
             [sources] if isinstance(sources, str) else sources
         ):
             spot = where(("contacts_from", index))
-            path = self.path_from(spot, text)
+            path = self.contained(spot, text, "contacts file")
+            if path is None:  # never read, so nothing of it can be quoted
+                continue
             for raw in self._read(path, spot):
 
                 def row(_path: JsonPath, _loc: Location = raw.source) -> Location:
