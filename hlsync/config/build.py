@@ -5,7 +5,8 @@ the ``Target``, ``AgencySpec`` and ``LocationSpec`` objects of ``hlsync.core.mod
 :class:`Problem` for everything JSON Schema cannot see (``checks``): unknown or misplaced
 scopes, scope-set and template references, emails, phones, duplicate contacts,
 custom-field values, token policies and sinks, ``auth`` and ``policy``
-(``config_tokens``). What upstream accepts but looks wrong (a phone number that no
+(``config_tokens``), and every path the config names leading out of its folder
+(``containment``: such a path is reported, and a seed file behind it never read). What upstream accepts but looks wrong (a phone number that no
 numbering plan has) goes to ``warnings`` instead, and fails nothing. Objects the schema already rejected were pruned by ``config`` and
 are listed in ``broken`` so references to them do not cause a second, misleading error.
 """
