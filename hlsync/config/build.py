@@ -13,6 +13,7 @@ are listed in ``broken`` so references to them do not cause a second, misleading
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,9 +106,10 @@ class Builder:
         """``text`` as a path relative to the directory of the file ``where`` is in,
         resolved; one leading out of the config folder is a problem at ``where``
         (``containment``; ``what`` names it in the message)."""
-        self.contained(where, text, what)
         base = self.file_dirs.get(where.file, self.root_dir)
-        return (base / text).resolve()
+        # a refused path is never resolved (it may not resolve at all): the config
+        # fails to load, so it is used only for further checks of its text
+        return self.contained(where, text, what) or Path(os.path.normpath(base / text))
 
     def contained(self, where: Location, text: str, what: str) -> Path | None:
         """:meth:`path_from`, but None (and a problem) when the path leads out of the
@@ -115,7 +117,7 @@ class Builder:
         base = self.file_dirs.get(where.file, self.root_dir)
         refusal = self.containment.refusal(base, text, what)
         if refusal is not None:
-            self.problem(refusal, where, self.containment.hint(self.display))
+            self.problem(refusal[0], where, refusal[1])
             return None
         return (base / text).resolve()
 
@@ -130,7 +132,7 @@ class Builder:
         if isinstance(spec, dict) and "db" in spec.get("sandbox", {}):
             where = self.at("target", "sandbox", "db")
             db = self.path_from(where, spec["sandbox"]["db"], "sandbox database")
-        return Target("sandbox", sandbox_db=str(db.resolve()))
+        return Target("sandbox", sandbox_db=str(db))
 
     def scope_sets(self) -> None:
         raw = self.data.get("scope_sets", {})

@@ -35,11 +35,18 @@ class Containment:
 
     folder: Path
     allowed: tuple[Path, ...] = ()
+    shown: tuple[str, ...] = ()  # the allowed roots as messages show them
 
     @classmethod
-    def of(cls, folder: Path, allow: Sequence[str | Path] = ()) -> Containment:
+    def of(
+        cls,
+        folder: Path,
+        allow: Sequence[str | Path] = (),
+        *,
+        display: Callable[[Path], str] = str,
+    ) -> Containment:
         """The containment of a config in ``folder``; ``allow``: the ``--allow-path``
-        directories, each of which must exist."""
+        directories, each of which must exist; ``display`` shows a path."""
         allowed: list[Path] = []
         for given in allow:
             root = Path(given).resolve()
@@ -50,7 +57,7 @@ class Containment:
                 )
             if root not in allowed:
                 allowed.append(root)
-        return cls(folder.resolve(), tuple(allowed))
+        return cls(folder.resolve(), tuple(allowed), tuple(display(r) for r in allowed))
 
     @property
     def roots(self) -> tuple[Path, ...]:
@@ -60,28 +67,37 @@ class Containment:
         """Whether the absolute ``path`` is inside one of the roots."""
         return any(path.is_relative_to(root) for root in self.roots)
 
-    def refusal(self, base: Path, text: str, what: str) -> str | None:
-        """Why ``text`` (relative to ``base``, an absolute directory) may not be used:
-        ``what`` names it in the message. None when it stays inside."""
-        if self.admits((base / text).resolve()):
+    def refusal(self, base: Path, text: str, what: str) -> tuple[str, str] | None:
+        """Why ``text`` (relative to ``base``, an absolute directory) may not be used,
+        and what to do about it (``what`` names it in the message); None when it
+        stays inside."""
+        try:
+            resolved = (base / text).resolve()
+        except (OSError, RuntimeError, ValueError):  # a NUL byte, a link loop
+            shown = quote(text.replace("\0", "\\0"))
+            return (
+                f"{what} {shown} is not a usable path",
+                "write a path to a file inside the config folder",
+            )
+        if self.admits(resolved):
             return None
         written = Path(os.path.normpath(base / text))
         if self.admits(written):
             return (
                 f"{what} {quote(text)} leads outside the config folder "
-                "(through a symbolic link)"
+                "(through a symbolic link)",
+                self._hint(),
             )
-        return f"{what} {quote(text)} is outside the config folder"
+        return f"{what} {quote(text)} is outside the config folder", self._hint()
 
-    def hint(self, display: Callable[[Path], str]) -> str:
-        """What to do about a refusal; names the roots in force."""
-        if not self.allowed:
+    def _hint(self) -> str:
+        if not self.shown:
             return (
                 "hlsync uses only files inside the config folder; move the file "
                 f"there, or allow another directory with {ALLOW_FLAG} DIR"
             )
-        shown = ", ".join(display(root) for root in self.allowed)
         return (
             f"hlsync uses only files inside the config folder and {ALLOW_FLAG} "
-            f"{shown}; move the file, or allow its directory with {ALLOW_FLAG} DIR"
+            f"{', '.join(self.shown)}; move the file, or allow its directory with "
+            f"{ALLOW_FLAG} DIR"
         )

@@ -70,7 +70,7 @@ def load_config(
     env = os.environ if env is None else env
     root = Path(path)
     files, root_dir = find_files(root)
-    containment = Containment.of(root_dir, allow)
+    containment = Containment.of(root_dir, allow, display=display_path)
     if root.is_dir():
         _contain_files(root, files, containment)
     docs = [load_yaml(f, display_path(f)) for f in files]
@@ -173,7 +173,7 @@ def _contain_files(root: Path, files: list[Path], containment: Containment) -> N
     of the config folder (a symbolic link): its content must not reach a message."""
     shown = display_path(root).rstrip("/")
     problems = [
-        Problem(refusal, Location(f"{shown}/{f.name}"), containment.hint(display_path))
+        Problem(refusal[0], Location(f"{shown}/{f.name}"), refusal[1])
         for f in files
         if (refusal := containment.refusal(root.resolve(), f.name, "config file"))
     ]

@@ -161,14 +161,23 @@ def test_a_refusal_names_the_path_as_written_never_its_target(tmp_path: Path) ->
     (folder / "in.csv").symlink_to(tmp_path / "secret-place" / "x.csv")
     rules = Containment.of(folder)
     refused = rules.refusal(folder, "in.csv", "contacts file")
-    assert refused == (
+    assert refused is not None
+    assert refused[0] == (
         'contacts file "in.csv" leads outside the config folder (through a symbolic '
         "link)"
     )
     assert rules.refusal(folder, "a/../b.csv", "contacts file") is None
-    assert rules.refusal(folder, "/etc/hosts", "x") == (
-        'x "/etc/hosts" is outside the config folder'
-    )
+    refused = rules.refusal(folder, "/etc/hosts", "x")
+    assert refused is not None
+    assert refused[0] == 'x "/etc/hosts" is outside the config folder'
+    # a path that does not resolve at all is refused too, shown escaped
+    (folder / "loop.csv").symlink_to("loop.csv")
+    for text, shown in (("loop.csv", '"loop.csv"'), ("a\0.csv", '"a\\0.csv"')):
+        refused = rules.refusal(folder, text, "contacts file")
+        assert refused == (
+            f"contacts file {shown} is not a usable path",
+            "write a path to a file inside the config folder",
+        )
     with pytest.raises(HlsyncError, match="no such directory"):
         Containment.of(folder, [tmp_path / "missing"])
 
