@@ -155,7 +155,11 @@ async def make_plan(
     )
     if desired.target.kind != "leadconnector":
         preflight(plan, desired)
-    return dataclasses.replace(plan, config_root=display_path(Path(config_path)))
+    return dataclasses.replace(
+        plan,
+        config_root=display_path(Path(config_path)),
+        allowed_roots=tuple(display_path(Path(r)) for r in desired.allowed_roots),
+    )
 
 
 def render_plan(plan: Plan, fmt: str, *, color: bool) -> str:

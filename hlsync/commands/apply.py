@@ -137,7 +137,7 @@ def _apply_saved(
                 "the folder 'hlsync plan' ran in); there is none here",
                 hints=("run from that folder, or pass --config PATH",),
             ) from exc
-    desired = _plan_scope(load_config(config_path), plan)
+    desired = _plan_scope(load_config(config_path, allow=args.allow_path), plan)
     plan.raise_if_config_differs(desired.config_digest)
     plan.raise_if_unsafe(args.force)
     if desired.target.kind != "leadconnector":
@@ -179,7 +179,9 @@ def _apply_config(
         raise HlsyncError("--config goes with a plan file; give the config as PATH")
     # the config is read (no network) before the approval check, so a broken config is
     # reported first rather than after the user has added --auto-approve
-    desired = select(load_config(args.path), args.location, args.exclude)
+    desired = select(
+        load_config(args.path, allow=args.allow_path), args.location, args.exclude
+    )
     if not args.auto_approve and not sys.stdin.isatty():
         raise HlsyncError(
             "refusing to apply without approval: stdin is not a terminal",

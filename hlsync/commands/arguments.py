@@ -56,12 +56,27 @@ def add_integration_args(
         metavar="PATH",
         help="config file, or directory of *.yaml files (default: .)",
     )
+    add_allow_path(parser)
     if by is not None:
         parser.add_argument(
             "--by",
             metavar="WHO",
             help=f"{by}, for the ledger's history (default: $USER)",
         )
+
+
+def add_allow_path(parser: argparse.ArgumentParser) -> None:
+    """``--allow-path DIR``: a directory besides the config folder that the paths the
+    config names may lead to (``hlsync.config.containment``); shown in the plan."""
+    parser.add_argument(
+        "--allow-path",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="DIR",
+        help="let the config's paths (seed files, token files, sinks) lead into DIR "
+        "too; by default they must stay inside the config folder (repeatable)",
+    )
 
 
 def positive_seconds(text: str) -> float:
@@ -114,6 +129,7 @@ def configure_validate(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="config file, or directory of *.yaml files (default: .)",
     )
+    add_allow_path(parser)
 
 
 def configure_plan(parser: argparse.ArgumentParser) -> None:
@@ -127,6 +143,7 @@ def configure_plan(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", type=Path, metavar="FILE", help="also save the plan for 'apply FILE'"
     )
+    add_allow_path(parser)
     parser.add_argument(
         "--detailed-exitcode",
         action="store_true",
@@ -157,6 +174,7 @@ def configure_apply(parser: argparse.ArgumentParser) -> None:
         help="with a plan file: the config to check it against (default: the one "
         "the plan was made from)",
     )
+    add_allow_path(parser)
     parser.add_argument(
         "--auto-approve",
         action="store_true",

@@ -63,7 +63,7 @@ def _login() -> str:
 
 def run(args: argparse.Namespace) -> int:
     who = operator(args.by)
-    desired = load_config(args.path)
+    desired = load_config(args.path, allow=args.allow_path)
     require_live_cloud(desired, "confirm")
     spec, decl = find_integration(desired, args.name)
     path = ledger_file(desired)

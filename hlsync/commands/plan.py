@@ -36,7 +36,7 @@ EXIT_CHANGES = 2
 
 
 def run(args: argparse.Namespace) -> int:
-    config = load_config(args.path)
+    config = load_config(args.path, allow=args.allow_path)
     write_warnings(config)
     desired = select(config, args.location, args.exclude)
 

@@ -78,7 +78,7 @@ def read_token(stream: TextIO, prompt: str) -> str:
 
 def run_deliver(args: argparse.Namespace) -> int:
     who = operator(args.by)
-    desired = load_config(args.path)
+    desired = load_config(args.path, allow=args.allow_path)
     require_live_cloud(desired, "token deliver")
     spec, decl = find_integration(desired, args.name)
     location = None if spec is None else spec.name

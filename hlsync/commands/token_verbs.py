@@ -108,7 +108,7 @@ def _run(args: argparse.Namespace, verb: RequestVerb) -> int:
             "refusing to change a token without approval: stdin is not a terminal",
             hints=("review the change and run again with --auto-approve",),
         )
-    desired, key = narrow(load_config(args.path), args.name)
+    desired, key = narrow(load_config(args.path, allow=args.allow_path), args.name)
     if desired.target.kind == "leadconnector":
         raise HlsyncError(
             f"{key}: on the live cloud tokens are rotated in the HighLevel UI",

@@ -20,7 +20,7 @@ from hlsync.kinds.registry import KINDS
 
 
 def run(args: argparse.Namespace) -> int:
-    state = load_config(args.path)
+    state = load_config(args.path, allow=args.allow_path)
     write_warnings(state)
     count = len(state.warnings)
     noted = f" ({count} warning{'' if count == 1 else 's'})" if count else ""

@@ -78,7 +78,7 @@ class ScopeCheck:
 
 
 def run(args: argparse.Namespace) -> int:
-    desired = load_config(args.path)
+    desired = load_config(args.path, allow=args.allow_path)
     spec, decl = find_integration(desired, args.name)
     location = None if spec is None else spec.name
     key = integration_key(location, decl.name)

@@ -5,13 +5,15 @@ the ``Target``, ``AgencySpec`` and ``LocationSpec`` objects of ``hlsync.core.mod
 :class:`Problem` for everything JSON Schema cannot see (``checks``): unknown or misplaced
 scopes, scope-set and template references, emails, phones, duplicate contacts,
 custom-field values, token policies and sinks, ``auth`` and ``policy``
-(``config_tokens``). What upstream accepts but looks wrong (a phone number that no
+(``config_tokens``), and every path the config names leading out of its folder
+(``containment``: such a path is reported, and a seed file behind it never read). What upstream accepts but looks wrong (a phone number that no
 numbering plan has) goes to ``warnings`` instead, and fails nothing. Objects the schema already rejected were pruned by ``config`` and
 are listed in ``broken`` so references to them do not cause a second, misleading error.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +21,7 @@ from typing import Any
 
 from hlsync.config import checks
 from hlsync.config.contacts_io import RawContact, read_contacts
+from hlsync.config.containment import Containment
 from hlsync.config.merge import Marks, overlay, relative
 from hlsync.config.schema import (
     contact_validator,
@@ -69,6 +72,7 @@ class Builder:
         root_dir: Path,
         file_dirs: Mapping[str, Path],
         display: Callable[[Path], str],
+        containment: Containment,
     ) -> None:
         self.data = data
         self.marks = marks
@@ -77,6 +81,7 @@ class Builder:
         self.root_dir = root_dir
         self.file_dirs = file_dirs
         self.display = display
+        self.containment = containment
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
         self.sets: dict[str, frozenset[str]] = {}
@@ -97,9 +102,23 @@ class Builder:
     def warning(self, message: str, where: Location, hint: str | None = None) -> None:
         self.warnings.append(Problem(message, where, hint, severity="warning"))
 
-    def path_from(self, where: Location, text: str) -> Path:
-        """``text`` as a path relative to the directory of the file ``where`` is in."""
+    def path_from(self, where: Location, text: str, what: str = "path") -> Path:
+        """``text`` as a path relative to the directory of the file ``where`` is in,
+        resolved; one leading out of the config folder is a problem at ``where``
+        (``containment``; ``what`` names it in the message)."""
         base = self.file_dirs.get(where.file, self.root_dir)
+        # a refused path is never resolved (it may not resolve at all): the config
+        # fails to load, so it is used only for further checks of its text
+        return self.contained(where, text, what) or Path(os.path.normpath(base / text))
+
+    def contained(self, where: Location, text: str, what: str) -> Path | None:
+        """:meth:`path_from`, but None (and a problem) when the path leads out of the
+        config folder: the caller must not touch it."""
+        base = self.file_dirs.get(where.file, self.root_dir)
+        refusal = self.containment.refusal(base, text, what)
+        if refusal is not None:
+            self.problem(refusal[0], where, refusal[1])
+            return None
         return (base / text).resolve()
 
     def target(self) -> Target:
@@ -112,8 +131,8 @@ class Builder:
         db = self.root_dir / ".hlsync" / "sandbox.sqlite3"
         if isinstance(spec, dict) and "db" in spec.get("sandbox", {}):
             where = self.at("target", "sandbox", "db")
-            db = self.path_from(where, spec["sandbox"]["db"])
-        return Target("sandbox", sandbox_db=str(db.resolve()))
+            db = self.path_from(where, spec["sandbox"]["db"], "sandbox database")
+        return Target("sandbox", sandbox_db=str(db))
 
     def scope_sets(self) -> None:
         raw = self.data.get("scope_sets", {})
@@ -208,7 +227,7 @@ class Builder:
             return None
         if "env" in spec:
             return TokenRef(env=spec["env"])
-        return TokenRef(file=str(self.path_from(where, spec["file"])))
+        return TokenRef(file=str(self.path_from(where, spec["file"], "token file")))
 
     def agency(self) -> AgencySpec:
         raw = self.data.get("agency", {})
@@ -385,7 +404,9 @@ class Builder:
             [sources] if isinstance(sources, str) else sources
         ):
             spot = where(("contacts_from", index))
-            path = self.path_from(spot, text)
+            path = self.contained(spot, text, "contacts file")
+            if path is None:  # never read, so nothing of it can be quoted
+                continue
             for raw in self._read(path, spot):
 
                 def row(_path: JsonPath, _loc: Location = raw.source) -> Location:

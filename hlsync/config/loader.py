@@ -4,7 +4,9 @@
 rather than stopping, so one run reports everything it can:
 
 1. find the files: ``path`` itself, or every ``*.yaml``/``*.yml`` in the directory
-   (sorted, not recursive, hidden files skipped);
+   (sorted, not recursive, hidden files skipped); one that leads out of the config
+   folder through a symbolic link is refused before it is read, as is every other
+   path the config names (``containment``) unless ``--allow-path`` allows it;
 2. load each safely with positions (``yamlload``);
 3. expand ``${VAR}`` / ``${VAR:-default}`` in string values (``envsubst``);
 4. refuse anything token-shaped written in config (``checks.TOKEN_RE``);
@@ -35,13 +37,14 @@ import dataclasses
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from hlsync.config import checks
 from hlsync.config.build import Broken, Builder
+from hlsync.config.containment import Containment
 from hlsync.config.durations import format_duration
 from hlsync.config.envsubst import expand_tree
 from hlsync.config.merge import merge_documents
@@ -55,12 +58,21 @@ YAML_SUFFIXES = (".yaml", ".yml")
 
 
 def load_config(
-    path: str | Path, *, env: Mapping[str, str] | None = None
+    path: str | Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    allow: Sequence[str | Path] = (),
 ) -> DesiredState:
-    """Load, check and resolve the config at ``path``; raise HlsyncError on any problem."""
+    """Load, check and resolve the config at ``path``; raise HlsyncError on any problem.
+
+    ``allow``: directories besides the config folder its paths may lead to
+    (``--allow-path``; :mod:`hlsync.config.containment`)."""
     env = os.environ if env is None else env
     root = Path(path)
     files, root_dir = find_files(root)
+    containment = Containment.of(root_dir, allow, display=display_path)
+    if root.is_dir():
+        _contain_files(root, files, containment)
     docs = [load_yaml(f, display_path(f)) for f in files]
     problems: list[Problem] = [p for doc in docs for p in doc.problems]
     unexpanded: set[JsonPath] = set()
@@ -97,6 +109,7 @@ def load_config(
             doc.file: f.resolve().parent for doc, f in zip(docs, files, strict=True)
         },
         display=display_path,
+        containment=containment,
     )
     target = builder.target()
     builder.scope_sets()
@@ -114,6 +127,7 @@ def load_config(
         root=str(root.resolve()),
         policy=policy,
         warnings=tuple(sorted(_clean(builder.warnings), key=lambda p: p.sort_key)),
+        allowed_roots=tuple(str(r) for r in containment.allowed),
     )
     return dataclasses.replace(state, config_digest=config_digest(state, root_dir))
 
@@ -152,6 +166,19 @@ def find_files(root: Path) -> tuple[list[Path], Path]:
     if root.is_file():
         return [root], root.resolve().parent
     raise HlsyncError("no such file or directory", Location(shown))
+
+
+def _contain_files(root: Path, files: list[Path], containment: Containment) -> None:
+    """Refuse, before reading any, a YAML file of a directory config that leads out
+    of the config folder (a symbolic link): its content must not reach a message."""
+    shown = display_path(root).rstrip("/")
+    problems = [
+        Problem(refusal[0], Location(f"{shown}/{f.name}"), refusal[1])
+        for f in files
+        if (refusal := containment.refusal(root.resolve(), f.name, "config file"))
+    ]
+    if problems:
+        raise HlsyncError.collect(problems)
 
 
 def _stray(entry: Path, shown: str) -> Problem:

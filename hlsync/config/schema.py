@@ -173,7 +173,11 @@ def _explain(error: ValidationError, at: _Places) -> Iterator[tuple[Problem, Pru
         key = str(value)
         reason = schema.get("errorMessage") or _simple(error)
         yield (
-            Problem(f"invalid name {quote(key)}: {reason}", at.key((*path, key))),
+            Problem(
+                f"invalid name {quote(key)}: {reason}",
+                at.key((*path, key)),
+                schema.get("errorHint"),
+            ),
             Prune((*path, key)),
         )
         return

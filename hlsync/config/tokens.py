@@ -7,7 +7,8 @@ JSON Schema cannot see:
 * ``token:`` of an integration becomes a ``model.TokenPolicy``; each sink kind parses
   its own shape (``parse`` of its class in :mod:`hlsync.tokens.sinks`), with paths
   resolved against the config file that names them (a command's program too, when it
-  holds a ``/``). ``overlap`` must be shorter than ``rotate_every``; the live HighLevel service
+  holds a ``/``), each of which must stay inside the config folder
+  (:mod:`hlsync.config.containment`). ``overlap`` must be shorter than ``rotate_every``; the live HighLevel service
   keeps an old token exactly 7 days, so ``target: leadconnector`` accepts no other
   overlap. Two integrations delivering to the same file (or the same entry of one env
   file) would overwrite each other's token: an error at the second sink. A sink that is
@@ -78,7 +79,7 @@ class TokenRules:
         report: Report,
         catalog: Catalog,
         *,
-        path_from: Callable[[Location, str], Path],
+        path_from: Callable[[Location, str, str], Path],
         display: Callable[[Path], str],
     ) -> None:
         self.report = report
@@ -160,7 +161,8 @@ class TokenRules:
             return None
 
         def resolve(steps: tuple[str | int, ...], text: str) -> Path:
-            return self.path_from(where(("token", "sink", *steps)), text)
+            spot = where(("token", "sink", *steps))
+            return self.path_from(spot, text, f"token sink {steps[0]}")
 
         built = sink_class(kind).parse(spec, resolve, where(("token", "sink")))
         claim = sink_of(built).claim()

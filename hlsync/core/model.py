@@ -215,6 +215,9 @@ class DesiredState:
     policy: Policy = field(default_factory=Policy)
     # things upstream accepts that look wrong (``validate`` and ``plan`` print them)
     warnings: tuple[Problem, ...] = field(default=(), compare=False)
+    # directories besides the config folder its paths may use (``--allow-path``,
+    # resolved); how it was run, not config, so outside equality and the digest
+    allowed_roots: tuple[str, ...] = field(default=(), compare=False)
 
     def location(self, name: str) -> LocationSpec | None:
         return next((loc for loc in self.locations if loc.name == name), None)

@@ -286,6 +286,9 @@ class Plan:
     # What the reviewer must know beyond the changes (a token minted but not stored,
     # a rotation that cannot be decided); shown even when nothing changes.
     warnings: tuple[str, ...] = ()
+    # Directories besides the config folder the config's paths were allowed to use
+    # (``--allow-path``), as shown to the reviewer; empty: the config folder only.
+    allowed_roots: tuple[str, ...] = ()
 
     @property
     def summary(self) -> Summary:
@@ -364,6 +367,8 @@ class Plan:
             body["config_root"] = self.config_root
         if self.warnings:
             body["warnings"] = list(self.warnings)
+        if self.allowed_roots:
+            body["allowed_roots"] = list(self.allowed_roots)
         return body
 
     def to_dict(self) -> dict[str, Any]:
@@ -432,6 +437,7 @@ def _plan_from(doc: JsonObject) -> Plan:
         if "config_root" in doc.data
         else None,
         warnings=doc.texts("warnings") if "warnings" in doc.data else (),
+        allowed_roots=doc.texts("allowed_roots") if "allowed_roots" in doc.data else (),
     )
     summary = doc.obj("summary")
     if summary.data != plan.summary.to_dict():

@@ -163,9 +163,22 @@ def _warning_lines(plan: Plan, color: bool) -> list[str]:
     return [_paint(f"Warning: {w}", _COLORS["warn"], color) for w in plan.warnings]
 
 
+def allowed_line(plan: Plan) -> str | None:
+    """The directories outside the config folder its paths were allowed to use
+    (``--allow-path``), for the plan's header; None when there are none."""
+    if not plan.allowed_roots:
+        return None
+    return "Paths allowed outside the config folder (--allow-path): " + ", ".join(
+        plan.allowed_roots
+    )
+
+
 def render_plan_text(plan: Plan, *, color: bool = False) -> str:
-    """The plan as a reviewer reads it in a terminal or a CI log; warnings first."""
+    """The plan as a reviewer reads it in a terminal or a CI log; the allowed paths
+    and warnings first."""
     warnings = _warning_lines(plan, color)
+    if (allowed := allowed_line(plan)) is not None:
+        warnings.insert(0, _paint(allowed, _COLORS["warn"], color))
     if warnings:
         warnings.append("")
     if not plan.has_changes:
@@ -200,6 +213,13 @@ def _fence(body: str) -> str:
 def render_plan_markdown(plan: Plan) -> str:
     """A pull-request comment: summary, warnings, a table and one section per location."""
     out = ["## hlsync plan", ""]
+    if plan.allowed_roots:
+        roots = ", ".join(f"`{_md_cell(r)}`" for r in plan.allowed_roots)
+        out += [
+            "> [!IMPORTANT]",
+            f"> Paths allowed outside the config folder (`--allow-path`): {roots}",
+            "",
+        ]
     if plan.warnings:
         out += ["> [!WARNING]", "> Warnings:"]
         out += [f"> - {_md_cell(w)}" for w in plan.warnings]

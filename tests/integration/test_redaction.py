@@ -31,16 +31,24 @@ T0 = datetime(2026, 3, 1, tzinfo=UTC)
 FORMATS = ("text", "markdown", "json")
 
 
-def config_text(url: str, *, hook: str = "present", pager: bool = True) -> str:
-    leak = (
+def write_pager(config: Path) -> None:
+    """The pager's sink command, a script in the config folder (a program outside it
+    is refused): prints the token it gets, then fails."""
+    script = config / "pager.py"
+    script.write_text(
+        f"#!{sys.executable}\n"
         "import sys; t = sys.stdin.read(); print(t); "
-        "sys.stderr.write('pager refused ' + t); sys.exit(1)"
+        "sys.stderr.write('pager refused ' + t); sys.exit(1)\n"
     )
+    script.chmod(0o755)
+
+
+def config_text(url: str, *, hook: str = "present", pager: bool = True) -> str:
     pager_lines = [
         "      pager:",
         "        scopes: [contacts.readonly]",
         "        token:",
-        "          sink: {command: [" + f"{sys.executable!r}, '-c', {leak!r}" + "]}",
+        "          sink: {command: [./pager.py]}",
     ]
     return "\n".join(
         [
@@ -97,6 +105,7 @@ def test_no_token_value_anywhere(
     config = tmp_path / "cfg"
     config.mkdir()
     (config / "bravo.token").write_text(emulator.token(LOCATION_B) + "\n")
+    write_pager(config)
     (config / "hlsync.yaml").write_text(config_text(emulator.base_url))
     outputs: list[str] = []
 

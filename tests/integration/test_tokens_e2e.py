@@ -249,10 +249,14 @@ def test_a_bump_the_journal_cannot_confirm_is_adopted_with_a_warning(
     assert out.endswith("No changes. The account matches the configuration.\n")
 
 
-def _python_sink(code: str) -> str:
-    return (
-        "{command: [" + ", ".join(repr(a) for a in (sys.executable, "-c", code)) + "]}"
-    )
+def _python_sink(folder: Path, code: str) -> str:
+    """A command sink running ``code``: a script inside the config ``folder``, since a
+    program path outside it is refused (``hlsync.config.containment``)."""
+    script = folder / "bin" / "sink.py"
+    script.parent.mkdir(parents=True, exist_ok=True)
+    script.write_text(f"#!{sys.executable}\n{code}\n")
+    script.chmod(0o755)
+    return "{command: [./bin/sink.py]}"
 
 
 def test_a_failing_sink_command_is_reported_and_recovered(
@@ -262,7 +266,8 @@ def test_a_failing_sink_command_is_reported_and_recovered(
     alpha_env: None,
 ) -> None:
     failing = _python_sink(
-        "import sys; sys.stderr.write('vault sealed: ' + sys.stdin.read()); sys.exit(2)"
+        tmp_path / "cfg",
+        "import sys; sys.stderr.write('vault sealed: ' + sys.stdin.read()); sys.exit(2)",
     )
     # a command sink cannot be read back, so it cannot seed (validate says so)
     config = write_config(tmp_path / "cfg", emulator.base_url, sink=failing, auth=False)
@@ -374,7 +379,8 @@ def test_a_rotation_into_a_command_sink_is_not_cancelled(
 ) -> None:
     store = tmp_path / "vault.txt"
     sink = _python_sink(
-        f"import sys; open({str(store)!r}, 'w').write(sys.stdin.read())"
+        tmp_path / "cfg",
+        f"import sys; open({str(store)!r}, 'w').write(sys.stdin.read())",
     )
     config = write_config(tmp_path / "cfg", emulator.base_url, sink=sink, auth=False)
     assert run(capsys, "apply", str(config), "--auto-approve")[0] == 0

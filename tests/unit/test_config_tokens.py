@@ -80,7 +80,7 @@ locations:
 
 def test_token_policies_and_sinks_are_built(tmp_path: Path) -> None:
     config = _write(tmp_path / "cfg" / "hlsync.yaml", SEEDED)
-    state = load_config(config, env={})
+    state = load_config(config, env={}, allow=[tmp_path])
     (main_loc,) = state.locations
     assert main_loc.auth_integration == "seed-bot"
     tokens = {i.name: i.token for i in main_loc.integrations}
@@ -171,20 +171,28 @@ agency:
 def test_the_digest_covers_token_policy_auth_and_policy(
     tmp_path: Path, old: str, new: str
 ) -> None:
-    before = load_config(_write(tmp_path / "a" / "hlsync.yaml", SEEDED), env={})
+    before = load_config(
+        _write(tmp_path / "a" / "hlsync.yaml", SEEDED), env={}, allow=[tmp_path]
+    )
     assert old in SEEDED
     changed = SEEDED.replace(old, new, 1)
     if old.startswith("auth:"):  # drop auth: (the tags line is then written twice)
         changed = changed.replace(
             "    tags: [vip]\n    tags: [vip]\n", "    tags: [vip]\n"
         )
-    after = load_config(_write(tmp_path / "b" / "hlsync.yaml", changed), env={})
+    after = load_config(
+        _write(tmp_path / "b" / "hlsync.yaml", changed), env={}, allow=[tmp_path]
+    )
     assert before.config_digest != after.config_digest
 
 
 def test_the_digest_ignores_where_the_config_is_checked_out(tmp_path: Path) -> None:
-    one = load_config(_write(tmp_path / "one" / "hlsync.yaml", SEEDED), env={})
-    two = load_config(_write(tmp_path / "two" / "hlsync.yaml", SEEDED), env={})
+    one = load_config(
+        _write(tmp_path / "one" / "hlsync.yaml", SEEDED), env={}, allow=[tmp_path]
+    )
+    two = load_config(
+        _write(tmp_path / "two" / "hlsync.yaml", SEEDED), env={}, allow=[tmp_path]
+    )
     assert one.config_digest == two.config_digest
 
 
@@ -473,7 +481,7 @@ def test_a_sink_of_no_known_kind_is_an_error_not_the_default_file() -> None:
     rules = TokenRules(
         lambda message, where, hint=None: reported.append((message, where, hint)),
         load_catalog(),
-        path_from=lambda where, text: Path("/cfg") / text,
+        path_from=lambda where, text, what: Path("/cfg") / text,
         display=str,
     )
     here = Location("hlsync.yaml", 9, 7)

@@ -23,7 +23,8 @@ from hlsync.errors import Location
 
 Resolve = Callable[[tuple[str | int, ...], str], Path]
 """A path written in the config, resolved against the config file that names it:
-``resolve(steps, text)``, ``steps`` leading from the ``sink:`` mapping to the text."""
+``resolve(steps, text)``, ``steps`` leading from the ``sink:`` mapping to the text. A
+path leading out of the config folder is reported there (``config.containment``)."""
 
 
 @dataclass(frozen=True, slots=True)

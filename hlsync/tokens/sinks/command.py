@@ -1,7 +1,8 @@
 """The ``command`` sink: a program that takes the token on its stdin.
 
 ``{command: [program, args...]}`` in the config (a program path holding a ``/`` is
-relative to the config file). ``argv`` runs with the token on stdin (one line), never in
+relative to the config file, and like every path the config names must stay inside the
+config folder; a bare name is looked up on PATH). ``argv`` runs with the token on stdin (one line), never in
 its arguments or environment (``HLSYNC_INTEGRATION`` names the integration). A non-zero
 exit or a timeout (:data:`COMMAND_TIMEOUT`) means "not delivered"; its stderr is shown,
 scrubbed of the token. A command cannot be read back: it cannot seed a location, be
@@ -44,8 +45,10 @@ class CommandSink:
         cls, raw: Mapping[str, Any], resolve: Resolve, source: Location | None
     ) -> SinkSpec:
         argv = [str(part) for part in raw["command"]]
-        if "/" in argv[0] and not Path(argv[0]).is_absolute():
-            argv[0] = str(resolve(("command", 0), argv[0]))
+        if "/" in argv[0]:  # a program path (absolute ones too) must be contained
+            resolved = resolve(("command", 0), argv[0])
+            if not Path(argv[0]).is_absolute():
+                argv[0] = str(resolved)
         return SinkSpec("command", argv=tuple(argv), source=source)
 
     @property

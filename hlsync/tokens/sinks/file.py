@@ -5,8 +5,9 @@ dir>/.hlsync/tokens/<location or "agency">.<integration>.token``
 (:class:`TokenFileSink`). Written with mode 0600 in a directory of mode 0700,
 atomically (:func:`.disk.write_private`). The default directory also gets a
 ``.gitignore`` of ``*``; a configured file's folder does not, since it may hold other
-files. Location and integration names are config keys (``[a-z0-9][a-z0-9_-]*``, checked
-by the schema), so they are safe file names.
+files. Location names (``[a-z0-9][a-z0-9_-]*``) and integration names (no ``/``,
+backslash or control character, no leading ``.``) are checked by the schema, so they
+are safe file names.
 """
 
 from __future__ import annotations
