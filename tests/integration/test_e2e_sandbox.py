@@ -1,7 +1,8 @@
 """End to end on the embedded sandbox, through the installed ``hlsync`` script.
 
-The sandbox paces requests like upstream (100 per 10 s per location), so the first apply
-of examples/agency (about 210 calls in its busiest location) takes about 20 seconds.
+The sandbox paces requests like upstream (100 per 10 s per location); these runs raise
+its burst budget (``e2e_support.FAST_SANDBOX``), else the first apply of examples/agency
+(about 210 calls in its busiest location) would spend some 20 seconds waiting.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from tests.integration.e2e_support import (
     change_three,
     check_golden,
     copy_example,
+    hermetic_env,
     normalize_target,
     run_hlsync,
 )
@@ -91,6 +93,7 @@ def _apply_on_terminal(config: Path, answer: str) -> subprocess.CompletedProcess
         with subprocess.Popen(
             [str(HLSYNC), "apply", "."],
             cwd=config,
+            env=hermetic_env(),
             stdin=terminal,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
