@@ -26,7 +26,6 @@ from hlsync.emulator.sandbox import BURST_MAX_VARIABLE
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
-GOLDEN = REPO / "tests" / "golden" / "e2e"
 HLSYNC = Path(sys.executable).parent / "hlsync"
 VERSION = "2021-07-28"
 
@@ -91,15 +90,6 @@ def normalize_target(text: str) -> str:
         text,
         flags=re.MULTILINE,
     )
-
-
-def check_golden(name: str, actual: str, update: bool) -> None:
-    path = GOLDEN / name
-    if update:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(actual, encoding="utf-8")
-    assert path.exists(), f"missing {path}; run with --update-golden and review it"
-    assert actual == path.read_text(encoding="utf-8")
 
 
 @dataclass(slots=True)

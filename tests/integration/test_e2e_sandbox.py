@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.golden import GOLDEN, check_golden
 from tests.integration.e2e_support import (
     HLSYNC,
     apply_ok,
     assert_converged,
     change_three,
-    check_golden,
     copy_example,
     hermetic_env,
     normalize_target,
@@ -41,7 +41,11 @@ def test_agency_applies_converges_and_plans_exactly_three_changes(
     change_three(config)
     planned = run_hlsync("plan", ".", "--detailed-exitcode", cwd=config)
     assert planned.returncode == 2, planned.stderr
-    check_golden("three-changes.txt", normalize_target(planned.stdout), update_golden)
+    check_golden(
+        GOLDEN / "e2e" / "three-changes.txt",
+        normalize_target(planned.stdout),
+        update_golden,
+    )
 
     applied = apply_ok(config)
     assert "Apply: 3 ok, 0 failed, 0 skipped" in applied
