@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,21 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 
 
+def under_ci() -> bool:
+    """True when ``CI=true`` (``.ci/run`` sets it)."""
+    return os.environ.get("CI") == "true"
+
+
+def require_shared(path: Path, reason: str, ci: bool) -> None:
+    """Skip with ``reason`` when the file ``path`` (from ../shared) is missing; under CI
+    fail instead: CI always has ../shared, so a skip there would hide a lost check."""
+    if path.is_file():
+        return
+    if ci:
+        pytest.fail(reason + " (required under CI=true)")
+    pytest.skip(reason)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-golden",
@@ -40,8 +56,6 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
 @pytest.fixture(autouse=True)
 def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     """No HLSYNC_* setting or colour preference leaks in from the developer's shell."""
-    import os
-
     for name in list(os.environ):
         if name.startswith("HLSYNC_") or name in {"NO_COLOR", "FORCE_COLOR"}:
             monkeypatch.delenv(name, raising=False)

@@ -1,11 +1,10 @@
 """The emulator's clock: token expiry and rate-limit windows read time from here.
 
 The clock follows real time (UTC) until a test or operator sets it; from then on it is
-frozen and moves only when advanced, so rotation windows and rate-limit windows can be
-crossed deterministically (``POST /_emulator/clock``). ``unfreeze`` returns to real time.
-
-Search lag is deliberately NOT driven by this clock: it follows the real monotonic clock
-(see the seam in ``state``), because it models an index that catches up in wall time.
+frozen and moves only when advanced, so rotation windows, rate-limit windows and search
+lag can be crossed deterministically (``POST /_emulator/clock``). ``unfreeze`` returns
+to real time. Search lag models an index that catches up in wall time: on the unfrozen
+clock it does, as operators expect; on a frozen one it catches up as the clock advances.
 """
 
 from __future__ import annotations

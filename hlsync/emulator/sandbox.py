@@ -7,11 +7,17 @@ only token hashes are stored, so each process gets fresh tokens that live in mem
 
 The file is locked while open; a second process gets a clear :class:`HlsyncError`, as
 does a file that is not an emulator database.
+
+The sandbox paces requests like upstream (100 per 10 s per integration and location).
+For tests only, ``HLSYNC_SANDBOX_BURST_MAX`` raises that burst budget (the test suite's
+end-to-end runs, which are not about rate limits, set it as ``hlsync emulator serve
+--burst-max`` does for the served twin); it is not a user setting and no config names it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -19,17 +25,36 @@ from types import TracebackType
 import httpx
 
 from hlsync.emulator.app import ConnectionDropped, create_app
+from hlsync.emulator.ratelimit import Limits
 from hlsync.emulator.state import EmulatorState
 from hlsync.errors import HlsyncError
 
 SANDBOX_COMPANY_ID = "sandboxAgency0000001"
 SANDBOX_BASE_URL = "http://sandbox.hlsync.invalid"
 SANDBOX_RELATIVE_PATH = Path(".hlsync") / "sandbox.sqlite3"
+# Test-only: a larger burst budget for the sandbox (see the module docstring).
+BURST_MAX_VARIABLE = "HLSYNC_SANDBOX_BURST_MAX"
 
 
 def default_sandbox_db(config_dir: Path) -> Path:
     """``<config dir>/.hlsync/sandbox.sqlite3``."""
     return config_dir / SANDBOX_RELATIVE_PATH
+
+
+def sandbox_limits(environ: Mapping[str, str]) -> Limits:
+    """Upstream's limits, with the burst budget of ``HLSYNC_SANDBOX_BURST_MAX`` if set.
+
+    Raises :class:`HlsyncError` when the variable is not a positive integer.
+    """
+    raw = environ.get(BURST_MAX_VARIABLE)
+    if raw is None:
+        return Limits()
+    try:
+        return Limits(burst_max=int(raw))
+    except ValueError as exc:
+        raise HlsyncError(
+            f"{BURST_MAX_VARIABLE}={raw!r} is not a positive integer (test-only setting)"
+        ) from exc
 
 
 class SandboxTransport(httpx.ASGITransport):
@@ -84,10 +109,11 @@ def open_sandbox(
     """Open (creating if needed) the sandbox at ``db_path`` with ``(id, name)`` locations.
 
     Raises :class:`HlsyncError` if the file is not a sandbox database, is locked by
-    another process, or cannot be created.
+    another process, or cannot be created (or ``HLSYNC_SANDBOX_BURST_MAX`` is invalid).
     """
+    limits = sandbox_limits(os.environ)
     try:
-        state = EmulatorState.open_sqlite(db_path)
+        state = EmulatorState.open_sqlite(db_path, limits=limits)
     except OSError as exc:
         raise HlsyncError(f"{db_path}: cannot open the sandbox ({exc})") from exc
     try:

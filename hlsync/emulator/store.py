@@ -13,8 +13,9 @@ Contract (the seam with the platform half):
   :meth:`Store.location_ids`.
 - Records are plain JSON-native dicts, replaced (never mutated) on every change, so a
   reference kept by the search-lag history is a true snapshot.
-- Timestamps (``dateAdded``/``dateUpdated``) come from the emulator clock; search lag uses
-  the real monotonic clock (``monotonic``), as the seam says.
+- Timestamps (``dateAdded``/``dateUpdated``) and search lag both follow the emulator
+  clock: real time until it is set, so an operator's lag catches up in wall time, and a
+  frozen clock moves only when advanced, so a test crosses a lag without sleeping.
 
 Contacts are stored in the "domain" form the routes produced with
 ``hlsync.emulator.validation``: ``phone`` E.164, ``tags`` a list, ``customFields`` a list of
@@ -24,11 +25,10 @@ when a response is shaped, never stored.
 
 from __future__ import annotations
 
-import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from hlsync.emulator import search
@@ -51,7 +51,8 @@ DEFAULT_SETTINGS: dict[str, bool] = {
 
 # How long the search-lag history keeps a change; a lag longer than this shows the
 # contact as it is now. Ten minutes is far beyond any lag a test or benchmark sets.
-HISTORY_SECONDS = 600.0
+# (If the emulator clock is set back, the history is still taken in write order.)
+HISTORY = timedelta(minutes=10)
 # How many filtered result lists each location keeps between writes (cursor paging
 # through one query hits the same entry page after page).
 _RESULT_CACHE_SIZE = 8
@@ -99,9 +100,10 @@ class _LocationIndex:
 
 @dataclass(frozen=True, slots=True)
 class _Change:
-    """One contact write, for search lag: the record before and after, at ``at``."""
+    """One contact write, for search lag: the record before it, at ``at`` (emulator
+    clock)."""
 
-    at: float
+    at: datetime
     location_id: str
     contact_id: str
     before: Record | None
@@ -139,12 +141,9 @@ class Store:
         self,
         persistence: PersistenceLike,
         clock: ClockLike,
-        *,
-        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._persistence = persistence
         self._clock = clock
-        self._monotonic = monotonic
         self._locations: dict[str, Record] = dict(persistence.load(KIND_LOCATION))
         self._contacts: dict[str, Record] = {}
         self._indexes: dict[str, _LocationIndex] = {}
@@ -383,12 +382,12 @@ class Store:
         return [rec for rec in ordered if search.matches(query, rec)]
 
     def _lagged_view(self, location_id: str, lag_seconds: float) -> list[Record]:
-        """The location's contacts as they were ``lag_seconds`` ago (monotonic time)."""
+        """The location's contacts as they were ``lag_seconds`` ago (emulator clock)."""
         index = self._indexes.get(location_id)
         view: dict[str, Record | None] = {
             cid: self._contacts[cid] for cid in (index.ids if index else ())
         }
-        horizon = self._monotonic() - lag_seconds
+        horizon = self._clock.now() - timedelta(seconds=lag_seconds)
         for change in reversed(self._history):
             if change.at <= horizon:
                 break
@@ -430,9 +429,9 @@ class Store:
             del self._contacts[contact_id]
             self._persistence.delete(KIND_CONTACT, contact_id)
         self._index(location_id).invalidate()
-        now = self._monotonic()
+        now = self._clock.now()
         self._history.append(_Change(now, location_id, contact_id, before))
-        while self._history and self._history[0].at < now - HISTORY_SECONDS:
+        while self._history and self._history[0].at < now - HISTORY:
             self._history.popleft()
 
     def _index(self, location_id: str) -> _LocationIndex:

@@ -29,7 +29,8 @@ from hlsync.kinds.integration_writer import (
 )
 from hlsync.kinds.registry import kind_named
 from hlsync.targets.access import TargetAccess
-from hlsync.upstream.client import LocationApi, attempt_counter
+from hlsync.upstream.api import LocationApiLike
+from hlsync.upstream.client import attempt_counter
 
 
 def known_field_ids(changes: Sequence[Change]) -> dict[tuple[str, str], str]:
@@ -79,7 +80,7 @@ class ChangeWriter:
             return Outcome(change.address, "failed", text, counter[0], change.action)
         return Outcome(change.address, "ok", note, counter[0], change.action)
 
-    def location_api(self, change: Change) -> LocationApi:
+    def location_api(self, change: Change) -> LocationApiLike:
         """The API of the change's location; a change without one fails."""
         api = (
             None

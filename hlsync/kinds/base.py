@@ -35,7 +35,7 @@ from hlsync.core.model import (
 from hlsync.core.plan import Change
 from hlsync.errors import Location, Problem
 from hlsync.targets.access import TargetAccess
-from hlsync.upstream.client import LocationApi
+from hlsync.upstream.api import LocationApiLike
 
 if TYPE_CHECKING:
     from hlsync.kinds.integration_plan import PlanOptions
@@ -105,7 +105,7 @@ class ReadContext:
     ids) cost one call, and the reads still run concurrently.
     """
 
-    def __init__(self, spec: LocationSpec, api: LocationApi, access: TargetAccess):
+    def __init__(self, spec: LocationSpec, api: LocationApiLike, access: TargetAccess):
         self.spec = spec
         self.api = api
         self.access = access
@@ -124,7 +124,7 @@ class WriteContext(Protocol):
     field_ids: dict[tuple[str, str], str]  # (location, field key) -> upstream id
     integrations: IntegrationWriter
 
-    def location_api(self, change: Change) -> LocationApi:
+    def location_api(self, change: Change) -> LocationApiLike:
         """The API of the change's location (fails the change when there is none)."""
 
 

@@ -47,7 +47,8 @@ from hlsync.kinds.contact_diff import (
 )
 from hlsync.kinds.custom_field import needs_fields, read_fields
 from hlsync.kinds.shared import GONE_STATUSES, absent_change, delete_verified
-from hlsync.upstream.client import ApiError, LocationApi
+from hlsync.upstream.api import LocationApiLike
+from hlsync.upstream.client import ApiError
 from hlsync.upstream.contact_search import (
     lookup_contacts,
     observed_contact,
@@ -294,7 +295,7 @@ def _by_id(change: Change, entry: Any, ctx: WriteContext) -> Any:
     return {"id": field_id, **rest}
 
 
-async def _contact_exists(api: LocationApi, contact_id: str) -> bool:
+async def _contact_exists(api: LocationApiLike, contact_id: str) -> bool:
     try:
         await api.get_contact(contact_id)
     except ApiError as exc:

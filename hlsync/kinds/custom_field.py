@@ -40,7 +40,8 @@ from hlsync.core.plan import Action, Change, FieldChange, address
 from hlsync.kinds.base import LocationBuilder, PlanContext, ReadContext, WriteContext
 from hlsync.kinds.change_fields import ChangeFailed, error_text, object_id, text_of
 from hlsync.kinds.shared import absent_change, delete_verified, derived_key
-from hlsync.upstream.client import AmbiguousWriteError, ApiError, LocationApi
+from hlsync.upstream.api import LocationApiLike
+from hlsync.upstream.client import AmbiguousWriteError, ApiError
 
 FIELD_PREFIX = "contact."
 
@@ -172,7 +173,7 @@ def read_fields(ctx: ReadContext) -> Awaitable[dict[str, ObservedCustomField]]:
     return ctx.shared("custom_fields", lambda: _list_fields(ctx.api))
 
 
-async def _list_fields(api: LocationApi) -> dict[str, ObservedCustomField]:
+async def _list_fields(api: LocationApiLike) -> dict[str, ObservedCustomField]:
     found: dict[str, ObservedCustomField] = {}
     for item in await api.list_custom_fields():
         if item.get("model", "contact") != "contact":
@@ -278,7 +279,7 @@ def _option_warnings(spec: LocationSpec, obs: ObservedLocation) -> list[str]:
     return out
 
 
-async def _create(api: LocationApi, change: Change, ctx: WriteContext) -> str:
+async def _create(api: LocationApiLike, change: Change, ctx: WriteContext) -> str:
     body: dict[str, Any] = {
         "name": text_of(change, "name"),
         "dataType": text_of(change, "data_type"),
@@ -321,11 +322,11 @@ async def _create(api: LocationApi, change: Change, ctx: WriteContext) -> str:
     return note
 
 
-async def _field_exists(api: LocationApi, field_id: str) -> bool:
+async def _field_exists(api: LocationApiLike, field_id: str) -> bool:
     return any(str(f.get("id")) == field_id for f in await api.list_custom_fields())
 
 
-async def _find_field(api: LocationApi, key: str) -> dict[str, Any] | None:
+async def _find_field(api: LocationApiLike, key: str) -> dict[str, Any] | None:
     for item in await api.list_custom_fields():
         if str(item.get("fieldKey") or "").removeprefix(FIELD_PREFIX) == key:
             return item

@@ -39,7 +39,8 @@ from hlsync.core.plan import Action, Change, FieldChange, address
 from hlsync.kinds.base import LocationBuilder, PlanContext, ReadContext, WriteContext
 from hlsync.kinds.change_fields import ChangeFailed, error_text, object_id, text_of
 from hlsync.kinds.shared import absent_change, delete_verified, derived_key
-from hlsync.upstream.client import AmbiguousWriteError, ApiError, LocationApi
+from hlsync.upstream.api import LocationApiLike
+from hlsync.upstream.client import AmbiguousWriteError, ApiError
 
 
 class CustomValueKind:
@@ -199,7 +200,7 @@ class CustomValueKind:
 CUSTOM_VALUE = CustomValueKind()
 
 
-async def _list(api: LocationApi) -> dict[str, ObservedCustomValue]:
+async def _list(api: LocationApiLike) -> dict[str, ObservedCustomValue]:
     found: dict[str, ObservedCustomValue] = {}
     for item in await api.call_list(f"{api.base}/customValues", "customValues"):
         name = str(item.get("name") or "")
@@ -209,7 +210,9 @@ async def _list(api: LocationApi) -> dict[str, ObservedCustomValue]:
     return found
 
 
-async def _settled(api: LocationApi, change: Change, error: str, *, lost: bool) -> str:
+async def _settled(
+    api: LocationApiLike, change: Change, error: str, *, lost: bool
+) -> str:
     """After a create whose outcome is unknown or refused: read the list again."""
     found = (await _list(api)).get(change.key)
     wanted = change.desired.get("value")
@@ -229,10 +232,10 @@ async def _settled(api: LocationApi, change: Change, error: str, *, lost: bool) 
     return "already existed upstream"
 
 
-async def _delete(api: LocationApi, path: str) -> None:
+async def _delete(api: LocationApiLike, path: str) -> None:
     await api.call("DELETE", path)
 
 
-async def _exists(api: LocationApi, value_id: str) -> bool:
+async def _exists(api: LocationApiLike, value_id: str) -> bool:
     items = await api.call_list(f"{api.base}/customValues", "customValues")
     return any(str(item.get("id")) == value_id for item in items)

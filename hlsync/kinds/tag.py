@@ -33,7 +33,8 @@ from hlsync.core.plan import Change, FieldChange, address
 from hlsync.kinds.base import LocationBuilder, PlanContext, ReadContext, WriteContext
 from hlsync.kinds.change_fields import ChangeFailed, error_text, object_id, text_of
 from hlsync.kinds.shared import absent_change, delete_verified
-from hlsync.upstream.client import AmbiguousWriteError, ApiError, LocationApi
+from hlsync.upstream.api import LocationApiLike
+from hlsync.upstream.client import AmbiguousWriteError, ApiError
 
 
 class TagKind:
@@ -167,7 +168,7 @@ class TagKind:
 TAG = TagKind()
 
 
-async def _list_tags(api: LocationApi) -> dict[str, ObservedTag]:
+async def _list_tags(api: LocationApiLike) -> dict[str, ObservedTag]:
     return {
         str(t["name"]): ObservedTag(id=str(t["id"]), name=str(t["name"]))
         for t in await api.list_tags()
@@ -175,7 +176,7 @@ async def _list_tags(api: LocationApi) -> dict[str, ObservedTag]:
 
 
 async def _tag_exists(
-    api: LocationApi, *, name: str | None = None, tag_id: str | None = None
+    api: LocationApiLike, *, name: str | None = None, tag_id: str | None = None
 ) -> bool:
     for tag in await api.list_tags():
         if tag_id is not None and str(tag.get("id")) == tag_id:

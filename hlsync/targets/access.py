@@ -1,4 +1,4 @@
-"""How to reach a target: one ``LocationApi`` per declared location, the Private
+"""How to reach a target: one ``LocationApiLike`` per declared location, the Private
 Integration driver, the agency's company id and the upstream clock.
 
 ``build_access(api, desired, tokens)`` makes a :class:`TargetAccess` from resolved tokens;
@@ -13,15 +13,17 @@ from dataclasses import dataclass, field
 from hlsync.core.model import DesiredState, LocationSpec
 from hlsync.errors import HlsyncError, Problem
 from hlsync.targets.drivers import IntegrationDriver
-from hlsync.upstream.client import ApiClient, LocationApi, UpstreamClock
+from hlsync.upstream.api import LocationApiLike
+from hlsync.upstream.client import ApiClient, UpstreamClock
 from hlsync.upstream.contact_search import BATCH_SIZE
 
 
 @dataclass(frozen=True, slots=True)
 class TargetAccess:
-    """How to reach a target: one :class:`LocationApi` per local location name, the
-    Private Integration driver (None: integrations are not read), and the agency's
-    company id (None: agency integrations are not read).
+    """How to reach a target: one :class:`LocationApiLike` per local location name (the
+    HTTP ``LocationApi``, or a test's fake), the Private Integration driver (None:
+    integrations are not read), and the agency's company id (None: agency integrations
+    are not read).
 
     ``clock`` is the upstream's clock (``Date`` headers) that ``read_observed`` reports
     as ``ObservedState.upstream_now``. ``seeded_by`` maps a location to the integration
@@ -29,7 +31,7 @@ class TargetAccess:
     token for that integration, the location's API switches to it.
     """
 
-    locations: Mapping[str, LocationApi]
+    locations: Mapping[str, LocationApiLike]
     integrations: IntegrationDriver | None = None
     company_id: str | None = None
     batch_size: int = field(default=BATCH_SIZE)
@@ -76,7 +78,7 @@ def build_access(
     )
 
 
-def location_api(access: TargetAccess, spec: LocationSpec) -> LocationApi:
+def location_api(access: TargetAccess, spec: LocationSpec) -> LocationApiLike:
     api = access.locations.get(spec.name)
     if api is None:
         raise HlsyncError(

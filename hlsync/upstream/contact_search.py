@@ -33,11 +33,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from hlsync.core.model import ObservedContact
+from hlsync.upstream.api import LocationApiLike
 from hlsync.upstream.client import (
     PAGE_MODE_LIMIT,
     SEARCH_PAGE_MAX,
     JSONDict,
-    LocationApi,
     SearchPage,
     next_cursor,
 )
@@ -106,7 +106,7 @@ def _collect(
 
 
 async def read_contacts(
-    api: LocationApi, keys: Sequence[str], *, batch_size: int = BATCH_SIZE
+    api: LocationApiLike, keys: Sequence[str], *, batch_size: int = BATCH_SIZE
 ) -> dict[str, JSONDict]:
     """The upstream contacts matching ``keys``, by key, per the read-path rule."""
     wanted = set(keys)
@@ -134,7 +134,7 @@ async def read_contacts(
 
 
 async def lookup_contacts(
-    api: LocationApi, keys: Sequence[str], batch_size: int
+    api: LocationApiLike, keys: Sequence[str], batch_size: int
 ) -> dict[str, JSONDict]:
     """OR-group lookups of ``batch_size`` keys each, all in flight together."""
     wanted = set(keys)
@@ -160,7 +160,10 @@ def _whole_body(**extra: Any) -> JSONDict:
 
 
 async def _whole_rest(
-    api: LocationApi, first: SearchPage, found: dict[str, JSONDict], wanted: set[str]
+    api: LocationApiLike,
+    first: SearchPage,
+    found: dict[str, JSONDict],
+    wanted: set[str],
 ) -> None:
     """Pages 2… of the whole-location search: page mode concurrently, then cursors."""
     if len(first.contacts) < SEARCH_PAGE_MAX:

@@ -6,7 +6,6 @@ except under ``CI=true``, where its absence is a failure (CI always has it).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,23 +14,20 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conftest import require_shared, under_ci
 from tests.contract.openapi import OPENAPI
 from tests.emulator_fixtures import LOCATION_A, LOCATION_B, VERSION, LiveEmulator
 
 
 def require_official_files(folder: Path, ci: bool) -> None:
     """Skip (or, under CI, fail) with the reason when ``folder`` lacks the spec files."""
-    if (folder / "apps" / "contacts.json").is_file():
-        return
     reason = f"the official OpenAPI files are not at {folder}"
-    if ci:
-        pytest.fail(reason + " (required under CI=true)")
-    pytest.skip(reason)
+    require_shared(folder / "apps" / "contacts.json", reason, ci)
 
 
 @pytest.fixture(autouse=True)
 def official_files() -> None:
-    require_official_files(OPENAPI, os.environ.get("CI") == "true")
+    require_official_files(OPENAPI, under_ci())
 
 
 @dataclass(slots=True)

@@ -22,10 +22,10 @@ from typing import Any
 import httpx
 
 from hlsync.config.loader import load_config
+from hlsync.emulator.sandbox import BURST_MAX_VARIABLE
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
-GOLDEN = REPO / "tests" / "golden" / "e2e"
 HLSYNC = Path(sys.executable).parent / "hlsync"
 VERSION = "2021-07-28"
 
@@ -36,6 +36,18 @@ AGENCY_LOCATIONS = (
     ("uptown", "agUptown0000000000003", "HL_UPTOWN_TOKEN"),
 )
 QUICKSTART_LOCATION = ("main", "qs7LocAtion0000000001", "HLSYNC_QUICKSTART_TOKEN")
+# The sandbox paces requests like upstream (100 per 10 s); no end-to-end test is about
+# rate limits, so every run raises its burst budget (a test-only variable, the twin of
+# the served emulator's --burst-max 5000). Pacing itself: test_client_emulator.py.
+FAST_SANDBOX = {BURST_MAX_VARIABLE: "5000"}
+
+
+def hermetic_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The test's environment without HLSYNC_* settings, plus FAST_SANDBOX and ``env``."""
+    full = {k: v for k, v in os.environ.items() if not k.startswith("HLSYNC_")}
+    full.update(FAST_SANDBOX)
+    full.update(env or {})
+    return full
 
 
 def copy_example(name: str, into: Path) -> Path:
@@ -51,13 +63,11 @@ def run_hlsync(
     env: Mapping[str, str] | None = None,
     timeout: float = 120,
 ) -> subprocess.CompletedProcess[str]:
-    """``hlsync ARGS`` in ``cwd`` with the test's (hermetic) environment plus ``env``."""
-    full = {k: v for k, v in os.environ.items() if not k.startswith("HLSYNC_")}
-    full.update(env or {})
+    """``hlsync ARGS`` in ``cwd`` in :func:`hermetic_env` (``env`` added)."""
     return subprocess.run(
         [str(HLSYNC), *args],
         cwd=cwd,
-        env=full,
+        env=hermetic_env(env),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -80,15 +90,6 @@ def normalize_target(text: str) -> str:
         text,
         flags=re.MULTILINE,
     )
-
-
-def check_golden(name: str, actual: str, update: bool) -> None:
-    path = GOLDEN / name
-    if update:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(actual, encoding="utf-8")
-    assert path.exists(), f"missing {path}; run with --update-golden and review it"
-    assert actual == path.read_text(encoding="utf-8")
 
 
 @dataclass(slots=True)

@@ -1,7 +1,8 @@
 """End to end on the embedded sandbox, through the installed ``hlsync`` script.
 
-The sandbox paces requests like upstream (100 per 10 s per location), so the first apply
-of examples/agency (about 210 calls in its busiest location) takes about 20 seconds.
+The sandbox paces requests like upstream (100 per 10 s per location); these runs raise
+its burst budget (``e2e_support.FAST_SANDBOX``), else the first apply of examples/agency
+(about 210 calls in its busiest location) would spend some 20 seconds waiting.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.golden import GOLDEN, check_golden
 from tests.integration.e2e_support import (
     HLSYNC,
     apply_ok,
     assert_converged,
     change_three,
-    check_golden,
     copy_example,
+    hermetic_env,
     normalize_target,
     run_hlsync,
 )
@@ -39,7 +41,11 @@ def test_agency_applies_converges_and_plans_exactly_three_changes(
     change_three(config)
     planned = run_hlsync("plan", ".", "--detailed-exitcode", cwd=config)
     assert planned.returncode == 2, planned.stderr
-    check_golden("three-changes.txt", normalize_target(planned.stdout), update_golden)
+    check_golden(
+        GOLDEN / "e2e" / "three-changes.txt",
+        normalize_target(planned.stdout),
+        update_golden,
+    )
 
     applied = apply_ok(config)
     assert "Apply: 3 ok, 0 failed, 0 skipped" in applied
@@ -91,6 +97,7 @@ def _apply_on_terminal(config: Path, answer: str) -> subprocess.CompletedProcess
         with subprocess.Popen(
             [str(HLSYNC), "apply", "."],
             cwd=config,
+            env=hermetic_env(),
             stdin=terminal,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

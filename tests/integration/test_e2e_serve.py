@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.golden import GOLDEN, check_golden
 from tests.integration.e2e_support import (
     AGENCY_LOCATIONS,
     HLSYNC,
@@ -24,7 +25,6 @@ from tests.integration.e2e_support import (
     apply_ok,
     assert_converged,
     change_three,
-    check_golden,
     copy_example,
     edit,
     normalize_target,
@@ -65,7 +65,9 @@ def test_agency_applies_converges_and_plans_exactly_three_changes(
         planned = run_hlsync("plan", ".", "--detailed-exitcode", cwd=config, env=env)
         assert planned.returncode == 2, planned.stderr
         check_golden(
-            "three-changes.txt", normalize_target(planned.stdout), update_golden
+            GOLDEN / "e2e" / "three-changes.txt",
+            normalize_target(planned.stdout),
+            update_golden,
         )
         assert f"hlsync will make these changes to {served.url}:" in planned.stdout
 

@@ -4,7 +4,6 @@ v3 differences and persistence, as reference §2–§6 and the emulator issue as
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -282,16 +281,21 @@ def test_scopes_and_locations(api: Api) -> None:
     assert [loc["id"] for loc in mine["locations"]] == [LOCATION_A]
 
 
-def test_search_filters_sort_and_cursor(api: Api) -> None:
-    people = [
-        api.create(firstName=name, email=f"{name}@x.io", tags=tags)
-        for name, tags in (
-            ("amy", ["vip"]),
-            ("bob", []),
-            ("cat", ["vip", "new"]),
-            ("dan", ["new"]),
-        )
-    ]
+# Ids are random and upstream stamps dateAdded in milliseconds, so contacts created in
+# one millisecond tie; the order must come from the clock or the id tie-break, never
+# from creation order. Twenty rounds (fresh ids each) keep that honest in every run.
+@pytest.mark.parametrize("round_", range(20))
+def test_search_filters_sort_and_cursor(api: Api, round_: int) -> None:
+    api.http.post("/_emulator/clock", json={"set": "2030-01-01T00:00:00Z"})
+    people = []
+    for name, tags in (
+        ("amy", ["vip"]),
+        ("bob", []),
+        ("cat", ["vip", "new"]),
+        ("dan", ["new"]),
+    ):
+        api.http.post("/_emulator/clock", json={"advance": 1})
+        people.append(api.create(firstName=name, email=f"{name}@x.io", tags=tags))
     by_id = {p["firstName"]: p["id"] for p in people}
 
     def names(**body: Any) -> list[str]:
@@ -299,6 +303,13 @@ def test_search_filters_sort_and_cursor(api: Api) -> None:
         return [c["firstName"] for c in found]
 
     assert names() == ["dan", "cat", "bob", "amy"]  # default: newest first
+    api.http.post("/_emulator/clock", json={"advance": 1})
+    twins = [api.create(firstName=f"eve{n}", email=f"eve{n}@x.io") for n in (1, 2)]
+    assert twins[0]["dateAdded"] == twins[1]["dateAdded"]  # a tie: id ascending
+    tied = sorted(twins, key=lambda c: str(c["id"]))
+    assert names()[:2] == [c["firstName"] for c in tied]
+    for twin in twins:
+        assert api("DELETE", f"/contacts/{twin['id']}").status_code == 200
     vip_or_dan = {
         "group": "OR",
         "filters": [
@@ -375,12 +386,12 @@ def test_search_rejects_bad_bodies(api: Api) -> None:
 def test_search_lag_and_fail_after_commit(api: Api) -> None:
     rules = {"rules": [{"route": "POST /contacts/search", "searchLagMs": 2000}]}
     assert api.http.put("/_emulator/faults", json=rules).status_code == 200
+    api.http.post("/_emulator/clock", json={"set": "2030-01-01T00:00:00Z"})
     c = api.create(email="late@x.io")
-    started = time.monotonic()
     assert api("GET", f"/contacts/{c['id']}").status_code == 200
     filters = [{"field": "email", "operator": "eq", "value": "late@x.io"}]
     assert api.search(pageLimit=5, filters=filters)["total"] == 0
-    time.sleep(max(0.0, 2.05 - (time.monotonic() - started)))
+    api.http.post("/_emulator/clock", json={"advance": 2})
     assert api.search(pageLimit=5, filters=filters)["total"] == 1
     rules = {"rules": [{"route": "POST /contacts/", "failAfterCommit": 1.0}]}
     api.http.put("/_emulator/faults", json=rules)

@@ -34,10 +34,11 @@ from hlsync.live.runbook import render_runbook_markdown, render_runbook_text
 from hlsync.targets.target import resolve_tokens
 from hlsync.upstream.client import ApiClient
 from tests.emulator_fixtures import LOCATION_A, LiveEmulator
+from tests.golden import GOLDEN, check_golden
 
 pytestmark = pytest.mark.integration
 
-GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "runbook"
+RUNBOOKS = GOLDEN / "runbook"
 SCOPES = [
     "contacts.readonly",
     "contacts.write",
@@ -126,14 +127,6 @@ def _run(
 EMULATOR_URL = "http://emulator.invalid"
 
 
-def _golden(name: str, actual: str, update: bool) -> None:
-    path = GOLDEN / name
-    if update:
-        path.write_text(actual, encoding="utf-8")
-    assert path.exists(), f"missing {path}; run with --update-golden and review it"
-    assert actual == path.read_text(encoding="utf-8")
-
-
 def test_round_trip(
     live: Path,
     emulator: LiveEmulator,
@@ -154,8 +147,10 @@ def test_round_trip(
     runbook = render_runbook_text(plan)
     url = emulator.base_url
     fixed = dataclasses.replace(plan, target=EMULATOR_URL)
-    _golden("round-trip.txt", render_runbook_text(fixed), update_golden)
-    _golden("round-trip.md", render_runbook_markdown(fixed), update_golden)
+    check_golden(RUNBOOKS / "round-trip.txt", render_runbook_text(fixed), update_golden)
+    check_golden(
+        RUNBOOKS / "round-trip.md", render_runbook_markdown(fixed), update_golden
+    )
     assert "\n" + runbook + "\n" in out  # the plan shows the UI steps too
     # HLSYNC_LEADCONNECTOR_URL is where the plan went: its header and runbook say so
     assert plan.target == url

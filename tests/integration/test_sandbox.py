@@ -13,7 +13,11 @@ import pytest
 
 from hlsync.cli import main
 from hlsync.emulator.faults import FaultRule
-from hlsync.emulator.sandbox import default_sandbox_db, open_sandbox
+from hlsync.emulator.sandbox import (
+    BURST_MAX_VARIABLE,
+    default_sandbox_db,
+    open_sandbox,
+)
 from hlsync.errors import HlsyncError
 
 LOCATION = "locSandboxAlpha00001"
@@ -165,3 +169,31 @@ def test_sandbox_drop_fault_is_a_protocol_error(tmp_path: Path) -> None:
         with pytest.raises(httpx.RemoteProtocolError):
             asyncio.run(upsert())
         assert sandbox.state.store.contact_count(LOCATION) == 1
+
+
+def _burst_max(db: Path) -> str:
+    """The ``X-RateLimit-Max`` a request to a freshly opened sandbox reports."""
+    with open_sandbox(db, [(LOCATION, "Alpha")]) as sandbox:
+
+        async def probe() -> str:
+            async with sandbox.client(sandbox.location_tokens[LOCATION]) as client:
+                response = await client.get(f"/locations/{LOCATION}")
+                assert response.status_code == 200
+                return response.headers["x-ratelimit-max"]
+
+        return asyncio.run(probe())
+
+
+def test_sandbox_paces_like_upstream_unless_a_test_raises_its_burst(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "sandbox.sqlite3"
+    assert _burst_max(db) == "100"
+    monkeypatch.setenv(BURST_MAX_VARIABLE, "5000")
+    assert _burst_max(db) == "5000"
+    for bad in ("0", "many"):
+        monkeypatch.setenv(BURST_MAX_VARIABLE, bad)
+        with pytest.raises(HlsyncError, match=f"{BURST_MAX_VARIABLE}='{bad}' is not"):
+            open_sandbox(db, [(LOCATION, "Alpha")])
+    monkeypatch.delenv(BURST_MAX_VARIABLE)
+    assert _burst_max(db) == "100"  # the raised budget was never stored

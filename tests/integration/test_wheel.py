@@ -1,8 +1,9 @@
 """The built wheel carries its schemas and scope catalog and runs outside the checkout.
 
-Builds the wheel with pip (as `pip install .` does), installs it without dependencies into
-a private folder, and runs `python -m hlsync` from a directory outside the repository with
-only that folder (plus the current environment's third-party packages) on the path.
+Builds the wheel with pip and the declared backend (as `pip install .` does), installs it
+without dependencies into a private folder, and runs `python -m hlsync` from a directory
+outside the repository with only that folder (plus the current environment's third-party
+packages) on the path.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "pip",
             "wheel",
             "--no-deps",
+            # the backend pyproject names is a test dependency; an isolated build
+            # (what `pip install -e .` in .ci/run does) would first install it again
+            "--no-build-isolation",
             "-q",
             "-w",
             str(wheels),

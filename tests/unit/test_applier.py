@@ -1,7 +1,8 @@
 """apply_plan without a network: scheduling, skips, fail-fast, tokens, call counting.
 
-A fake ``LocationApi`` records calls and can hold them open or fail them; the integration
-driver is faked the same way. One test runs the real client over ``httpx.MockTransport``
+A fake ``LocationApi`` (``tests.unit.fakes``, typed against the engine's protocol)
+records calls and can hold them open or fail them; the integration driver is faked the
+same way. One test runs the real client over ``httpx.MockTransport``
 to prove retries are counted per change.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 
 import httpx
 import pytest
@@ -21,14 +22,14 @@ from hlsync.core.result import ApplyResult, Outcome
 from hlsync.engine.applier import IN_FLIGHT_PER_LOCATION, apply_plan
 from hlsync.errors import HlsyncError
 from hlsync.targets.access import TargetAccess
-from hlsync.targets.drivers import IntegrationDriver, IntegrationScope, Token
+from hlsync.targets.drivers import IntegrationScope, Token
 from hlsync.upstream.client import (
     AmbiguousWriteError,
     ApiClient,
     ApiError,
-    LocationApi,
     RetryPolicy,
 )
+from tests.unit.fakes import FakeApi
 
 SECRET = "pit-secret-value-0001"
 
@@ -63,69 +64,6 @@ def change(
 
 def plan(*changes: Change) -> Plan:
     return Plan("0", "digest", "sandbox", (PlanLocation("main", "LOC-main"),), changes)
-
-
-class FakeApi:
-    """The LocationApi methods the applier uses; records (method, argument) pairs."""
-
-    def __init__(self, name: str = "main") -> None:
-        self.name = name
-        self.calls: list[tuple[str, Any]] = []
-        self.fail: dict[str, ApiError] = {}  # by email / id
-        self.gate: asyncio.Event | None = None  # hold every call until set
-        self.running = 0
-        self.peak = 0
-        self.fields: list[dict[str, Any]] = []
-
-    async def _call(self, method: str, arg: Any) -> None:
-        self.calls.append((method, arg))
-        self.running += 1
-        self.peak = max(self.peak, self.running)
-        try:
-            if self.gate is not None:
-                await self.gate.wait()
-            await asyncio.sleep(0)
-            key = arg[0] if isinstance(arg, tuple) else arg
-            key = key.get("email") if isinstance(key, Mapping) else key
-            if key in self.fail:
-                raise self.fail[key]
-        finally:
-            self.running -= 1
-
-    async def upsert_contact(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        await self._call("upsert", dict(body))
-        return {"new": True, "contact": {"id": "c1"}}
-
-    async def update_contact(self, contact_id: str, body: Mapping[str, Any]) -> Any:
-        await self._call("put", (contact_id, dict(body)))
-
-    async def add_tags(self, contact_id: str, tags: Sequence[str]) -> list[str]:
-        await self._call("add_tags", (contact_id, list(tags)))
-        return list(tags)
-
-    async def remove_tags(self, contact_id: str, tags: Sequence[str]) -> list[str]:
-        await self._call("remove_tags", (contact_id, list(tags)))
-        return []
-
-    async def delete_contact(self, contact_id: str) -> None:
-        await self._call("delete_contact", contact_id)
-
-    async def create_custom_field(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        await self._call("create_field", dict(body))
-        key = "contact." + str(body["name"]).lower()
-        return {"id": f"id-{body['name']}", "fieldKey": key, **body}
-
-    async def list_custom_fields(self) -> list[dict[str, Any]]:
-        await self._call("list_fields", None)
-        return self.fields
-
-    async def create_tag(self, name: str) -> dict[str, Any]:
-        await self._call("create_tag", name)
-        return {"id": "t1", "name": name}
-
-    async def list_tags(self) -> list[dict[str, Any]]:
-        await self._call("list_tags", None)
-        return [{"id": "t0", "name": "Existing"}]
 
 
 class FakeDriver:
@@ -169,6 +107,12 @@ class FakeDriver:
         self.calls.append(("rotate", (integration_id, mode)))
         return self._obs(), Token(SECRET)
 
+    async def cancel_rotation(
+        self, scope: IntegrationScope, integration_id: str
+    ) -> ObservedIntegration:
+        self.calls.append(("cancel_rotation", integration_id))
+        return self._obs()
+
     async def expire_old(self, scope: IntegrationScope, integration_id: str) -> Any:
         self.calls.append(("expire_old", integration_id))
         return self._obs()
@@ -178,8 +122,8 @@ def access(
     *apis: FakeApi, driver: FakeDriver | None = None, company: str | None = "comp-1"
 ) -> TargetAccess:
     return TargetAccess(
-        locations={a.name: cast(LocationApi, a) for a in apis},
-        integrations=cast(IntegrationDriver, driver),
+        locations={a.name: a for a in apis},
+        integrations=driver,
         company_id=company,
     )
 
@@ -500,23 +444,14 @@ def test_api_calls_count_every_attempt_of_each_change() -> None:
 def test_a_delete_of_a_contact_already_gone_is_ok(status: int) -> None:
     api = FakeApi()
     api.fail["c1"] = refused("/contacts/c1", status)
-
-    async def gone(contact_id: str) -> Any:
-        raise refused(f"/contacts/{contact_id}", status)
-
-    api.get_contact = gone  # type: ignore[attr-defined]
+    api.gone["c1"] = refused("/contacts/c1", status)
     result = run(plan(change("d", action="delete", object_id="c1")), access(api))
     assert statuses(result) == [("d", "ok", "already gone upstream")]
 
 
 def test_a_refused_delete_of_a_contact_that_still_exists_fails() -> None:
     api = FakeApi()
-    api.fail["c1"] = refused("/contacts/c1", 400)
-
-    async def present(contact_id: str) -> Any:
-        return {"id": contact_id}
-
-    api.get_contact = present  # type: ignore[attr-defined]
+    api.fail["c1"] = refused("/contacts/c1", 400)  # and get_contact finds it
     result = run(plan(change("d", action="delete", object_id="c1")), access(api))
     assert statuses(result) == [("d", "failed", "POST /contacts/c1 -> 400: no")]
 

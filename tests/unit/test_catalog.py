@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from hlsync.core import catalog_build
 from hlsync.core.catalog import load_catalog
-from tests.conftest import SHARED
+from tests.conftest import SHARED, require_shared, under_ci
 
 SOURCE = SHARED / "reference" / "scopes.json"
 
@@ -15,8 +16,13 @@ def test_catalog_has_every_scope_of_the_reference() -> None:
     assert len(load_catalog()) == 91
 
 
-@pytest.mark.skipif(not SOURCE.exists(), reason="../shared/reference is not present")
+def require_source(source: Path, ci: bool) -> None:
+    """The reference scopes file, or a skip (a failure under CI=true)."""
+    require_shared(source, f"the reference scopes file is not at {source}", ci)
+
+
 def test_committed_catalog_is_current() -> None:
+    require_source(SOURCE, under_ci())
     expected = catalog_build.render(SOURCE)
     assert catalog_build.OUT.read_text(encoding="utf-8") == expected, (
         "run: python -m hlsync.core.catalog_build"
@@ -48,3 +54,11 @@ def test_select_by_prefix_and_glob() -> None:
         "locations/customValues.write",
         "locations/tags.write",
     ]
+
+
+def test_a_missing_reference_skips_or_fails_under_ci(tmp_path: Path) -> None:
+    missing = tmp_path / "scopes.json"
+    with pytest.raises(pytest.skip.Exception, match="reference scopes file is not at"):
+        require_source(missing, ci=False)
+    with pytest.raises(pytest.fail.Exception, match="required under CI=true"):
+        require_source(missing, ci=True)

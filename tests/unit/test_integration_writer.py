@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
 from hlsync.core.model import ObservedIntegration
 from hlsync.core.plan import Action, Change, Plan, PlanLocation
@@ -12,8 +12,9 @@ from hlsync.core.result import ApplyResult
 from hlsync.engine.applier import apply_plan
 from hlsync.errors import HlsyncError
 from hlsync.targets.access import TargetAccess
-from hlsync.targets.drivers import IntegrationDriver, IntegrationScope, Token
-from hlsync.upstream.client import ApiError, LocationApi
+from hlsync.targets.drivers import IntegrationScope, Token
+from hlsync.upstream.client import ApiError
+from tests.unit.fakes import FakeApi
 
 OLD = "pit-99999999-8888-7777-6666-555555555555"
 SECRET = "pit-12121212-3434-5656-7878-909090909090"
@@ -105,14 +106,6 @@ class Custody:
         return "token stored in file t"
 
 
-class Api:
-    def __init__(self) -> None:
-        self.tokens: list[str] = []
-
-    def switch_token(self, token: str) -> None:
-        self.tokens.append(token)
-
-
 def change(action: Action, **desired: Any) -> Change:
     return Change(
         address='main.integration["bot"]',
@@ -127,11 +120,11 @@ def change(action: Action, **desired: Any) -> Change:
 
 
 def apply(
-    one: Change, driver: Driver, custody: Custody, api: Api | None = None
+    one: Change, driver: Driver, custody: Custody, api: FakeApi | None = None
 ) -> ApplyResult:
     access = TargetAccess(
-        locations={} if api is None else {"main": cast(LocationApi, api)},
-        integrations=cast(IntegrationDriver, driver),
+        locations={} if api is None else {"main": api},
+        integrations=driver,
         seeded_by={} if api is None else {"main": "bot"},
     )
     plan = Plan("0", "d", "sandbox", (PlanLocation("main", "loc-1"),), (one,))
@@ -139,7 +132,7 @@ def apply(
 
 
 def test_a_create_journals_first_then_delivers_and_switches_the_seeding_api() -> None:
-    custody, api = Custody(), Api()
+    custody, api = Custody(), FakeApi()
     result = apply(change("create"), Driver(), custody, api)
     (outcome,) = result.outcomes
     assert outcome.status == "ok"
@@ -161,7 +154,7 @@ def test_a_failed_call_minted_nothing() -> None:
 
 
 def test_a_failed_sink_says_minted_not_stored_and_how_to_recover() -> None:
-    custody, api = Custody(broken=True), Api()
+    custody, api = Custody(broken=True), FakeApi()
     result = apply(change("rotate"), Driver(), custody, api)
     message = result.outcomes[0].message
     assert result.outcomes[0].status == "failed"
@@ -196,7 +189,7 @@ def test_a_rotation_keeps_the_previous_token_before_it_mints() -> None:
 
 
 def test_a_cancelled_rotation_puts_the_previous_token_back_and_seeds_with_it() -> None:
-    driver, custody, api = Driver(), Custody(), Api()
+    driver, custody, api = Driver(), Custody(), FakeApi()
     result = apply(change("cancel_rotation"), driver, custody, api)
     (outcome,) = result.outcomes
     assert outcome.status == "ok"

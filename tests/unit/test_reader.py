@@ -35,7 +35,7 @@ from hlsync.targets.drivers import (
     Token,
     observed_integration,
 )
-from hlsync.upstream.client import ApiClient, ApiError, RetryPolicy
+from hlsync.upstream.client import ApiClient, ApiError, LocationApi, RetryPolicy
 from hlsync.upstream.contact_search import read_contacts
 
 
@@ -510,7 +510,8 @@ def test_build_access_names_every_location_without_a_token() -> None:
         async with httpx.AsyncClient(base_url="http://api.test") as http:
             api = ApiClient(http)
             access = build_access(api, spec, {"one": "t1", "two": "t2", "three": "t3"})
-            assert access.locations["two"].location_id == "L2"
+            two = access.locations["two"]
+            assert isinstance(two, LocationApi) and two.location_id == "L2"
             with pytest.raises(HlsyncError) as caught:
                 build_access(api, spec, {"one": "t1"})
             text = str(caught.value)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -25,9 +24,8 @@ from hlsync.core.result import ApplyResult, Outcome
 from hlsync.engine.planner import build_plan
 from hlsync.errors import Location
 from hlsync.resources import load_schema
+from tests.golden import GOLDEN, check_golden
 from tests.unit.conftest import DIGEST, representative
-
-GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 
 
 def _plan() -> Plan:
@@ -87,12 +85,7 @@ CASES = sorted(
 @pytest.mark.parametrize("name", CASES)
 def test_golden(name: str, update_golden: bool) -> None:
     assert name in RENDERERS, f"tests/golden/{name} has no renderer in RENDERERS"
-    actual = RENDERERS[name]()
-    path = GOLDEN / name
-    if update_golden:
-        path.write_text(actual, encoding="utf-8")
-    assert path.exists(), f"missing {path}; run with --update-golden and review it"
-    assert actual == path.read_text(encoding="utf-8")
+    check_golden(GOLDEN / name, RENDERERS[name](), update_golden)
 
 
 def test_json_golden_validates_against_the_plan_schema() -> None:

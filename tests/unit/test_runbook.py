@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
@@ -16,9 +15,10 @@ from hlsync.live.runbook import (
     render_runbook_text,
     runbook_items,
 )
+from tests.golden import GOLDEN, check_golden
 from tests.unit.conftest import DIGEST, representative
 
-GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "runbook"
+RUNBOOKS = GOLDEN / "runbook"
 
 
 def _change(action: str, location: str | None, name: str, **kw: object) -> Change:
@@ -71,18 +71,13 @@ RENDERERS: dict[str, Callable[[], str]] = {
     "every-verb.txt": lambda: render_runbook_text(every_verb()),
     "every-verb.md": lambda: render_runbook_markdown(every_verb()),
 }
-CASES = sorted({p.name for p in GOLDEN.glob("every-*")} | set(RENDERERS))
+CASES = sorted({p.name for p in RUNBOOKS.glob("every-*")} | set(RENDERERS))
 
 
 @pytest.mark.parametrize("name", CASES)
 def test_golden(name: str, update_golden: bool) -> None:
     assert name in RENDERERS, f"tests/golden/runbook/{name} has no renderer"
-    actual = RENDERERS[name]()
-    path = GOLDEN / name
-    if update_golden:
-        path.write_text(actual, encoding="utf-8")
-    assert path.exists(), f"missing {path}; run with --update-golden and review it"
-    assert actual == path.read_text(encoding="utf-8")
+    check_golden(RUNBOOKS / name, RENDERERS[name](), update_golden)
 
 
 def test_only_pending_integration_changes_become_items() -> None:
