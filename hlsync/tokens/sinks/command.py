@@ -62,7 +62,7 @@ class CommandSink:
     def label(self, base: Path) -> str:
         return "command " + shlex.join(self.argv)
 
-    def problem(self) -> str | None:
+    def prove(self, base: Path) -> str | None:
         if not self.argv:
             return "the command is empty"
         program = self.argv[0]
