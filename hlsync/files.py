@@ -56,11 +56,9 @@ def atomic_write(
 
 
 def written_path(path: Path) -> Path:
-    """The file a write to ``path`` really replaces: ``path`` itself, or the target of
-    the symlink chain it is (relative links resolved against their own folder). Raises
-    :class:`OSError` for a symlink loop."""
-    if not path.is_symlink():
-        return path
+    """The file a write to ``path`` really replaces: ``path`` with every symlink
+    resolved (its own, and its folders'; relative links against their own folder).
+    Raises :class:`OSError` for a symlink loop."""
     real = Path(os.path.realpath(path))
     if real.is_symlink():  # realpath gives up on a loop and returns a link
         raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(path))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.e2e_support import apply_ok, run_hlsync
+from tests.integration.e2e_support import run_hlsync
 
 pytestmark = pytest.mark.integration
 
@@ -47,12 +47,14 @@ def test_a_symlinked_env_file_stays_a_link_across_rotations(tmp_path: Path) -> N
     link = config / "app.env"
     link.symlink_to(Path("..") / "secrets" / "app.env")
 
-    apply_ok(config)
+    allow = ("--allow-path", str(secrets))  # the mount, allowed by whoever runs it
+    first_apply = run_hlsync("apply", ".", "--auto-approve", *allow, cwd=config)
+    assert first_apply.returncode == 0, first_apply.stdout + first_apply.stderr
     first = _token(target)
     assert first.startswith("pit-")
 
     rotated = run_hlsync(
-        "token", "rotate", "main/bot", ".", "--auto-approve", cwd=config
+        "token", "rotate", "main/bot", ".", "--auto-approve", *allow, cwd=config
     )
     assert rotated.returncode == 0, rotated.stdout + rotated.stderr
     second = _token(target)
@@ -62,7 +64,7 @@ def test_a_symlinked_env_file_stays_a_link_across_rotations(tmp_path: Path) -> N
     assert kept.read_text().strip() == first
 
     (config / "hlsync.yaml").write_text(CONFIG.format(generation=1))
-    now = run_hlsync("apply", ".", "--auto-approve", "--force", cwd=config)
+    now = run_hlsync("apply", ".", "--auto-approve", "--force", *allow, cwd=config)
     assert now.returncode == 0, now.stdout + now.stderr
     third = _token(target)
     assert third not in (first, second, "")

@@ -4,8 +4,6 @@ environment plus what the config's ``env:`` names, never another token."""
 from __future__ import annotations
 
 import asyncio
-import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -51,14 +49,10 @@ def test_the_environment_is_minimal_plus_what_is_named() -> None:
 def test_a_sink_command_printing_its_environment_sees_no_other_token(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    seen = tmp_path / "seen.json"
-    program = tmp_path / "dump_env.py"
-    program.write_text(
-        "import json, os, sys\n"
-        "sys.stdin.read()\n"
-        f"open({str(seen)!r}, 'w').write(json.dumps(dict(os.environ)))\n"
-    )
-    command = json.dumps([sys.executable, str(program)])
+    seen = tmp_path / "seen.env"
+    program = tmp_path / "dump_env.sh"  # inside the config folder, as containment asks
+    program.write_text(f"#!/bin/sh\ncat >/dev/null\nenv > '{seen}'\n")
+    program.chmod(0o755)
     (tmp_path / "hlsync.yaml").write_text(
         "version: 1\n"
         "agency:\n"
@@ -70,7 +64,7 @@ def test_a_sink_command_printing_its_environment_sees_no_other_token(
         "    integrations:\n"
         "      bot:\n"
         "        scopes: [contacts.readonly]\n"
-        f"        token: {{sink: {{command: {command}, env: [VAULT_ADDR]}}}}\n"
+        "        token: {sink: {command: [./dump_env.sh], env: [VAULT_ADDR]}}\n"
     )
     for name, value in OTHERS.items():
         monkeypatch.setenv(name, value)
@@ -87,13 +81,13 @@ def test_a_sink_command_printing_its_environment_sees_no_other_token(
         desired={"name": "bot"},
     )
     asyncio.run(custody.deliver(custody.before_mint(change), change, Token(NEW)))
-    env = json.loads(seen.read_text())
+    env = dict(line.split("=", 1) for line in seen.read_text().splitlines())
     assert env["HLSYNC_INTEGRATION"] == "alpha/bot"
     assert env["VAULT_ADDR"] == "https://vault.example"
     held = "\n".join(f"{k}={v}" for k, v in env.items())
     for name, value in OTHERS.items():
         assert name not in env and value not in held
     assert NEW not in held  # the new token comes on stdin only
-    assert set(env) <= {"PATH", "HOME", "LANG", "TZ", "VAULT_ADDR"} | {
-        "HLSYNC_INTEGRATION"
-    } | {k for k in env if k.startswith("LC_")}
+    shell_own = {"PWD", "OLDPWD", "SHLVL", "_"}  # set by sh itself, not by hlsync
+    given = set(env) - shell_own - {k for k in env if k.startswith("LC_")}
+    assert given <= {"PATH", "HOME", "LANG", "TZ", "VAULT_ADDR", "HLSYNC_INTEGRATION"}

@@ -27,7 +27,7 @@ import tempfile
 from pathlib import Path
 
 from hlsync.errors import HlsyncError, Location
-from hlsync.files import atomic_write
+from hlsync.files import atomic_write, written_path
 
 SYSTEM_ROOTS = tuple(
     Path(p)
@@ -82,21 +82,12 @@ def read_held(path: Path, source: Location | None) -> str | None:
         ) from exc
 
 
-def real_path(path: Path) -> Path:
-    """The file a write to ``path`` really replaces: every symlink resolved. Raises
-    :class:`OSError` for a symlink loop."""
-    real = Path(os.path.realpath(path))
-    if real.is_symlink():  # realpath gives up on a loop and returns a link
-        raise OSError(f"{path} is a symlink loop")
-    return real
-
-
 def path_refusal(path: Path, base: Path) -> str | None:
     """Why hlsync must not write a token at ``path``, whatever the file holds (module
     docstring), or None. ``base``: the config folder. The check is on the real file
     (symlinks resolved); the message names both when they differ."""
     try:
-        real = real_path(path)
+        real = written_path(path)
     except OSError:
         return f"{path} is a symlink loop"
     shown = str(path) if real == path else f"{path} (a link to {real})"
@@ -133,7 +124,7 @@ def prove_folder(path: Path) -> str | None:
     writable by creating and removing an empty temporary file in it; no token is
     written. Returns why it cannot take the file, or None."""
     try:
-        folder = real_path(path).parent
+        folder = written_path(path).parent
     except OSError:
         return f"{path} is a symlink loop"
     if folder.exists() and not folder.is_dir():
