@@ -226,6 +226,7 @@ class Builder:
         if not isinstance(spec, dict):
             return None
         if "env" in spec:
+            self.tokens.token_variables.add(spec["env"])
             return TokenRef(env=spec["env"])
         return TokenRef(file=str(self.path_from(where, spec["file"], "token file")))
 
@@ -332,6 +333,7 @@ class Builder:
                     "add token: {env: NAME} or token: {file: path}",
                 )
             built.append(location)
+        self.tokens.check_command_env()  # every token variable is known by now
         return tuple(built)
 
     def location(

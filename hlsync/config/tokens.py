@@ -13,6 +13,11 @@ JSON Schema cannot see:
   overlap. Two integrations delivering to the same file (or the same entry of one env
   file) would overwrite each other's token: an error at the second sink. A sink that is
   a YAML file is refused, since a directory config would read the token as config.
+* a ``command`` sink's ``env:`` may not name a variable that holds a token: one that
+  looks like a location token (``HL_*_TOKEN``) or one that a location's or the
+  agency's ``token: {env: …}`` names (:meth:`TokenRules.check_command_env`, once every
+  token variable is known). The command runs without any other variable of hlsync's
+  environment (``sinks.command``), so this is the one way one could reach it.
 * ``auth: {integration: NAME}`` of a location must name one of its own present
   integrations, with a sink hlsync can read back (not a command) and every scope the
   engine uses to seed: what each kind's ``write_scopes`` names for the location's config
@@ -35,6 +40,7 @@ and ``hlsync token`` do.
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -59,6 +65,7 @@ from hlsync.tokens.sinks.registry import SINK_KINDS, sink_class, sink_of
 
 LIVE_OVERLAP = timedelta(days=7)  # the live service's fixed window (reference §7)
 _CONFIG_SUFFIXES = (".yaml", ".yml")
+_LOCATION_TOKEN = re.compile(r"HL_[A-Za-z0-9_]*_TOKEN")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +98,8 @@ class TokenRules:
         self._policy_at: Location | None = None
         self._longest = ""  # max_rotate_every as written
         self._claims: dict[Path, list[_Claim]] = {}
+        self.token_variables: set[str] = set()  # named by token: {env: …}
+        self._command_env: list[tuple[str, Location, str]] = []
 
     def read_policy(self, raw: Any, at: Callable[..., Location]) -> Policy:
         """The top-level ``policy:`` mapping as a ``model.Policy``."""
@@ -165,10 +174,30 @@ class TokenRules:
             return self.path_from(spot, text, f"token sink {steps[0]}")
 
         built = sink_class(kind).parse(spec, resolve, where(("token", "sink")))
+        for index, name in enumerate(built.env):
+            self._command_env.append(
+                (name, where(("token", "sink", "env", index)), label)
+            )
         claim = sink_of(built).claim()
         if claim is not None:
             self._claim(claim, where(("token", "sink", kind)), label)
         return built
+
+    def check_command_env(self) -> None:
+        """Refuse each ``env:`` entry of a command sink that names a token variable."""
+        for name, spot, label in self._command_env:
+            if name in self.token_variables:
+                why = "a location's or the agency's token is read from it"
+            elif _LOCATION_TOKEN.fullmatch(name):
+                why = "its name says it holds a location token (HL_*_TOKEN)"
+            else:
+                continue
+            self.report(
+                f"{label}: the sink command may not receive {name}: {why}",
+                spot,
+                "a sink command gets the new token on its stdin and needs no other; "
+                "remove it from env:",
+            )
 
     def _claim(self, claim: Claim, spot: Location, label: str) -> None:
         """Refuse a sink file that is YAML, or that another integration's sink writes

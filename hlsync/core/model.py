@@ -85,13 +85,15 @@ class SinkSpec:
     * ``file``: ``path`` (absolute), written 0600 atomically, parent folder 0700;
     * ``env_file``: the entry ``key`` in the dotenv file ``path``, updated in place;
     * ``command``: ``argv`` run with the token on stdin (never in argv); a non-zero exit
-      means "not delivered".
+      means "not delivered"; ``env``: the variables of hlsync's environment it gets on
+      top of a minimal one (PATH, HOME, locale, TZ).
     """
 
     kind: SinkKind
     path: str | None = None
     key: str | None = None
     argv: tuple[str, ...] = ()
+    env: tuple[str, ...] = ()
     source: Location | None = field(default=None, compare=False)
 
 

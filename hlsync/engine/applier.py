@@ -21,6 +21,12 @@ Scheduling:
 * One :class:`~hlsync.core.result.Outcome` per pending change, in plan order; ``on_outcome``
   is called as each one is decided (for a progress display). ``api_calls`` counts the
   HTTP requests a change sent, retries included (``client.attempt_counter``).
+
+An exception that is not a change's failure (a bug, or ``on_outcome`` raising) cancels
+the run. Changes run concurrently, so several can raise before the cancellation lands;
+none of them is dropped (issue 10, item 7; :func:`_one_error`): a single one (or the same
+one from every change, such as a closed progress stream) propagates as itself, and
+otherwise one :class:`~hlsync.errors.HlsyncError` lists every change and what it raised.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from collections.abc import Callable, Sequence
 from hlsync.core.plan import Change, Plan
 from hlsync.core.result import ApplyResult, Outcome
 from hlsync.engine.change_writer import ChangeWriter, known_field_ids
-from hlsync.errors import HlsyncError
+from hlsync.errors import HlsyncError, Problem
 from hlsync.kinds.integration_writer import Custody, DeliverToken
 from hlsync.targets.access import TargetAccess
 
@@ -100,7 +106,16 @@ async def apply_plan(
             on_outcome(outcome)
         finished[outcome.change_address].set()
 
+    raised: list[tuple[BaseException, str]] = []  # what each change's task raised
+
     async def run(change: Change) -> None:
+        try:
+            await run_one(change)
+        except BaseException as exc:
+            raised.append((exc, change.address))
+            raise
+
+    async def run_one(change: Change) -> None:
         nonlocal stopped_any
         needs, after = waits_for(change)
         for address in (*needs, *after):
@@ -133,14 +148,57 @@ async def apply_plan(
             for change in pending:
                 if change.address not in cyclic:
                     group.create_task(run(change))
-    except BaseExceptionGroup as failed:  # a bug, or on_outcome raised: the first one
-        raise failed.exceptions[0] from None
+    except BaseExceptionGroup as failed:  # a bug, or on_outcome raised
+        error = _one_error(failed, raised)
+        if isinstance(error, HlsyncError) and error not in failed.exceptions:
+            raise error from failed  # a new error listing them: keep the originals
+        raise error from None
     return ApplyResult(
         outcomes=tuple(outcomes[c.address] for c in pending),
         plan_checksum=plan.checksum,
         elapsed_seconds=round(time.monotonic() - started, 3),
         interrupted=stopped_any,
     )
+
+
+def _one_error(
+    group: BaseExceptionGroup[BaseException],
+    raised: Sequence[tuple[BaseException, str]],
+) -> BaseException:
+    """The one exception that reports every exception of ``group`` (module docstring).
+
+    ``raised`` names the change whose task raised each one (an exception not in it
+    came from outside any change)."""
+    leaves = _leaves(group)  # never KeyboardInterrupt: asyncio raises it at once
+    first = leaves[0]
+    if all(type(e) is type(first) and str(e) == str(first) for e in leaves):
+        return first  # one failure, reached by several changes
+    problems: list[Problem] = []
+    for leaf in leaves:
+        if isinstance(leaf, HlsyncError):
+            problems.extend(leaf.problems)
+            continue
+        address = next((a for e, a in raised if e is leaf), None)
+        where = f"{address}: " if address is not None else ""
+        problems.append(
+            Problem(
+                f"{where}internal error ({type(leaf).__name__}: {leaf})",
+                None,
+                "this is a bug in hlsync; please report it",
+            )
+        )
+    return HlsyncError.collect(problems)
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    """Every exception of ``group`` and of the groups inside it, in order."""
+    found: list[BaseException] = []
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            found.extend(_leaves(exc))
+        else:
+            found.append(exc)
+    return found
 
 
 def _cyclic(

@@ -45,7 +45,7 @@ from hlsync.tokens.sinks.routing import (
 class TokenCustody:
     """Journal, sink and journal again, around every token the applier mints.
 
-    ``before_mint`` (journal intent) → the driver call → ``deliver`` (sink, then
+    ``before_mint`` (prove the sink, journal intent) → the driver call → ``deliver`` (sink, then
     journal "delivered", or "undelivered" and an error) or ``not_minted``. ``stored``
     collects the files written (token files and env files), for the CLI to report.
     ``journal=None`` keeps no journal (tests of the applier alone).
@@ -64,6 +64,7 @@ class TokenCustody:
         self._journal = journal
         self._plan = plan_checksum
         self._base = config_dir(desired)
+        self._proven: set[SinkSpec] = set()
         self.stored: list[Path] = []
 
     def __repr__(self) -> str:
@@ -77,9 +78,27 @@ class TokenCustody:
         return 0 if decl is None else decl.token.generation
 
     def before_mint(self, change: Change) -> str:
+        """Prove the sink (:meth:`prove`), then journal the intent; returns the
+        ticket. Raises :class:`HlsyncError` (nothing minted) when the sink fails."""
+        self.prove(change)
         return self._intent(
             change.location, change.key, change.action, self._generation(change)
         )
+
+    def prove(self, change: Change) -> None:
+        """Nothing is minted unless its sink was proven writable in this run: the
+        sink of ``change`` is proven (``Sink.prove``) once per custody, i.e. once per
+        run, whatever ``plan`` found earlier (a saved plan may be days old)."""
+        spec = self._spec(change.location, change.key)
+        if spec in self._proven:
+            return
+        reason = sink_of(spec).prove(self._base)
+        if reason is not None:
+            raise HlsyncError(
+                f"{token_key(change.location, change.key)}: its token sink cannot be "
+                f"used: {reason}; nothing was minted"
+            )
+        self._proven.add(spec)
 
     def _intent(
         self, location: str | None, name: str, verb: str, generation: int
@@ -98,6 +117,7 @@ class TokenCustody:
         """Before a rotation (later) mints: keep the token the sink holds now in the
         side file, so a cancellation can put it back (module docstring). Raises
         :class:`HlsyncError` (nothing minted yet) when it cannot be kept."""
+        self.prove(change)
         spec = self._spec(change.location, change.key)
         side = previous_path(spec)
         if side is None:

@@ -10,7 +10,8 @@ mints a fresh token into the repaired sink).
 
 File: ``hlsync.journal.jsonl`` beside the config (in the config directory, or beside a
 single config file, like ``hlsync.ledger.json``), one JSON object per line, appended and
-fsynced record by record, so a crash loses at most the line being written (a torn last
+fsynced record by record (and its folder with it, so a journal just created or moved
+is there after a crash too), so a crash loses at most the line being written (a torn last
 line is ignored on reading). It holds integration names, verbs, times, plan checksums,
 generations and sink descriptions, never a token value, so it is **committed** with the
 config: it remembers the ``generation`` last applied to each integration
@@ -48,6 +49,7 @@ from typing import Any
 
 from hlsync.core.model import DesiredState
 from hlsync.errors import HlsyncError
+from hlsync.files import fsync_dir
 from hlsync.tokens.rotation import TokenHistory
 
 JOURNAL_FILE = Path("hlsync.journal.jsonl")
@@ -111,6 +113,7 @@ class Journal:
                 os.fsync(fd)
             finally:
                 os.close(fd)
+            fsync_dir(self.path.parent)  # a new (or moved) journal survives a crash
         except OSError as exc:
             raise HlsyncError(
                 f"{self.path}: cannot write the token journal ({exc.strerror})"

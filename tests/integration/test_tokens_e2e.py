@@ -459,6 +459,8 @@ def test_a_saved_plan_checks_its_sinks_before_minting(
     config = write_config(tmp_path / "cfg", emulator.base_url, auth=False)
     plan_file = tmp_path / "plan.json"
     assert run(capsys, "plan", str(config), "--out", str(plan_file))[0] == 0
+    assert list((config / "tokens").iterdir()) == []  # made by the plan's preflight
+    (config / "tokens").rmdir()
     (config / "tokens").write_text("a file where the sink's folder should be")
     code, out, err = run(capsys, "apply", str(plan_file), "--config", str(config))
     assert code == 1

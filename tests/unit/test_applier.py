@@ -460,8 +460,42 @@ def test_an_exception_from_the_progress_callback_propagates_as_itself() -> None:
     def broken(outcome: Outcome) -> None:
         raise BrokenPipeError("stderr went away")
 
-    with pytest.raises(BrokenPipeError):
+    with pytest.raises(BrokenPipeError) as caught:  # raised by both: one failure
         run(plan(change("a"), change("b")), access(FakeApi()), on_outcome=broken)
+    assert caught.value.__cause__ is None
+
+
+def test_two_concurrent_changes_that_both_raise_are_both_reported() -> None:
+    api = FakeApi()
+    api.gate = asyncio.Event()
+    bugs: dict[str, Any] = {
+        "a@example.com": KeyError("contact"),
+        "b@example.com": TypeError("NoneType is not iterable"),
+    }
+    api.fail = bugs
+
+    async def go() -> ApplyResult:
+        async def release() -> None:
+            while api.running < 2:  # both are in flight, then both raise at once
+                await asyncio.sleep(0)
+            assert api.gate is not None
+            api.gate.set()
+
+        opener = asyncio.create_task(release())
+        try:
+            return await apply_plan(plan(change("a"), change("b")), access(api))
+        finally:
+            await opener
+
+    with pytest.raises(HlsyncError) as caught:
+        asyncio.run(go())
+    assert str(caught.value) == (
+        "a: internal error (KeyError: 'contact')\n"
+        "  hint: this is a bug in hlsync; please report it\n"
+        "b: internal error (TypeError: NoneType is not iterable)\n"
+        "  hint: this is a bug in hlsync; please report it"
+    )
+    assert isinstance(caught.value.__cause__, BaseExceptionGroup)
 
 
 def test_a_plan_listing_a_change_twice_is_refused_before_any_call() -> None:

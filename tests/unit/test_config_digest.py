@@ -59,6 +59,7 @@ def _integration(name: str) -> Integration:
                 path=str(ROOT / "tokens" / name),
                 key="TOKEN",
                 argv=(str(ROOT / "bin" / "store"), "--name", name),
+                env=("VAULT_ADDR",),
                 source=HERE,
             ),
         ),

@@ -78,3 +78,56 @@ def test_token_custody_lives_in_its_own_module() -> None:
     assert custody.TokenCustody.__module__ == "hlsync.tokens.custody"
     assert not hasattr(sinks, "TokenCustody")
     assert not hasattr(custody.TokenCustody, "sink_label")  # it had no caller
+
+
+def test_a_symlink_is_written_through_and_stays_a_link(tmp_path: Path) -> None:
+    secrets = tmp_path / "mounted"
+    secrets.mkdir()
+    target = secrets / "app.env"
+    target.write_text("OLD=1\n")
+    link = tmp_path / "config" / "app.env"
+    link.parent.mkdir()
+    link.symlink_to(Path("..") / "mounted" / "app.env")  # relative, as mounts often are
+    files.atomic_write(link, "NEW=2\n", 0o600)
+    assert link.is_symlink()
+    assert target.read_text() == "NEW=2\n"
+    assert _mode(target) == 0o600
+    assert [p.name for p in secrets.iterdir()] == ["app.env"]  # no temporary left
+    assert [p.name for p in link.parent.iterdir()] == ["app.env"]
+
+
+def test_a_dangling_symlink_gets_its_target_created(tmp_path: Path) -> None:
+    link = tmp_path / "ledger.json"
+    link.symlink_to(tmp_path / "real.json")
+    files.atomic_write(link, "{}", 0o644)
+    assert link.is_symlink()
+    assert (tmp_path / "real.json").read_text() == "{}"
+
+
+def test_a_symlink_loop_is_refused_and_left_alone(tmp_path: Path) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.symlink_to(two)
+    two.symlink_to(one)
+    with pytest.raises(OSError, match="symbolic links"):
+        files.atomic_write(one, "x", 0o600)
+    assert one.is_symlink() and two.is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one", "two"]
+
+
+def test_the_folder_is_fsynced_after_the_rename(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[tuple[Path, bool]] = []
+    real_fsync_dir = files.fsync_dir
+    target = tmp_path / "real" / "out.txt"
+    target.parent.mkdir()
+    link = tmp_path / "out.txt"
+    link.symlink_to(target)
+
+    def spy(folder: Path) -> None:
+        synced.append((folder, target.exists()))  # after the rename
+        real_fsync_dir(folder)
+
+    monkeypatch.setattr(files, "fsync_dir", spy)
+    files.atomic_write(link, "x", 0o644)
+    assert synced == [(target.parent, True)]  # the folder the rename happened in

@@ -126,3 +126,19 @@ def test_a_journal_at_the_old_place_is_read_then_moved(tmp_path: Path) -> None:
     events = [json.loads(line)["event"] for line in j.path.read_text().splitlines()]
     assert events == ["intent", "delivered", "intent", "delivered"]
     assert j.history().generations == {KEY: 3}
+
+
+def test_each_record_fsyncs_the_journal_and_its_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hlsync.tokens import journal as journal_module
+
+    synced: list[tuple[Path, int]] = []
+    j = Journal(tmp_path / "config" / "hlsync.journal.jsonl")
+
+    def spy(folder: Path) -> None:
+        synced.append((folder, len(j.path.read_text().splitlines())))
+
+    monkeypatch.setattr(journal_module, "fsync_dir", spy)
+    j.delivered(intent(j), KEY, 0)
+    assert synced == [(tmp_path / "config", 1), (tmp_path / "config", 2)]

@@ -30,9 +30,9 @@ from hlsync.tokens.sinks.file import TokenFileSink, write_secret
 from hlsync.tokens.sinks.routing import (
     describe_sink,
     preflight,
+    prove_sink,
     read_sink_token,
     sink_for,
-    sink_problem,
 )
 
 SECRET = "pit-11111111-2222-3333-4444-555555555555"
@@ -189,29 +189,27 @@ def test_a_command_sink_that_hangs_times_out(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_sink_problems_found_before_minting(tmp_path: Path) -> None:
-    assert sink_problem(SinkSpec("command", argv=("no-such-program-hlsync",))) == (
+    def problem(spec: SinkSpec) -> str | None:
+        return prove_sink(spec, tmp_path)
+
+    assert problem(SinkSpec("command", argv=("no-such-program-hlsync",))) == (
         "the command 'no-such-program-hlsync' is not found on PATH"
     )
     script = tmp_path / "deliver.sh"
-    assert "does not exist" in str(
-        sink_problem(SinkSpec("command", argv=(str(script),)))
-    )
+    assert "does not exist" in str(problem(SinkSpec("command", argv=(str(script),))))
     script.write_text("#!/bin/sh\ncat >/dev/null\n")
     script.chmod(0o644)
-    assert "is not executable" in str(
-        sink_problem(SinkSpec("command", argv=(str(script),)))
-    )
+    assert "is not executable" in str(problem(SinkSpec("command", argv=(str(script),))))
     script.chmod(0o755)
-    assert sink_problem(SinkSpec("command", argv=(str(script),))) is None
-    assert (
-        sink_problem(SinkSpec("file", path=str(tmp_path)))
-        == f"{tmp_path} is a directory"
-    )
+    assert problem(SinkSpec("command", argv=(str(script),))) is None
+    assert problem(SinkSpec("file", path=str(tmp_path))) == f"{tmp_path} is a directory"
     blocker = tmp_path / "plain-file"
     blocker.write_text("")
-    problem = sink_problem(SinkSpec("file", path=str(blocker / "a" / "t.token")))
-    assert problem == f"{blocker} is not a directory"
-    assert sink_problem(SinkSpec("file", path=str(tmp_path / "x" / "y.token"))) is None
+    found = problem(SinkSpec("file", path=str(blocker / "a" / "t.token")))
+    assert found == (f"the folder {blocker / 'a'} cannot be created (Not a directory)")
+    assert problem(SinkSpec("file", path=str(tmp_path / "x" / "y.token"))) is None
+    assert _mode(tmp_path / "x") == 0o700  # made by the preflight, left empty
+    assert list((tmp_path / "x").iterdir()) == []
 
 
 def test_preflight_names_each_integration_whose_sink_cannot_work(

@@ -57,9 +57,12 @@ class Sink(Protocol):
         to ``base`` (the config folder) when under it. Journal, plan and messages."""
         ...
 
-    def problem(self) -> str | None:
-        """Why the sink could not take a token now (checked before anything is
-        minted), or None when it looks usable."""
+    def prove(self, base: Path) -> str | None:
+        """Make the sink ready to take a token and prove that it can, writing no
+        token: why it cannot, or None. Run by ``plan`` and before anything is minted
+        (:func:`.routing.preflight`, ``custody.TokenCustody``); a file sink creates
+        its folder (0700) and proves it writable (:mod:`.disk`). ``base``: the
+        config folder."""
         ...
 
     async def store(self, value: str, integration: str, *, base: Path) -> Path | None:

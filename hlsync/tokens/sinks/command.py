@@ -1,12 +1,19 @@
 """The ``command`` sink: a program that takes the token on its stdin.
 
-``{command: [program, args...]}`` in the config (a program path holding a ``/`` is
-relative to the config file, and like every path the config names must stay inside the
-config folder; a bare name is looked up on PATH). ``argv`` runs with the token on stdin (one line), never in
-its arguments or environment (``HLSYNC_INTEGRATION`` names the integration). A non-zero
-exit or a timeout (:data:`COMMAND_TIMEOUT`) means "not delivered"; its stderr is shown,
-scrubbed of the token. A command cannot be read back: it cannot seed a location, be
-verified, or keep the previous token across a rotation.
+``{command: [program, args...], env: [NAME, ...]}`` in the config (a program path
+holding a ``/`` is relative to the config file, and like every path the config names must
+stay inside the config folder; a bare name is looked up on PATH). ``argv`` runs with the
+token on stdin (one line), never in its arguments or environment. A non-zero exit or a
+timeout (:data:`COMMAND_TIMEOUT`) means "not delivered"; its stderr is shown, scrubbed of
+the token. A command cannot be read back: it cannot seed a location, be verified, or keep
+the previous token across a rotation.
+
+Least privilege (issue 10, item 7): in a pipeline hlsync's environment holds every
+location's token and the CI's own secrets, and the command needs none of them. It runs
+with a minimal environment (:func:`command_environment`): ``PATH``, ``HOME``, ``LANG``,
+``LC_*`` and ``TZ`` when set, ``HLSYNC_INTEGRATION`` naming the integration, and the
+variables the config lists in ``env:`` (a vault address, say). The config refuses an
+``env:`` entry that names a token variable (``config.tokens``).
 """
 
 from __future__ import annotations
@@ -34,11 +41,12 @@ class CommandSink:
     """``argv`` run with the token on stdin (module docstring)."""
 
     argv: tuple[str, ...]
+    env: tuple[str, ...] = ()
     source: Location | None = None
 
     @classmethod
     def from_spec(cls, spec: SinkSpec) -> CommandSink:
-        return cls(spec.argv, spec.source)
+        return cls(spec.argv, spec.env, spec.source)
 
     @classmethod
     def parse(
@@ -49,7 +57,8 @@ class CommandSink:
             resolved = resolve(("command", 0), argv[0])
             if not Path(argv[0]).is_absolute():
                 argv[0] = str(resolved)
-        return SinkSpec("command", argv=tuple(argv), source=source)
+        env = tuple(str(name) for name in raw.get("env", ()))
+        return SinkSpec("command", argv=tuple(argv), env=env, source=source)
 
     @property
     def noun(self) -> str:
@@ -62,7 +71,7 @@ class CommandSink:
     def label(self, base: Path) -> str:
         return "command " + shlex.join(self.argv)
 
-    def problem(self) -> str | None:
+    def prove(self, base: Path) -> str | None:
         if not self.argv:
             return "the command is empty"
         program = self.argv[0]
@@ -77,7 +86,7 @@ class CommandSink:
         return None
 
     async def store(self, value: str, integration: str, *, base: Path) -> Path | None:
-        await run_command_sink(self.argv, value, integration)
+        await run_command_sink(self.argv, value, integration, self.env)
         return None
 
     def read(self) -> str | None:
@@ -98,10 +107,34 @@ class CommandSink:
         return None
 
 
-async def run_command_sink(argv: tuple[str, ...], value: str, integration: str) -> None:
-    """Run a command sink with the token on stdin; raise when it did not take it."""
+BASE_VARIABLES = ("PATH", "HOME", "LANG", "TZ")
+"""What every sink command gets from hlsync's environment (with ``LC_*``), when set."""
+
+
+def command_environment(
+    environ: Mapping[str, str], integration: str, named: tuple[str, ...] = ()
+) -> dict[str, str]:
+    """The environment of a sink command (module docstring): the minimal variables of
+    ``environ``, those of ``named`` that are set, and ``HLSYNC_INTEGRATION``."""
+    env = {
+        name: value
+        for name, value in environ.items()
+        if name in BASE_VARIABLES or name.startswith("LC_") or name in named
+    }
+    env["HLSYNC_INTEGRATION"] = integration
+    return env
+
+
+async def run_command_sink(
+    argv: tuple[str, ...],
+    value: str,
+    integration: str,
+    named: tuple[str, ...] = (),
+) -> None:
+    """Run a command sink with the token on stdin and a minimal environment plus the
+    variables ``named`` (:func:`command_environment`); raise when it did not take it."""
     shown = shlex.join(argv)
-    env = {**os.environ, "HLSYNC_INTEGRATION": integration}
+    env = command_environment(os.environ, integration, named)
 
     def run() -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(

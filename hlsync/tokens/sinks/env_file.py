@@ -3,12 +3,14 @@
 ``{env_file: path, key: NAME}`` in the config. The entry is replaced in place (every
 line defining KEY, ``export KEY=`` kept as such), every other byte stays as it was, the
 entry is appended when missing and the file created when absent; written atomically,
-mode 0600 (:func:`.disk.write_private`).
+mode 0600 (:func:`.disk.write_private`). A symlink (into a mounted secrets folder, say)
+is written through: its target gets the new content, the link stays a link. An existing
+file must be a dotenv file (every line blank, a comment or ``KEY=value``:
+:func:`.disk.dotenv_refusal`), so no other kind of file is ever rewritten.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -18,7 +20,14 @@ from typing import Any
 from hlsync.core.model import SinkSpec
 from hlsync.errors import HlsyncError, Location
 from hlsync.tokens.sinks.base import Claim, Resolve
-from hlsync.tokens.sinks.disk import folder_problem, read_held, relative, write_private
+from hlsync.tokens.sinks.disk import (
+    dotenv_refusal,
+    path_refusal,
+    prove_folder,
+    read_held,
+    relative,
+    write_private,
+)
 
 _KEY_LINE = "^[ \\t]*(export[ \\t]+)?{key}[ \\t]*="
 
@@ -53,14 +62,14 @@ class EnvFileSink:
     def label(self, base: Path) -> str:
         return f"env_file {relative(self.path, base)} ({self.key})"
 
-    def problem(self) -> str | None:
+    def prove(self, base: Path) -> str | None:
         if not self.key:
             return f"the env file {self.path} has no key to set"
-        if self.path.is_dir():
-            return f"{self.path} is a directory"
-        if self.path.exists() and not os.access(self.path, os.R_OK):
-            return f"the env file {self.path} is not readable"
-        return folder_problem(self.path)
+        return (
+            path_refusal(self.path, base)
+            or prove_folder(self.path)
+            or dotenv_refusal(self.path)
+        )
 
     async def store(self, value: str, integration: str, *, base: Path) -> Path | None:
         write_env_entry(self.path, self.key or "", value)

@@ -3,7 +3,9 @@
 ``{file: path}`` in the config; without a sink the token goes to ``<config
 dir>/.hlsync/tokens/<location or "agency">.<integration>.token``
 (:class:`TokenFileSink`). Written with mode 0600 in a directory of mode 0700,
-atomically (:func:`.disk.write_private`). The default directory also gets a
+atomically (:func:`.disk.write_private`; a symlink is written through). An existing
+file is replaced only when it looks like a token file hlsync wrote: one line of the
+token's shape (:func:`.disk.token_file_refusal`). The default directory also gets a
 ``.gitignore`` of ``*``; a configured file's folder does not, since it may hold other
 files. Location names (``[a-z0-9][a-z0-9_-]*``) and integration names (no ``/``,
 backslash or control character, no leading ``.``) are checked by the schema, so they
@@ -23,7 +25,14 @@ from hlsync.core.plan import Change
 from hlsync.errors import HlsyncError, Location
 from hlsync.targets.drivers import Token
 from hlsync.tokens.sinks.base import Claim, Resolve
-from hlsync.tokens.sinks.disk import folder_problem, read_held, relative, write_private
+from hlsync.tokens.sinks.disk import (
+    path_refusal,
+    prove_folder,
+    read_held,
+    relative,
+    token_file_refusal,
+    write_private,
+)
 
 TOKENS_DIR = Path(".hlsync") / "tokens"
 AGENCY = "agency"
@@ -59,10 +68,12 @@ class FileSink:
     def label(self, base: Path) -> str:
         return f"file {relative(self.path, base)}"
 
-    def problem(self) -> str | None:
-        if self.path.is_dir():
-            return f"{self.path} is a directory"
-        return folder_problem(self.path)
+    def prove(self, base: Path) -> str | None:
+        return (
+            path_refusal(self.path, base)
+            or prove_folder(self.path)
+            or token_file_refusal(self.path)
+        )
 
     async def store(self, value: str, integration: str, *, base: Path) -> Path | None:
         if self.path.parent == base / TOKENS_DIR:

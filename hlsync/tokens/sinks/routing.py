@@ -2,11 +2,11 @@
 sinks before anything is minted.
 
 :func:`sink_for` is the configured sink, else the default token file beside the config;
-:func:`describe_sink`, :func:`sink_problem` and :func:`read_sink_token` hand a spec to
+:func:`describe_sink`, :func:`prove_sink` and :func:`read_sink_token` hand a spec to
 the :class:`~.base.Sink` of its kind (:func:`.registry.sink_of`). :func:`preflight`
-checks every sink a plan will need before anything is minted: the folder exists or can
-be made and is writable, the command exists and is executable. Errors name the
-integration and the file or command, never the value.
+proves every sink a plan will need before anything is minted: the folder is created
+(0700) and proven writable, the file is one hlsync may replace, the command exists and
+is executable. Errors name the integration and the file or command, never the value.
 """
 
 from __future__ import annotations
@@ -54,9 +54,10 @@ def describe_sink(spec: SinkSpec, base: Path) -> str:
     return sink_of(spec).label(base)
 
 
-def sink_problem(spec: SinkSpec) -> str | None:
-    """Why ``spec`` could not take a token now, or None when it looks usable."""
-    return sink_of(spec).problem()
+def prove_sink(spec: SinkSpec, base: Path) -> str | None:
+    """Make ``spec`` ready and prove it can take a token now (``Sink.prove``): why it
+    cannot, or None. ``base``: the config folder."""
+    return sink_of(spec).prove(base)
 
 
 def read_sink_token(spec: SinkSpec) -> str | None:
@@ -70,16 +71,21 @@ def read_sink_token(spec: SinkSpec) -> str | None:
 
 
 def preflight(plan: Plan, desired: DesiredState) -> None:
-    """Check every sink ``plan`` will deliver to, before any token is minted.
+    """Prove every sink ``plan`` will deliver to, before any token is minted: run by
+    ``plan`` and by ``apply`` (``Sink.prove``: a file sink's folder is created, mode
+    0700, and proven writable without writing a token; a system path, a device, a
+    directory or a file hlsync did not write is refused).
 
-    Raises one :class:`HlsyncError` listing each integration whose sink cannot work.
+    Raises one :class:`HlsyncError` listing each integration whose sink cannot work,
+    located at its sink.
     """
+    base = config_dir(desired)
     problems: list[Problem] = []
     for change in plan.pending:
         if change.kind != "integration" or change.action not in MINTING:
             continue
         spec = sink_for(desired, change.location, change.key)
-        reason = sink_problem(spec)
+        reason = prove_sink(spec, base)
         if reason is not None:
             decl = find_declared(desired, change.location, change.key)
             where = spec.source or (decl.source if decl is not None else None)
