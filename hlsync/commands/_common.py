@@ -126,6 +126,20 @@ def with_ledger_generations(history: TokenHistory, ledger: Ledger) -> TokenHisto
     return dataclasses.replace(history, generations=generations)
 
 
+def delivered_before(
+    lost: Mapping[str, LostToken], ledger: Ledger
+) -> dict[str, LostToken]:
+    """On the live cloud, a sink lacks a token only once the ledger says one was
+    delivered into it (``hlsync token deliver``): before that, the runbook's step is
+    the delivery itself, not a repair."""
+    return {
+        key: value
+        for key, value in lost.items()
+        if (entry := ledger.get(key)) is not None
+        and entry.token_delivered_at is not None
+    }
+
+
 def effective_target(desired: DesiredState, environ: Mapping[str, str]) -> DesiredState:
     """``desired`` with a ``leadconnector`` target's URL set to the one in use (with
     ``HLSYNC_LEADCONNECTOR_URL`` resolved), so ``Target.base_url`` (and the plan and
@@ -153,12 +167,16 @@ async def make_plan(
     the live cloud tokens arrive by ``hlsync token deliver`` instead, so not there.
     A previous token kept for a rotation whose overlap has ended is let go
     (``custody.release_ended``). Every existing integration's sink is checked
-    (``health.lost_tokens``): one that lacks its working token is planned a repair. The plan names the target by the base URL actually
-    used (``effective_target``), so its header and runbook show where it went.
+    (``health.lost_tokens``): one that lacks its working token is planned a repair
+    (on the live cloud: once the ledger records a delivery, ``delivered_before``).
+    The plan names the target by the base URL actually used (``effective_target``),
+    so its header and runbook show where it went.
     """
     observed = await read_observed(desired, access)
     release_ended(desired, observed)
     lost = await lost_tokens(desired, observed, access.integrations, access.company_id)
+    if desired.target.kind == "leadconnector":
+        lost = delivered_before(lost, load_ledger(ledger_file(desired)))
     plan = build_plan(
         effective_target(desired, os.environ),
         observed,
