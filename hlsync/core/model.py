@@ -101,13 +101,16 @@ class TokenPolicy:
 
     ``rotate_every``: rotate (later, with ``overlap``) once the current token is older;
     ``generation``: bumping the number means "rotate now" (like Terraform's write-only
-    argument versions); ``sink``: None means the default file sink beside the config.
+    argument versions); ``revoke_issued_before``: an instant (ISO 8601 UTC, ``…Z``):
+    a token issued before it (on the upstream's clock) is rotated now, once, on any
+    runner; ``sink``: None means the default file sink beside the config.
     """
 
     rotate_every: timedelta | None = None
     overlap: timedelta = DEFAULT_OVERLAP
     generation: int = 0
     sink: SinkSpec | None = None
+    revoke_issued_before: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

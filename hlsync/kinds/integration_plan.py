@@ -10,8 +10,8 @@
   ``hlsync token …`` (refused, with the way out, when it cannot apply: no rotation to
   expire or cancel, a rotation already open), else the repair of a token its sink
   lacks (``tokens.health``: a ``rotate_now`` into the sink), else the token policy's
-  (``rotation.decide``: rotate later, rotate now on a generation bump, expire an ended
-  overlap);
+  (``rotation.decide``: rotate later, rotate now on a generation bump or for a token
+  issued before ``revoke_issued_before``, expire an ended overlap);
 * :func:`token_change` — the :class:`~hlsync.core.plan.Change` carrying it: ``desired`` holds
   ``name``, ``reason``, ``generation``, and ``sink`` (the sink's label, minting verbs),
   ``overlap_seconds`` and ``old_token_expires_at`` (rotate). ``rotate_now`` and
@@ -24,8 +24,9 @@ its sink holds no working token, so no token in use ends); ``rotate`` and
   scopes);
 * :func:`check_requests` — every requested verb became a change;
 * :func:`plan_warnings` — tokens minted but not stored (from the journal), generations
-  adopted without a rotation (no record of the one applied), and age rotation left
-  undecided when the upstream's clock is unknown.
+  adopted without a rotation (no record of the one applied), age rotation left
+  undecided when the upstream's clock is unknown, and ``revoke_issued_before`` that
+  waits (its instant still ahead, or no clock).
 
 ``PlanOptions`` (re-exported by ``planner``) carries the options. No I/O: the journal's
 view arrives as :class:`~hlsync.tokens.rotation.TokenHistory`.
@@ -204,7 +205,32 @@ def plan_warnings(
             "the upstream's clock is unknown (no Date header was read), so token "
             "rotation by age was not decided for " + ", ".join(timed)
         )
+    out += revoke_warnings(desired, observed)
     return tuple(out)
+
+
+def revoke_warnings(desired: DesiredState, observed: ObservedState) -> list[str]:
+    """``revoke_issued_before`` that could not act: the upstream's clock is unknown,
+    or the instant is still ahead of it (``rotation.revoke_decision`` waits)."""
+    now = parse_time(observed.upstream_now)
+    out: list[str] = []
+    for where, decl in declared(desired):
+        instant = parse_time(decl.token.revoke_issued_before)
+        if decl.ensure != "present" or instant is None:
+            continue
+        key = token_key(where, decl.name)
+        if now is None:
+            out.append(
+                f"{key}: the upstream's clock is unknown (no Date header was read), "
+                "so revoke_issued_before was not decided"
+            )
+        elif instant > now:
+            out.append(
+                f"{key}: revoke_issued_before {decl.token.revoke_issued_before} is "
+                f"still ahead of the upstream's clock ({observed.upstream_now}): "
+                "tokens issued before it are rotated by the first apply after it"
+            )
+    return out
 
 
 def adopted_warnings(

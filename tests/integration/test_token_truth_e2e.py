@@ -15,12 +15,14 @@ Through the installed ``hlsync`` against ``hlsync emulator serve``:
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from hlsync.tokens.rotation import iso, parse_time
 from tests.integration.e2e_support import (
     VERSION,
     Served,
@@ -141,3 +143,46 @@ def test_a_lost_token_is_a_planned_repair(tmp_path: Path, served: Served) -> Non
     apply_ok(config, env)
     assert works(served, sink.read_text().strip()) == 200
     assert plan(config, env)[0] == 0
+
+
+def test_revoke_issued_before_rotates_once_without_any_journal(
+    tmp_path: Path, served: Served
+) -> None:
+    env = {"ALPHA_TOKEN": served.token(ALPHA[1])}
+    first_runner = write_config(tmp_path / "first", served.url)
+    apply_ok(first_runner, env)
+    leaked = (first_runner / SINK).read_text().strip()
+    created = integrations(served)["bot"]["createdAt"]
+    with admin(served) as http:  # an hour later on the upstream's clock
+        assert http.post("/_emulator/clock", json={"advance": 3600}).is_success
+    born = parse_time(created)
+    assert born is not None
+    instant = iso(born + timedelta(minutes=30))
+
+    # a fresh runner: the config from git and the token from its secret store (the
+    # sink), but no journal
+    fresh = write_config(
+        tmp_path / "fresh", served.url, policy=f"revoke_issued_before: {instant}"
+    )
+    (fresh / SINK).parent.mkdir()
+    (fresh / SINK).write_text(leaked + "\n")
+    code, out = plan(fresh, env)
+    assert code == 2, out
+    assert '~ alpha.integration["bot"]  (token: rotate now' in out
+    assert f"before revoke_issued_before {instant}" in out
+    assert "needs --force" in out
+    done = run_hlsync("apply", ".", "--auto-approve", "--force", cwd=fresh, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    new = (fresh / SINK).read_text().strip()
+    assert works(served, leaked) == 401 and works(served, new) == 200
+    rotated = integrations(served)["bot"]["rotatedAt"]
+
+    assert (fresh / "hlsync.journal.jsonl").is_file()
+    for keep_journal in (True, False):  # the next runs, with and without a journal
+        if not keep_journal:
+            (fresh / "hlsync.journal.jsonl").unlink()
+        done = run_hlsync("apply", ".", "--auto-approve", "--force", cwd=fresh, env=env)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert done.stdout.startswith("No changes."), done.stdout
+    assert integrations(served)["bot"]["rotatedAt"] == rotated
+    assert works(served, new) == 200
