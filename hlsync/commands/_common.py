@@ -92,6 +92,7 @@ def plan_options(
     desired: DesiredState,
     requests: Mapping[str, RequestVerb] | None = None,
     lost: Mapping[str, LostToken] | None = None,
+    deferred: frozenset[str] = frozenset(),
 ) -> PlanOptions:
     """The planner's view of the token journal and sinks (and requested token verbs,
     and the integrations whose sink lacks their working token)."""
@@ -112,6 +113,7 @@ def plan_options(
         sinks=sinks,
         requests=dict(requests or {}),
         lost=dict(lost or {}),
+        deferred=deferred,
     )
 
 
@@ -180,7 +182,7 @@ async def make_plan(
     plan = build_plan(
         effective_target(desired, os.environ),
         observed,
-        options=plan_options(desired, requests, lost),
+        options=plan_options(desired, requests, lost, access.pending),
     )
     if desired.target.kind != "leadconnector":
         preflight(plan, desired)

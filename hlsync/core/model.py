@@ -190,6 +190,9 @@ class LocationSpec:
     # write this location's contacts, fields and tags with the token of one of its own
     # declared integrations (read from that integration's sink), not with `token`
     auth_integration: str | None = None
+    # `auth: {fallback: location-token}`: when that integration exists but its token is
+    # unavailable, use `token` instead of repairing first (a warning on every plan)
+    auth_fallback: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,6 +82,7 @@ class PlanOptions:
     sinks: Mapping[str, str] = field(default_factory=dict)
     requests: Mapping[str, RequestVerb] = field(default_factory=dict)
     lost: Mapping[str, LostToken] = field(default_factory=dict)
+    deferred: frozenset[str] = frozenset()
 
 
 def present_changes(
@@ -207,6 +208,28 @@ def plan_warnings(
         )
     out += revoke_warnings(desired, observed)
     return tuple(out)
+
+
+def auth_warnings(spec: LocationSpec, deferred: frozenset[str]) -> list[str]:
+    """A location seeding with an integration's token: the opt-out ``fallback:
+    location-token`` (on every plan), or its other changes deferred until the repair."""
+    name = spec.auth_integration
+    if name is None:
+        return []
+    if spec.auth_fallback:
+        return [
+            f"{spec.name}: auth fallback: location-token: whenever {name}'s token is "
+            "unavailable, the location's own token reads and writes it instead "
+            "(least privilege is not kept)"
+        ]
+    if spec.name not in deferred:
+        return []
+    return [
+        f"{spec.name}: not read: its calls use {name}'s token (auth), which its sink "
+        f"does not hold; {name}'s token is repaired first, then apply reads and plans "
+        f"the rest of {spec.name} with the new token, in the same run (a saved plan "
+        "holds only the repair; on the live cloud, deliver the new token first)"
+    ]
 
 
 def revoke_warnings(desired: DesiredState, observed: ObservedState) -> list[str]:

@@ -186,3 +186,65 @@ def test_revoke_issued_before_rotates_once_without_any_journal(
         assert done.stdout.startswith("No changes."), done.stdout
     assert integrations(served)["bot"]["rotatedAt"] == rotated
     assert works(served, new) == 200
+
+
+def requests_by(served: Served) -> list[dict[str, Any]]:
+    """The emulator's request log: every upstream (not admin) request."""
+    with admin(served) as http:
+        entries = http.get("/_emulator/requests").json()["requests"]
+    return [e for e in entries if not e["path"].startswith("/_emulator")]
+
+
+def test_a_seeding_location_never_falls_back_to_its_own_token(
+    tmp_path: Path, served: Served
+) -> None:
+    env = {"ALPHA_TOKEN": served.token(ALPHA[1])}
+    config = write_config(tmp_path / "cfg", served.url, auth="{integration: bot}")
+    apply_ok(config, env)  # bot is created with the location token, then seeds
+    bootstrap = integrations(served)["emulator-bootstrap"]["id"]
+    with admin(served) as http:
+        assert http.delete("/_emulator/requests").is_success
+    (config / SINK).unlink()  # a fresh runner; ALPHA_TOKEN is still there
+    text = (config / "hlsync.yaml").read_text(encoding="utf-8")
+    (config / "hlsync.yaml").write_text(text.replace("Ann", "Anna"), encoding="utf-8")
+
+    code, out = plan(config, env)
+    assert code == 2, out
+    assert '~ alpha.integration["bot"]  (token: rotate now' in out
+    assert "Warning: alpha: not read: its calls use bot's token (auth)" in out
+    assert "contact" not in out.split("Warning")[0]  # the rest comes after the repair
+
+    done = run_hlsync("apply", ".", "--auto-approve", cwd=config, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (
+        "alpha: the seeding token is repaired; the rest, read with it:" in done.stdout
+    )
+    assert '~ alpha.contact["ann@example.com"]' in done.stdout
+    assert "Apply: 2 ok, 0 failed, 0 skipped" in done.stdout
+    token = (config / SINK).read_text().strip()
+    log = requests_by(served)
+    assert log and not [e for e in log if e["integrationId"] == bootstrap]
+    bot = integrations(served)["bot"]["id"]
+    assert {e["integrationId"] for e in log} == {bot}
+    writes = {e["route"] for e in log if e["method"] in ("POST", "PUT")}
+    assert writes - {"POST /contacts/search"}, writes  # Anna was written, by bot
+    assert works(served, token) == 200
+    assert plan(config, env)[0] == 0
+
+    # the deliberate opt-out: the location's own token, with a warning on every plan
+    edited = (
+        (config / "hlsync.yaml")
+        .read_text(encoding="utf-8")
+        .replace(
+            "auth: {integration: bot}",
+            "auth: {integration: bot, fallback: location-token}",
+        )
+    )
+    (config / "hlsync.yaml").write_text(edited, encoding="utf-8")
+    code, out = plan(config, env)
+    assert code == 0, out
+    assert out.startswith(
+        "Warning: alpha: auth fallback: location-token: whenever bot's token is "
+        "unavailable, the location's own token reads and writes it instead "
+        "(least privilege is not kept)\n"
+    )
