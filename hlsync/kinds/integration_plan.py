@@ -282,7 +282,8 @@ def adopted_warnings(
             f"journal nor the ledger records one), so the config's generation "
             f"{decl.token.generation} was adopted without rotating the token; if it "
             "was bumped because the token leaked, rotate it now: "
-            f"hlsync token rotate {key} --now --force"
+            f"hlsync token rotate {key} --now --force (or set token."
+            "revoke_issued_before to the moment of the leak: it needs no journal)"
         )
     return out
 

@@ -302,7 +302,10 @@ def test_an_adopted_generation_is_a_warning_in_every_format() -> None:
     (warning,) = plan.warnings
     assert warning.startswith("main/seed-bot: the token generation last applied is ")
     assert "the config's generation 2 was adopted without rotating" in warning
-    assert warning.endswith("hlsync token rotate main/seed-bot --now --force")
+    assert warning.endswith(
+        "hlsync token rotate main/seed-bot --now --force (or set token."
+        "revoke_issued_before to the moment of the leak: it needs no journal)"
+    )
     assert render_plan_text(plan).startswith(f"Warning: {warning}\n")
     assert f"> - {warning}" in render_plan_markdown(plan)
     assert json.loads(render_plan_json(plan))["warnings"] == [warning]
