@@ -39,6 +39,7 @@ from hlsync.live.ledger import Ledger, ledger_generations, load_ledger
 from hlsync.live.manual import leadconnector_base_url, ledger_file
 from hlsync.targets.access import TargetAccess
 from hlsync.tokens.custody import release_ended
+from hlsync.tokens.health import LostToken, lost_tokens
 from hlsync.tokens.journal import Journal
 from hlsync.tokens.rotation import TokenHistory, token_key
 from hlsync.tokens.sinks.routing import config_dir, describe_sink, preflight, sink_for
@@ -88,9 +89,13 @@ def select(
 
 
 def plan_options(
-    desired: DesiredState, requests: Mapping[str, RequestVerb] | None = None
+    desired: DesiredState,
+    requests: Mapping[str, RequestVerb] | None = None,
+    lost: Mapping[str, LostToken] | None = None,
+    deferred: frozenset[str] = frozenset(),
 ) -> PlanOptions:
-    """The planner's view of the token journal and sinks (and requested token verbs)."""
+    """The planner's view of the token journal and sinks (and requested token verbs,
+    and the integrations whose sink lacks their working token)."""
     base = config_dir(desired)
     declared: list[tuple[str | None, Integration]] = [
         (None, i) for i in desired.agency.integrations
@@ -103,7 +108,13 @@ def plan_options(
     history = Journal.for_config(desired).history()
     if desired.target.kind == "leadconnector":
         history = with_ledger_generations(history, load_ledger(ledger_file(desired)))
-    return PlanOptions(history=history, sinks=sinks, requests=dict(requests or {}))
+    return PlanOptions(
+        history=history,
+        sinks=sinks,
+        requests=dict(requests or {}),
+        lost=dict(lost or {}),
+        deferred=deferred,
+    )
 
 
 def with_ledger_generations(history: TokenHistory, ledger: Ledger) -> TokenHistory:
@@ -115,6 +126,20 @@ def with_ledger_generations(history: TokenHistory, ledger: Ledger) -> TokenHisto
     for key, value in ledger_generations(ledger).items():
         generations[key] = max(value, generations.get(key, value))
     return dataclasses.replace(history, generations=generations)
+
+
+def delivered_before(
+    lost: Mapping[str, LostToken], ledger: Ledger
+) -> dict[str, LostToken]:
+    """On the live cloud, a sink lacks a token only once the ledger says one was
+    delivered into it (``hlsync token deliver``): before that, the runbook's step is
+    the delivery itself, not a repair."""
+    return {
+        key: value
+        for key, value in lost.items()
+        if (entry := ledger.get(key)) is not None
+        and entry.token_delivered_at is not None
+    }
 
 
 def effective_target(desired: DesiredState, environ: Mapping[str, str]) -> DesiredState:
@@ -143,15 +168,21 @@ async def make_plan(
     a plan that could not store its tokens fails here, before anything is minted. On
     the live cloud tokens arrive by ``hlsync token deliver`` instead, so not there.
     A previous token kept for a rotation whose overlap has ended is let go
-    (``custody.release_ended``). The plan names the target by the base URL actually
-    used (``effective_target``), so its header and runbook show where it went.
+    (``custody.release_ended``). Every existing integration's sink is checked
+    (``health.lost_tokens``): one that lacks its working token is planned a repair
+    (on the live cloud: once the ledger records a delivery, ``delivered_before``).
+    The plan names the target by the base URL actually used (``effective_target``),
+    so its header and runbook show where it went.
     """
     observed = await read_observed(desired, access)
     release_ended(desired, observed)
+    lost = await lost_tokens(desired, observed, access.integrations, access.company_id)
+    if desired.target.kind == "leadconnector":
+        lost = delivered_before(lost, load_ledger(ledger_file(desired)))
     plan = build_plan(
         effective_target(desired, os.environ),
         observed,
-        options=plan_options(desired, requests),
+        options=plan_options(desired, requests, lost, access.pending),
     )
     if desired.target.kind != "leadconnector":
         preflight(plan, desired)

@@ -12,7 +12,10 @@ Two ways in:
 * ``hlsync apply [PATH]`` (a config): plan, show the plan, refuse it while a gate holds,
   then ask "Do you want to apply?" on a terminal (only ``yes`` proceeds); when stdin is
   not a terminal, ``--auto-approve`` is required (exit 1 with a hint, before anything is
-  read).
+  read). A location that seeds with an integration whose token its sink lacks
+  (``TargetAccess.pending``) is not read by that plan: its repair runs first, then the
+  rest of it is planned with the new token, shown and applied in the same run (a saved
+  plan holds only the repair).
 
 Minted Private Integration tokens go to each integration's sink (``hlsync.tokens.sinks``:
 a 0600 file by default, an env-file entry or a command), with an intent recorded in the
@@ -205,9 +208,55 @@ def _apply_config(
             if not args.auto_approve and not _confirm():
                 sys.stderr.write("Apply cancelled.\n")
                 return None
-            return await _execute(plan, desired, access, args, stored, partial)
+            result = await _execute(plan, desired, access, args, stored, partial)
+            return await _after_repair(result, desired, access, args, stored, partial)
 
     return asyncio.run(go())
+
+
+async def _after_repair(
+    result: ApplyResult,
+    desired: DesiredState,
+    access: TargetAccess,
+    args: argparse.Namespace,
+    stored: list[Path],
+    partial: _Partial,
+) -> ApplyResult | None:
+    """The locations that waited for their seeding integration's repaired token
+    (``access.pending``): once the repair stored it (their API switched to it), read,
+    plan, show and apply the rest of them with it, in this run; the report holds both
+    parts. Nothing more when the first part failed or a token did not arrive (the live
+    cloud: it is delivered by hand)."""
+    ready = sorted(n for n in access.pending if access.locations[n].has_token)
+    if not ready or result.exit_code == 1:
+        return result
+    shown: TextIO = sys.stderr if args.format == "json" else sys.stdout
+    rest = dataclasses.replace(
+        desired,
+        agency=AgencySpec(token=desired.agency.token),
+        locations=tuple(s for s in desired.locations if s.name in ready),
+    )
+    now = dataclasses.replace(access, pending=access.pending - set(ready))
+    plan = await make_plan(rest, now, args.path)
+    shown.write(
+        f"\n{', '.join(ready)}: the seeding token is repaired; the rest, read with it:\n"
+        + render_plan(plan, _plan_format(args), color=False)
+    )
+    shown.flush()
+    if not plan.has_changes:
+        return result
+    plan.raise_if_unsafe(args.force)
+    if not args.auto_approve and not _confirm():
+        sys.stderr.write("Apply cancelled.\n")
+        return result
+    more = await _execute(plan, rest, now, args, stored, partial)
+    return dataclasses.replace(
+        more,
+        outcomes=result.outcomes + more.outcomes,
+        plan_checksum=result.plan_checksum,
+        elapsed_seconds=(result.elapsed_seconds or 0) + (more.elapsed_seconds or 0),
+        manual_steps=result.manual_steps + more.manual_steps,
+    )
 
 
 def _plan_format(args: argparse.Namespace) -> str:

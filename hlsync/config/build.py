@@ -365,6 +365,7 @@ class Builder:
                 where,
                 unsure=unsure | self.broken.integrations,
             ),
+            auth_fallback=_auth_fallback(data),
             **declared,
         )
 
@@ -493,3 +494,9 @@ class _LocationBuilder:
     ) -> tuple[Contact, ...]:
         region, usable = self._region
         return self._builder.seeds(self.raw, self.where, region, usable, fields, tags)
+
+
+def _auth_fallback(data: Mapping[str, Any]) -> bool:
+    """``auth: {fallback: location-token}`` (the schema allows only that value)."""
+    auth = data.get("auth")
+    return isinstance(auth, dict) and auth.get("fallback") == "location-token"

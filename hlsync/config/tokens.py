@@ -8,11 +8,12 @@ JSON Schema cannot see:
   its own shape (``parse`` of its class in :mod:`hlsync.tokens.sinks`), with paths
   resolved against the config file that names them (a command's program too, when it
   holds a ``/``), each of which must stay inside the config folder
-  (:mod:`hlsync.config.containment`). ``overlap`` must be shorter than ``rotate_every``; the live HighLevel service
-  keeps an old token exactly 7 days, so ``target: leadconnector`` accepts no other
-  overlap. Two integrations delivering to the same file (or the same entry of one env
+  (:mod:`hlsync.config.containment`). ``overlap`` must be shorter than
+  ``rotate_every``; the live HighLevel service keeps an old token exactly 7 days, so
+  ``target: leadconnector`` accepts no other overlap. Two integrations delivering to the same file (or the same entry of one env
   file) would overwrite each other's token: an error at the second sink. A sink that is
   a YAML file is refused, since a directory config would read the token as config.
+  ``revoke_issued_before`` must be an ISO 8601 instant with its time zone.
 * a ``command`` sink's ``env:`` may not name a variable that holds a token: one that
   looks like a location token (``HL_*_TOKEN``) or one that a location's or the
   agency's ``token: {env: …}`` names (:meth:`TokenRules.check_command_env`, once every
@@ -60,6 +61,7 @@ from hlsync.core.model import (
 )
 from hlsync.errors import Location
 from hlsync.kinds.registry import KINDS
+from hlsync.tokens.rotation import iso, parse_time
 from hlsync.tokens.sinks.base import Claim
 from hlsync.tokens.sinks.registry import SINK_KINDS, sink_class, sink_of
 
@@ -154,7 +156,27 @@ class TokenRules:
             overlap=overlap,
             generation=spec.get("generation", 0),
             sink=self._sink(spec.get("sink"), where, label),
+            revoke_issued_before=self._instant(spec, where),
         )
+
+    def _instant(self, spec: Mapping[str, Any], where: Where) -> str | None:
+        """``revoke_issued_before`` as ISO 8601 UTC (``…Z``); the schema requires the
+        offset (a time without one is ambiguous); a located error when it is still no
+        instant (``2026-02-30T…``)."""
+        text = spec.get("revoke_issued_before")
+        if text is None:
+            return None
+        when = parse_time(str(text)) if isinstance(text, str) else None
+        if when is None:
+            self.report(
+                f"revoke_issued_before {checks.quote(str(text))} is not an ISO 8601 "
+                "instant with a time zone",
+                where(("token", "revoke_issued_before")),
+                "write the instant the token leaked (or now), in UTC: "
+                "revoke_issued_before: 2026-12-01T00:00:00Z",
+            )
+            return None
+        return iso(when)
 
     def _sink(self, spec: Any, where: Where, label: str) -> SinkSpec | None:
         if not isinstance(spec, dict):

@@ -103,13 +103,16 @@ class TokenPolicy:
 
     ``rotate_every``: rotate (later, with ``overlap``) once the current token is older;
     ``generation``: bumping the number means "rotate now" (like Terraform's write-only
-    argument versions); ``sink``: None means the default file sink beside the config.
+    argument versions); ``revoke_issued_before``: an instant (ISO 8601 UTC, ``…Z``):
+    a token issued before it (on the upstream's clock) is rotated now, once, on any
+    runner; ``sink``: None means the default file sink beside the config.
     """
 
     rotate_every: timedelta | None = None
     overlap: timedelta = DEFAULT_OVERLAP
     generation: int = 0
     sink: SinkSpec | None = None
+    revoke_issued_before: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +192,9 @@ class LocationSpec:
     # write this location's contacts, fields and tags with the token of one of its own
     # declared integrations (read from that integration's sink), not with `token`
     auth_integration: str | None = None
+    # `auth: {fallback: location-token}`: when that integration exists but its token is
+    # unavailable, use `token` instead of repairing first (a warning on every plan)
+    auth_fallback: bool = False
 
 
 @dataclass(frozen=True, slots=True)

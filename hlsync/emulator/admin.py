@@ -16,6 +16,7 @@ GET/PATCH/DELETE /_emulator/integrations/{id}         one; edit name/description
 POST     /_emulator/integrations/{id}/rotate          ``{"mode": "later"|"now", "overlapDays": 7}``
 POST     /_emulator/integrations/{id}/cancel-rotation
 POST     /_emulator/integrations/{id}/expire-old
+POST     /_emulator/integrations/{id}/token-check     ``{"sha256": hex}`` -> ``{"live", "current"}``
 GET/POST /_emulator/clock                             ``{"set": iso}`` | ``{"advance": s}`` | ``{"real": true}``
 GET/PUT/DELETE /_emulator/faults                      ``{"seed": 1, "rules": [...]}``
 GET/PUT  /_emulator/limits                            ``{"burstMax", "intervalMs", "dailyMax"}``
@@ -67,6 +68,7 @@ def admin_routes() -> list[BaseRoute]:
         Route(f"{integration}/rotate", rotate, methods=["POST"]),
         Route(f"{integration}/cancel-rotation", cancel_rotation, methods=["POST"]),
         Route(f"{integration}/expire-old", expire_old, methods=["POST"]),
+        Route(f"{integration}/token-check", token_check, methods=["POST"]),
         Route(f"{p}/clock", get_clock, methods=["GET"]),
         Route(f"{p}/clock", post_clock, methods=["POST"]),
         Route(f"{p}/faults", get_faults, methods=["GET"]),
@@ -304,6 +306,19 @@ async def cancel_rotation(request: Request) -> Response:
 
 async def expire_old(request: Request) -> Response:
     return _answer_integration(request, AuthRegistry.expire_old)
+
+
+async def token_check(request: Request) -> Response:
+    """Does the token with this sha256 belong to the integration, and is it its current
+    one? The api driver's cheap check of a sink (no scope needed, no value sent)."""
+    data = await _body(request, {"sha256"})
+    digest = _required(data, "sha256")
+    if len(digest) != 64 or any(c not in "0123456789abcdefABCDEF" for c in digest):
+        raise EmulatorError.unprocessable(["sha256 must be 64 hexadecimal digits"])
+    state = _state(request)
+    with state.lock:
+        answer = state.auth.token_check(request.path_params["integrationId"], digest)
+    return JSONResponse(answer)
 
 
 def _clock_json(state: EmulatorState) -> dict[str, Any]:

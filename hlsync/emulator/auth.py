@@ -333,6 +333,19 @@ class AuthRegistry:
         del self.integrations[integration_id]
         self._persistence.delete("integration", integration_id)
 
+    def token_check(self, integration_id: str, sha256: str) -> dict[str, bool]:
+        """Whether the token whose sha256 is ``sha256`` belongs to the integration:
+        ``live`` (it works now) and ``current`` (it is the newest live token, not the
+        old one of a rotation's overlap). 404 for an unknown integration. The caller
+        sends a hash, so no token value crosses the admin API for this."""
+        self.get(integration_id)
+        live = self.live_tokens(integration_id)
+        found = [t for t in live if t.sha256 == sha256.lower()]
+        return {
+            "live": bool(found),
+            "current": bool(found) and live[-1].sha256 == sha256.lower(),
+        }
+
     def resolve(self, value: str) -> Principal | None:
         """The principal of a presented token, or None if unknown or expired."""
         token_id = self._by_hash.get(hash_token(value))

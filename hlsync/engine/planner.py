@@ -14,9 +14,12 @@ use the HighLevel UI:
   replace (delete, then create), gated like a delete.
 * Token verbs (``hlsync.kinds.integration_plan``, ``hlsync.tokens.rotation``): an existing integration
   may get a ``rotate`` / ``rotate_now`` / ``expire_old`` change from its token policy on
-  the upstream's clock, or any verb ``PlanOptions.requests`` asks for; next to an update
-  of the same integration it is a second change at ``<address>.token``. A location that
-  seeds with one of its integrations' tokens waits for that integration's new token.
+  the upstream's clock, or any verb ``PlanOptions.requests`` asks for, or the repair of
+  a token its sink lacks (``PlanOptions.lost``); next to an update of the same
+  integration it is a second change at ``<address>.token``. A location that seeds with
+  one of its integrations' tokens waits for that integration's new token; one not read
+  because that token awaits its repair (``PlanOptions.deferred``) plans only its
+  integrations, and says so.
 * Gates: every delete and replace needs ``--force``; removing more than
   ``PlanOptions.max_scope_removals`` scopes from one integration needs ``--force``;
   so does a token verb that ends a token at once (``rotate_now``, ``expire_old``);
@@ -47,6 +50,7 @@ from hlsync.kinds.base import PlanContext
 from hlsync.kinds.integration import plan_integrations
 from hlsync.kinds.integration_plan import (
     PlanOptions,
+    auth_warnings,
     check_requests,
     plan_warnings,
     seeded,
@@ -91,6 +95,7 @@ def build_plan(
             )
         ctx = PlanContext(spec.name, spec.id, opts, catalog, now, problems)
         changes += _location_changes(spec, obs, ctx)
+        warnings += auth_warnings(spec, opts.deferred)
         warnings += ctx.warnings
     check_requests(changes, opts.requests, problems)
     if problems:
@@ -110,7 +115,11 @@ def _location_changes(
 ) -> list[Change]:
     """Every kind's changes of one location; the location's writes wait for the
     integration whose token they use (``auth: {integration: …}``) when it changes."""
+    deferred = spec.name in ctx.options.deferred
     for kind in KINDS:
+        if deferred and kind.name != "integration":
+            ctx.earlier[kind.name] = []  # not read: planned after the repair
+            continue
         planned = kind.plan(spec, obs, ctx)
         ctx.earlier[kind.name] = planned
         for c in planned:

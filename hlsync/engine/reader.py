@@ -7,7 +7,9 @@ fields (one list call, only when something declared needs them), its tags (one l
 only when tags are declared) and the contacts that match declared keys. It never reads
 ``GET /locations/{id}`` (the settings are not compared; every call counts).
 
-Contacts follow the read-path rule of ``hlsync.upstream.contact_search``.
+Contacts follow the read-path rule of ``hlsync.upstream.contact_search``. A location
+pending its seeding integration's repaired token (``TargetAccess.pending``) has only its
+integrations read: its API has no token yet.
 
 ``read_objects(desired, access, refs)`` re-reads only named objects for a saved plan:
 contacts by batched lookup, custom fields and tags by one list each (tags matched
@@ -32,7 +34,7 @@ from hlsync.core.model import (
     ObservedState,
 )
 from hlsync.errors import HlsyncError
-from hlsync.kinds.base import ReadContext
+from hlsync.kinds.base import ReadContext, ResourceKind
 from hlsync.kinds.integration import agency_integrations
 from hlsync.kinds.registry import KINDS
 from hlsync.targets.access import TargetAccess, location_api
@@ -100,8 +102,18 @@ async def read_objects(
 
 async def _read_location(spec: LocationSpec, access: TargetAccess) -> ObservedLocation:
     ctx = ReadContext(spec, location_api(access, spec), access)
-    found = await asyncio.gather(*(kind.read(ctx) for kind in KINDS))
+    found = await asyncio.gather(*(_read_kind(kind, ctx) for kind in KINDS))
     return _observed_location(spec, found)
+
+
+async def _read_kind(
+    kind: ResourceKind[Any, Any], ctx: ReadContext
+) -> Mapping[str, Any]:
+    """One kind's objects; of a location pending its seeding token's repair
+    (``TargetAccess.pending``) only the integrations (read through the driver)."""
+    if ctx.spec.name in ctx.access.pending and kind.name != "integration":
+        return {}
+    return await kind.read(ctx)
 
 
 async def _reread_location(

@@ -8,21 +8,25 @@
   next to an update it is a second change at ``<address>.token`` after the update.
 * :func:`token_decision` — the verb an existing integration needs: one requested by
   ``hlsync token …`` (refused, with the way out, when it cannot apply: no rotation to
-  expire or cancel, a rotation already open), else the token policy's
-  (``rotation.decide``: rotate later, rotate now on a generation bump, expire an ended
-  overlap);
+  expire or cancel, a rotation already open), else the repair of a token its sink
+  lacks (``tokens.health``: a ``rotate_now`` into the sink), else the token policy's
+  (``rotation.decide``: rotate later, rotate now on a generation bump or for a token
+  issued before ``revoke_issued_before``, expire an ended overlap);
 * :func:`token_change` — the :class:`~hlsync.core.plan.Change` carrying it: ``desired`` holds
   ``name``, ``reason``, ``generation``, and ``sink`` (the sink's label, minting verbs),
   ``overlap_seconds`` and ``old_token_expires_at`` (rotate). ``rotate_now`` and
   ``expire_old`` end a token that may still be in use: gate ``token_expiry`` (needs
-  ``--force``, DESIGN.md §3); ``rotate`` and ``cancel_rotation`` are not gated;
+  ``--force``, DESIGN.md §3) — except the repair of a lost token (``PlanOptions.lost``:
+its sink holds no working token, so no token in use ends); ``rotate`` and
+``cancel_rotation`` are not gated;
 * :func:`seeded` — a location that seeds with one of its integrations' tokens waits for
   that integration's create, rotation or update, so its writes use the new token (and
   scopes);
 * :func:`check_requests` — every requested verb became a change;
 * :func:`plan_warnings` — tokens minted but not stored (from the journal), generations
-  adopted without a rotation (no record of the one applied), and age rotation left
-  undecided when the upstream's clock is unknown.
+  adopted without a rotation (no record of the one applied), age rotation left
+  undecided when the upstream's clock is unknown, and ``revoke_issued_before`` that
+  waits (its instant still ahead, or no clock).
 
 ``PlanOptions`` (re-exported by ``planner``) carries the options. No I/O: the journal's
 view arrives as :class:`~hlsync.tokens.rotation.TokenHistory`.
@@ -48,6 +52,7 @@ from hlsync.core.model import (
 )
 from hlsync.core.plan import Action, Change, FieldChange, ScopeDelta
 from hlsync.errors import HlsyncError, Problem
+from hlsync.tokens.health import LostToken
 from hlsync.tokens.rotation import (
     MINTING,
     TokenDecision,
@@ -68,13 +73,16 @@ EXPIRING = frozenset({"rotate_now", "expire_old"})
 class PlanOptions:
     """``history``: the token journal's view; ``sinks``: a label per integration
     (``token_key`` → ``file .hlsync/tokens/…``); ``requests``: token verbs asked for by
-    ``hlsync token …``, by ``token_key``."""
+    ``hlsync token …``, by ``token_key``; ``lost``: the existing integrations whose sink
+    lacks their working token (``tokens.health.lost_tokens``), repaired by a rotate now."""
 
     max_scope_removals: int = 5  # per integration; more needs --force
     catalog: Catalog | None = None  # the packaged scope catalog when None
     history: TokenHistory = field(default_factory=TokenHistory)
     sinks: Mapping[str, str] = field(default_factory=dict)
     requests: Mapping[str, RequestVerb] = field(default_factory=dict)
+    lost: Mapping[str, LostToken] = field(default_factory=dict)
+    deferred: frozenset[str] = frozenset()
 
 
 def present_changes(
@@ -142,7 +150,9 @@ def present_changes(
     )
     if obs is None:
         return [change]
-    decision = token_decision(decl, obs, key, opts.requests, opts.history, now)
+    decision = token_decision(
+        decl, obs, key, opts.requests, opts.history, now, opts.lost.get(key)
+    )
     if decision is None:
         return [change]
     token = token_change(
@@ -196,7 +206,54 @@ def plan_warnings(
             "the upstream's clock is unknown (no Date header was read), so token "
             "rotation by age was not decided for " + ", ".join(timed)
         )
+    out += revoke_warnings(desired, observed)
     return tuple(out)
+
+
+def auth_warnings(spec: LocationSpec, deferred: frozenset[str]) -> list[str]:
+    """A location seeding with an integration's token: the opt-out ``fallback:
+    location-token`` (on every plan), or its other changes deferred until the repair."""
+    name = spec.auth_integration
+    if name is None:
+        return []
+    if spec.auth_fallback:
+        return [
+            f"{spec.name}: auth fallback: location-token: whenever {name}'s token is "
+            "unavailable, the location's own token reads and writes it instead "
+            "(least privilege is not kept)"
+        ]
+    if spec.name not in deferred:
+        return []
+    return [
+        f"{spec.name}: not read: its calls use {name}'s token (auth), which its sink "
+        f"does not hold; {name}'s token is repaired first, then apply reads and plans "
+        f"the rest of {spec.name} with the new token, in the same run (a saved plan "
+        "holds only the repair; on the live cloud, deliver the new token first)"
+    ]
+
+
+def revoke_warnings(desired: DesiredState, observed: ObservedState) -> list[str]:
+    """``revoke_issued_before`` that could not act: the upstream's clock is unknown,
+    or the instant is still ahead of it (``rotation.revoke_decision`` waits)."""
+    now = parse_time(observed.upstream_now)
+    out: list[str] = []
+    for where, decl in declared(desired):
+        instant = parse_time(decl.token.revoke_issued_before)
+        if decl.ensure != "present" or instant is None:
+            continue
+        key = token_key(where, decl.name)
+        if now is None:
+            out.append(
+                f"{key}: the upstream's clock is unknown (no Date header was read), "
+                "so revoke_issued_before was not decided"
+            )
+        elif instant > now:
+            out.append(
+                f"{key}: revoke_issued_before {decl.token.revoke_issued_before} is "
+                f"still ahead of the upstream's clock ({observed.upstream_now}): "
+                "tokens issued before it are rotated by the first apply after it"
+            )
+    return out
 
 
 def adopted_warnings(
@@ -225,7 +282,8 @@ def adopted_warnings(
             f"journal nor the ledger records one), so the config's generation "
             f"{decl.token.generation} was adopted without rotating the token; if it "
             "was bumped because the token leaked, rotate it now: "
-            f"hlsync token rotate {key} --now --force"
+            f"hlsync token rotate {key} --now --force (or set token."
+            "revoke_issued_before to the moment of the leak: it needs no journal)"
         )
     return out
 
@@ -296,10 +354,18 @@ def token_decision(
     requests: Mapping[str, RequestVerb],
     history: TokenHistory,
     now: datetime | None,
+    lost: LostToken | None = None,
 ) -> TokenDecision | None:
-    """The verb ``requests`` asks for (refused when it cannot apply), else the policy's
-    (``rotation.decide``), for the existing integration ``obs``."""
+    """The verb ``requests`` asks for (refused when it cannot apply), else the repair
+    of a lost token (``lost``), else the policy's (``rotation.decide``), for the
+    existing integration ``obs``."""
     requested = requests.get(key)
+    if requested is None and lost is not None:
+        return TokenDecision(
+            "rotate_now",
+            f"repair: {lost.reason}; a new token now, into the sink",
+            repair=not lost.live,
+        )
     if requested is None:
         return decide(
             decl.token,
@@ -381,7 +447,9 @@ def token_change(
         object_id=obs.id,
         desired=desired,
         fingerprint=fingerprint(obs),
-        gate="token_expiry" if decision.verb in EXPIRING else None,
+        gate="token_expiry"
+        if decision.verb in EXPIRING and not decision.repair
+        else None,
         api_calls=1,
         source=decl.source,
     )

@@ -164,15 +164,21 @@ def manual_access(desired: DesiredState) -> ManualIntegrationDriver:
 
 
 def manual_target_access(
-    api: ApiClient, desired: DesiredState, tokens: Mapping[str, str]
+    api: ApiClient,
+    desired: DesiredState,
+    tokens: Mapping[str, str],
+    *,
+    pending: frozenset[str] = frozenset(),
 ) -> TargetAccess:
-    """The live target's access: the API for locations, the ledger for integrations."""
+    """The live target's access: the API for locations, the ledger for integrations;
+    ``pending`` locations wait for their seeding integration's token."""
     return build_access(
         api,
         desired,
         tokens,
         integrations=manual_access(desired),
         company_id=MANUAL_COMPANY_ID,
+        pending=pending,
     )
 
 

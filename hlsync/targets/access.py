@@ -28,7 +28,10 @@ class TargetAccess:
     ``clock`` is the upstream's clock (``Date`` headers) that ``read_observed`` reports
     as ``ObservedState.upstream_now``. ``seeded_by`` maps a location to the integration
     whose token its API uses (``auth: {integration: …}``): when the applier mints a new
-    token for that integration, the location's API switches to it.
+    token for that integration, the location's API switches to it. ``pending`` names
+    the locations whose seeding integration exists but whose sink lacks its working
+    token: their API has no token until the repair (a rotate now) stores a new one,
+    and only their integrations are read (never with the location's own token).
     """
 
     locations: Mapping[str, LocationApiLike]
@@ -37,6 +40,7 @@ class TargetAccess:
     batch_size: int = field(default=BATCH_SIZE)
     clock: UpstreamClock | None = None
     seeded_by: Mapping[str, str] = field(default_factory=dict)
+    pending: frozenset[str] = frozenset()
 
     def upstream_now(self) -> str | None:
         """The latest upstream time seen, ISO 8601 UTC, or None."""
@@ -52,11 +56,17 @@ def build_access(
     integrations: IntegrationDriver | None = None,
     company_id: str | None = None,
     seeded_by: Mapping[str, str] | None = None,
+    pending: frozenset[str] = frozenset(),
 ) -> TargetAccess:
     """A :class:`TargetAccess` for every declared location from resolved ``tokens``
     (by local location name). A location without a token is an ``HlsyncError`` naming
-    it and where it is declared."""
-    missing = [spec for spec in desired.locations if not tokens.get(spec.name)]
+    it and where it is declared, unless it is ``pending`` (its API starts without a
+    token and refuses every call until it gets one)."""
+    missing = [
+        spec
+        for spec in desired.locations
+        if not tokens.get(spec.name) and spec.name not in pending
+    ]
     if missing:
         raise HlsyncError.collect(
             Problem(
@@ -68,13 +78,14 @@ def build_access(
         )
     return TargetAccess(
         locations={
-            spec.name: api.location(spec.id, tokens[spec.name])
+            spec.name: api.location(spec.id, tokens.get(spec.name, ""))
             for spec in desired.locations
         },
         integrations=integrations,
         company_id=company_id,
         clock=api.clock,
         seeded_by=dict(seeded_by or {}),
+        pending=pending,
     )
 
 

@@ -14,6 +14,7 @@ driver never logs it, and an error never contains it.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -46,6 +47,15 @@ class IntegrationScope:
         if self.location_id is not None:
             return f"location {self.location_id}"
         return f"agency {self.company_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class TokenCheck:
+    """What the upstream says of a token: ``live`` (one of the integration's working
+    tokens) and ``current`` (its newest, not the old one of a rotation's overlap)."""
+
+    live: bool
+    current: bool
 
 
 class Token:
@@ -294,6 +304,24 @@ class ApiIntegrationDriver:
         return self._integration(answer, "POST", path), self._token(
             answer, "POST", path
         )
+
+    async def token_check(
+        self, scope: IntegrationScope, integration_id: str, token: Token
+    ) -> TokenCheck:
+        """Whether ``token`` is one of the integration's live tokens, and its current
+        one. Only the token's sha256 is sent; it needs no scope (``/_emulator/``)."""
+        path = f"{ADMIN_PREFIX}/{integration_id}/token-check"
+        digest = hashlib.sha256(token.reveal().encode("utf-8")).hexdigest()
+        answer = await self._call("POST", path, scope, {"sha256": digest})
+        live, current = answer.get("live"), answer.get("current")
+        if not isinstance(live, bool) or not isinstance(current, bool):
+            raise ApiError(
+                f"POST {path} -> unexpected answer: no 'live' and 'current' booleans",
+                method="POST",
+                path=path,
+                status=None,
+            )
+        return TokenCheck(live=live, current=current)
 
     async def cancel_rotation(
         self, scope: IntegrationScope, integration_id: str

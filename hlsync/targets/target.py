@@ -28,8 +28,15 @@ Targets (DESIGN.md §2):
 Seeding token (``auth: {integration: NAME}``, issue 5 item 6): such a location's API uses
 the token in that integration's sink (file or env_file; a command sink cannot be read
 back: an error) once the integration exists — checked through the driver, so a sink left
-over from a reset sandbox is not used — and otherwise the bootstrap token (the sandbox's,
-or the location's token reference). ``TargetAccess.seeded_by`` tells the applier to switch
+over from a reset sandbox is not used, and with the api driver the upstream confirms the
+token is one of the integration's live ones — and the bootstrap token (the sandbox's, or
+the location's token reference) only while the integration does not exist yet. It never
+falls back silently (issue 9): when the integration exists but its sink lacks a working
+token, the location is *pending* (``TargetAccess.pending``): its API gets no token, the
+plan repairs the integration's token first (``tokens.health``) and ``apply`` plans and
+applies the location's other changes with the new token in the same run. ``auth:
+{fallback: location-token}`` opts out: the location's own token is used instead, and
+every plan warns about it. ``TargetAccess.seeded_by`` tells the applier to switch
 the location to the integration's new token as soon as it is stored, so on the sandbox
 hlsync creates the least-privilege integration with its bootstrap token and then seeds
 with the new one.
@@ -43,8 +50,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import AsyncIterator, Collection, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -52,12 +60,18 @@ import httpx
 from hlsync.core.model import DesiredState, LocationSpec
 from hlsync.emulator.sandbox import open_sandbox
 from hlsync.errors import HlsyncError, Problem
-from hlsync.live.manual import leadconnector_base_url, manual_target_access
+from hlsync.live.ledger import load_ledger
+from hlsync.live.manual import (
+    leadconnector_base_url,
+    ledger_file,
+    manual_target_access,
+)
 from hlsync.targets.access import TargetAccess, build_access
 from hlsync.targets.drivers import (
     ApiIntegrationDriver,
     IntegrationDriver,
     IntegrationScope,
+    Token,
 )
 from hlsync.tokens.sinks.routing import read_sink_token, sink_for
 from hlsync.upstream.bounds import Bounds
@@ -118,7 +132,10 @@ async def _sandbox(
                 spec.name: sandbox.location_tokens[spec.id]
                 for spec in desired.locations
             }
-            tokens.update(await seed_tokens(desired, driver))
+            seeding = await seed_tokens(desired, driver)
+            tokens.update(seeding.tokens)
+            for name in seeding.pending:
+                del tokens[name]  # never the sandbox's own token instead
             yield build_access(
                 api,
                 desired,
@@ -126,6 +143,7 @@ async def _sandbox(
                 integrations=driver,
                 company_id=sandbox.company_id,
                 seeded_by=seeded_by(desired),
+                pending=seeding.pending,
             )
     finally:
         sandbox.close()
@@ -140,9 +158,11 @@ async def _emulator_url(
     ) as http:
         api = ApiClient(http, bounds=bounds)
         driver = ApiIntegrationDriver(api)
-        seeded = await seed_tokens(desired, driver)
-        tokens = resolve_tokens(desired, environ, skip=seeded)
-        tokens.update(seeded)
+        seeding = await seed_tokens(desired, driver)
+        tokens = resolve_tokens(
+            desired, environ, skip={*seeding.tokens, *seeding.pending}
+        )
+        tokens.update(seeding.tokens)
         company_id = None
         if desired.agency.integrations:
             company_id = await _emulator_company_id(api, desired)
@@ -153,6 +173,7 @@ async def _emulator_url(
             integrations=driver,
             company_id=company_id,
             seeded_by=seeded_by(desired),
+            pending=seeding.pending,
         )
 
 
@@ -160,15 +181,24 @@ async def _emulator_url(
 async def _leadconnector(
     desired: DesiredState, environ: Mapping[str, str], bounds: Bounds
 ) -> AsyncIterator[TargetAccess]:
-    seeded = await seed_tokens(desired, None)
-    tokens = resolve_tokens(desired, environ, skip=seeded)
-    tokens.update(seeded)
+    ledger = load_ledger(ledger_file(desired))
+
+    def confirmed(location: str, name: str) -> bool:
+        return name in ledger.present(location)
+
+    seeding = await seed_tokens(desired, None, confirmed)
+    tokens = resolve_tokens(desired, environ, skip={*seeding.tokens, *seeding.pending})
+    tokens.update(seeding.tokens)
     async with httpx.AsyncClient(
         base_url=leadconnector_base_url(desired.target, environ),
         timeout=bounds.timeout(bounds.budget),
     ) as http:
-        access = manual_target_access(ApiClient(http, bounds=bounds), desired, tokens)
-        yield dataclasses.replace(access, seeded_by=seeded_by(desired))
+        access = manual_target_access(
+            ApiClient(http, bounds=bounds), desired, tokens, pending=seeding.pending
+        )
+        yield dataclasses.replace(
+            access, seeded_by=seeded_by(desired), pending=seeding.pending
+        )
 
 
 def seeded_by(desired: DesiredState) -> dict[str, str]:
@@ -180,29 +210,59 @@ def seeded_by(desired: DesiredState) -> dict[str, str]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class Seeding:
+    """The seeding tokens found (location name → the integration's token) and the
+    locations ``pending`` a repair: their integration exists but its token is not in
+    its sink (or no longer works), and they did not opt out with ``fallback:
+    location-token``."""
+
+    tokens: dict[str, str]
+    pending: frozenset[str] = frozenset()
+
+
 async def seed_tokens(
-    desired: DesiredState, driver: IntegrationDriver | None
-) -> dict[str, str]:
+    desired: DesiredState,
+    driver: IntegrationDriver | None,
+    confirmed: Callable[[str, str], bool] | None = None,
+) -> Seeding:
     """The seeding integration's token of each location that has one ready.
 
     Read from the integration's sink; used only when ``driver`` (None: not checked)
-    lists the integration, since a token in the sink of an integration that does not
-    exist (yet, or any more) cannot work.
+    lists the integration and says the token is one of its live tokens (the api
+    driver), since a token in the sink of an integration that does not exist (yet,
+    or any more) cannot work. An integration not created yet leaves the location on
+    its bootstrap token (the plan creates it first). One that exists with no working
+    token in its sink makes the location pending (module docstring); without a
+    driver, ``confirmed(location, name)`` says whether it exists (the ledger).
     """
     found: dict[str, str] = {}
+    pending: set[str] = set()
     for spec in desired.locations:
         name = spec.auth_integration
         if name is None:
             continue
         value = read_sink_token(sink_for(desired, spec.name, name))
-        if value is None:
-            continue
-        if driver is not None:
-            listed = await driver.list(IntegrationScope.location(spec.id))
-            if name not in listed:
-                continue
-        found[spec.name] = value
-    return found
+        if driver is None:
+            exists = confirmed is not None and confirmed(spec.name, name)
+            works = value is not None
+        else:
+            scope = IntegrationScope.location(spec.id)
+            listed = (await driver.list(scope)).get(name)
+            exists = listed is not None
+            works = value is not None and listed is not None
+            if (
+                works
+                and listed is not None
+                and isinstance(driver, ApiIntegrationDriver)
+            ):
+                check = await driver.token_check(scope, listed.id, Token(value or ""))
+                works = check.live
+        if works and value is not None:
+            found[spec.name] = value
+        elif exists and not spec.auth_fallback:
+            pending.add(spec.name)
+    return Seeding(found, frozenset(pending))
 
 
 def resolve_tokens(

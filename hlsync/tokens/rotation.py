@@ -11,11 +11,21 @@ Integration and says which token verb, if any, the plan needs (DESIGN.md §4, is
    token in use, so it needs evidence that the number really moved. The plan warns
    about every such adoption (``kinds.integration_plan.adopted_warnings``) with the way to
    rotate now, since a bump may mean "this token leaked".
-2. ``expire_old`` when a rotation's overlap has ended (``old_token_expires_at`` <= now)
+2. ``rotate_now`` when the current token was issued (``rotated_at``, else
+   ``created_at``: the upstream's own times) before ``revoke_issued_before``, the
+   stateless "rotate now, it leaked": once rotated, the new token's issue time is after
+   the instant, so the condition is false on every runner with or without the journal
+   (a rotate now ends every older token too). Not covered: a rotation (later) made
+   *after* the instant whose old token predates it — the current token is newer, and
+   the upstream does not say when the old one was issued; it ends with its overlap, or
+   at once with ``hlsync token expire-old NAME --force``. An instant still ahead of
+   ``now`` waits for it (a token minted now would be "before" it too, and be rotated
+   again and again).
+3. ``expire_old`` when a rotation's overlap has ended (``old_token_expires_at`` <= now)
    and the upstream still lists the old token. The emulator expires it by itself, so
    this is for an upstream (or ledger) that does not.
-3. nothing while an overlap is still open: the rotation is in progress.
-4. ``rotate`` (later, with ``policy.overlap``) once the current token is at least
+4. nothing while an overlap is still open: the rotation is in progress.
+5. ``rotate`` (later, with ``policy.overlap``) once the current token is at least
    ``rotate_every`` old, counted from ``rotated_at`` or else ``created_at``.
 
 Time: ``now`` is the upstream's clock (its ``Date`` header, ``ObservedState.upstream_now``)
@@ -68,6 +78,9 @@ class TokenDecision:
     old_token_expires_at: str | None = None  # ISO 8601 UTC, for rotate
     overlap: timedelta | None = None  # for rotate
     generation: tuple[int, int] | None = None  # (applied, wanted): a generation bump
+    # a repair of a lost token (``tokens.health``): a rotate_now that ends no token
+    # anyone can hold, so it needs no --force
+    repair: bool = False
 
 
 def parse_time(text: str | None) -> datetime | None:
@@ -123,6 +136,9 @@ def decide(
         )
     if now is None:
         return None
+    revoked = revoke_decision(policy, observed, now)
+    if revoked is not None:
+        return revoked
     old_expiry = parse_time(observed.old_token_expires_at)
     if old_expiry is not None:
         if old_expiry <= now:
@@ -149,3 +165,24 @@ def decide(
         old_token_expires_at=iso(expires),
         overlap=policy.overlap,
     )
+
+
+def revoke_decision(
+    policy: TokenPolicy, observed: ObservedIntegration, now: datetime
+) -> TokenDecision | None:
+    """``revoke_issued_before`` (module docstring, rule 2): ``rotate_now`` when the
+    current token was issued before the instant; nothing while the instant is still
+    ahead on the upstream's clock."""
+    instant = parse_time(policy.revoke_issued_before)
+    if instant is None or instant > now:
+        return None
+    issued = parse_time(observed.rotated_at) or parse_time(observed.created_at)
+    if issued is None:
+        return None
+    if issued < instant:
+        return TokenDecision(
+            "rotate_now",
+            f"the token was issued at {iso(issued)}, before revoke_issued_before "
+            f"{iso(instant)}: a new token now; the old one stops working at once",
+        )
+    return None

@@ -25,6 +25,11 @@ class LocationApiLike(Protocol):
         ...
 
     @property
+    def has_token(self) -> bool:
+        """False while the location waits for its seeding integration's repaired token."""
+        ...
+
+    @property
     def base(self) -> str:
         """``/locations/{id}``: the prefix of this location's own endpoints."""
         ...

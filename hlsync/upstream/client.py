@@ -347,6 +347,12 @@ class LocationApi:
         """Make every later call with ``token`` (a seeding integration's new token)."""
         self._token = Secret(token)
 
+    @property
+    def has_token(self) -> bool:
+        """False while the location waits for its seeding integration's repaired
+        token (``TargetAccess.pending``): a call then is refused, never sent."""
+        return bool(self._token.reveal())
+
     async def call(
         self,
         method: str,
@@ -358,6 +364,14 @@ class LocationApi:
     ) -> JSONDict:
         """One request with this location's token; the answer's JSON object. Kinds
         whose endpoints have no method here (custom values) call this directly."""
+        if not self.has_token:
+            raise ApiError(
+                f"location {self.location_id}: no token to call {method} {path} with: "
+                "its seeding integration's token is not repaired yet",
+                method=method,
+                path=path,
+                status=None,
+            )
         self.calls += 1
         return await self._api.request(
             method,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -163,6 +164,41 @@ def test_integration_lifecycle_with_clock(emulator: LiveEmulator) -> None:
         assert _get(emulator, fifth, path).status_code == 401
         gone = admin.get(f"/_emulator/integrations/{integration_id}")
         assert gone.status_code == 404
+
+
+def test_token_check_says_whether_a_token_is_the_integrations_current_one(
+    emulator: LiveEmulator,
+) -> None:
+    def check(admin: httpx.Client, integration_id: str, token: str) -> Any:
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        path = f"/_emulator/integrations/{integration_id}/token-check"
+        answer = admin.post(path, json={"sha256": digest})
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    with emulator.client() as admin:
+        integration_id, first = _integration(admin, ["contacts.readonly"])
+        _, other = _integration(admin, ["contacts.readonly"], LOCATION_B)
+        assert check(admin, integration_id, first) == {"live": True, "current": True}
+        assert check(admin, integration_id, other) == {"live": False, "current": False}
+        second = admin.post(
+            f"/_emulator/integrations/{integration_id}/rotate", json={}
+        ).json()["token"]
+        assert check(admin, integration_id, first) == {"live": True, "current": False}
+        assert check(admin, integration_id, second) == {"live": True, "current": True}
+        admin.post(f"/_emulator/integrations/{integration_id}/expire-old")
+        assert check(admin, integration_id, first) == {"live": False, "current": False}
+        bad = admin.post(
+            f"/_emulator/integrations/{integration_id}/token-check",
+            json={"sha256": first},
+        )
+        assert bad.status_code == 422
+        assert bad.json()["message"] == ["sha256 must be 64 hexadecimal digits"]
+        missing = admin.post(
+            "/_emulator/integrations/nope/token-check", json={"sha256": "0" * 64}
+        )
+        assert missing.status_code == 404
+        assert first not in bad.text + missing.text
 
 
 def test_admin_refuses_bad_scopes_and_bodies(emulator: LiveEmulator) -> None:

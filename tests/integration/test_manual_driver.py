@@ -188,7 +188,8 @@ def test_round_trip(
     assert entry is not None and entry.scopes == tuple(SCOPES)
     assert entry.history[-1].by == "ci-runner"
     assert _plan(live, env).pending == ()
-    assert _run(["apply", "--auto-approve"], capsys)[0] == 0
+    _c, _o, _e = _run(["apply", "--auto-approve"], capsys)
+    assert _c == 0, _o + _e
     ledger = load_ledger(ledger_file)
     assert integration_plan(load_config(live), ledger, build_plan).pending == ()
 
@@ -222,6 +223,17 @@ def test_round_trip(
     code, out, err = _run(["verify", KEY, str(live)], capsys)
     assert (code, err) == (0, "")
     assert "Result: 0 scopes missing, 3 ok, 1 not verifiable." in out
+
+    # A fresh runner without the sink: the ledger says a token was delivered, so the
+    # plan's runbook step is its repair (rotate now in the UI, then deliver it).
+    sink.unlink()
+    code, out, err = _run(["plan", "--detailed-exitcode"], capsys)
+    assert code == 2, err
+    assert (
+        "why: repair: its sink (file .hlsync/tokens/main.seed-bot.token) holds no "
+        "token; a new token now, into the sink" in out
+    )
+    assert "Rotate now the token of" in out and "needs --force" not in out
 
     seen = ledger_file.read_text(encoding="utf-8")
     assert json.loads(seen)["integrations"][KEY]["history"]

@@ -448,6 +448,17 @@ def test_a_run_interrupted_between_mint_and_sink_is_reported(
     )
     assert "never recorded (the run was interrupted)" in out
     assert "hlsync token rotate alpha/seed-bot --now --force" in out
+    # the drift check fails until it is repaired: a rotate now into the sink, no --force
+    code, out, _ = run(capsys, "plan", str(config), "--detailed-exitcode")
+    assert code == 2
+    assert "why: repair: its sink (file tokens/seed-bot.token) holds no token" in out
+    assert "Warning: alpha: not read: its calls use seed-bot's token (auth)" in out
+    code, out, err = run(capsys, "apply", str(config), "--auto-approve")
+    assert code == 0, out + err
+    token = (config / "tokens" / "seed-bot.token").read_text().strip()
+    assert works(emulator, token) == 200
+    code, out, _ = run(capsys, "plan", str(config), "--detailed-exitcode")
+    assert code == 0, out
 
 
 def test_a_saved_plan_checks_its_sinks_before_minting(

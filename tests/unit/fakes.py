@@ -35,6 +35,10 @@ class FakeApi:
         self.fields: list[JSONDict] = []
         self.tokens: list[str] = []
 
+    @property
+    def has_token(self) -> bool:
+        return True
+
     async def _call(self, method: str, arg: Any) -> None:
         self.calls.append((method, arg))
         self.running += 1

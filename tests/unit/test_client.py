@@ -489,3 +489,22 @@ def test_cancelled_request_gives_its_pacing_slot_back() -> None:
             assert api.pacer.budget(pace_key(TOKEN, "loc-1")).in_flight == 0
 
     asyncio.run(main())
+
+
+def test_a_location_without_a_token_refuses_calls_until_it_gets_one() -> None:
+    """A location pending its seeding token's repair sends nothing (no fallback)."""
+    rec = Recorder(ok({"location": {"id": "loc-1", "name": "Main"}}))
+
+    async def main() -> Any:
+        transport = httpx.MockTransport(rec)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE) as http:
+            loc = ApiClient(http).location("loc-1", "")
+            assert not loc.has_token
+            with pytest.raises(ApiError, match="no token to call GET /locations/loc-1"):
+                await loc.get_location()
+            assert rec.requests == []
+            loc.switch_token(TOKEN)
+            return await loc.get_location()
+
+    assert asyncio.run(main()) == {"id": "loc-1", "name": "Main"}
+    assert len(rec.requests) == 1

@@ -54,6 +54,7 @@ def _integration(name: str) -> Integration:
             rotate_every=timedelta(days=90),
             overlap=timedelta(days=2),
             generation=3,
+            revoke_issued_before="2026-12-01T00:00:00Z",
             sink=SinkSpec(
                 "command",
                 path=str(ROOT / "tokens" / name),
@@ -117,6 +118,7 @@ SAMPLE = DesiredState(
             default_region="US",
             source=HERE,
             auth_integration="seed-bot",
+            auth_fallback=True,
         ),
     ),
     config_digest="",

@@ -494,3 +494,21 @@ def test_a_sink_of_no_known_kind_is_an_error_not_the_default_file() -> None:
             "write one of: file, env_file, command",
         )
     ]
+
+
+def test_revoke_issued_before_is_an_instant_in_utc(tmp_path: Path) -> None:
+    text = (
+        "version: 1\nlocations:\n  main:\n    id: loc1\n    integrations:\n"
+        "      bot:\n        scopes: [contacts.readonly]\n        token:\n"
+        "          revoke_issued_before: {}\n"
+    )
+    good = _write(tmp_path / "a" / "hlsync.yaml", text.format("2026-12-01T02:00+02:00"))
+    (spec,) = load_config(good, env={}).locations
+    assert spec.integrations[0].token.revoke_issued_before == "2026-12-01T00:00:00Z"
+    for value, message in (
+        ("2026-12-01T00:00:00", "must be an ISO 8601 instant with its time zone"),
+        ("2026-02-30T00:00:00Z", "is not an ISO 8601 instant with a time zone"),
+    ):
+        bad = _write(tmp_path / value / "hlsync.yaml", text.format(value))
+        (problem,) = _problems(bad)
+        assert problem.startswith(f"{bad}:9:33: ") and message in problem, problem

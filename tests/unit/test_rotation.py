@@ -34,6 +34,7 @@ from hlsync.errors import HlsyncError
 from hlsync.kinds.integration_plan import RequestVerb
 from hlsync.live.ledger import Ledger, confirm_change
 from hlsync.resources import load_schema
+from hlsync.tokens.health import LostToken
 from hlsync.tokens.rotation import TokenHistory, decide, duration, iso, parse_time
 from hlsync.upstream.client import UpstreamClock
 
@@ -301,7 +302,10 @@ def test_an_adopted_generation_is_a_warning_in_every_format() -> None:
     (warning,) = plan.warnings
     assert warning.startswith("main/seed-bot: the token generation last applied is ")
     assert "the config's generation 2 was adopted without rotating" in warning
-    assert warning.endswith("hlsync token rotate main/seed-bot --now --force")
+    assert warning.endswith(
+        "hlsync token rotate main/seed-bot --now --force (or set token."
+        "revoke_issued_before to the moment of the leak: it needs no journal)"
+    )
     assert render_plan_text(plan).startswith(f"Warning: {warning}\n")
     assert f"> - {warning}" in render_plan_markdown(plan)
     assert json.loads(render_plan_json(plan))["warnings"] == [warning]
@@ -378,3 +382,76 @@ def test_seeding_changes_wait_for_new_scopes_of_the_integration() -> None:
     )
     update, contact = plan.pending
     assert update.action == "update" and contact.depends_on == (update.address,)
+
+
+def test_revoke_issued_before_rotates_a_token_issued_before_it_once() -> None:
+    leak = T0 + timedelta(days=10)
+    policy = TokenPolicy(revoke_issued_before=iso(leak))
+    later = T0 + timedelta(days=11)
+    got = decide(policy, observed(), now=later, applied_generation=None)
+    assert got is not None and got.verb == "rotate_now"
+    assert got.reason == (
+        "the token was issued at 2026-01-01T00:00:00Z, before revoke_issued_before "
+        "2026-01-11T00:00:00Z: a new token now; the old one stops working at once"
+    )
+    # once rotated (upstream's rotated_at after the instant): nothing, on any runner
+    rotated = observed(rotated=later)
+    assert decide(policy, rotated, now=later, applied_generation=None) is None
+    # an instant still ahead waits for it; without a clock nothing is decided
+    assert (
+        decide(policy, observed(), now=leak - timedelta(1), applied_generation=0)
+        is None
+    )
+    assert decide(policy, observed(), now=None, applied_generation=0) is None
+    # it wins over an age rotation that is also due
+    both = TokenPolicy(rotate_every=timedelta(days=5), revoke_issued_before=iso(leak))
+    got = decide(both, observed(), now=later, applied_generation=0)
+    assert got is not None and got.verb == "rotate_now"
+
+
+def test_revoke_issued_before_is_gated_and_warns_while_ahead() -> None:
+    policy = TokenPolicy(revoke_issued_before=iso(T0 + timedelta(days=1)))
+    plan = build_plan(desired(policy), observed_state(observed(), T0 + timedelta(2)))
+    (change,) = plan.pending
+    assert (change.action, change.gate) == ("rotate_now", "token_expiry")
+    ahead = build_plan(desired(policy), observed_state(observed(), T0))
+    assert not ahead.has_changes
+    assert ahead.warnings == (
+        "main/seed-bot: revoke_issued_before 2026-01-02T00:00:00Z is still ahead of "
+        "the upstream's clock (2026-01-01T00:00:00Z): tokens issued before it are "
+        "rotated by the first apply after it",
+    )
+    unknown = build_plan(desired(policy), observed_state(observed(), None))
+    assert unknown.warnings == (
+        "main/seed-bot: the upstream's clock is unknown (no Date header was read), "
+        "so revoke_issued_before was not decided",
+    )
+
+
+def test_a_lost_token_is_repaired_first_without_force() -> None:
+    lost = {"main/seed-bot": LostToken("its sink (file x.token) holds no token")}
+    due = observed_state(observed(), T0 + timedelta(days=91))
+    plan = build_plan(desired(EVERY_90, auth=True), due, options=PlanOptions(lost=lost))
+    (repair,) = plan.pending  # the repair, not the age rotation that is also due
+    assert (repair.action, repair.gate) == ("rotate_now", None)
+    assert repair.desired["reason"] == (
+        "repair: its sink (file x.token) holds no token; a new token now, into the sink"
+    )
+    assert plan.gated(force=False) == ()
+    # the sink holds a rotation's old token that still works: ending it needs --force
+    live = {"main/seed-bot": LostToken("the old token", live=True)}
+    (held,) = build_plan(desired(EVERY_90), due, options=PlanOptions(lost=live)).pending
+    assert (held.action, held.gate) == ("rotate_now", "token_expiry")
+    # a contact the seeding location writes waits for the repair
+    ann = ObservedContact("c1", "email:ann@example.com", {"email": "old@x"})
+    state = ObservedState(
+        locations={
+            "main": ObservedLocation(
+                "main", "loc-1", {"seed-bot": observed()}, contacts={ANN.key: ann}
+            )
+        },
+        upstream_now=iso(T0),
+    )
+    spec = desired(TokenPolicy(), auth=True)
+    repair, contact = build_plan(spec, state, options=PlanOptions(lost=lost)).pending
+    assert contact.depends_on == (repair.address,)
