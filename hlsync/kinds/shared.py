@@ -103,7 +103,7 @@ async def create_keyed(
     find: Callable[[], Awaitable[T | None]],
     noun: str,
     *,
-    attempts: int = CREATE_ATTEMPTS,
+    attempts: int | None = None,
     pause: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> Created[T]:
     """Create an object upstream keys by name, settling a lost answer by its key.
@@ -111,9 +111,10 @@ async def create_keyed(
     A create is not idempotent, so the client does not repeat one after a 5xx or a
     dropped connection (``AmbiguousWriteError``). The object's key says what happened:
     ``find`` re-reads it; found means the create committed, so the change is done;
-    not found means it did not, so the create is sent again, ``attempts`` times in all.
-    Any other error propagates as it is.
+    not found means it did not, so the create is sent again, ``attempts`` times in all
+    (default :data:`CREATE_ATTEMPTS`). Any other error propagates as it is.
     """
+    attempts = CREATE_ATTEMPTS if attempts is None else attempts
     last: AmbiguousWriteError | None = None
     for attempt in range(attempts):
         if attempt:
