@@ -3,8 +3,10 @@ and 5): the next plan after an apply is clean under search lag, a plan saved the
 applies, and one lost tag create does not skip the contacts that use it.
 
 Search lag follows the emulator clock once it is set: the clock is frozen and moves only
-while an apply runs (:func:`ticking`), so "a plan right after an apply" sees exactly the
-index the apply left behind, however slow this machine is.
+while an apply that waits for the index runs (:func:`ticking`, at the pace of real time),
+so "a plan right after an apply" sees exactly the index the apply left behind, however
+slow this machine is; the request log shows that the apply did wait (searched again
+after its last write).
 """
 
 from __future__ import annotations
@@ -38,13 +40,13 @@ FAY = "      - {firstName: Fay, lastName: Ng, email: fay.ng@example.org}\n"
 
 @contextmanager
 def ticking(served: Served) -> Iterator[None]:
-    """The emulator clock runs (five times as fast as real time) only inside the block."""
+    """The emulator clock runs (at the pace of real time) only inside the block."""
     stop = threading.Event()
 
     def tick() -> None:
         with served.client() as admin:
             while not stop.wait(0.1):
-                admin.post("/_emulator/clock", json={"advance": 0.5})
+                admin.post("/_emulator/clock", json={"advance": 0.1})
 
     worker = threading.Thread(target=tick)
     worker.start()
@@ -53,6 +55,24 @@ def ticking(served: Served) -> Iterator[None]:
     finally:
         stop.set()
         worker.join()
+
+
+WRITES = {
+    "POST /contacts/upsert",
+    "PUT /contacts/{contactId}",
+    "POST /contacts/{contactId}/tags",
+}
+
+
+def searches_after_last_write(served: Served) -> int:
+    """Contact searches the last apply made after its last contact write."""
+    with served.client() as admin:
+        entries = admin.get("/_emulator/requests").json()["requests"]
+        admin.delete("/_emulator/requests").raise_for_status()
+    last = max(e["seq"] for e in entries if e["route"] in WRITES)
+    return sum(
+        1 for e in entries if e["route"] == "POST /contacts/search" and e["seq"] > last
+    )
 
 
 def advance(served: Served, seconds: float) -> None:
@@ -73,9 +93,9 @@ def test_the_plan_right_after_an_apply_is_clean_under_search_lag(
         apply = ("apply", ".", "--auto-approve")
 
         # Control: without the wait, the index hides what the apply just wrote.
-        with ticking(served):
-            done = run_hlsync(*apply, "--settle-timeout", "0", cwd=config, env=env)
+        done = run_hlsync(*apply, "--settle-timeout", "0", cwd=config, env=env)
         assert done.returncode == 0, done.stdout + done.stderr
+        assert searches_after_last_write(served) == 0
         lied = run_hlsync("plan", ".", "--detailed-exitcode", cwd=config, env=env)
         assert lied.returncode == 2, lied.stdout + lied.stderr
         advance(served, 3)  # the index catches up
@@ -87,6 +107,7 @@ def test_the_plan_right_after_an_apply_is_clean_under_search_lag(
             done = run_hlsync(*apply, cwd=config, env=env)
         assert done.returncode == 0, done.stdout + done.stderr
         assert "Warning" not in done.stderr
+        assert searches_after_last_write(served) >= 2  # unseen at first: it waited
         assert_converged(config, env)
 
         # A plan saved right after the apply, applied after a review (the index has
@@ -99,6 +120,7 @@ def test_the_plan_right_after_an_apply_is_clean_under_search_lag(
         with ticking(served):
             done = run_hlsync("apply", "p.json", cwd=config, env=env)
         assert done.returncode == 0, done.stdout + done.stderr
+        assert searches_after_last_write(served) >= 2
         assert_converged(config, env)
         assert served.find_contact(MAIN_ID, "fay.ng@example.org")["firstName"] == (
             "Faye"
