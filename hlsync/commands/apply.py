@@ -24,7 +24,10 @@ token minted but not stored fails its change, says how to recover, and the next 
 reports it. Before anything runs, the generations of existing integrations the journal
 does not know yet are recorded (adopted), so a later bump is seen. Progress
 goes to stderr when stderr is a terminal; the report (one outcome per change and a
-summary table) to stdout in ``--format text|markdown|json``. With ``--format json``
+summary table) to stdout in ``--format text|markdown|json``.
+After the changes, apply waits (bounded by ``--settle-timeout``, on the progress line)
+until upstream's search shows the contacts it wrote (``hlsync.engine.settle``), so the
+next plan on any runner is clean; a wait that runs out is a warning, not a failure. With ``--format json``
 stdout holds only the result JSON; the plan shown before applying goes to stderr.
 Exit code: the result's (0 all done, 1 anything failed or was skipped, 4 on the
 live cloud when Private Integration changes are left to do by hand: the runbook goes
@@ -64,6 +67,7 @@ from hlsync.core.render import (
 from hlsync.core.result import EXIT_INTERRUPTED, ApplyResult, Outcome
 from hlsync.engine.applier import apply_plan
 from hlsync.engine.reader import ObjectRef, read_objects
+from hlsync.engine.settle import SETTLE_TIMEOUT, await_visible
 from hlsync.errors import HlsyncError
 from hlsync.live.manual import manual_note, runbook_dir, split_manual, write_runbook
 from hlsync.targets.access import TargetAccess
@@ -304,8 +308,21 @@ async def _execute(
             on_outcome=decided,
             custody=custody,
         )
+        settled = await await_visible(
+            to_run,
+            result,
+            desired,
+            access,
+            timeout=SETTLE_TIMEOUT
+            if args.settle_timeout is None
+            else args.settle_timeout,
+            on_wait=progress.waiting,
+        )
     finally:
         progress.finish()
+    warning = settled.warning()
+    if warning is not None:
+        sys.stderr.write(warning)
     if manual:
         folder = runbook_dir(desired)
         files = write_runbook(plan, folder)
@@ -396,6 +413,16 @@ class _Progress:
             f"\r\x1b[Kapplying: {self.done}/{self.total} done, {self.failed} failed"
         )
         self.stream.flush()
+
+    def waiting(self, unseen: int, waited: float) -> None:
+        """The read-your-writes wait (``engine.settle``), on the same line."""
+        if self.enabled:
+            self.stream.write(
+                f"\r\x1b[Kapplying: {self.done}/{self.total} done, {self.failed} "
+                f"failed; waiting for search to show {unseen} written "
+                f"({waited:.1f} s)"
+            )
+            self.stream.flush()
 
     def finish(self) -> None:
         if self.enabled and self.done:

@@ -92,6 +92,19 @@ def positive_seconds(text: str) -> float:
     return value
 
 
+def settle_seconds(text: str) -> float:
+    """``--settle-timeout``'s value: a finite number of seconds, 0 or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"must be a number of seconds, 0 or more, not {text!r}"
+        )
+    return value
+
+
 def add_timeout(parser: argparse.ArgumentParser) -> None:
     """``--timeout SECONDS``: each API request's total time budget (retries, backoff
     and reading the answer included; ``hlsync.upstream.bounds``)."""
@@ -190,6 +203,13 @@ def configure_apply(parser: argparse.ArgumentParser) -> None:
         "--fail-fast",
         action="store_true",
         help="start no new change after the first failure",
+    )
+    parser.add_argument(
+        "--settle-timeout",
+        type=settle_seconds,
+        metavar="SECONDS",
+        help="after the changes, wait up to this long for upstream's search to show "
+        "the contacts written, so the next plan is clean (default: 15; 0: do not wait)",
     )
     add_format(parser)
     add_targeting(parser)

@@ -144,6 +144,10 @@ class ResourceKind(Protocol[D_co, O_co]):
     nouns: tuple[str, str]  # singular and plural, for summaries ("custom field")
     layer: int
     delete_layer: int
+    # True when the kind is read through upstream's search index, which trails writes
+    # by seconds (reference §5.6): apply waits for it to show what it wrote
+    # (``hlsync.engine.settle``).
+    lagging_read: bool
 
     def declared(self, spec: LocationSpec) -> Sequence[D_co]:
         """The location's declarations of this kind."""

@@ -62,6 +62,7 @@ class ContactKind:
     nouns = ("contact", "contacts")
     layer = 2
     delete_layer = 3
+    lagging_read = True
 
     def declared(self, spec: LocationSpec) -> Sequence[Contact]:
         return spec.contacts

@@ -16,7 +16,9 @@ options (reference §6): a field without any is not a change, and a declared pic
 upstream lacks is a plan warning instead of a silent "No changes".
 
 Write: create is not idempotent upstream. An ``AmbiguousWriteError`` (the create may have
-committed) re-reads the list: found means done, else failed. A 400 for a key already taken
+committed: a 5xx or a dropped connection) re-reads the list by key: found means done,
+else the create is sent again (``shared.create_keyed``, bounded), so the contacts using
+the field still run. A 400 for a key already taken
 (the same plan applied twice) re-reads too: a field of the same data type already there is
 success. HighLevel derives a field's key from its name; a created field whose key is not
 the declared one fails, naming both, since hlsync could never find it again by its key.
@@ -38,10 +40,15 @@ from hlsync.core.model import (
 )
 from hlsync.core.plan import Action, Change, FieldChange, address
 from hlsync.kinds.base import LocationBuilder, PlanContext, ReadContext, WriteContext
-from hlsync.kinds.change_fields import ChangeFailed, error_text, object_id, text_of
-from hlsync.kinds.shared import absent_change, delete_verified, derived_key
+from hlsync.kinds.change_fields import ChangeFailed, object_id, text_of
+from hlsync.kinds.shared import (
+    absent_change,
+    create_keyed,
+    delete_verified,
+    derived_key,
+)
 from hlsync.upstream.api import LocationApiLike
-from hlsync.upstream.client import AmbiguousWriteError, ApiError
+from hlsync.upstream.client import ApiError
 
 FIELD_PREFIX = "contact."
 
@@ -52,6 +59,7 @@ class CustomFieldKind:
     nouns = ("custom field", "custom fields")
     layer = 1
     delete_layer = 4
+    lagging_read = False
 
     def declared(self, spec: LocationSpec) -> Sequence[CustomField]:
         return spec.custom_fields
@@ -288,17 +296,13 @@ async def _create(api: LocationApiLike, change: Change, ctx: WriteContext) -> st
     placeholder = change.desired.get("placeholder")
     if placeholder is not None:
         body["placeholder"] = placeholder
-    note = ""
     try:
-        created = await api.create_custom_field(body)
-    except AmbiguousWriteError as exc:
-        found = await _find_field(api, change.key)
-        if found is None:
-            raise ChangeFailed(
-                f"{error_text(exc)} (not created: re-read found no field)"
-            ) from exc
-        created = found
-        note = "the create's answer was lost; a re-read found the field created"
+        settled = await create_keyed(
+            lambda: api.create_custom_field(body),
+            lambda: _find_field(api, change.key),
+            "field",
+        )
+        created, note = settled.value, settled.note("field")
     except ApiError as exc:
         # A repeated apply of the same plan: the field is there, as wanted.
         found = await _find_field(api, change.key) if exc.status == 400 else None

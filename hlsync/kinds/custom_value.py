@@ -17,9 +17,11 @@ and refuses a second name with the same key, so two declared names that derive t
 key are a config error; names otherwise match exactly.
 
 Write: a create is not idempotent upstream. When its answer is lost
-(``AmbiguousWriteError``) or upstream says the key is taken (the same plan applied
-twice), the list is read again: the value there by that name with the declared value is
-success, anything else fails the change naming what was found.
+(``AmbiguousWriteError``: a 5xx or a dropped connection) the list is read again by name:
+found with the declared value means done, not found means the create is sent again
+(``shared.create_keyed``, bounded). When upstream says the key is taken (the same plan
+applied twice), the value there by that name with the declared value is success;
+anything else fails the change naming what was found.
 """
 
 from __future__ import annotations
@@ -38,9 +40,14 @@ from hlsync.core.model import (
 from hlsync.core.plan import Action, Change, FieldChange, address
 from hlsync.kinds.base import LocationBuilder, PlanContext, ReadContext, WriteContext
 from hlsync.kinds.change_fields import ChangeFailed, error_text, object_id, text_of
-from hlsync.kinds.shared import absent_change, delete_verified, derived_key
+from hlsync.kinds.shared import (
+    absent_change,
+    create_keyed,
+    delete_verified,
+    derived_key,
+)
 from hlsync.upstream.api import LocationApiLike
-from hlsync.upstream.client import AmbiguousWriteError, ApiError
+from hlsync.upstream.client import ApiError
 
 
 class CustomValueKind:
@@ -49,6 +56,7 @@ class CustomValueKind:
     nouns = ("custom value", "custom values")
     layer = 1
     delete_layer = 4
+    lagging_read = False
 
     def declared(self, spec: LocationSpec) -> Sequence[CustomValue]:
         return spec.custom_values
@@ -170,16 +178,23 @@ class CustomValueKind:
         if change.action == "create":
             body = {"name": text_of(change, "name"), "value": text_of(change, "value")}
             try:
-                await api.call_object(
-                    "POST", path, "customValue", json_body=body, creates=True
+                created = await create_keyed(
+                    lambda: api.call_object(
+                        "POST", path, "customValue", json_body=body, creates=True
+                    ),
+                    lambda: _find(api, change.key),
+                    "custom value",
                 )
-            except AmbiguousWriteError as exc:
-                return await _settled(api, change, error_text(exc), lost=True)
             except ApiError as exc:
                 if exc.status != 400:
                     raise
-                return await _settled(api, change, error_text(exc), lost=False)
-            return ""
+                return await _settled(api, change, error_text(exc))
+            if created.found and created.value.get("value") != body["value"]:
+                raise ChangeFailed(
+                    "the create's answer was lost, and a re-read found a custom value "
+                    "of that name with another value: run hlsync plan again"
+                )
+            return created.note("value")
         if change.action == "update":
             body = {"name": text_of(change, "name"), "value": text_of(change, "value")}
             await api.call_object(
@@ -210,15 +225,18 @@ async def _list(api: LocationApiLike) -> dict[str, ObservedCustomValue]:
     return found
 
 
-async def _settled(
-    api: LocationApiLike, change: Change, error: str, *, lost: bool
-) -> str:
-    """After a create whose outcome is unknown or refused: read the list again."""
+async def _find(api: LocationApiLike, name: str) -> dict[str, Any] | None:
+    for item in await api.call_list(f"{api.base}/customValues", "customValues"):
+        if str(item.get("name") or "") == name:
+            return item
+    return None
+
+
+async def _settled(api: LocationApiLike, change: Change, error: str) -> str:
+    """After a create upstream refused (its key is taken): read the list again."""
     found = (await _list(api)).get(change.key)
     wanted = change.desired.get("value")
     if found is None:
-        if lost:
-            raise ChangeFailed(f"{error} (not created: re-read found no custom value)")
         raise ChangeFailed(
             f"{error} (another custom value holds its key: rename one of them)"
         )
@@ -227,8 +245,6 @@ async def _settled(
             f"{error} (a custom value of that name exists with another value: "
             "run hlsync plan again)"
         )
-    if lost:
-        return "the create's answer was lost; a re-read found the value created"
     return "already existed upstream"
 
 

@@ -38,6 +38,7 @@ class IntegrationKind:
     nouns = ("integration", "integrations")
     layer = 0
     delete_layer = 5
+    lagging_read = False
 
     def declared(self, spec: LocationSpec) -> Sequence[Integration]:
         return spec.integrations

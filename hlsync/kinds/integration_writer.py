@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Protocol
 
+from hlsync.core.model import ObservedIntegration
 from hlsync.core.plan import Change
 from hlsync.errors import HlsyncError
 from hlsync.kinds.change_fields import (
@@ -37,6 +38,7 @@ from hlsync.kinds.change_fields import (
     strings_of,
     text_of,
 )
+from hlsync.kinds.shared import create_keyed
 from hlsync.targets.access import TargetAccess
 from hlsync.targets.drivers import (
     ApiIntegrationDriver,
@@ -132,31 +134,7 @@ class IntegrationWriter:
             raise ChangeFailed("the agency's company id is not known for this target")
         action = change.action
         if action == "create":
-            name = text_of(change, "name")
-            ticket = self._before_mint(change)
-            try:
-                created, token = await driver.create(
-                    scope,
-                    name,
-                    text_of(change, "description"),
-                    strings_of(change, "scopes"),
-                )
-            except AmbiguousWriteError as exc:
-                found = (await driver.list(scope)).get(name)
-                if found is None:
-                    self._not_minted(ticket, change)
-                    raise
-                raise ChangeFailed(
-                    f"{error_text(exc)}: the integration was created ({found.id}) but "
-                    "its token never arrived; rotate its token to get a usable one: "
-                    f"hlsync token rotate {_token_name(change)} --now --force"
-                ) from exc
-            except HlsyncError:
-                self._not_minted(ticket, change)
-                raise
-            return await self._store_token(
-                ticket, change, token, f"created ({created.id})"
-            )
+            return await self._create(driver, scope, change)
         if action == "update":
             await driver.update(
                 scope,
@@ -201,6 +179,47 @@ class IntegrationWriter:
         if action == "cancel_rotation":
             return await self._cancel_rotation(driver, scope, change)
         raise ChangeFailed(f"an integration cannot be changed with action {action!r}")
+
+    async def _create(
+        self, driver: IntegrationDriver, scope: IntegrationScope, change: Change
+    ) -> str:
+        """Create the integration and store its token. A lost answer is settled by
+        name (``shared.create_keyed``): not there, the create is sent again; there, the
+        create committed but its token is lost with the answer, and nobody holds it, so
+        the token is rotated now (no overlap to keep) and the new one is stored."""
+        name = text_of(change, "name")
+        ticket = self._before_mint(change)
+
+        async def rotated() -> tuple[ObservedIntegration, Token] | None:
+            found = (await driver.list(scope)).get(name)
+            if found is None:
+                return None
+            return await driver.rotate(scope, found.id, "now")
+
+        try:
+            created = await create_keyed(
+                lambda: driver.create(
+                    scope,
+                    name,
+                    text_of(change, "description"),
+                    strings_of(change, "scopes"),
+                ),
+                rotated,
+                "integration",
+            )
+        except AmbiguousWriteError:
+            raise  # the rotation's answer was lost: the journal's open intent says so
+        except (HlsyncError, ChangeFailed):
+            self._not_minted(ticket, change)
+            raise
+        integration, token = created.value
+        note = await self._store_token(
+            ticket, change, token, f"created ({integration.id})"
+        )
+        settled = created.note("integration")
+        if created.found:
+            settled += "; its token was lost with the answer, so it was rotated now"
+        return "; ".join(n for n in (settled, note) if n)
 
     async def _cancel_rotation(
         self, driver: IntegrationDriver, scope: IntegrationScope, change: Change

@@ -1,16 +1,26 @@
-"""Small pieces several kinds use: the ``ensure: absent`` change, verified deletes and
-the key upstream derives from a name."""
+"""Small pieces several kinds use: the ``ensure: absent`` change, verified deletes,
+settled creates of keyed objects and the key upstream derives from a name."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
 
 from hlsync.core.fingerprint import fingerprint
 from hlsync.core.model import Kind, Observed
 from hlsync.core.plan import Change, address
 from hlsync.errors import Location
-from hlsync.upstream.client import ApiError
+from hlsync.kinds.change_fields import ChangeFailed, error_text
+from hlsync.upstream.client import AmbiguousWriteError, ApiError
+
+# How often a create of a keyed object (tag, custom field, custom value, integration)
+# is sent in all when each answer is lost and each re-read finds nothing, and the pause
+# before each new try (seconds; the client has already backed off within a try).
+CREATE_ATTEMPTS = 3
+CREATE_PAUSES = (0.5, 1.0)
+T = TypeVar("T")
 
 # Answers that may mean "the object is already gone" (upstream says 400 for a contact).
 GONE_STATUSES = frozenset({400, 404})
@@ -65,6 +75,62 @@ async def delete_verified(
             raise
         return "already gone upstream"
     return ""
+
+
+@dataclass(frozen=True, slots=True)
+class Created(Generic[T]):
+    """What :func:`create_keyed` settled: the object, and whether a re-read found it
+    after a lost answer (``found``) rather than the create answering."""
+
+    value: T
+    found: bool = False
+    retries: int = 0
+
+    def note(self, noun: str) -> str:
+        """The outcome's note: "" when the first create simply answered."""
+        if self.found:
+            return f"the create's answer was lost; a re-read found the {noun} created"
+        if self.retries:
+            tries = "try" if self.retries == 1 else "tries"
+            return (
+                f"created after {self.retries} lost {tries} (each re-read found none)"
+            )
+        return ""
+
+
+async def create_keyed(
+    send: Callable[[], Awaitable[T]],
+    find: Callable[[], Awaitable[T | None]],
+    noun: str,
+    *,
+    attempts: int | None = None,
+    pause: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> Created[T]:
+    """Create an object upstream keys by name, settling a lost answer by its key.
+
+    A create is not idempotent, so the client does not repeat one after a 5xx or a
+    dropped connection (``AmbiguousWriteError``). The object's key says what happened:
+    ``find`` re-reads it; found means the create committed, so the change is done;
+    not found means it did not, so the create is sent again, ``attempts`` times in all
+    (default :data:`CREATE_ATTEMPTS`). Any other error propagates as it is.
+    """
+    attempts = CREATE_ATTEMPTS if attempts is None else attempts
+    last: AmbiguousWriteError | None = None
+    for attempt in range(attempts):
+        if attempt:
+            await pause(CREATE_PAUSES[min(attempt, len(CREATE_PAUSES)) - 1])
+        try:
+            return Created(await send(), retries=attempt)
+        except AmbiguousWriteError as exc:
+            last = exc
+            found = await find()
+            if found is not None:
+                return Created(found, found=True, retries=attempt)
+    assert last is not None
+    tries = "1 try" if attempts == 1 else f"{attempts} tries"
+    raise ChangeFailed(
+        f"{error_text(last)} (not created after {tries}: each re-read found no {noun})"
+    ) from last
 
 
 def derived_key(name: str) -> str:

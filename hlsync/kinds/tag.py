@@ -9,8 +9,9 @@ tags contacts use that the location lacks (created for them; contacts depend on 
 creates). An existing tag's ``key`` is upstream's spelling, so a saved-plan re-read by
 name finds it again.
 
-Write: create is not idempotent upstream. An ``AmbiguousWriteError`` re-reads the list:
-found means done, else failed; a 400 for a name already taken (the same plan applied
+Write: create is not idempotent upstream. After an ``AmbiguousWriteError`` (a 5xx or a
+dropped connection) the list is re-read by name: found means done, else the create is
+sent again (``shared.create_keyed``, bounded), so the contacts using the tag still run; a 400 for a name already taken (the same plan applied
 twice) is success when the tag is there. A delete answered "not found" is verified with
 one read.
 """
@@ -31,10 +32,10 @@ from hlsync.core.model import (
 )
 from hlsync.core.plan import Change, FieldChange, address
 from hlsync.kinds.base import LocationBuilder, PlanContext, ReadContext, WriteContext
-from hlsync.kinds.change_fields import ChangeFailed, error_text, object_id, text_of
-from hlsync.kinds.shared import absent_change, delete_verified
+from hlsync.kinds.change_fields import ChangeFailed, object_id, text_of
+from hlsync.kinds.shared import absent_change, create_keyed, delete_verified
 from hlsync.upstream.api import LocationApiLike
-from hlsync.upstream.client import AmbiguousWriteError, ApiError
+from hlsync.upstream.client import ApiError
 
 
 class TagKind:
@@ -43,6 +44,7 @@ class TagKind:
     nouns = ("tag", "tags")
     layer = 1
     delete_layer = 4
+    lagging_read = False
 
     def declared(self, spec: LocationSpec) -> Sequence[Tag]:
         return spec.tags
@@ -143,19 +145,15 @@ class TagKind:
         if change.action == "create":
             name = text_of(change, "name")
             try:
-                await api.create_tag(name)
-            except AmbiguousWriteError as exc:
-                if not await _tag_exists(api, name=name):
-                    raise ChangeFailed(
-                        f"{error_text(exc)} (not created: re-read found no tag)"
-                    ) from exc
-                return "the create's answer was lost; a re-read found the tag created"
+                created = await create_keyed(
+                    lambda: api.create_tag(name), lambda: _find_tag(api, name), "tag"
+                )
             except ApiError as exc:
                 # A repeated apply of the same plan: the tag is there, as wanted.
                 if exc.status != 400 or not await _tag_exists(api, name=name):
                     raise
                 return "already existed upstream"
-            return ""
+            return created.note("tag")
         if change.action == "delete":
             tag_id = object_id(change)
             return await delete_verified(
@@ -173,6 +171,13 @@ async def _list_tags(api: LocationApiLike) -> dict[str, ObservedTag]:
         str(t["name"]): ObservedTag(id=str(t["id"]), name=str(t["name"]))
         for t in await api.list_tags()
     }
+
+
+async def _find_tag(api: LocationApiLike, name: str) -> dict[str, Any] | None:
+    for tag in await api.list_tags():
+        if str(tag.get("name", "")).casefold() == name.casefold():
+            return tag
+    return None
 
 
 async def _tag_exists(

@@ -26,6 +26,7 @@ from hlsync.core.result import ApplyResult, Outcome
 from hlsync.engine.applier import DeliverToken, apply_plan
 from hlsync.engine.planner import build_plan
 from hlsync.engine.reader import read_observed
+from hlsync.kinds import shared
 from hlsync.targets.access import TargetAccess
 from hlsync.targets.drivers import ApiIntegrationDriver, IntegrationScope, Token
 from hlsync.upstream.client import ApiClient, RetryPolicy
@@ -260,7 +261,9 @@ def test_a_failed_change_skips_its_dependents_and_the_rest_goes_on(
     assert outcome['alpha.tag["doomed"]'].message.startswith(
         "POST /locations/lochlsyncAlpha000001/tags -> 503"
     )
-    assert "re-read found no tag" in outcome['alpha.tag["doomed"]'].message
+    assert "not created after 3 tries: each re-read found no tag" in (
+        outcome['alpha.tag["doomed"]'].message
+    )
     assert outcome['alpha.contact["p1@example.com"]'].message == (
         'depends on alpha.tag["doomed"], which failed'
     )
@@ -269,8 +272,10 @@ def test_a_failed_change_skips_its_dependents_and_the_rest_goes_on(
 
 
 def test_fail_fast_starts_nothing_after_the_first_failure(
-    emulator: LiveEmulator,
+    emulator: LiveEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # one try, so the tag's failure comes while most contacts are still waiting
+    monkeypatch.setattr(shared, "CREATE_ATTEMPTS", 1)
     faults(emulator, {"route": "POST /locations/{locationId}/tags", "errorRate": 1})
     people = [person(n) for n in range(2, 62)]
     state = desired(person(1, tags=("doomed",)), *people)

@@ -161,14 +161,24 @@ def test_saved_plan_from_another_config_is_refused(
 
 def test_two_applies_under_search_lag_create_no_duplicate(tmp_path: Path) -> None:
     # Searches trail writes by 30 s, far longer than both applies take, so the second
-    # apply's read surely misses the contacts the first one wrote (no wall-clock race).
+    # apply's read surely misses the contacts the first one wrote (no wall-clock race);
+    # neither apply waits for the index (--settle-timeout 0), as a killed one would not.
     lag = ("--search-lag-ms", "30000")
+    nowait = ("--settle-timeout", "0")
     with serve(tmp_path, (QUICKSTART_LOCATION,), *FAST, *lag) as served:
         config = copy_example("quickstart", tmp_path)
         env = point_at(config, served, (QUICKSTART_LOCATION,))
-        apply_ok(config, env)
+        first = run_hlsync("apply", ".", "--auto-approve", *nowait, cwd=config, env=env)
+        assert first.returncode == 0, first.stdout + first.stderr
         again = run_hlsync(
-            "apply", ".", "--auto-approve", "--format", "json", cwd=config, env=env
+            "apply",
+            ".",
+            "--auto-approve",
+            "--format",
+            "json",
+            *nowait,
+            cwd=config,
+            env=env,
         )
         assert again.returncode == 0, again.stderr
         outcomes = json.loads(again.stdout)["outcomes"]

@@ -21,6 +21,7 @@ from hlsync.core.plan import Action, Change, Plan, PlanLocation
 from hlsync.core.result import ApplyResult, Outcome
 from hlsync.engine.applier import IN_FLIGHT_PER_LOCATION, apply_plan
 from hlsync.errors import HlsyncError
+from hlsync.kinds import shared
 from hlsync.targets.access import TargetAccess
 from hlsync.targets.drivers import IntegrationScope, Token
 from hlsync.upstream.client import (
@@ -511,19 +512,85 @@ def ambiguous(path: str) -> AmbiguousWriteError:
     )
 
 
-def test_an_ambiguous_integration_create_that_committed_fails_naming_it() -> None:
+class FlakyDriver(FakeDriver):
+    """Its first ``lost`` creates fail ambiguously without committing."""
+
+    def __init__(self, error: ApiError, lost: int) -> None:
+        super().__init__()
+        self.error = error
+        self.lost = lost
+
+    async def create(
+        self,
+        scope: IntegrationScope,
+        name: str,
+        description: str,
+        scopes: Sequence[str],
+    ) -> tuple[ObservedIntegration, Token]:
+        if self.lost:
+            self.lost -= 1
+            self.calls.append(("create", name))
+            raise self.error
+        return await super().create(scope, name, description, scopes)
+
+
+@pytest.fixture
+def no_pauses(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(shared, "CREATE_PAUSES", (0.0, 0.0))
+
+
+def test_an_ambiguous_integration_create_that_committed_rotates_now(
+    no_pauses: None,
+) -> None:
     driver = FakeDriver(create_error=ambiguous("/_emulator/integrations"))
     driver.existing = {"bot": ObservedIntegration("int-7", "bot", "", ())}
     create = change("bot", kind="integration", name="bot", description="", scopes=[])
-    result = run(plan(create), access(driver=driver), deliver_token=None)
-    message = result.outcomes[0].message
-    assert result.outcomes[0].status == "failed"
-    assert "created (int-7) but its token never arrived" in message
-    driver.existing = {}
-    lost = run(plan(create), access(driver=driver))
-    assert lost.outcomes[0].message == (
-        "POST /_emulator/integrations -> 502: Bad Gateway"
-    )
+    delivered: list[Token] = []
+
+    async def deliver(c: Change, token: Token) -> None:
+        delivered.append(token)
+
+    result = run(plan(create), access(driver=driver), deliver_token=deliver)
+    assert statuses(result) == [
+        (
+            "bot",
+            "ok",
+            "the create's answer was lost; a re-read found the integration created; "
+            "its token was lost with the answer, so it was rotated now",
+        )
+    ]
+    assert [c[0] for c in driver.calls] == ["create", "rotate"]
+    assert driver.calls[1] == ("rotate", ("int-7", "now"))
+    assert [t.reveal() for t in delivered] == [SECRET]
+
+
+def test_an_ambiguous_integration_create_that_did_not_commit_is_sent_again(
+    no_pauses: None,
+) -> None:
+    create = change("bot", kind="integration", name="bot", description="", scopes=[])
+    driver = FlakyDriver(ambiguous("/_emulator/integrations"), lost=1)
+    delivered: list[Token] = []
+
+    async def deliver(c: Change, token: Token) -> None:
+        delivered.append(token)
+
+    result = run(plan(create), access(driver=driver), deliver_token=deliver)
+    assert statuses(result) == [
+        ("bot", "ok", "created after 1 lost try (each re-read found none)")
+    ]
+    assert [c[0] for c in driver.calls] == ["create", "create"]
+    assert len(delivered) == 1
+    never = FlakyDriver(ambiguous("/_emulator/integrations"), lost=5)
+    lost = run(plan(create), access(driver=never), deliver_token=deliver)
+    assert statuses(lost) == [
+        (
+            "bot",
+            "failed",
+            "POST /_emulator/integrations -> 502: Bad Gateway (not created after 3 "
+            "tries: each re-read found no integration)",
+        )
+    ]
+    assert [c[0] for c in never.calls] == ["create"] * shared.CREATE_ATTEMPTS
 
 
 def test_a_taken_name_or_key_is_success_only_when_it_is_what_the_plan_wants() -> None:
