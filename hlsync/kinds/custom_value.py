@@ -20,6 +20,10 @@ Write: a create is not idempotent upstream. When its answer is lost
 (``AmbiguousWriteError``) or upstream says the key is taken (the same plan applied
 twice), the list is read again: the value there by that name with the declared value is
 success, anything else fails the change naming what was found.
+
+Reserved: ``hlsync lock`` (key ``hlsync_lock``) is the apply lock's lease
+(``hlsync.locks.lease``); a config may not declare a value with that key, so hlsync never
+plans its own lease as a change.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ from hlsync.kinds.base import LocationBuilder, PlanContext, ReadContext, WriteCo
 from hlsync.kinds.change_fields import ChangeFailed, error_text, object_id, text_of
 from hlsync.kinds.shared import absent_change, delete_verified, derived_key
 from hlsync.upstream.client import AmbiguousWriteError, ApiError, LocationApi
+
+LEASE_NAME = "hlsync lock"  # the apply lock's custom value (hlsync.locks.lease)
 
 
 class CustomValueKind:
@@ -70,6 +76,14 @@ class CustomValueKind:
                     f'custom value "{name}" has no letter or digit to make a key of',
                     spot,
                     "HighLevel derives {{ custom_values.<key> }} from the name",
+                )
+                continue
+            if key == derived_key(LEASE_NAME):
+                builder.problem(
+                    f'custom value "{name}" takes the key of "{LEASE_NAME}", which '
+                    "hlsync keeps for its apply lock",
+                    spot,
+                    "rename it",
                 )
                 continue
             if key in keys:

@@ -35,6 +35,11 @@ class TargetAccess:
     batch_size: int = field(default=BATCH_SIZE)
     clock: UpstreamClock | None = None
     seeded_by: Mapping[str, str] = field(default_factory=dict)
+    own: Mapping[str, LocationApi] = field(default_factory=dict)
+
+    def own_api(self, name: str) -> LocationApi:
+        """The location's API with its own token (see the class docstring)."""
+        return self.own.get(name) or self.locations[name]
 
     def upstream_now(self) -> str | None:
         """The latest upstream time seen, ISO 8601 UTC, or None."""
@@ -50,10 +55,12 @@ def build_access(
     integrations: IntegrationDriver | None = None,
     company_id: str | None = None,
     seeded_by: Mapping[str, str] | None = None,
+    own_tokens: Mapping[str, str] | None = None,
 ) -> TargetAccess:
     """A :class:`TargetAccess` for every declared location from resolved ``tokens``
     (by local location name). A location without a token is an ``HlsyncError`` naming
-    it and where it is declared."""
+    it and where it is declared. ``own_tokens``: each location's own token where it
+    differs from ``tokens`` (a location seeding with an integration's token)."""
     missing = [spec for spec in desired.locations if not tokens.get(spec.name)]
     if missing:
         raise HlsyncError.collect(
@@ -73,6 +80,11 @@ def build_access(
         company_id=company_id,
         clock=api.clock,
         seeded_by=dict(seeded_by or {}),
+        own={
+            spec.name: api.location(spec.id, (own_tokens or {})[spec.name])
+            for spec in desired.locations
+            if (own_tokens or {}).get(spec.name)
+        },
     )
 
 

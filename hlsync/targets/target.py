@@ -118,6 +118,7 @@ async def _sandbox(
                 spec.name: sandbox.location_tokens[spec.id]
                 for spec in desired.locations
             }
+            own = dict(tokens)
             tokens.update(await seed_tokens(desired, driver))
             yield build_access(
                 api,
@@ -126,6 +127,7 @@ async def _sandbox(
                 integrations=driver,
                 company_id=sandbox.company_id,
                 seeded_by=seeded_by(desired),
+                own_tokens=own,
             )
     finally:
         sandbox.close()
@@ -153,6 +155,7 @@ async def _emulator_url(
             integrations=driver,
             company_id=company_id,
             seeded_by=seeded_by(desired),
+            own_tokens=own_tokens(desired, environ, seeded),
         )
 
 
@@ -167,8 +170,18 @@ async def _leadconnector(
         base_url=leadconnector_base_url(desired.target, environ),
         timeout=bounds.timeout(bounds.budget),
     ) as http:
-        access = manual_target_access(ApiClient(http, bounds=bounds), desired, tokens)
-        yield dataclasses.replace(access, seeded_by=seeded_by(desired))
+        api = ApiClient(http, bounds=bounds)
+        access = manual_target_access(api, desired, tokens)
+        own = own_tokens(desired, environ, seeded)
+        yield dataclasses.replace(
+            access,
+            seeded_by=seeded_by(desired),
+            own={
+                spec.name: api.location(spec.id, own[spec.name])
+                for spec in desired.locations
+                if spec.name in own
+            },
+        )
 
 
 def seeded_by(desired: DesiredState) -> dict[str, str]:
@@ -202,6 +215,20 @@ async def seed_tokens(
             if name not in listed:
                 continue
         found[spec.name] = value
+    return found
+
+
+def own_tokens(
+    desired: DesiredState, environ: Mapping[str, str], seeded: Collection[str]
+) -> dict[str, str]:
+    """The own token of each location that seeds with an integration's token, where
+    its reference can be read (for the apply lock; nothing is reported otherwise)."""
+    found: dict[str, str] = {}
+    for spec in desired.locations:
+        if spec.name in seeded:
+            value, _ = _read_token(spec, environ)
+            if value is not None:
+                found[spec.name] = value
     return found
 
 
