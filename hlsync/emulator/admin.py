@@ -16,6 +16,7 @@ GET/PATCH/DELETE /_emulator/integrations/{id}         one; edit name/description
 POST     /_emulator/integrations/{id}/rotate          ``{"mode": "later"|"now", "overlapDays": 7}``
 POST     /_emulator/integrations/{id}/cancel-rotation
 POST     /_emulator/integrations/{id}/expire-old
+POST     /_emulator/token-owner                       ``{"token": value}`` → ``{"integrationId"}`` (null: none)
 GET/POST /_emulator/clock                             ``{"set": iso}`` | ``{"advance": s}`` | ``{"real": true}``
 GET/PUT/DELETE /_emulator/faults                      ``{"seed": 1, "rules": [...]}``
 GET/PUT  /_emulator/limits                            ``{"burstMax", "intervalMs", "dailyMax"}``
@@ -67,6 +68,7 @@ def admin_routes() -> list[BaseRoute]:
         Route(f"{integration}/rotate", rotate, methods=["POST"]),
         Route(f"{integration}/cancel-rotation", cancel_rotation, methods=["POST"]),
         Route(f"{integration}/expire-old", expire_old, methods=["POST"]),
+        Route(f"{p}/token-owner", token_owner, methods=["POST"]),
         Route(f"{p}/clock", get_clock, methods=["GET"]),
         Route(f"{p}/clock", post_clock, methods=["POST"]),
         Route(f"{p}/faults", get_faults, methods=["GET"]),
@@ -304,6 +306,19 @@ async def cancel_rotation(request: Request) -> Response:
 
 async def expire_old(request: Request) -> Response:
     return _answer_integration(request, AuthRegistry.expire_old)
+
+
+async def token_owner(request: Request) -> Response:
+    """Which integration a token belongs to (null: unknown or expired). The api driver
+    asks it to keep, of two integrations with one name, the one whose token a sink
+    holds; the token is only hashed, never stored or logged."""
+    data = await _body(request, {"token"})
+    value = _required(data, "token")
+    state = _state(request)
+    with state.lock:
+        principal = state.auth.resolve(value)
+    owner = None if principal is None else principal.integration_id
+    return JSONResponse({"integrationId": owner})
 
 
 def _clock_json(state: EmulatorState) -> dict[str, Any]:
