@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from hlsync.core.model import DesiredState
+from hlsync.errors import HlsyncError
 from hlsync.locks.lease import TTL, Lease, LeaseHeld, iso
 from hlsync.locks.lockfile import LOCK_DIR, Holder, LocalLock
 
@@ -80,13 +81,18 @@ def local_locks(
             label = "the agency" if name == AGENCY_LOCK else f"location {name!r}"
             lock = LocalLock(folder / f"{name}.lock", label)
             left = max(deadline - time.monotonic(), 0.0)
-            if not lock.acquire(me, left):
+            if not lock.acquire(me, left, on_wait=lambda e: _waiting(e, stream)):
                 stream.write(f"{label}: took the lock after waiting for another run\n")
             held.append(lock)
         yield
     finally:
         for lock in reversed(held):
             lock.release()
+
+
+def _waiting(error: HlsyncError, stream: TextIO) -> None:
+    stream.write(f"waiting: {error.message}\n")
+    stream.flush()
 
 
 @asynccontextmanager
@@ -117,8 +123,7 @@ async def leases(
                     if clock() + LEASE_POLL_SECONDS > deadline:
                         raise
                     if not said:
-                        stream.write(f"waiting: {exc.message}\n")
-                        stream.flush()
+                        _waiting(exc, stream)
                         said = True
                     await asyncio.sleep(LEASE_POLL_SECONDS)
             if warning is not None:
@@ -133,8 +138,14 @@ async def leases(
                 await renewal
     finally:
         for lease in reversed(taken):
-            with contextlib.suppress(Exception):
+            try:
                 await lease.release()
+            except Exception as exc:  # the run's own outcome matters more
+                stream.write(
+                    f"Warning: {lease.label}: could not release the lock ({exc}); it "
+                    "expires by itself, or run 'hlsync force-unlock "
+                    f"{lease.name}'\n"
+                )
 
 
 async def _renew(taken: Sequence[Lease], stream: TextIO) -> None:

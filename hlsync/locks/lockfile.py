@@ -66,10 +66,11 @@ class LocalLock:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        on_wait: Callable[[HlsyncError], None] | None = None,
     ) -> bool:
         """Take the lock, polling up to ``timeout`` seconds; True when it was free at
-        once, False when it had to wait. Raises :class:`HlsyncError` naming the holder
-        when the deadline passes."""
+        once, False when it had to wait (``on_wait`` is told once, with the error that
+        names the holder). Raises that error when the deadline passes."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         deadline = clock() + timeout
@@ -79,10 +80,14 @@ class LocalLock:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                error = held_error(
+                    self.label, Holder.parse(_read(fd)), "on this machine"
+                )
                 if clock() >= deadline:
-                    holder = Holder.parse(_read(fd))
                     os.close(fd)
-                    raise held_error(self.label, holder, "on this machine") from None
+                    raise error from None
+                if not waited and on_wait is not None:
+                    on_wait(error)
                 waited = True
                 sleep(min(POLL_SECONDS, max(deadline - clock(), 0.0)))
         os.ftruncate(fd, 0)

@@ -155,7 +155,7 @@ async def _emulator_url(
             integrations=driver,
             company_id=company_id,
             seeded_by=seeded_by(desired),
-            own_tokens=own_tokens(desired, environ, seeded),
+            own_tokens=own_tokens(desired, environ),
         )
 
 
@@ -172,7 +172,7 @@ async def _leadconnector(
     ) as http:
         api = ApiClient(http, bounds=bounds)
         access = manual_target_access(api, desired, tokens)
-        own = own_tokens(desired, environ, seeded)
+        own = own_tokens(desired, environ)
         yield dataclasses.replace(
             access,
             seeded_by=seeded_by(desired),
@@ -218,17 +218,15 @@ async def seed_tokens(
     return found
 
 
-def own_tokens(
-    desired: DesiredState, environ: Mapping[str, str], seeded: Collection[str]
-) -> dict[str, str]:
-    """The own token of each location that seeds with an integration's token, where
-    its reference can be read (for the apply lock; nothing is reported otherwise)."""
+def own_tokens(desired: DesiredState, environ: Mapping[str, str]) -> dict[str, str]:
+    """Each location's own token where its reference can be read, also when it seeds
+    with an integration's token (for the apply lock, which must not follow the
+    seeding switch; nothing is reported here for a missing one)."""
     found: dict[str, str] = {}
     for spec in desired.locations:
-        if spec.name in seeded:
-            value, _ = _read_token(spec, environ)
-            if value is not None:
-                found[spec.name] = value
+        value, _ = _read_token(spec, environ)
+        if value is not None:
+            found[spec.name] = value
     return found
 
 
