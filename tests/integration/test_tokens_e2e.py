@@ -140,7 +140,7 @@ def test_quickstart_seeds_with_its_own_least_privilege_token(
     ]
     # the apply lock's lease (the quickstart declares no custom values) is written
     # with the location's own token, on purpose: the seeding token lacks the scopes
-    lease = [e for e in every if "customValues" in e.route]
+    lease = [e for e in every if "customValues" in (e.route or "")]
     assert {e.route for e in lease} == {
         "POST /locations/{locationId}/customValues",
         "DELETE /locations/{locationId}/customValues/{id}",
