@@ -1,7 +1,8 @@
 """Subcommands of ``hlsync``: the registry ``cli`` builds its parser from, in this order.
 
 A command is its name, its help, the function adding its flags (from the light
-:mod:`hlsync.commands.arguments`) and the module ``hlsync/commands/<name>.py`` whose
+:mod:`hlsync.commands.arguments`) and the module ``hlsync/commands/<name>.py`` (a ``-``
+in the name is ``_`` in the module's: ``force-unlock`` → ``force_unlock.py``) whose
 ``run(args) -> int`` does the work. That module, and everything heavy it imports
 (uvicorn, starlette, httpx, jsonschema, deepdiff), is imported only when the command
 runs: ``hlsync --version`` or a usage error stays fast, and ``validate`` never loads
@@ -25,13 +26,17 @@ Run = Callable[[argparse.Namespace], int]
 
 @dataclass(frozen=True, slots=True)
 class Command:
-    name: str  # also the module: hlsync/commands/<name>.py
+    name: str  # also the module: hlsync/commands/<name>.py, "-" as "_"
     help: str
     configure: Configure
 
+    @property
+    def module(self) -> str:
+        return self.name.replace("-", "_")
+
     def runner(self) -> Run:
         """The command's ``run``, importing its module (and its dependencies) now."""
-        module = importlib.import_module(f"hlsync.commands.{self.name}")
+        module = importlib.import_module(f"hlsync.commands.{self.module}")
         run: Run = module.run
         return run
 
@@ -56,6 +61,12 @@ COMMANDS: tuple[Command, ...] = (
         "apply",
         "Make the account match the config, or execute a saved plan.",
         arguments.configure_apply,
+    ),
+    Command(
+        "force-unlock",
+        "Release a location's apply lock left by a run that died (the lease kept "
+        "in the account).",
+        arguments.configure_force_unlock,
     ),
     Command(
         "confirm",

@@ -33,6 +33,13 @@ Exit code: the result's (0 all done, 1 anything failed or was skipped, 4 on the
 live cloud when Private Integration changes are left to do by hand: the runbook goes
 to ``<config dir>/.hlsync/runbook.txt`` and ``.md``; everything else still applies).
 
+One apply per location at a time (``hlsync.locks``): before the target is opened, the
+local lock file of each targeted location (and of the agency when its integrations
+are in the run); once it is open, the lease of each targeted location in the account;
+both held, the lease renewed, until the report is written. Another run's lock is
+waited for up to ``--lock-timeout`` seconds (default 0), then exit 1 naming its
+holder and since when.
+
 Ctrl-C once changes have started: the running changes are cancelled, and the report
 shows what was decided until then (marked interrupted), then the stored-tokens line and
 how many changes were not finished; exit 130. Before any change starts, Ctrl-C just
@@ -46,6 +53,7 @@ import asyncio
 import dataclasses
 import sys
 import time
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from pathlib import Path
 from typing import TextIO
 
@@ -70,6 +78,7 @@ from hlsync.engine.reader import ObjectRef, read_objects
 from hlsync.engine.settle import SETTLE_TIMEOUT, await_visible
 from hlsync.errors import HlsyncError
 from hlsync.live.manual import manual_note, runbook_dir, split_manual, write_runbook
+from hlsync.locks.guard import Holder, leases, local_locks, lock_names, whoami
 from hlsync.targets.access import TargetAccess
 from hlsync.targets.target import open_target
 from hlsync.tokens.custody import TokenCustody
@@ -150,14 +159,19 @@ def _apply_saved(
     if desired.target.kind != "leadconnector":
         preflight(plan, desired)  # every sink works before anything is minted
     refs = [ObjectRef(kind, location, key) for kind, location, key in plan.targets()]
+    me = whoami()
 
     async def go() -> ApplyResult:
-        async with open_target(desired, timeout=args.timeout) as access:
+        async with (
+            open_target(desired, timeout=args.timeout) as access,
+            _leases(access, desired, me, args),
+        ):
             observed = await read_objects(desired, access, refs)
             plan.raise_if_stale(observed)
             return await _execute(plan, desired, access, args, stored, partial)
 
-    return asyncio.run(go())
+    with _local(desired, me, args):
+        return asyncio.run(go())
 
 
 def _plan_scope(desired: DesiredState, plan: Plan) -> DesiredState:
@@ -198,9 +212,13 @@ def _apply_config(
             ),
         )
     shown: TextIO = sys.stderr if args.format == "json" else sys.stdout
+    me = whoami()
 
     async def go() -> ApplyResult | None:
-        async with open_target(desired, timeout=args.timeout) as access:
+        async with (
+            open_target(desired, timeout=args.timeout) as access,
+            _leases(access, desired, me, args),
+        ):
             plan = await make_plan(desired, access, args.path)
             color = want_color(args) and shown is sys.stdout
             shown.write(render_plan(plan, _plan_format(args), color=color))
@@ -215,7 +233,24 @@ def _apply_config(
             result = await _execute(plan, desired, access, args, stored, partial)
             return await _after_repair(result, desired, access, args, stored, partial)
 
-    return asyncio.run(go())
+    with _local(desired, me, args):
+        return asyncio.run(go())
+
+
+def _local(
+    desired: DesiredState, me: Holder, args: argparse.Namespace
+) -> AbstractContextManager[None]:
+    """The local lock files of the run (``hlsync.locks.guard``)."""
+    names = lock_names(desired, agency=bool(desired.agency.integrations))
+    return local_locks(desired, names, me, args.lock_timeout)
+
+
+def _leases(
+    access: TargetAccess, desired: DesiredState, me: Holder, args: argparse.Namespace
+) -> AbstractAsyncContextManager[None]:
+    """The leases of the run's locations in the account (``hlsync.locks.guard``)."""
+    names = [spec.name for spec in desired.locations]
+    return leases(access, names, me, args.lock_timeout)
 
 
 async def _after_repair(

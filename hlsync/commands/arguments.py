@@ -117,6 +117,32 @@ def add_timeout(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def non_negative_seconds(text: str) -> float:
+    """``--lock-timeout``'s value: zero or a positive, finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"must be zero or a positive number of seconds, not {text!r}"
+        )
+    return value
+
+
+def add_lock_timeout(parser: argparse.ArgumentParser) -> None:
+    """``--lock-timeout SECONDS``: how long to wait for another run's apply lock
+    (``hlsync.locks``); 0, the default, fails at once naming the holder."""
+    parser.add_argument(
+        "--lock-timeout",
+        type=non_negative_seconds,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait this long for another run holding a location's apply lock "
+        "(default: 0, fail at once naming the holder)",
+    )
+
+
 def add_targeting(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--location",
@@ -214,6 +240,7 @@ def configure_apply(parser: argparse.ArgumentParser) -> None:
     add_format(parser)
     add_targeting(parser)
     add_timeout(parser)
+    add_lock_timeout(parser)
 
 
 def configure_confirm(parser: argparse.ArgumentParser) -> None:
@@ -248,6 +275,7 @@ def configure_token_verb(
     )
     add_format(parser)
     add_timeout(parser)
+    add_lock_timeout(parser)
 
 
 def configure_token_rotate(parser: argparse.ArgumentParser) -> None:
@@ -297,6 +325,27 @@ def configure_token(parser: argparse.ArgumentParser) -> None:
     for name, help_text, configure_one in TOKEN_VERBS:
         child = sub.add_parser(name, help=help_text, description=help_text)
         configure_one(child)
+
+
+def configure_force_unlock(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "location",
+        metavar="LOCATION",
+        help="the location (its name in the config) whose apply lock to release",
+    )
+    parser.add_argument(
+        "path",
+        nargs="?",
+        default=".",
+        metavar="PATH",
+        help="config file, or directory of *.yaml files (default: .)",
+    )
+    parser.add_argument(
+        "--auto-approve",
+        action="store_true",
+        help="release without asking (required when stdin is not a terminal)",
+    )
+    add_timeout(parser)
 
 
 def configure_verify(parser: argparse.ArgumentParser) -> None:

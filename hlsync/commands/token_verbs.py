@@ -17,6 +17,9 @@ terminal), then applies it with the token journal and the integration's sink, ex
 * ``expire-old NAME`` — end the overlap now: only the newest token keeps working; needs
   ``--force``.
 
+They write, so they take the apply lock of the integration's location (or the agency's
+local lock) like ``apply`` (``--lock-timeout``).
+
 Ending a token that may still be in use is irreversible (DESIGN.md §3), so ``rotate
 --now`` and ``expire-old`` refuse without ``--force`` before anything is read, with a
 hint; their plan carries the ``token_expiry`` gate like ``apply``'s.
@@ -52,6 +55,7 @@ from hlsync.engine.applier import apply_plan
 from hlsync.errors import HlsyncError
 from hlsync.kinds.integration_plan import EXPIRING, RequestVerb
 from hlsync.live.manual import find_integration
+from hlsync.locks.guard import leases, local_locks, lock_names, whoami
 from hlsync.targets.target import open_target
 from hlsync.tokens.custody import TokenCustody
 from hlsync.tokens.journal import Journal
@@ -125,9 +129,13 @@ def _run(args: argparse.Namespace, verb: RequestVerb) -> int:
         _check_restorable(desired, key)
 
     stored: list[Path] = []
+    me = whoami()
 
     async def go() -> ApplyResult | None:
-        async with open_target(desired, timeout=args.timeout) as access:
+        async with (
+            open_target(desired, timeout=args.timeout) as access,
+            leases(access, [s.name for s in desired.locations], me, args.lock_timeout),
+        ):
             plan = _only(
                 await make_plan(desired, access, args.path, requests={key: verb}), verb
             )
@@ -143,7 +151,9 @@ def _run(args: argparse.Namespace, verb: RequestVerb) -> int:
             custody.stored = stored
             return await apply_plan(plan, access, custody=custody)
 
-    result = asyncio.run(go())
+    names = lock_names(desired, agency=bool(desired.agency.integrations))
+    with local_locks(desired, names, me, args.lock_timeout):
+        result = asyncio.run(go())
     if result is None:
         return 1
     if args.format == "json":

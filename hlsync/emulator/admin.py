@@ -17,6 +17,7 @@ POST     /_emulator/integrations/{id}/rotate          ``{"mode": "later"|"now", 
 POST     /_emulator/integrations/{id}/cancel-rotation
 POST     /_emulator/integrations/{id}/expire-old
 POST     /_emulator/integrations/{id}/token-check     ``{"sha256": hex}`` -> ``{"live", "current"}``
+POST     /_emulator/token-owner                       ``{"token": value}`` → ``{"integrationId"}`` (null: none)
 GET/POST /_emulator/clock                             ``{"set": iso}`` | ``{"advance": s}`` | ``{"real": true}``
 GET/PUT/DELETE /_emulator/faults                      ``{"seed": 1, "rules": [...]}``
 GET/PUT  /_emulator/limits                            ``{"burstMax", "intervalMs", "dailyMax"}``
@@ -69,6 +70,7 @@ def admin_routes() -> list[BaseRoute]:
         Route(f"{integration}/cancel-rotation", cancel_rotation, methods=["POST"]),
         Route(f"{integration}/expire-old", expire_old, methods=["POST"]),
         Route(f"{integration}/token-check", token_check, methods=["POST"]),
+        Route(f"{p}/token-owner", token_owner, methods=["POST"]),
         Route(f"{p}/clock", get_clock, methods=["GET"]),
         Route(f"{p}/clock", post_clock, methods=["POST"]),
         Route(f"{p}/faults", get_faults, methods=["GET"]),
@@ -319,6 +321,19 @@ async def token_check(request: Request) -> Response:
     with state.lock:
         answer = state.auth.token_check(request.path_params["integrationId"], digest)
     return JSONResponse(answer)
+
+
+async def token_owner(request: Request) -> Response:
+    """Which integration a token belongs to (null: unknown or expired). The api driver
+    asks it to keep, of two integrations with one name, the one whose token a sink
+    holds; the token is only hashed, never stored or logged."""
+    data = await _body(request, {"token"})
+    value = _required(data, "token")
+    state = _state(request)
+    with state.lock:
+        principal = state.auth.resolve(value)
+    owner = None if principal is None else principal.integration_id
+    return JSONResponse({"integrationId": owner})
 
 
 def _clock_json(state: EmulatorState) -> dict[str, Any]:

@@ -34,10 +34,11 @@ from hlsync.core.model import (
     ObservedState,
 )
 from hlsync.errors import HlsyncError
-from hlsync.kinds.base import ReadContext, ResourceKind
+from hlsync.kinds.base import ReadContext, ResourceKind, SinkToken
 from hlsync.kinds.integration import agency_integrations
 from hlsync.kinds.registry import KINDS
 from hlsync.targets.access import TargetAccess, location_api
+from hlsync.tokens.sinks.routing import read_sink_token, sink_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +50,26 @@ class ObjectRef:
     key: str
 
 
+def sink_reader(desired: DesiredState) -> SinkToken:
+    """What an integration's sink holds now (None: nothing, or not readable back)."""
+
+    def read(location: str | None, name: str) -> str | None:
+        try:
+            return read_sink_token(sink_for(desired, location, name))
+        except HlsyncError:
+            return None  # a command sink: the newest duplicate is kept
+
+    return read
+
+
 async def read_observed(desired: DesiredState, access: TargetAccess) -> ObservedState:
     """The observed state of every declared location (concurrently) and the agency."""
+    sinks = sink_reader(desired)
     agency, locations = await asyncio.gather(
-        agency_integrations(access),
-        asyncio.gather(*(_read_location(spec, access) for spec in desired.locations)),
+        agency_integrations(access, sinks),
+        asyncio.gather(
+            *(_read_location(spec, access, sinks) for spec in desired.locations)
+        ),
     )
     return ObservedState(
         agency_integrations=agency,
@@ -80,17 +96,22 @@ async def read_objects(
             raise HlsyncError(f"the plan names location {name!r}, not in the config")
         specs.append(spec)
 
+    sinks = sink_reader(desired)
+
     async def agency_read() -> Mapping[str, ObservedIntegration]:
         if not any(r.kind == "integration" for r in agency_refs):
             return {}
         wanted = {r.key for r in agency_refs}
-        found = await agency_integrations(access)
+        found = await agency_integrations(access, sinks)
         return {k: v for k, v in found.items() if k in wanted}
 
     agency, locations = await asyncio.gather(
         agency_read(),
         asyncio.gather(
-            *(_reread_location(spec, access, by_location[spec.name]) for spec in specs)
+            *(
+                _reread_location(spec, access, by_location[spec.name], sinks)
+                for spec in specs
+            )
         ),
     )
     return ObservedState(
@@ -100,8 +121,10 @@ async def read_objects(
     )
 
 
-async def _read_location(spec: LocationSpec, access: TargetAccess) -> ObservedLocation:
-    ctx = ReadContext(spec, location_api(access, spec), access)
+async def _read_location(
+    spec: LocationSpec, access: TargetAccess, sinks: SinkToken
+) -> ObservedLocation:
+    ctx = ReadContext(spec, location_api(access, spec), access, sink_token=sinks)
     found = await asyncio.gather(*(_read_kind(kind, ctx) for kind in KINDS))
     return _observed_location(spec, found)
 
@@ -117,9 +140,12 @@ async def _read_kind(
 
 
 async def _reread_location(
-    spec: LocationSpec, access: TargetAccess, refs: Sequence[ObjectRef]
+    spec: LocationSpec,
+    access: TargetAccess,
+    refs: Sequence[ObjectRef],
+    sinks: SinkToken,
 ) -> ObservedLocation:
-    ctx = ReadContext(spec, location_api(access, spec), access)
+    ctx = ReadContext(spec, location_api(access, spec), access, sink_token=sinks)
     wanted: dict[Kind, set[str]] = {}
     for ref in refs:
         wanted.setdefault(ref.kind, set()).add(ref.key)

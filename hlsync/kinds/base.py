@@ -97,18 +97,34 @@ class PlanContext:
     warnings: list[str] = field(default_factory=list)
 
 
+# (location name or None for the agency, integration name) -> the sink's token or None
+SinkToken = Callable[[str | None, str], str | None]
+
+
 class ReadContext:
     """One location being read: its API, the target access, and shared reads.
+
+    ``sink_token(location, name)``: the token an integration's sink holds now (None:
+    none, or not readable), for keeping the right one of two integrations with one
+    name; None: sinks are not read.
 
     ``shared(name, read)`` runs ``read`` once per location and hands every caller the
     same result, so two kinds needing the same list (contacts need the custom fields'
     ids) cost one call, and the reads still run concurrently.
     """
 
-    def __init__(self, spec: LocationSpec, api: LocationApiLike, access: TargetAccess):
+    def __init__(
+        self,
+        spec: LocationSpec,
+        api: LocationApiLike,
+        access: TargetAccess,
+        *,
+        sink_token: SinkToken | None = None,
+    ):
         self.spec = spec
         self.api = api
         self.access = access
+        self.sink_token = sink_token
         self._shared: dict[str, Awaitable[Any]] = {}
 
     def shared(self, name: str, read: Callable[[], Awaitable[T]]) -> Awaitable[T]:

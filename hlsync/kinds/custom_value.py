@@ -22,6 +22,10 @@ found with the declared value means done, not found means the create is sent aga
 (``shared.create_keyed``, bounded). When upstream says the key is taken (the same plan
 applied twice), the value there by that name with the declared value is success;
 anything else fails the change naming what was found.
+
+Reserved: ``hlsync lock`` (key ``hlsync_lock``) is the apply lock's lease
+(``hlsync.locks.lease``); a config may not declare a value with that key, so hlsync never
+plans its own lease as a change.
 """
 
 from __future__ import annotations
@@ -48,6 +52,8 @@ from hlsync.kinds.shared import (
 )
 from hlsync.upstream.api import LocationApiLike
 from hlsync.upstream.client import ApiError
+
+LEASE_NAME = "hlsync lock"  # the apply lock's custom value (hlsync.locks.lease)
 
 
 class CustomValueKind:
@@ -79,6 +85,14 @@ class CustomValueKind:
                     f'custom value "{name}" has no letter or digit to make a key of',
                     spot,
                     "HighLevel derives {{ custom_values.<key> }} from the name",
+                )
+                continue
+            if key == derived_key(LEASE_NAME):
+                builder.problem(
+                    f'custom value "{name}" takes the key of "{LEASE_NAME}", which '
+                    "hlsync keeps for its apply lock",
+                    spot,
+                    "rename it",
                 )
                 continue
             if key in keys:

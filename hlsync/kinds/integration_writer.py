@@ -145,8 +145,8 @@ class IntegrationWriter:
             return ""
         if action == "delete":
             await driver.delete(scope, object_id(change))
-            if self._custody is not None:
-                self._custody.deleted(change)
+            if self._custody is not None and "duplicate_of" not in change.desired:
+                self._custody.deleted(change)  # a duplicate's sink is the kept one's
             return ""
         if action in ("rotate", "rotate_now"):
             mode: RotationMode = "now" if action == "rotate_now" else "later"

@@ -41,6 +41,11 @@ class TargetAccess:
     clock: UpstreamClock | None = None
     seeded_by: Mapping[str, str] = field(default_factory=dict)
     pending: frozenset[str] = frozenset()
+    own: Mapping[str, LocationApiLike] = field(default_factory=dict)
+
+    def own_api(self, name: str) -> LocationApiLike:
+        """The location's API with its own token (see the class docstring)."""
+        return self.own.get(name) or self.locations[name]
 
     def upstream_now(self) -> str | None:
         """The latest upstream time seen, ISO 8601 UTC, or None."""
@@ -57,11 +62,14 @@ def build_access(
     company_id: str | None = None,
     seeded_by: Mapping[str, str] | None = None,
     pending: frozenset[str] = frozenset(),
+    own_tokens: Mapping[str, str] | None = None,
 ) -> TargetAccess:
     """A :class:`TargetAccess` for every declared location from resolved ``tokens``
     (by local location name). A location without a token is an ``HlsyncError`` naming
     it and where it is declared, unless it is ``pending`` (its API starts without a
-    token and refuses every call until it gets one)."""
+    token and refuses every call until it gets one). ``own_tokens``: each location's
+    own token where it differs from ``tokens`` (a location seeding with an
+    integration's token)."""
     missing = [
         spec
         for spec in desired.locations
@@ -86,6 +94,11 @@ def build_access(
         clock=api.clock,
         seeded_by=dict(seeded_by or {}),
         pending=pending,
+        own={
+            spec.name: api.location(spec.id, (own_tokens or {})[spec.name])
+            for spec in desired.locations
+            if (own_tokens or {}).get(spec.name)
+        },
     )
 
 

@@ -7,6 +7,13 @@ engine still reads and changes them through :class:`IntegrationDriver`; the **ap
 manual driver for the live cloud (UI steps plus a ledger) implements the same protocol
 elsewhere.
 
+Duplicates: hlsync matches integrations by name, but upstream does not stop two with one
+name (two applies that raced, a click in the UI). ``list`` keeps one under the name —
+the newest (``createdAt``, then id) — and each other one under :func:`duplicate_key`
+(``seed-bot#<id>``), so the reader carries them to the planner, which proposes deleting
+them (``hlsync.kinds.integration``; the reader keeps instead the one whose token the
+sink holds, :meth:`ApiIntegrationDriver.token_owner`).
+
 Tokens: ``create`` and ``rotate`` return the new token as a :class:`Token`, whose
 ``repr``/``str`` hide the value; only ``reveal()`` gives it, for the caller's sink. The
 driver never logs it, and an error never contains it.
@@ -21,11 +28,48 @@ from datetime import timedelta
 from typing import Any, Literal, Protocol
 
 from hlsync.core.model import ObservedIntegration
-from hlsync.errors import HlsyncError
 from hlsync.upstream.client import ApiClient, ApiError, JSONDict
 
 RotationMode = Literal["later", "now"]
 ADMIN_PREFIX = "/_emulator/integrations"
+TOKEN_OWNER = "/_emulator/token-owner"
+DUPLICATE_MARK = "#"
+
+
+def duplicate_key(name: str, integration_id: str) -> str:
+    """The key of a second integration named ``name``: ``name#id``."""
+    return f"{name}{DUPLICATE_MARK}{integration_id}"
+
+
+def duplicates_of(
+    found: Mapping[str, ObservedIntegration], name: str
+) -> list[tuple[str, ObservedIntegration]]:
+    """The (key, integration) of every other integration named ``name``, by id."""
+    prefix = name + DUPLICATE_MARK
+    return sorted(
+        ((k, v) for k, v in found.items() if k.startswith(prefix) and v.name == name),
+        key=lambda kv: kv[1].id,
+    )
+
+
+def keep(
+    found: Mapping[str, ObservedIntegration], name: str, integration_id: str
+) -> dict[str, ObservedIntegration]:
+    """``found`` with the integration ``integration_id`` kept under ``name`` and the
+    others of that name as duplicates (no change when it is not one of them)."""
+    group = [(name, found[name]), *duplicates_of(found, name)] if name in found else []
+    if not any(v.id == integration_id for _, v in group):
+        return dict(found)
+    out = dict(found)
+    for key, _ in group:
+        del out[key]
+    for _, v in group:
+        out[name if v.id == integration_id else duplicate_key(name, v.id)] = v
+    return out
+
+
+def _newest(integration: ObservedIntegration) -> tuple[str, str]:
+    return (integration.created_at or "", integration.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,15 +274,21 @@ class ApiIntegrationDriver:
             if scope.location_id is None and item.get("level") != "agency":
                 continue  # companyId also matches the company's sub-account ones
             integration = observed_integration(item)
-            if integration.name in found:
-                raise HlsyncError(
-                    f"{scope.describe()} has two Private Integrations named "
-                    f"{integration.name!r} ({found[integration.name].id}, "
-                    f"{integration.id})",
-                    hints=("rename or delete one of them; hlsync matches by name",),
-                )
+            other = found.get(integration.name)
+            if other is not None:  # the newest keeps the name (module docstring)
+                if _newest(integration) > _newest(other):
+                    integration, other = other, integration
+                    found[other.name] = other
+                found[duplicate_key(integration.name, integration.id)] = integration
+                continue
             found[integration.name] = integration
         return found
+
+    async def token_owner(self, scope: IntegrationScope, token: str) -> str | None:
+        """The id of the integration ``token`` belongs to (None: none, or expired)."""
+        answer = await self._call("POST", TOKEN_OWNER, scope, {"token": token})
+        owner = answer.get("integrationId")
+        return owner if isinstance(owner, str) else None
 
     async def create(
         self,

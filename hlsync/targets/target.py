@@ -132,6 +132,7 @@ async def _sandbox(
                 spec.name: sandbox.location_tokens[spec.id]
                 for spec in desired.locations
             }
+            own = dict(tokens)
             seeding = await seed_tokens(desired, driver)
             tokens.update(seeding.tokens)
             for name in seeding.pending:
@@ -144,6 +145,7 @@ async def _sandbox(
                 company_id=sandbox.company_id,
                 seeded_by=seeded_by(desired),
                 pending=seeding.pending,
+                own_tokens=own,
             )
     finally:
         sandbox.close()
@@ -174,6 +176,7 @@ async def _emulator_url(
             company_id=company_id,
             seeded_by=seeded_by(desired),
             pending=seeding.pending,
+            own_tokens=own_tokens(desired, environ),
         )
 
 
@@ -193,11 +196,18 @@ async def _leadconnector(
         base_url=leadconnector_base_url(desired.target, environ),
         timeout=bounds.timeout(bounds.budget),
     ) as http:
-        access = manual_target_access(
-            ApiClient(http, bounds=bounds), desired, tokens, pending=seeding.pending
-        )
+        api = ApiClient(http, bounds=bounds)
+        access = manual_target_access(api, desired, tokens, pending=seeding.pending)
+        own = own_tokens(desired, environ)
         yield dataclasses.replace(
-            access, seeded_by=seeded_by(desired), pending=seeding.pending
+            access,
+            seeded_by=seeded_by(desired),
+            pending=seeding.pending,
+            own={
+                spec.name: api.location(spec.id, own[spec.name])
+                for spec in desired.locations
+                if spec.name in own
+            },
         )
 
 
@@ -263,6 +273,18 @@ async def seed_tokens(
         elif exists and not spec.auth_fallback:
             pending.add(spec.name)
     return Seeding(found, frozenset(pending))
+
+
+def own_tokens(desired: DesiredState, environ: Mapping[str, str]) -> dict[str, str]:
+    """Each location's own token where its reference can be read, also when it seeds
+    with an integration's token (for the apply lock, which must not follow the
+    seeding switch; nothing is reported here for a missing one)."""
+    found: dict[str, str] = {}
+    for spec in desired.locations:
+        value, _ = _read_token(spec, environ)
+        if value is not None:
+            found[spec.name] = value
+    return found
 
 
 def resolve_tokens(

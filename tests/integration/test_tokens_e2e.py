@@ -133,11 +133,20 @@ def test_quickstart_seeds_with_its_own_least_privilege_token(
     (decl,) = [i for i in declared.integrations if i.name == "seed-bot"]
     assert sorted(bot.scopes) == sorted(decl.scopes)  # only what the config declares
     assert "contacts.write" in bot.scopes
-    writes = [
+    every = [
         e
         for e in state.requests.entries()
         if e.method in ("POST", "PUT", "DELETE") and e.path != "/contacts/search"
     ]
+    # the apply lock's lease (the quickstart declares no custom values) is written
+    # with the location's own token, on purpose: the seeding token lacks the scopes
+    lease = [e for e in every if "customValues" in (e.route or "")]
+    assert {e.route for e in lease} == {
+        "POST /locations/{locationId}/customValues",
+        "DELETE /locations/{locationId}/customValues/{id}",
+    }
+    assert principal.token_id not in {e.token_id for e in lease}
+    writes = [e for e in every if e not in lease]
     assert {e.route for e in writes} >= {
         "POST /contacts/upsert",
         "POST /locations/{locationId}/customFields",

@@ -73,7 +73,7 @@ def test_a_usage_error_imports_no_command() -> None:
 def test_every_command_module_is_registered_with_a_run() -> None:
     folder = Path(hlsync.commands.__file__).parent
     modules = {p.stem for p in folder.glob("*.py")} - HELPERS
-    names = [command.name for command in COMMANDS]
+    names = [command.module for command in COMMANDS]
     assert sorted(names) == sorted(modules)
     for command in COMMANDS:
         assert callable(command.runner())
@@ -89,7 +89,8 @@ def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert exc.value.code == 0
     out = capsys.readouterr().out
     for command in COMMANDS:
-        assert f"    {command.name} " in out
+        # a long name (force-unlock) puts its help on the next line
+        assert f"    {command.name} " in out or f"    {command.name}\n" in out
         assert command.help[:40] in " ".join(out.split())
 
 

@@ -554,10 +554,15 @@ def _driver_answer(payload: Any) -> Any:
     return asyncio.run(main())
 
 
-def test_api_driver_rejects_duplicate_names_and_malformed_answers() -> None:
+def test_api_driver_keeps_the_newest_of_duplicates_and_rejects_malformed_answers() -> (
+    None
+):
     item = {"id": "i1", "name": "bot", "scopes": [], "level": "sub-account"}
-    with pytest.raises(HlsyncError, match="two Private Integrations named 'bot'"):
-        _driver_answer({"integrations": [item, {**item, "id": "i2"}]})
+    old = {**item, "createdAt": "2026-01-01T00:00:00Z"}
+    new = {**item, "id": "i2", "createdAt": "2026-02-01T00:00:00Z"}
+    for order in ([old, new], [new, old]):
+        found = _driver_answer({"integrations": order})
+        assert {k: v.id for k, v in found.items()} == {"bot": "i2", "bot#i1": "i1"}
     with pytest.raises(ApiError, match="no 'integrations' list"):
         _driver_answer({"items": []})
     assert set(_driver_answer({"integrations": [item]})) == {"bot"}

@@ -35,3 +35,32 @@ def test_anything_but_a_positive_number_is_a_usage_error(
         in err
     )
     assert "Traceback" not in err
+
+
+LOCKING_COMMANDS = [
+    ["apply"],
+    ["token", "rotate", "main/ci"],
+    ["token", "cancel-rotation", "main/ci"],
+    ["token", "expire-old", "main/ci"],
+]
+
+
+@pytest.mark.parametrize("words", LOCKING_COMMANDS, ids=" ".join)
+def test_the_lock_timeout_defaults_to_failing_at_once(words: list[str]) -> None:
+    assert build_parser().parse_args(words).lock_timeout == 0
+    parsed = build_parser().parse_args([*words, "--lock-timeout", "30"])
+    assert parsed.lock_timeout == 30
+
+
+@pytest.mark.parametrize("value", ["-1", "soon", "inf", "nan"])
+def test_a_negative_or_endless_lock_timeout_is_a_usage_error(
+    value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["apply", "--lock-timeout", value]) == 1
+    err = capsys.readouterr().err
+    assert "argument --lock-timeout: must be zero or a positive number" in err
+
+
+def test_plan_takes_no_lock_timeout(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "--lock-timeout", "5"]) == 1
+    assert "unrecognized arguments: --lock-timeout" in capsys.readouterr().err

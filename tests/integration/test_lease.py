@@ -1,0 +1,140 @@
+"""The apply lock's lease (``hlsync.locks.lease``) against the real emulator on
+127.0.0.1: racing takers, renewal on the upstream's clock, a lost lease, the scopes
+it needs, and the lock file's own wait."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+import pytest
+
+from hlsync.errors import HlsyncError
+from hlsync.kinds.custom_value import LEASE_NAME
+from hlsync.locks import lease as lease_module
+from hlsync.locks.lease import Lease, LeaseHeld
+from hlsync.locks.lockfile import Holder, LocalLock
+from hlsync.upstream.client import ApiClient, RetryPolicy
+from tests.emulator_fixtures import COMPANY_ID, LOCATION_A, LiveEmulator
+
+pytestmark = pytest.mark.integration
+
+T = TypeVar("T")
+
+
+def me(run: str) -> Holder:
+    return Holder(owner=f"ci@{run} pid 1", run=run, since="")
+
+
+def run_with(
+    emulator: LiveEmulator, token: str, body: Callable[[ApiClient], Awaitable[T]]
+) -> T:
+    async def main() -> T:
+        async with httpx.AsyncClient(base_url=emulator.base_url) as http:
+            return await body(ApiClient(http, retry=RetryPolicy(attempts=1)))
+
+    return asyncio.run(main())
+
+
+def lease_values(emulator: LiveEmulator) -> list[dict[str, str]]:
+    with emulator.state.lock:
+        found = emulator.state.store.items.custom_values(LOCATION_A)
+    return [json.loads(v["value"]) for v in found if v["name"] == LEASE_NAME]
+
+
+@pytest.fixture(autouse=True)
+def quick_settle(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lease_module, "SETTLE_SECONDS", 0.05)
+
+
+def test_of_two_racing_takers_one_wins_and_the_other_names_it(
+    emulator: LiveEmulator,
+) -> None:
+    async def race(api: ApiClient) -> list[BaseException | str | None]:
+        loc = api.location(LOCATION_A, emulator.token())
+        takers = [Lease("alpha", loc, api.clock, me(r)) for r in ("r1", "r2")]
+        return await asyncio.gather(*(t.take() for t in takers), return_exceptions=True)
+
+    results = run_with(emulator, emulator.token(), race)
+    winners = [r for r in results if r is None]
+    losers = [r for r in results if isinstance(r, LeaseHeld)]
+    assert len(winners) == 1 and len(losers) == 1, results
+    (stored,) = lease_values(emulator)
+    assert f"is locked in the account by {stored['owner']}" in losers[0].message
+    assert f"since {stored['started']}" in losers[0].message
+
+
+def test_renewal_uses_the_upstream_clock_and_a_lost_lease_is_reported(
+    emulator: LiveEmulator,
+) -> None:
+    async def scenario(api: ApiClient) -> tuple[str, str | None, str | None]:
+        loc = api.location(LOCATION_A, emulator.token())
+        first = Lease("alpha", loc, api.clock, me("r1"))
+        assert await first.take() is None
+        emulator.state.clock.advance(timedelta(seconds=60))
+        assert await first.renew() is None
+        renewed = lease_values(emulator)[0]["expires"]
+        emulator.state.clock.advance(timedelta(seconds=600))  # r1 stalled past expiry
+        second = Lease("alpha", loc, api.clock, me("r2"))
+        took_over = await second.take()
+        lost = await first.renew()
+        await first.release()  # not ours any more: left alone
+        return renewed, took_over, lost
+
+    renewed, took_over, lost = run_with(emulator, emulator.token(), scenario)
+    started = emulator.state.clock.now() - timedelta(seconds=660)
+    assert renewed == lease_module.iso(
+        started + timedelta(seconds=60) + lease_module.TTL
+    )
+    assert took_over is not None and "took over an expired lock of ci@r1" in took_over
+    assert lost is not None and "the lock was lost while applying" in lost
+    assert [v["run"] for v in lease_values(emulator)] == ["r2"]
+
+
+def test_a_token_without_custom_values_scopes_is_told_which_it_needs(
+    emulator: LiveEmulator,
+) -> None:
+    with emulator.state.lock:
+        _, narrow = emulator.state.auth.create_integration(
+            name="narrow",
+            description="",
+            scopes=["contacts.readonly"],
+            level="sub-account",
+            company_id=COMPANY_ID,
+            location_id=LOCATION_A,
+        )
+
+    async def take(api: ApiClient) -> None:
+        await Lease(
+            "alpha", api.location(LOCATION_A, narrow), api.clock, me("r")
+        ).take()
+
+    with pytest.raises(HlsyncError) as caught:
+        run_with(emulator, narrow, take)
+    assert "cannot keep the apply lock in the account" in caught.value.message
+    assert "locations/customValues.write" in " ".join(caught.value.hints)
+    assert narrow not in str(caught.value)
+
+
+def test_a_lock_file_waits_then_times_out_naming_its_holder(tmp_path: Path) -> None:
+    path = tmp_path / "main.lock"
+    first = LocalLock(path, "location 'main'")
+    assert first.acquire(me("r1"), 0)
+    ticks = iter(range(100))
+    waits: list[str] = []
+    with pytest.raises(HlsyncError, match=r"locked on this machine by ci@r1 pid 1"):
+        LocalLock(path, "location 'main'").acquire(
+            me("r2"),
+            3,
+            clock=lambda: float(next(ticks)),
+            sleep=lambda _: None,
+            on_wait=lambda e: waits.append(e.message),
+        )
+    assert len(waits) == 1
+    first.release()
+    assert LocalLock(path, "location 'main'").acquire(me("r2"), 0)
