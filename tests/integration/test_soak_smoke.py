@@ -53,6 +53,7 @@ def test_a_tiny_soak_prints_its_table_and_meets_every_target() -> None:
         "| applies to converge (max) | 0 | 0 | ≤ 2 |",
         "| tracebacks | 0 | 0 | 0 |",
         "| internal errors | 0 | 0 | 0 |",
+        "| emulator tracebacks (not an injected drop) | 0 | 0 |  |",
         "| kills | 0 (0 right at a mint) | 0 |  |",
         "| faulty-phase applies | 1 (exit 0: 1) | 1 in 1 rounds |  |",
     ):

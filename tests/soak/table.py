@@ -83,6 +83,11 @@ def rows(trials: Sequence[TrialResult]) -> list[Row]:
         _applies(trials),
         _count("tracebacks", trials, lambda t: t.tracebacks),
         _count("internal errors", trials, lambda t: t.internal_errors),
+        Row(
+            "emulator tracebacks (not an injected drop)",
+            str(sum(t.emulator_tracebacks for t in trials)),
+            ", ".join(str(t.emulator_tracebacks) for t in trials),
+        ),
         _kills(trials),
         _chaos_exits(trials),
         Row(

@@ -39,7 +39,8 @@ class TrialResult:
 
     @property
     def tracebacks(self) -> int:
-        return sum(r.traceback for r in self.runs) + self.emulator_tracebacks
+        """Runs of hlsync whose output holds a traceback."""
+        return sum(r.traceback for r in self.runs)
 
     @property
     def internal_errors(self) -> int:

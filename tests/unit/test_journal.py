@@ -109,9 +109,7 @@ def test_the_journal_is_committed_beside_the_config(tmp_path: Path) -> None:
         desired = desired_state(LocationSpec("main", "loc-1"))
         desired = dataclasses.replace(desired, root=str(root))
         assert journal_path(desired) == tmp_path / "hlsync.journal.jsonl"
-        assert (
-            Journal.for_config(desired).path == tmp_path / "hlsync.journal.jsonl"
-        )
+        assert Journal.for_config(desired).path == tmp_path / "hlsync.journal.jsonl"
 
 
 def test_a_journal_at_the_old_place_is_read_then_moved(tmp_path: Path) -> None:
