@@ -1,6 +1,7 @@
 """``python -m tests.soak [FLAGS]``: run soak trials and print one table.
 
-Exit 0 when every target of the table is met, 1 when one is missed, 2 for bad flags.
+Exit 0 when every target of the table is met, 1 when one is missed, 2 for bad flags,
+130 when interrupted (the trial's emulator is stopped on the way out).
 """
 
 from __future__ import annotations
@@ -80,4 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        raise SystemExit(main())
+    except KeyboardInterrupt:
+        sys.stderr.write("soak interrupted\n")
+        raise SystemExit(130) from None

@@ -3,7 +3,8 @@
 Without them every round after the first would find nothing left to do, and kills would
 land only on plans that change nothing. Before each round but the first, while kills
 are left, one declared Private Integration is deleted (its sink keeps a dead token, and
-the next apply mints again, giving the kills "right after a mint" something to wait for)
+the next apply mints again, giving the kills "right at a mint" something to wait for;
+never one of two sharing a name, which would hide a duplicate from the audit)
 and a few contacts of each location are deleted (the next apply creates them again).
 Contact deletes go through the faulty upstream: a failed one is simply not counted.
 """
@@ -11,6 +12,7 @@ Contact deletes go through the faulty upstream: a failed one is simply not count
 from __future__ import annotations
 
 import random
+from collections import Counter
 from dataclasses import dataclass
 
 import httpx
@@ -33,8 +35,10 @@ def drift(
     integrations = contacts = 0
     loc = rng.choice(locations)
     found = upstream.integrations(loc.id)
-    if found:
-        upstream.admin("DELETE", f"/integrations/{rng.choice(found)['id']}")
+    names = Counter(i["name"] for i in found)
+    alone = [i for i in found if names[i["name"]] == 1]  # never repair a duplicate
+    if alone:
+        upstream.admin("DELETE", f"/integrations/{rng.choice(alone)['id']}")
         integrations += 1
     for loc in locations:
         contacts += _delete_contacts(upstream, loc, rng)
