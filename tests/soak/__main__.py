@@ -47,7 +47,12 @@ def parse(argv: Sequence[str] | None) -> tuple[Settings, Path | None]:
     add("--concurrent", type=int, default=d.concurrent, help="applies at once (2)")
     add("--kills", type=int, default=d.kills, help="per trial (%(default)s)")
     add("--trials", type=int, default=d.trials, help="(%(default)s)")
-    add("--seed", type=int, default=d.seed, help="makes a run reproducible (1)")
+    add(
+        "--seed",
+        type=int,
+        default=d.seed,
+        help="seeds every random choice (1); the timing of runs still varies",
+    )
     add(
         "--burst-max",
         type=int,
