@@ -197,7 +197,10 @@ def test_rotation_follows_the_emulators_clock(
     assert (works(emulator, first), works(emulator, second)) == (401, 200)
     code, out, _ = run(capsys, "plan", str(config), "--detailed-exitcode")
     assert (code, out) == (0, "No changes. The account matches the configuration.\n")
-    assert not kept.exists()  # the overlap ended: the dead token is not kept
+    assert kept.read_text().strip() == first  # plan writes nothing
+    code, out, _ = run(capsys, "apply", str(config), "--auto-approve")
+    assert (code, out) == (0, "No changes. The account matches the configuration.\n")
+    assert not kept.exists()  # the overlap ended: apply lets the dead token go
 
 
 def test_a_generation_bump_rotates_now_exactly_once(
