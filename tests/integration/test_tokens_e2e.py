@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import shutil
 import stat
 import sys
 from collections.abc import Callable
@@ -30,11 +29,11 @@ from hlsync.emulator.sandbox import Sandbox, open_sandbox
 from hlsync.targets import target as target_module
 from hlsync.tokens.custody import TokenCustody
 from tests.emulator_fixtures import LOCATION_A, LiveEmulator
+from tests.examples_copy import copy_example
 from tests.integration.e2e_support import converged_text
 
 pytestmark = pytest.mark.integration
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 SEED_SCOPES = ["contacts.readonly", "contacts.write"]
 
@@ -105,8 +104,7 @@ def test_quickstart_seeds_with_its_own_least_privilege_token(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    config = tmp_path / "quickstart"
-    shutil.copytree(EXAMPLES / "quickstart", config)
+    config = copy_example("quickstart", tmp_path)
     opened: list[Sandbox] = []
 
     def keep(*args: Any, **kwargs: Any) -> Sandbox:
