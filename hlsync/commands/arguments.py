@@ -398,10 +398,12 @@ def configure_sandbox(parser: argparse.ArgumentParser) -> None:
     sub.required = True
     reset = sub.add_parser(
         "reset",
-        help="delete the sandbox database of the config at PATH",
-        description="Delete the sandbox database of a config (target.sandbox.db, "
-        "by default <config dir>/.hlsync/sandbox.sqlite3); the next run starts "
-        "from an empty sandbox.",
+        help="remove the sandbox of the config at PATH, and the tokens it minted",
+        description="Remove what sandbox runs left beside a config: its database "
+        "(target.sandbox.db, by default <config dir>/.hlsync/sandbox.sqlite3), the "
+        "tokens the sandbox minted into the config's file sinks, their .previous "
+        "files and their token journal records; it lists what it keeps and why. The "
+        "next run starts from an empty sandbox.",
     )
     reset.add_argument(
         "path",
@@ -410,3 +412,4 @@ def configure_sandbox(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="the config file or its folder (default: the current folder)",
     )
+    add_allow_path(reset)
