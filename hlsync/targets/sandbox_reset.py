@@ -8,8 +8,10 @@ sandbox only, so a reset removes them with the database:
 
 * the database (and its WAL files; a file that is not a sandbox database, or one in
   use, is refused before anything is removed);
-* for every integration the config declares: its ``file`` sink and the side file of
-  any sink, and its records in the journal (the journal file goes when none are left);
+* for every integration the config declares: its ``file`` sink (the file the token was
+  written to: for a sink that is a symbolic link, its target; the link stays) and the
+  side file of any sink, and its records in the journal (the journal file goes when
+  none are left);
 * the default token folder, once only its ``.gitignore`` is left, and ``.hlsync/``
   once empty.
 
@@ -101,13 +103,8 @@ def _forget_integrations(
         keys.add(token_key(location, name))
         spec = sink_for(desired, location, name)
         side = sink_of(spec).previous_path()
-        sink = Path(spec.path or "")
-        if spec.kind == "file" and sink.is_symlink():
-            kept.append(
-                f"{shown(sink)}: a symbolic link to where the token is; hlsync does "
-                "not remove it here"
-            )
-        elif spec.kind == "file":
+        sink = Path(spec.path or "")  # resolved: through a symbolic link, its target
+        if spec.kind == "file":
             _remove(sink, removed)
         elif spec.kind == "env_file" and sink.exists():
             kept.append(
@@ -131,7 +128,7 @@ def _forget_integrations(
 
 
 def _remove(path: Path, removed: list[str]) -> None:
-    if path.is_file() and not path.is_symlink():
+    if path.is_file():
         path.unlink()
         removed.append(shown(path))
 

@@ -76,7 +76,13 @@ def test_reset_lists_what_it_keeps(
         "      vault:\n"
         "        scopes: [contacts.readonly]\n"
         "        token: {sink: {command: [cat]}}\n"
+        "      linked:\n"
+        "        scopes: [contacts.readonly]\n"
+        "        token: {sink: {file: linked.token}}\n"
     )
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "real.token").write_text("minted\n")
+    (tmp_path / "linked.token").symlink_to(Path("secrets") / "real.token")
     (tmp_path / "app.env").write_text("OTHER=1\nAPP_TOKEN=minted\n")
     (tmp_path / "app.env.APP_TOKEN.previous").write_text("older\n")
     tokens = tmp_path / ".hlsync" / "tokens"
@@ -92,6 +98,7 @@ def test_reset_lists_what_it_keeps(
     assert main(["sandbox", "reset"]) == 0
     assert capsys.readouterr().out == (
         "sandbox reset: removed app.env.APP_TOKEN.previous\n"
+        "sandbox reset: removed secrets/real.token\n"  # through linked.token
         "sandbox reset: removed 1 token journal record from hlsync.journal.jsonl\n"
         "sandbox reset: kept app.env (APP_TOKEN): an env-file sink; hlsync does not "
         "edit it here (remove the entry by hand if nothing else uses it)\n"
@@ -110,7 +117,10 @@ def test_reset_lists_what_it_keeps(
         "app.env",
         "hlsync.journal.jsonl",
         "hlsync.yaml",
+        "linked.token",  # the link stays, for the next run to write through
+        "secrets",
     ]
+    assert (tmp_path / "linked.token").is_symlink()
 
 
 @pytest.mark.parametrize(
