@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from hlsync.config.loader import display_path
-from hlsync.core.model import DesiredState, Integration
+from hlsync.core.model import DesiredState, Integration, ObservedState
 from hlsync.core.plan import Plan
 from hlsync.core.render import (
     render_plan_json,
@@ -38,7 +38,6 @@ from hlsync.kinds.integration_plan import RequestVerb
 from hlsync.live.ledger import Ledger, ledger_generations, load_ledger
 from hlsync.live.manual import leadconnector_base_url, ledger_file
 from hlsync.targets.access import TargetAccess
-from hlsync.tokens.custody import release_ended
 from hlsync.tokens.health import LostToken, lost_tokens
 from hlsync.tokens.journal import Journal
 from hlsync.tokens.rotation import TokenHistory, token_key
@@ -167,15 +166,26 @@ async def make_plan(
     Every sink the plan will deliver a token to is checked first (``sinks.preflight``):
     a plan that could not store its tokens fails here, before anything is minted. On
     the live cloud tokens arrive by ``hlsync token deliver`` instead, so not there.
-    A previous token kept for a rotation whose overlap has ended is let go
-    (``custody.release_ended``). Every existing integration's sink is checked
-    (``health.lost_tokens``): one that lacks its working token is planned a repair
-    (on the live cloud: once the ledger records a delivery, ``delivered_before``).
-    The plan names the target by the base URL actually used (``effective_target``),
-    so its header and runbook show where it went.
+    Every existing integration's sink is checked (``health.lost_tokens``): one that
+    lacks its working token is planned a repair (on the live cloud: once the ledger
+    records a delivery, ``delivered_before``). The plan names the target by the base URL
+    actually used (``effective_target``), so its header and runbook show where it went.
     """
+    plan, _ = await plan_observed(desired, access, config_path, requests=requests)
+    return plan
+
+
+async def plan_observed(
+    desired: DesiredState,
+    access: TargetAccess,
+    config_path: str,
+    *,
+    requests: Mapping[str, RequestVerb] | None = None,
+) -> tuple[Plan, ObservedState]:
+    """:func:`make_plan`, and the observed state it was made from: ``apply`` lets go
+    of the previous tokens whose overlap has ended (``custody.release_ended``) once it
+    goes ahead, since ``plan`` writes nothing."""
     observed = await read_observed(desired, access)
-    release_ended(desired, observed)
     lost = await lost_tokens(desired, observed, access.integrations, access.company_id)
     if desired.target.kind == "leadconnector":
         lost = delivered_before(lost, load_ledger(ledger_file(desired)))
@@ -186,11 +196,12 @@ async def make_plan(
     )
     if desired.target.kind != "leadconnector":
         preflight(plan, desired)
-    return dataclasses.replace(
+    plan = dataclasses.replace(
         plan,
         config_root=display_path(Path(config_path)),
         allowed_roots=tuple(display_path(Path(r)) for r in desired.allowed_roots),
     )
+    return plan, observed
 
 
 def render_plan(plan: Plan, fmt: str, *, color: bool) -> str:

@@ -22,7 +22,9 @@ a 0600 file by default, an env-file entry or a command), with an intent recorded
 token journal before each is minted and the delivery after (``hlsync.tokens.journal``); a
 token minted but not stored fails its change, says how to recover, and the next plan
 reports it. Before anything runs, the generations of existing integrations the journal
-does not know yet are recorded (adopted), so a later bump is seen. Progress
+does not know yet are recorded (adopted), so a later bump is seen, and the previous
+tokens kept for rotations whose overlap has ended are let go (``custody.release_ended``:
+``apply`` does it, since ``plan`` writes nothing). Progress
 goes to stderr when stderr is a terminal; the report (one outcome per change and a
 summary table) to stdout in ``--format text|markdown|json``.
 After the changes, apply waits (bounded by ``--settle-timeout``, on the progress line)
@@ -59,6 +61,7 @@ from typing import TextIO
 
 from hlsync.commands._common import (
     make_plan,
+    plan_observed,
     read_plan_file,
     render_plan,
     select,
@@ -81,7 +84,7 @@ from hlsync.live.manual import manual_note, runbook_dir, split_manual, write_run
 from hlsync.locks.guard import Holder, leases, local_locks, lock_names, whoami
 from hlsync.targets.access import TargetAccess
 from hlsync.targets.target import open_target
-from hlsync.tokens.custody import TokenCustody
+from hlsync.tokens.custody import TokenCustody, release_ended
 from hlsync.tokens.journal import Journal, adopt_generations
 from hlsync.tokens.rotation import token_key
 from hlsync.tokens.sinks.routing import find_declared, preflight
@@ -168,6 +171,7 @@ def _apply_saved(
         ):
             observed = await read_objects(desired, access, refs)
             plan.raise_if_stale(observed)
+            release_ended(desired, observed)
             return await _execute(plan, desired, access, args, stored, partial)
 
     with _local(desired, me, args):
@@ -219,17 +223,19 @@ def _apply_config(
             open_target(desired, timeout=args.timeout) as access,
             _leases(access, desired, me, args),
         ):
-            plan = await make_plan(desired, access, args.path)
+            plan, observed = await plan_observed(desired, access, args.path)
             color = want_color(args) and shown is sys.stdout
             shown.write(render_plan(plan, _plan_format(args), color=color))
             shown.flush()
             if not plan.has_changes:
+                release_ended(desired, observed)
                 _adopt(plan, desired)
                 return ApplyResult(outcomes=(), plan_checksum=plan.checksum)
             plan.raise_if_unsafe(args.force)
             if not args.auto_approve and not _confirm():
                 sys.stderr.write("Apply cancelled.\n")
                 return None
+            release_ended(desired, observed)
             result = await _execute(plan, desired, access, args, stored, partial)
             return await _after_repair(result, desired, access, args, stored, partial)
 

@@ -14,6 +14,8 @@ are the flags several commands share (one definition each, so they cannot drift)
 from __future__ import annotations
 
 import argparse
+import ipaddress
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -103,6 +105,38 @@ def settle_seconds(text: str) -> float:
             f"must be a number of seconds, 0 or more, not {text!r}"
         )
     return value
+
+
+def port_number(text: str) -> int:
+    """``--port``'s value: a TCP port, 0 to 65535 (0 picks a free one)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(
+            f"must be a port number from 0 to 65535, not {text!r}"
+        )
+    return value
+
+
+_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+
+
+def host_name(text: str) -> str:
+    """``--host``'s value: an IP address or a host name (letters, digits and ``-``
+    in dot-separated labels of at most 63, at most 253 in all)."""
+    try:
+        ipaddress.ip_address(text)
+        return text
+    except ValueError:
+        pass
+    labels = text.removesuffix(".").split(".")
+    if len(text) <= 253 and all(_LABEL.fullmatch(label) for label in labels):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"must be an IP address or a host name, not {text!r}"
+    )
 
 
 def add_timeout(parser: argparse.ArgumentParser) -> None:
@@ -375,9 +409,14 @@ def configure_emulator(parser: argparse.ArgumentParser) -> None:
         help="serve the emulator over HTTP",
         description="Serve the emulator over HTTP, on 127.0.0.1 unless told otherwise.",
     )
-    serve.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
     serve.add_argument(
-        "--port", type=int, default=8765, help="0 picks a free port (default: 8765)"
+        "--host", type=host_name, default="127.0.0.1", help="default: 127.0.0.1"
+    )
+    serve.add_argument(
+        "--port",
+        type=port_number,
+        default=8765,
+        help="0 picks a free port (default: 8765)",
     )
     serve.add_argument(
         "--allow-remote",
@@ -428,10 +467,12 @@ def configure_sandbox(parser: argparse.ArgumentParser) -> None:
     sub.required = True
     reset = sub.add_parser(
         "reset",
-        help="delete the sandbox database of the config at PATH",
-        description="Delete the sandbox database of a config (target.sandbox.db, "
-        "by default <config dir>/.hlsync/sandbox.sqlite3); the next run starts "
-        "from an empty sandbox.",
+        help="remove the sandbox of the config at PATH, and the tokens it minted",
+        description="Remove what sandbox runs left beside a config: its database "
+        "(target.sandbox.db, by default <config dir>/.hlsync/sandbox.sqlite3), the "
+        "tokens the sandbox minted into the config's file sinks, their .previous "
+        "files and their token journal records; it lists what it keeps and why. The "
+        "next run starts from an empty sandbox.",
     )
     reset.add_argument(
         "path",
@@ -440,3 +481,4 @@ def configure_sandbox(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="the config file or its folder (default: the current folder)",
     )
+    add_allow_path(reset)

@@ -38,7 +38,7 @@ import sys
 from pathlib import Path
 
 from hlsync.commands._common import (
-    make_plan,
+    plan_observed,
     render_plan,
     want_color,
 )
@@ -57,7 +57,7 @@ from hlsync.kinds.integration_plan import EXPIRING, RequestVerb
 from hlsync.live.manual import find_integration
 from hlsync.locks.guard import leases, local_locks, lock_names, whoami
 from hlsync.targets.target import open_target
-from hlsync.tokens.custody import TokenCustody
+from hlsync.tokens.custody import TokenCustody, release_ended
 from hlsync.tokens.journal import Journal
 from hlsync.tokens.rotation import token_key
 
@@ -136,9 +136,10 @@ def _run(args: argparse.Namespace, verb: RequestVerb) -> int:
             open_target(desired, timeout=args.timeout) as access,
             leases(access, [s.name for s in desired.locations], me, args.lock_timeout),
         ):
-            plan = _only(
-                await make_plan(desired, access, args.path, requests={key: verb}), verb
+            full, observed = await plan_observed(
+                desired, access, args.path, requests={key: verb}
             )
+            plan = _only(full, verb)
             shown = sys.stderr if args.format == "json" else sys.stdout
             fmt = "text" if args.format == "json" else str(args.format)
             shown.write(render_plan(plan, fmt, color=want_color(args)))
@@ -147,6 +148,7 @@ def _run(args: argparse.Namespace, verb: RequestVerb) -> int:
             if not args.auto_approve and not _confirm():
                 sys.stderr.write("Cancelled.\n")
                 return None
+            release_ended(desired, observed)  # as apply does
             custody = TokenCustody(desired, Journal.for_config(desired), plan.checksum)
             custody.stored = stored
             return await apply_plan(plan, access, custody=custody)

@@ -3,12 +3,20 @@
 ``hlsync emulator serve`` uses :func:`serve_forever` (main thread; SIGINT and SIGTERM
 end it cleanly with exit code 0). Tests and benchmarks use :class:`ServerThread`, which
 binds 127.0.0.1 port 0 itself so the real port is known before the first request.
+
+A connection that ends mid-request is one log line on stderr, not a traceback: a client
+that went away before its request was read (starlette's ``ClientDisconnect``), or the
+"drop" fault cutting an answer short (:class:`~hlsync.emulator.app.ConnectionDropped`).
+The served app is wrapped so either becomes :class:`ConnectionEnded`, naming the request;
+uvicorn logs it as any failed request (and closes the socket), and a filter in its log
+config (:class:`OneLineConnectionEnds`) turns that record into the one line, a warning.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import logging
 import signal
 import socket
 import threading
@@ -17,8 +25,11 @@ from collections.abc import Iterator
 from types import FrameType
 
 import uvicorn
-from starlette.types import ASGIApp
+from starlette.requests import ClientDisconnect
+from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.config import LOGGING_CONFIG
+
+from hlsync.emulator.app import ConnectionDropped
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -48,12 +59,53 @@ def base_url(sock: socket.socket) -> str:
     return f"http://{shown}:{port}"
 
 
+class ConnectionEnded(Exception):
+    """A served request whose connection ended early (see the module docstring)."""
+
+
+class _EndedConnections:
+    """The served app, with a connection that ends mid-request as
+    :class:`ConnectionEnded` ("POST /contacts/: the client disconnected mid-request")."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        except ClientDisconnect:
+            raise ConnectionEnded(
+                f"{_request(scope)}: the client disconnected mid-request"
+            ) from None
+        except ConnectionDropped as exc:
+            raise ConnectionEnded(f"{_request(scope)}: {exc}") from None
+
+
+def _request(scope: Scope) -> str:
+    return f"{scope.get('method', '?')} {scope.get('path', '?')}"
+
+
+class OneLineConnectionEnds(logging.Filter):
+    """uvicorn's "Exception in ASGI application" record of a :class:`ConnectionEnded`,
+    as one warning line without the traceback; every other record as it is."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, ConnectionEnded):
+            record.msg, record.args = "%s", (str(error),)
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 def _config(app: ASGIApp, verbose: bool) -> uvicorn.Config:
     # uvicorn's access log goes to stdout by default; ours is for reports and the URL
     log_config = copy.deepcopy(LOGGING_CONFIG)
     log_config["handlers"]["access"]["stream"] = "ext://sys.stderr"
+    log_config["filters"] = {"connection_ends": {"()": OneLineConnectionEnds}}
+    log_config["handlers"]["default"]["filters"] = ["connection_ends"]
     return uvicorn.Config(
-        app,
+        _EndedConnections(app),
         log_config=log_config,
         lifespan="off",
         ws="none",

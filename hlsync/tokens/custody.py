@@ -17,7 +17,7 @@ file>.previous``, or ``<env file>.<KEY>.previous``; 0600, beside the sink), and
 has no previous token to restore: cancelling its rotation is refused before the upstream
 is called (:meth:`TokenCustody.restore_problem`), as is one whose previous token is not
 held. The side file is removed when the old token ends (expire old, rotate now, delete;
-or the overlap ended by itself: :func:`release_ended`, run by every plan) or is
+or the overlap ended by itself: :func:`release_ended`, run by every apply) or is
 restored. Neither value ever reaches a message.
 """
 

@@ -1,7 +1,8 @@
 """Helpers for the end-to-end tests: the installed ``hlsync`` script in subprocesses.
 
-Every run happens in a temporary copy of an example, so nothing is written into the
-repository (the sandbox database and minted tokens land beside the copied config).
+Every run happens in a temporary copy of an example (its committed files only:
+``tests.examples_copy``), so nothing is written into the repository (the sandbox
+database and minted tokens land beside the copied config).
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -23,9 +23,10 @@ import httpx
 
 from hlsync.config.loader import load_config
 from hlsync.emulator.sandbox import BURST_MAX_VARIABLE
+from tests.examples_copy import EXAMPLES as EXAMPLES
+from tests.examples_copy import copy_example as copy_example
 
 REPO = Path(__file__).resolve().parents[2]
-EXAMPLES = REPO / "examples"
 HLSYNC = Path(sys.executable).parent / "hlsync"
 VERSION = "2021-07-28"
 
@@ -48,13 +49,6 @@ def hermetic_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
     full.update(FAST_SANDBOX)
     full.update(env or {})
     return full
-
-
-def copy_example(name: str, into: Path) -> Path:
-    """A copy of ``examples/<name>`` under ``into``, without any local state."""
-    target = into / name
-    shutil.copytree(EXAMPLES / name, target, ignore=shutil.ignore_patterns(".hlsync"))
-    return target
 
 
 def run_hlsync(

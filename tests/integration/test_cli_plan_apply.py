@@ -4,13 +4,13 @@ checks, safety gates and the mistakes a user can make with them."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import jsonschema
 import pytest
 
 from hlsync.cli import main
+from tests.examples_copy import copy_example
 from tests.integration.e2e_support import NO_CHANGES, options_unset
 
 REPO = Path(__file__).resolve().parents[2]
@@ -20,8 +20,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def quickstart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A copy of examples/quickstart as the working directory."""
-    folder = tmp_path / "quickstart"
-    shutil.copytree(REPO / "examples" / "quickstart", folder)
+    folder = copy_example("quickstart", tmp_path)
     monkeypatch.chdir(folder)
     return folder
 

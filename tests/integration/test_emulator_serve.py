@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -11,7 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
 from hlsync.cli import main
@@ -114,6 +117,81 @@ def test_serve_refuses_remote_host_and_bad_limits(
     assert "positive" in capsys.readouterr().err
     assert main(["emulator", "serve", "--error-rate", "2"]) == 1
     assert "errorRate" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--port", "99999", "must be a port number from 0 to 65535, not '99999'"),
+        ("--port", "-1", "must be a port number from 0 to 65535, not '-1'"),
+        ("--port", "abc", "must be a port number from 0 to 65535, not 'abc'"),
+        ("--host", "", "must be an IP address or a host name, not ''"),
+        ("--host", "local host", "must be an IP address or a host name, not"),
+        ("--host", "a" * 64 + ".example", "must be an IP address or a host name"),
+        ("--host", "-bad.example", "must be an IP address or a host name"),
+    ],
+)
+def test_bad_port_and_host_are_usage_errors(
+    flag: str, value: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["emulator", "serve", "--allow-remote", f"{flag}={value}"]) == 1
+    err = capsys.readouterr().err
+    assert f"error: hlsync emulator serve: argument {flag}: {message}" in err
+    assert "usage: hlsync emulator serve" in err
+    assert "internal error" not in err
+
+
+def _half_a_request(url: str, request_head: str) -> None:
+    """Send the head of a request and half its body, then close the connection."""
+    parts = urlsplit(url)
+    assert parts.hostname is not None and parts.port is not None
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        head = f"{request_head}\r\nHost: x\r\nContent-Type: application/json\r\n"
+        body = b'{"firstName": "Half'
+        sock.sendall(f"{head}Content-Length: 100\r\n\r\n".encode() + body)
+
+
+def test_dropped_connections_are_one_log_line_not_a_traceback(
+    tmp_path: Path,
+) -> None:
+    tokens_file = tmp_path / "tokens.json"
+    with _serve("--tokens-file", str(tokens_file)) as (url, proc):
+        location = json.loads(tokens_file.read_text())["locations"][0]
+        token = location["token"]
+        upstream = f"Authorization: Bearer {token}\r\nVersion: 2021-07-28"
+        _half_a_request(url, f"POST /contacts/ HTTP/1.1\r\n{upstream}")
+        _half_a_request(url, "POST /_emulator/agencies HTTP/1.1")
+        rule = {"route": "POST /contacts/", "failAfterCommit": 1.0, "failMode": "drop"}
+        headers = {"Authorization": f"Bearer {token}", "Version": "2021-07-28"}
+        with httpx.Client(base_url=url, timeout=10) as http:
+            assert http.put("/_emulator/faults", json={"rules": [rule]}).is_success
+            with pytest.raises(httpx.RemoteProtocolError):
+                body = {"firstName": "Ann", "locationId": location["id"]}
+                http.post("/contacts/", json=body, headers=headers)
+            # the server is still fine afterwards
+            assert http.get("/_emulator/").status_code == 200
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=15)
+        assert proc.returncode == 0, err
+    assert "Traceback" not in err and "ClientDisconnect" not in err
+    assert token not in out + err
+    lines = err.splitlines()
+    assert (
+        lines.count("WARNING:  POST /contacts/: the client disconnected mid-request")
+        == 1
+    ), err
+    assert (
+        lines.count(
+            "WARNING:  POST /_emulator/agencies: the client disconnected mid-request"
+        )
+        == 1
+    ), err
+    assert (
+        lines.count(
+            "WARNING:  POST /contacts/: fault injection: connection dropped after commit"
+        )
+        == 1
+    ), err
 
 
 def test_print_tokens_only_when_asked() -> None:

@@ -128,6 +128,8 @@ def test_sandbox_reset_command(
     assert main(["sandbox", "reset", str(tmp_path)]) == 0
     assert "nothing to reset" in capsys.readouterr().out
     assert main(["sandbox", "reset", str(tmp_path / "missing")]) == 1
+    assert not db.parent.exists()  # .hlsync/ went too, being empty
+    db.parent.mkdir()
     db.write_text("precious data")
     assert main(["sandbox", "reset", str(tmp_path)]) == 1
     assert "not an hlsync emulator database" in capsys.readouterr().err

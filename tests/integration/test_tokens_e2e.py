@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import shutil
 import stat
 import sys
 from collections.abc import Callable
@@ -30,11 +29,11 @@ from hlsync.emulator.sandbox import Sandbox, open_sandbox
 from hlsync.targets import target as target_module
 from hlsync.tokens.custody import TokenCustody
 from tests.emulator_fixtures import LOCATION_A, LiveEmulator
+from tests.examples_copy import copy_example
 from tests.integration.e2e_support import converged_text
 
 pytestmark = pytest.mark.integration
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 SEED_SCOPES = ["contacts.readonly", "contacts.write"]
 
@@ -105,8 +104,7 @@ def test_quickstart_seeds_with_its_own_least_privilege_token(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    config = tmp_path / "quickstart"
-    shutil.copytree(EXAMPLES / "quickstart", config)
+    config = copy_example("quickstart", tmp_path)
     opened: list[Sandbox] = []
 
     def keep(*args: Any, **kwargs: Any) -> Sandbox:
@@ -206,7 +204,10 @@ def test_rotation_follows_the_emulators_clock(
     assert (works(emulator, first), works(emulator, second)) == (401, 200)
     code, out, _ = run(capsys, "plan", str(config), "--detailed-exitcode")
     assert (code, out) == (0, "No changes. The account matches the configuration.\n")
-    assert not kept.exists()  # the overlap ended: the dead token is not kept
+    assert kept.read_text().strip() == first  # plan writes nothing
+    code, out, _ = run(capsys, "apply", str(config), "--auto-approve")
+    assert (code, out) == (0, "No changes. The account matches the configuration.\n")
+    assert not kept.exists()  # the overlap ended: apply lets the dead token go
 
 
 def test_a_generation_bump_rotates_now_exactly_once(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 from hlsync.cli import main
 from hlsync.config.loader import load_config
 from tests.conftest import REPO
+from tests.examples_copy import copy_example, example_files
 
 EXAMPLES = REPO / "examples"
 CONFIGS = sorted(p for p in EXAMPLES.iterdir() if p.is_dir())
@@ -39,7 +39,7 @@ def test_every_example_file_is_used() -> None:
                 used.add((REPO / contact.source.file).resolve())
     present = {
         p.resolve()
-        for p in EXAMPLES.rglob("*")
+        for p in example_files(".")  # committed ones: a run leaves a journal beside
         if p.suffix in {".yaml", ".yml", ".csv", ".jsonl"}
     }
     assert present <= used
@@ -91,8 +91,7 @@ def test_agency_example_policy_refuses_a_forbidden_scope(
     state = load_config(EXAMPLES / "agency")
     assert state.policy.forbid_scopes == ("payments/*", "saas/*")
     assert state.policy.max_rotate_every == timedelta(days=180)
-    copy = tmp_path / "agency"
-    shutil.copytree(EXAMPLES / "agency", copy)
+    copy = copy_example("agency", tmp_path)
     locations = copy / "locations.yaml"
     text = locations.read_text(encoding="utf-8")
     line = "        scopes: [contacts.readonly]\n"

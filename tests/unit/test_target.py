@@ -6,7 +6,6 @@ No sockets: every case here fails (or succeeds) before a request would be sent.
 from __future__ import annotations
 
 import asyncio
-import shutil
 from pathlib import Path
 
 import pytest
@@ -18,14 +17,13 @@ from hlsync.errors import HlsyncError
 from hlsync.live.manual import MANUAL_COMPANY_ID, ManualIntegrationDriver
 from hlsync.targets.drivers import IntegrationScope
 from hlsync.targets.target import open_target, resolve_tokens
+from tests.examples_copy import copy_example
 
-REPO = Path(__file__).resolve().parents[2]
 SECRET = "pit-0a1b2c3d-aaaa-bbbb-cccc-0123456789ab"
 
 
 def _agency(tmp_path: Path, target: str = "leadconnector") -> DesiredState:
-    folder = tmp_path / "agency"
-    shutil.copytree(REPO / "examples" / "agency", folder)
+    folder = copy_example("agency", tmp_path)
     main = folder / "hlsync.yaml"
     main.write_text(
         main.read_text().replace("target: sandbox\n", f"target: {target}\n")
