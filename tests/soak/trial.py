@@ -5,6 +5,10 @@ index always behaves: ``plan --detailed-exitcode``; on exit 2 (or 1) an ``apply
 --auto-approve`` (no ``--force``) and plan again, right away, up to
 :data:`~tests.soak.settings.MAX_CONVERGE_APPLIES` applies. A trial converges when a plan
 exits 0; "applies to converge" counts the applies it took after the faulty phase.
+
+Convergence applies wait for the apply lock (``--lock-timeout``, longer than the
+lease's 90 s), as a pipeline retrying after a dead run would: a run killed in the faulty
+phase leaves its lease in the account until it expires.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from tests.soak.runs import TRACEBACK, Finished, run
 from tests.soak.settings import MAX_CONVERGE_APPLIES, Settings
 from tests.soak.upstream import Upstream, serve
 
+LOCK_WAIT = ("--lock-timeout", "120")  # the lease lasts 90 s (hlsync.locks.lease)
 INJECTED_DROP = "ConnectionDropped: fault injection"
 
 
@@ -84,7 +89,7 @@ def _converge(
         if applies == MAX_CONVERGE_APPLIES:
             break
         name = f"converge-{applies + 1}-apply"
-        runs.append(run(folder, name, env, "apply", ".", "--auto-approve"))
+        runs.append(run(folder, name, env, "apply", ".", "--auto-approve", *LOCK_WAIT))
     return tuple(runs), None
 
 
