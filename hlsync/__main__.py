@@ -1,5 +1,5 @@
 from __future__ import annotations
 
-from hlsync.cli import main
+from hlsync.entry import main
 
 raise SystemExit(main())
