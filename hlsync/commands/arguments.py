@@ -81,30 +81,29 @@ def add_allow_path(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _seconds(text: str, *, zero: bool) -> float:
+    """A finite number of seconds: positive, or also 0 when ``zero``."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (0 <= value if zero else 0 < value) or value == float("inf"):
+        what = "zero or a positive" if zero else "a positive"
+        raise argparse.ArgumentTypeError(
+            f"must be {what} number of seconds, not {text!r}"
+        )
+    return value
+
+
 def positive_seconds(text: str) -> float:
     """``--timeout``'s value: a positive, finite number of seconds."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(
-            f"must be a positive number of seconds, not {text!r}"
-        )
-    return value
+    return _seconds(text, zero=False)
 
 
-def settle_seconds(text: str) -> float:
-    """``--settle-timeout``'s value: a finite number of seconds, 0 or more."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(
-            f"must be a number of seconds, 0 or more, not {text!r}"
-        )
-    return value
+def non_negative_seconds(text: str) -> float:
+    """``--lock-timeout`` and ``--settle-timeout``: 0 or a positive, finite number of
+    seconds."""
+    return _seconds(text, zero=True)
 
 
 def port_number(text: str) -> int:
@@ -149,19 +148,6 @@ def add_timeout(parser: argparse.ArgumentParser) -> None:
         help="give up on an API request after this long, retries included "
         "(default: 60)",
     )
-
-
-def non_negative_seconds(text: str) -> float:
-    """``--lock-timeout``'s value: zero or a positive, finite number of seconds."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(
-            f"must be zero or a positive number of seconds, not {text!r}"
-        )
-    return value
 
 
 def add_lock_timeout(parser: argparse.ArgumentParser) -> None:
@@ -266,7 +252,7 @@ def configure_apply(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--settle-timeout",
-        type=settle_seconds,
+        type=non_negative_seconds,
         metavar="SECONDS",
         help="after the changes, wait up to this long for upstream's search to show "
         "the contacts written, so the next plan is clean (default: 15; 0: do not wait)",
