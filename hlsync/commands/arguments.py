@@ -51,6 +51,17 @@ def add_integration_args(
         metavar="NAME",
         help="the integration: <location>/<integration> or agency/<integration>",
     )
+    add_config_path(parser)
+    if by is not None:
+        parser.add_argument(
+            "--by",
+            metavar="WHO",
+            help=f"{by}, for the ledger's history (default: $USER)",
+        )
+
+
+def add_config_path(parser: argparse.ArgumentParser) -> None:
+    """PATH (the config file or directory, default ``.``) and ``--allow-path``."""
     parser.add_argument(
         "path",
         nargs="?",
@@ -59,12 +70,6 @@ def add_integration_args(
         help="config file, or directory of *.yaml files (default: .)",
     )
     add_allow_path(parser)
-    if by is not None:
-        parser.add_argument(
-            "--by",
-            metavar="WHO",
-            help=f"{by}, for the ledger's history (default: $USER)",
-        )
 
 
 def add_allow_path(parser: argparse.ArgumentParser) -> None:
@@ -181,28 +186,14 @@ def add_targeting(parser: argparse.ArgumentParser) -> None:
 
 
 def configure_validate(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "path",
-        nargs="?",
-        default=".",
-        metavar="PATH",
-        help="config file, or directory of *.yaml files (default: .)",
-    )
-    add_allow_path(parser)
+    add_config_path(parser)
 
 
 def configure_plan(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "path",
-        nargs="?",
-        default=".",
-        metavar="PATH",
-        help="config file, or directory of *.yaml files (default: .)",
-    )
+    add_config_path(parser)
     parser.add_argument(
         "--out", type=Path, metavar="FILE", help="also save the plan for 'apply FILE'"
     )
-    add_allow_path(parser)
     parser.add_argument(
         "--detailed-exitcode",
         action="store_true",
@@ -353,13 +344,7 @@ def configure_force_unlock(parser: argparse.ArgumentParser) -> None:
         metavar="LOCATION",
         help="the location (its name in the config) whose apply lock to release",
     )
-    parser.add_argument(
-        "path",
-        nargs="?",
-        default=".",
-        metavar="PATH",
-        help="config file, or directory of *.yaml files (default: .)",
-    )
+    add_config_path(parser)
     parser.add_argument(
         "--auto-approve",
         action="store_true",

@@ -28,7 +28,7 @@ from hlsync.tokens.sinks.routing import config_dir
 
 
 def run(args: argparse.Namespace) -> int:
-    desired = load_config(args.path)
+    desired = load_config(args.path, allow=args.allow_path)
     spec = next((s for s in desired.locations if s.name == args.location), None)
     if spec is None:
         raise HlsyncError(

@@ -70,17 +70,7 @@ Action = Literal[
 ]
 # Token verbs (hlsync.tokens.rotation): rotate / rotate_now / expire_old come from the token
 # policy; cancel_rotation (and any of them on request) from `hlsync token …`.
-ACTIONS: tuple[Action, ...] = (
-    "create",
-    "update",
-    "replace",
-    "delete",
-    "noop",
-    "rotate",
-    "expire_old",
-    "rotate_now",
-    "cancel_rotation",
-)
+ACTIONS: tuple[Action, ...] = get_args(Action)
 KINDS: tuple[Kind, ...] = get_args(Kind)
 
 GATES: Mapping[str, str] = {
