@@ -35,7 +35,7 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 
-from hlsync.core.plan import Change, Plan
+from hlsync.core.plan import AGENCY, Change, Plan
 from hlsync.core.result import ApplyResult, Outcome
 from hlsync.engine.change_writer import ChangeWriter, known_field_ids
 from hlsync.errors import HlsyncError, Problem
@@ -51,7 +51,6 @@ __all__ = [
 ]
 
 IN_FLIGHT_PER_LOCATION = 16
-AGENCY = "agency"
 
 OutcomeCallback = Callable[[Outcome], None]
 

@@ -37,7 +37,7 @@ from typing import Any, Literal
 from jsonschema import Draft202012Validator
 
 from hlsync.core.model import JSONValue, ObservedIntegration
-from hlsync.core.plan import Change
+from hlsync.core.plan import AGENCY, Change
 from hlsync.errors import HlsyncError, Location, Problem
 from hlsync.files import atomic_write
 from hlsync.resources import load_schema
@@ -45,7 +45,6 @@ from hlsync.resources import load_schema
 LEDGER_NAME = "hlsync.ledger.json"
 LEDGER_VERSION = 1
 SCHEMA_NAME = "ledger.schema.json"
-AGENCY = "agency"
 # Upstream's "Rotate and expire this token later" keeps the old token for 7 days (§7.1).
 ROTATION_OVERLAP = timedelta(days=7)
 ID_PREFIX = "ledger:"

@@ -41,11 +41,11 @@ from hlsync.core.model import (
     ObservedState,
     Target,
 )
-from hlsync.core.plan import Change, Plan
+from hlsync.core.plan import AGENCY, Change, Plan
 from hlsync.core.result import EXIT_MANUAL_PENDING as EXIT_MANUAL_PENDING
 from hlsync.errors import HlsyncError
 from hlsync.files import atomic_write
-from hlsync.live.ledger import AGENCY, Ledger, integration_key, ledger_path, load_ledger
+from hlsync.live.ledger import Ledger, integration_key, ledger_path, load_ledger
 from hlsync.live.runbook import render_runbook_markdown, render_runbook_text
 from hlsync.targets.access import TargetAccess, build_access
 from hlsync.targets.drivers import IntegrationScope, RotationMode, Token

@@ -44,9 +44,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from hlsync.core.model import ObservedIntegration, TokenPolicy
+from hlsync.core.plan import AGENCY
 
 TokenVerb = Literal["rotate", "rotate_now", "expire_old", "cancel_rotation"]
-AGENCY = "agency"
 # The change actions that mint a new token (its sink must take it).
 MINTING = frozenset({"create", "rotate", "rotate_now"})
 

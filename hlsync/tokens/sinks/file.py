@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from hlsync.core.model import SinkSpec
-from hlsync.core.plan import Change
+from hlsync.core.plan import AGENCY, Change
 from hlsync.errors import HlsyncError, Location
 from hlsync.targets.drivers import Token
 from hlsync.tokens.sinks.base import Claim, Resolve
@@ -35,7 +35,6 @@ from hlsync.tokens.sinks.disk import (
 )
 
 TOKENS_DIR = Path(".hlsync") / "tokens"
-AGENCY = "agency"
 
 
 @dataclass(frozen=True, slots=True)
