@@ -355,6 +355,12 @@ def configure_force_unlock(parser: argparse.ArgumentParser) -> None:
 
 def configure_verify(parser: argparse.ArgumentParser) -> None:
     add_integration_args(parser)
+    parser.add_argument(
+        "--excess",
+        action="store_true",
+        help="also probe the catalog scopes the integration does not declare, and "
+        "fail (exit 1) naming each one its token holds",
+    )
     add_timeout(parser)
 
 

@@ -211,8 +211,13 @@ def test_round_trip(
     assert "401 The token is not authorized for this scope." in out
     assert " ok " in lines["contacts.readonly"]
     assert " ok " in lines["locations/customFields.readonly"]
-    assert "checking it means writing" in lines["contacts.write"]
-    assert "Result: 1 scope missing, 2 ok, 1 not verifiable." in out
+    # a write scope is proved by a create refused for its body, after the scope check
+    assert " ok " in lines["contacts.write"]
+    assert "POST /contacts/ -> 422 property hlsyncScopeProbe should not exist" in out
+    assert "Result: 1 scope missing, 3 ok, 0 not verifiable." in out
+    # the report ends with the runbook's edit that ticks it
+    assert '"Edit"' in out and "[x] locations/tags.readonly" in out
+    assert f"$ hlsync verify {KEY} {live}" in out
 
     # Ticking the box in the UI keeps the token (upstream); now it verifies clean.
     with emulator.client() as admin:
@@ -222,7 +227,7 @@ def test_round_trip(
     assert edited.status_code == 200, edited.text
     code, out, err = _run(["verify", KEY, str(live)], capsys)
     assert (code, err) == (0, "")
-    assert "Result: 0 scopes missing, 3 ok, 1 not verifiable." in out
+    assert "Result: 0 scopes missing, 4 ok, 0 not verifiable." in out
 
     # A fresh runner without the sink: the ledger says a token was delivered, so the
     # plan's runbook step is its repair (rotate now in the UI, then deliver it).
@@ -273,7 +278,7 @@ def test_agency_integration_round_trip(
     code, out, err = _run(["verify", name, str(live)], capsys)
     assert code == 0, err
     assert "Result: 0 scopes missing, 1 ok, 1 not verifiable." in out
-    assert "no read-only probe for it" in out
+    assert "users.readonly      not verifiable  no probe for it at this level" in out
     assert token not in out + err
     entry = load_ledger(live / "hlsync.ledger.json").get(name)
     assert entry is not None and entry.location is None and entry.location_id is None
@@ -487,7 +492,7 @@ def test_deliver_and_verify_use_an_env_file_sink(
 
     code, out, err = _run(["verify", KEY, str(live)], capsys)
     assert (code, err) == (0, ""), out
-    assert "Result: 0 scopes missing, 3 ok, 1 not verifiable." in out
+    assert "Result: 0 scopes missing, 4 ok, 0 not verifiable." in out
     # without the entry there is nothing to verify with, and the message says where
     env_file.write_text("OTHER=1\n", encoding="utf-8")
     code, out, err = _run(["verify", KEY, str(live)], capsys)
