@@ -7,7 +7,9 @@ entry or command; without one the 0600 file
 ``<config dir>/.hlsync/tokens/<location or agency>.<integration>.token``) through the
 applier's own custody (``custody.TokenCustody.store_given``): the token journal records
 the intent and the delivery, with the generation the token has (``delivered_generation``).
-Then it records the delivery date (the rotation date) in the ledger. The integration must be declared in the config and confirmed in
+Then it records the delivery date (the rotation date) in the ledger, reloaded under the
+ledger's lock (``live.ledger_lock``: the token is read first, and another run may have
+changed the ledger meanwhile). The integration must be declared in the config and confirmed in
 the ledger (``hlsync confirm NAME`` first), so a token never lands for an integration
 hlsync does not know. Only for ``target: leadconnector``: on the sandbox or an emulator
 URL hlsync mints and stores tokens itself (refused, with a hint).
@@ -46,10 +48,12 @@ from hlsync.live.ledger import (
     record_delivery,
     save_ledger,
 )
+from hlsync.live.ledger_lock import hold_ledger
 from hlsync.live.manual import find_integration, ledger_file, require_live_cloud
 from hlsync.targets.drivers import Token
 from hlsync.tokens.custody import TokenCustody
 from hlsync.tokens.journal import Journal
+from hlsync.tokens.sinks.routing import config_dir
 
 
 def read_token(stream: TextIO, prompt: str) -> str:
@@ -106,10 +110,12 @@ def run_deliver(args: argparse.Namespace) -> int:
         custody.store_given(location, decl.name, Token(value), generation=generation)
     )
     try:
-        delivered = record_delivery(
-            ledger, key, by=who, at=datetime.now(UTC), generation=generation
-        )
-        save_ledger(path, delivered)
+        with hold_ledger(config_dir(desired)):
+            latest = load_ledger(path, shown)  # another run may have changed it
+            delivered = record_delivery(
+                latest, key, by=who, at=datetime.now(UTC), generation=generation
+            )
+            save_ledger(path, delivered)
     except HlsyncError as exc:
         raise HlsyncError(
             f"the token of {key}: {said}, but the delivery could not be recorded in "

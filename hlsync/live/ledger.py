@@ -51,6 +51,8 @@ ID_PREFIX = "ledger:"
 
 JsonPath = tuple[str | int, ...]
 Status = Literal["present", "deleted"]
+# where a confirmation's time came from: the upstream's Date header, or this machine
+Clock = Literal["upstream", "local"]
 Event = Literal[
     "create",
     "update",
@@ -94,9 +96,12 @@ class LedgerEvent:
     address: str | None = None
     config_digest: str | None = None
     details: Mapping[str, JSONValue] = field(default_factory=dict, hash=False)
+    clock: Clock | None = None  # whose clock ``at`` is; None in older ledgers
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"at": self.at, "by": self.by, "event": self.event}
+        if self.clock is not None:
+            data["clock"] = self.clock
         if self.address is not None:
             data["address"] = self.address
         if self.config_digest is not None:
@@ -194,8 +199,10 @@ def confirm_change(
     by: str,
     at: datetime,
     config_digest: str | None = None,
+    clock: Clock | None = None,
 ) -> Ledger:
-    """The ledger after the operator did ``change`` (an integration change) in the UI.
+    """The ledger after the operator did ``change`` (an integration change) in the UI,
+    at ``at`` on ``clock`` (the upstream's or the local one; recorded with the event).
 
     create: a present entry with the desired description and scopes (a deleted entry of
     the same key keeps its history); update: the desired description and scopes;
@@ -229,6 +236,7 @@ def confirm_change(
         address=change.address,
         config_digest=config_digest,
         details=details,
+        clock=clock,
     )
     if change.action == "create":
         entry = LedgerEntry(
@@ -396,6 +404,7 @@ def _entry(item: Mapping[str, Any]) -> LedgerEntry:
                 address=e.get("address"),
                 config_digest=e.get("config_digest"),
                 details=e["details"],
+                clock=e.get("clock"),
             )
             for e in item["history"]
         ),

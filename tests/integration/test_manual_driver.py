@@ -348,12 +348,13 @@ def test_names_and_targets_are_checked(
     assert code == 1 and "no location 'elsewhere'" in err
     code, _, err = _run(["verify", "seed-bot", str(live)], capsys)
     assert code == 1 and "<location>/<integration>" in err
-    monkeypatch.setenv(URL_ENV, "ftp://example.invalid")
     assert _run(["confirm", KEY, str(live)], capsys)[0] == 0
     stranger = "pit-00000000-1111-2222-3333-444444444444"
     assert _run(["token", "deliver", KEY, str(live)], capsys, stranger)[0] == 0
-    code, _, err = _run(["verify", KEY, str(live)], capsys)
-    assert code == 1 and "must be an http:// or https:// base URL" in err
+    monkeypatch.setenv(URL_ENV, "ftp://example.invalid")
+    for command in (["verify", KEY, str(live)], ["confirm", KEY, str(live)]):
+        code, _, err = _run(command, capsys)
+        assert code == 1 and "must be an http:// or https:// base URL" in err
 
 
 def test_a_corrupt_ledger_is_reported_at_its_line(

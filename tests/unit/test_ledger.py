@@ -219,6 +219,22 @@ def test_file_round_trip_is_schema_valid_and_atomic(tmp_path: Path) -> None:
     assert load_ledger(path) == Ledger()
 
 
+def test_the_clock_of_a_confirmation_is_recorded_and_checked() -> None:
+    (change,) = _pending(_desired(BOT), Ledger())
+    ledger = confirm_change(Ledger(), change, by="ann", at=T0, clock="upstream")
+    text = ledger.to_json()
+    assert '"clock": "upstream"' in text
+    (event,) = parse_ledger(text, "L.json").entries["main/seed-bot"].history
+    assert (event.clock, event.at) == ("upstream", "2026-11-28T17:36:00Z")
+    older = _text()  # recorded before events said whose clock: still read
+    assert '"clock"' not in older
+    assert (
+        parse_ledger(older, "L.json").entries["main/seed-bot"].history[0].clock is None
+    )
+    with pytest.raises(HlsyncError, match="'sundial' is not one of"):
+        parse_ledger(text.replace('"upstream"', '"sundial"'), "L.json")
+
+
 def test_failed_write_leaves_the_old_ledger_and_no_temp_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
