@@ -17,15 +17,15 @@ request's guards before it validates the body** — the token, then the scope, t
 location, then the body — as NestJS runs guards before pipes. A missing scope
 therefore answers 401 whatever the body, and a held one never gets past the body. The
 emulator checks in that order too (``emulator/auth.require`` before
-``validation.check_body``; ``tests/unit/test_probe_order.py``), so ``verify`` means the
-same against it as upstream. Should a write probe ever be accepted (2xx), ``verify``
-stops with an error naming it instead of calling the scope held.
+``validation.check_body``), so ``verify`` means the same against it as upstream;
+``tests/integration/test_probe_order.py`` proves the order, that every probe's route is
+served and that no probe writes. Should a write probe ever be accepted (2xx),
+``verify`` stops with an error naming it instead of calling the scope held.
 
 Every probe names its location (in the path or the body), so a token of another
 location is refused (403), never mistaken for a held scope. An agency token probes
 only ``locations.readonly`` (on the first declared location). Scopes without a probe
-here are reported as not verifiable; every probe's route is one the emulator serves
-(``tests/unit/test_probe_order.py`` checks that too).
+here are reported as not verifiable.
 
 Pure data and decisions: the requests are sent by :mod:`hlsync.live.verify`.
 """
