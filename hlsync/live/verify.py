@@ -194,7 +194,7 @@ def render_report(report: Report, config_root: str | None = None) -> str:
         lines.append(
             f"Excess: {_scopes(len(extra))} held beyond the declared ones"
             + (f" ({', '.join(extra)})" if extra else "")
-            + f", {report.count('absent')} absent as declared; "
+            + f", {report.count('absent')} absent, as they should be; "
             f"{_scopes(report.unprobed)} of the catalog for this level "
             "cannot be probed and were not checked."
         )
@@ -217,7 +217,8 @@ def render_report(report: Report, config_root: str | None = None) -> str:
             what.append(f"untick the extra {_noun(untick)}")
         lines += [
             "",
-            f"The token does not hold what {subject.key} declares. In {item.where}, "
+            f"The token's scopes differ from what {subject.key} declares. In "
+            f"{item.where}, "
             f"{' and '.join(what)}:",
             *render_item_text(item),
         ]
