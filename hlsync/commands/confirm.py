@@ -17,6 +17,11 @@ ledger confirmed, sinks; ``_common.plan_options``), so a token verb it showed
 any other change. Load, change and write happen under the ledger's lock
 (``live.ledger_lock``), so two confirms started together are both recorded.
 
+``--cancel-rotation`` records a rotation cancelled in the UI ("Cancel rotation", which
+no plan proposes: ``hlsync token cancel-rotation NAME`` shows its runbook steps): the
+ledger's open rotation ends, and the old token, kept when the rotation's new one was
+delivered, goes back into the sink (the new one no longer works).
+
 Only for ``target: leadconnector``: elsewhere hlsync makes the change itself, and a
 ledger entry would record a step nobody took (refused, with a hint). Exit 0 when
 recorded, or when nothing was pending; 1 on an error.
@@ -33,8 +38,11 @@ from pathlib import Path
 
 from hlsync.commands._common import plan_options
 from hlsync.config.loader import display_path, load_config
+from hlsync.core.model import DesiredState
+from hlsync.core.plan import Change
 from hlsync.engine.planner import build_plan
 from hlsync.errors import HlsyncError
+from hlsync.kinds.integration_plan import RequestVerb
 from hlsync.live.ledger import confirm_change, load_ledger, save_ledger, stamp
 from hlsync.live.ledger_lock import hold_ledger
 from hlsync.live.manual import (
@@ -46,6 +54,8 @@ from hlsync.live.manual import (
     require_live_cloud,
 )
 from hlsync.live.runbook import integration_name
+from hlsync.tokens.custody import TokenCustody
+from hlsync.tokens.journal import Journal
 from hlsync.tokens.sinks.routing import config_dir
 from hlsync.upstream.server_time import upstream_time
 
@@ -85,10 +95,15 @@ def run(args: argparse.Namespace) -> int:
     when = asyncio.run(upstream_time(base_url))
     with hold_ledger(config_dir(desired)):
         ledger = load_ledger(path, shown)  # inside the lock: the latest one
-        options = plan_options(desired)
+        requests: dict[str, RequestVerb] = {}
+        if args.cancel_rotation:
+            requests[key] = "cancel_rotation"
+        options = plan_options(desired, requests)
         planner = functools.partial(build_plan, options=options)
         plan = integration_plan(desired, ledger, planner, now=when.at)
-        change = pending_change(plan, location, decl.name)
+        change = pending_change(
+            plan, location, decl.name, "cancel_rotation" if requests else None
+        )
         if change is None:
             print(f"{key}: nothing to confirm; the ledger already matches the config.")
             return 0
@@ -112,10 +127,33 @@ def run(args: argparse.Namespace) -> int:
         f"Recorded in {shown}: {change.action} of {change.address}, by {who}, "
         f"at {stamp(when.at)} on {when.how}."
     )
+    if change.action == "cancel_rotation":
+        return _restore_previous(desired, change)
     follow = _next_step(change.action, integration_name(change), args.path)
     if follow:
         print(follow)
     return 0
+
+
+def _restore_previous(desired: DesiredState, change: Change) -> int:
+    """After a rotation cancelled in the UI: the old token, kept when the rotation's
+    new one was delivered, back into the sink (the new one no longer works)."""
+    custody = TokenCustody(desired, Journal.for_config(desired), "")
+    key = integration_name(change)
+    problem = custody.restore_problem(change.location, change.key)
+    if problem is None:
+        note, _ = asyncio.run(custody.restore_previous(change))
+        print(f"{key}: {note}. Next: hlsync verify {key}")
+        return 0
+    raise HlsyncError(
+        f"{key}: the cancellation is recorded, but its sink still holds the token the "
+        f"rotation made, which no longer works: {problem}",
+        hints=(
+            f"deliver the old token if you have it: 'hlsync token deliver {key}'",
+            "otherwise make a new one: bump the integration's token.generation and "
+            "follow the plan's runbook (rotate now)",
+        ),
+    )
 
 
 def _next_step(action: str, key: str, path: str) -> str | None:

@@ -60,6 +60,7 @@ Event = Literal[
     "rotate",
     "rotate_now",
     "expire_old",
+    "cancel_rotation",
     "token_delivered",
 ]
 _CONFIRMABLE: Mapping[str, Event] = {
@@ -69,6 +70,7 @@ _CONFIRMABLE: Mapping[str, Event] = {
     "rotate": "rotate",
     "rotate_now": "rotate_now",
     "expire_old": "expire_old",
+    "cancel_rotation": "cancel_rotation",
 }
 
 
@@ -207,8 +209,10 @@ def confirm_change(
     create: a present entry with the desired description and scopes (a deleted entry of
     the same key keeps its history); update: the desired description and scopes;
     delete: status ``deleted``; rotate: the old token expires ``ROTATION_OVERLAP`` later;
-    rotate_now / expire_old: no old token any more. Raises :class:`HlsyncError` for a
-    change that is not an integration change, or that does not fit the entry.
+    rotate_now / expire_old: no old token any more; cancel_rotation: the old token
+    works for good again (and the rotation's new one no longer). Raises
+    :class:`HlsyncError` for a change that is not an integration change, or that does
+    not fit the entry.
     """
     if change.kind != "integration" or change.action not in _CONFIRMABLE:
         raise HlsyncError(
@@ -270,13 +274,19 @@ def confirm_change(
         entry = replace(entry, status="deleted", old_token_expires_at=None)
     elif change.action == "rotate":
         entry = replace(entry, old_token_expires_at=stamp(at + ROTATION_OVERLAP))
-    else:  # rotate_now, expire_old
+    else:  # rotate_now, expire_old, cancel_rotation
         entry = replace(entry, old_token_expires_at=None)
     return ledger.with_entry(replace(entry, history=old.history + (event,)))
 
 
 def record_delivery(
-    ledger: Ledger, key: str, *, by: str, at: datetime, generation: int | None = None
+    ledger: Ledger,
+    key: str,
+    *,
+    by: str,
+    at: datetime,
+    generation: int | None = None,
+    clock: Clock | None = None,
 ) -> Ledger:
     """The ledger after a new token of ``key`` was stored in its sink (rotation date);
     ``generation``: the token's, kept in the event's details so the generation last
@@ -295,7 +305,12 @@ def record_delivery(
     if generation is not None:
         details["generation"] = generation
     event = LedgerEvent(
-        at=now, by=by, event="token_delivered", address=None, details=details
+        at=now,
+        by=by,
+        event="token_delivered",
+        address=None,
+        details=details,
+        clock=clock,
     )
     return ledger.with_entry(
         replace(old, token_delivered_at=now, history=old.history + (event,))

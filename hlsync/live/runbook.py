@@ -298,13 +298,17 @@ def _flow(change: Change, config_root: str | None) -> list[Step]:
         ]
     during = f" (during the {OVERLAP_DAYS} days after a rotation)"
     if change.action == "cancel_rotation":
+        restore = _command("confirm", key, config_root) + " --cancel-rotation"
         return steps + [
             _open_integration(change, during),
             Step(
                 "Click «Cancel rotation». The token the rotation made stops working; "
                 "the old one keeps working, with no end date."
             ),
-            confirm,
+            Step(
+                "Record that it is done (the old token goes back into the sink):",
+                command=restore,
+            ),
             verify,
         ]
     # expire_old

@@ -551,3 +551,72 @@ def test_confirm_and_deliver_refuse_a_target_hlsync_changes_itself(
         assert "run 'hlsync apply'" in err
         assert token not in err
     assert sorted(p.name for p in folder.iterdir()) == ["hlsync.yaml"]  # no ledger
+
+
+def _set_rotation_policy(folder: Path) -> None:
+    config = folder / "hlsync.yaml"
+    text = config.read_text(encoding="utf-8")
+    scopes_line = f"        scopes: [{', '.join(SCOPES)}]\n"
+    assert scopes_line in text
+    policy = "        token: {rotate_every: 30d}\n"
+    config.write_text(text.replace(scopes_line, scopes_line + policy), "utf-8")
+
+
+def test_a_rotation_cancelled_in_the_ui_puts_the_old_token_back(
+    live: Path,
+    emulator: LiveEmulator,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(live)
+    _set_rotation_policy(live)
+    integration_id, first = _mint(emulator, SCOPES)
+    assert _run(["confirm", KEY], capsys)[0] == 0
+    assert _run(["token", "deliver", KEY], capsys, first)[0] == 0
+    code, out, err = _run(["token", "cancel-rotation", KEY], capsys)
+    assert code == 1 and "no rotation is in progress" in err
+
+    # 31 days on (the upstream's clock), the policy's rotation (later) is confirmed
+    with emulator.client() as admin:
+        admin.post("/_emulator/clock", json={"advance": 31 * 86400})
+    code, out, err = _run(["confirm", KEY], capsys)
+    assert (code, err) == (0, ""), out
+    assert "rotate of main.integration" in out
+    with emulator.client() as admin:
+        rotated = admin.post(
+            f"/_emulator/integrations/{integration_id}/rotate", json={"mode": "later"}
+        )
+    second = str(rotated.json()["token"])
+    assert _run(["token", "deliver", KEY], capsys, second)[0] == 0
+    sink = live / ".hlsync" / "tokens" / "main.seed-bot.token"
+    assert sink.read_text(encoding="utf-8") == second + "\n"
+
+    # the app needs more time: the runbook for "Cancel rotation" (exit 4, by hand)
+    code, out, err = _run(["token", "cancel-rotation", KEY], capsys)
+    assert (code, err) == (4, ""), out
+    assert "Cancel the rotation of main/seed-bot" in out
+    assert 'Click "Cancel rotation".' in out
+    assert "$ hlsync confirm main/seed-bot --cancel-rotation" in out
+    with emulator.client() as admin:
+        cancelled = admin.post(
+            f"/_emulator/integrations/{integration_id}/cancel-rotation"
+        )
+    assert cancelled.status_code == 200, cancelled.text
+
+    code, out, err = _run(["confirm", KEY, "--cancel-rotation"], capsys)
+    assert (code, err) == (0, ""), out
+    assert "cancel_rotation of main.integration" in out
+    assert "the previous token is back in" in out
+    assert sink.read_text(encoding="utf-8") == first + "\n"
+    entry = load_ledger(live / "hlsync.ledger.json").get(KEY)
+    assert entry is not None and entry.old_token_expires_at is None
+    assert [e.event for e in entry.history][-2:] == [
+        "token_delivered",
+        "cancel_rotation",
+    ]
+    code, out, err = _run(["verify", KEY], capsys)
+    assert code == 0, out + err  # the old token works again
+    code, out, err = _run(["confirm", KEY, "--cancel-rotation"], capsys)
+    assert code == 1 and "no rotation is in progress" in err
+    for text in OUTPUTS:
+        assert first not in text and second not in text

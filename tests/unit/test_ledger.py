@@ -147,10 +147,11 @@ def test_token_verbs_move_the_overlap_and_delivery_sets_the_rotation_date() -> N
     ledger = confirm_change(ledger, base, by="ann", at=T1)
     entry = ledger.get("main/seed-bot")
     assert entry is not None and entry.old_token_expires_at == "2026-12-08T09:00:00Z"
-    for action in ("expire_old", "rotate_now"):
+    for action in ("expire_old", "rotate_now", "cancel_rotation"):
         change = dataclasses.replace(base, action=action)
         after = confirm_change(ledger, change, by="ann", at=T1).get("main/seed-bot")
         assert after is not None and after.old_token_expires_at is None
+        assert after.history[-1].event == action
 
 
 def test_the_integration_plan_takes_the_plan_options_and_a_clock() -> None:
