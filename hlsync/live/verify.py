@@ -97,15 +97,17 @@ async def check_scopes(
     *,
     excess: bool = False,
     timeout: float | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> Report:
     """The report for ``subject``'s token; ``timeout``: each probe's time budget in
-    seconds (default 60). Raises :class:`HlsyncError` as the module docstring says."""
+    seconds (default 60); ``transport``: the HTTP transport (tests). Raises
+    :class:`HlsyncError` as the module docstring says."""
     retry = RetryPolicy(attempts=3)
     bounds = Bounds() if timeout is None else Bounds(budget=timeout)
     extra, unprobed = excess_candidates(subject) if excess else ((), 0)
     checks: list[ScopeCheck] = []
     async with httpx.AsyncClient(
-        base_url=base_url, timeout=bounds.timeout(bounds.budget)
+        base_url=base_url, timeout=bounds.timeout(bounds.budget), transport=transport
     ) as http:
         api = ApiClient(http, retry=retry, bounds=bounds)
         for scope in subject.scopes:
