@@ -368,17 +368,18 @@ def test_a_corrupt_ledger_is_reported_at_its_line(
     assert "hlsync.ledger.json:4:1: the ledger is not valid JSON" in err
 
 
-def _bump_generation(folder: Path, generation: int) -> None:
+def _set_token(folder: Path, policy: str) -> None:
+    """seed-bot's ``token:`` (a YAML flow mapping) in the config of ``folder``."""
     config = folder / "hlsync.yaml"
     text = config.read_text(encoding="utf-8")
     scopes_line = f"        scopes: [{', '.join(SCOPES)}]\n"
     assert scopes_line in text
-    config.write_text(
-        text.replace(
-            scopes_line, scopes_line + f"        token: {{generation: {generation}}}\n"
-        ),
-        encoding="utf-8",
-    )
+    token_line = f"        token: {policy}\n"
+    config.write_text(text.replace(scopes_line, scopes_line + token_line), "utf-8")
+
+
+def _bump_generation(folder: Path, generation: int) -> None:
+    _set_token(folder, f"{{generation: {generation}}}")
 
 
 def test_a_generation_bump_is_confirmed_and_delivered_then_the_plan_is_clean(
@@ -553,15 +554,6 @@ def test_confirm_and_deliver_refuse_a_target_hlsync_changes_itself(
     assert sorted(p.name for p in folder.iterdir()) == ["hlsync.yaml"]  # no ledger
 
 
-def _set_rotation_policy(folder: Path) -> None:
-    config = folder / "hlsync.yaml"
-    text = config.read_text(encoding="utf-8")
-    scopes_line = f"        scopes: [{', '.join(SCOPES)}]\n"
-    assert scopes_line in text
-    policy = "        token: {rotate_every: 30d}\n"
-    config.write_text(text.replace(scopes_line, scopes_line + policy), "utf-8")
-
-
 def test_a_rotation_cancelled_in_the_ui_puts_the_old_token_back(
     live: Path,
     emulator: LiveEmulator,
@@ -569,7 +561,7 @@ def test_a_rotation_cancelled_in_the_ui_puts_the_old_token_back(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(live)
-    _set_rotation_policy(live)
+    _set_token(live, "{rotate_every: 30d}")
     integration_id, first = _mint(emulator, SCOPES)
     assert _run(["confirm", KEY], capsys)[0] == 0
     assert _run(["token", "deliver", KEY], capsys, first)[0] == 0
