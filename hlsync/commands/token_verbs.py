@@ -27,8 +27,8 @@ hint; their plan carries the ``token_expiry`` gate like ``apply``'s.
 NAME is ``<location>/<integration>`` or ``agency/<integration>``. On the live cloud
 (``target: leadconnector``) these are UI steps: ``rotate`` and ``expire-old`` refuse and
 say how the plan gets there; ``cancel-rotation``, which no plan proposes, prints its
-runbook steps (the last one: ``hlsync confirm NAME --cancel-rotation``) and exits 4. Exit 0
-when done, 1 when the change failed or was cancelled.
+runbook steps (the last one: ``hlsync confirm NAME --cancel-rotation``) and exits 4.
+Exit 0 when done, 1 when the change failed or was cancelled.
 """
 
 from __future__ import annotations

@@ -63,7 +63,8 @@ UI_LABELS = (
     "Expire Now",
     "Delete",
 )
-# ... and the menus on its paths ("Settings → Team → edit the user → Roles & Permissions").
+# ... and the menus on its paths ("Settings → Team → edit the user → Roles &
+# Permissions").
 UI_MENUS = ("Settings", "Team", "Roles & Permissions", "Labs")
 OVERLAP_DAYS = 7  # "both tokens work for 7 days" (reference §7.1, §7.3)
 

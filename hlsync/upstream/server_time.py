@@ -1,4 +1,4 @@
-"""The upstream's time, read from the ``Date`` header of one request that needs no token.
+"""The upstream's time, from the ``Date`` header of one request that needs no token.
 
 ``hlsync confirm`` stamps the ledger with the time a change was made in the UI. The
 upstream's clock is the one the rest of hlsync decides by (token rotation windows,
