@@ -7,10 +7,12 @@ request whose route needs exactly that scope (the scope catalog's endpoints, ref
 
 * a **read** scope (``.readonly``) is probed with a read: 2xx means held;
 * a **write** scope is probed with a request the upstream must refuse *for its body*:
-  a create without the fields the create requires, with a property the DTO does not
-  have (upstream refuses unknown properties, 422 ``"property X should not exist"``,
-  reference §3). 400 or 422 means held: the body was looked at, so the scope was
-  granted first. No body here could ever be accepted, so nothing is written.
+  a create that leaves out a field the create requires (or, for a contact, whose only
+  required field is the location, gives an object field as a string), and carries a
+  property no DTO has (upstream refuses unknown properties, 422 ``"property X should
+  not exist"``, reference §3): two reasons to refuse it, either one enough. 400 or 422
+  means held: the body was looked at, so the scope was granted first. No such body
+  can be accepted, so nothing is written.
 
 The assumption (written down because everything rests on it): **upstream checks a
 request's guards before it validates the body** — the token, then the scope, then the
