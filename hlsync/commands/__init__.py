@@ -81,8 +81,9 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "verify",
-        "Probe a Private Integration's delivered token with read-only requests and "
-        "report declared scopes it lacks.",
+        "Probe a Private Integration's delivered token, one request per scope that "
+        "cannot change data, and report declared scopes it lacks (--excess: and "
+        "undeclared ones it holds).",
         arguments.configure_verify,
     ),
     Command(

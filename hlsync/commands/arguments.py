@@ -256,6 +256,12 @@ def configure_apply(parser: argparse.ArgumentParser) -> None:
 
 def configure_confirm(parser: argparse.ArgumentParser) -> None:
     add_integration_args(parser, by="who made the change")
+    parser.add_argument(
+        "--cancel-rotation",
+        action="store_true",
+        help='record a rotation cancelled in the UI ("Cancel rotation"); the old '
+        "token goes back into the sink",
+    )
 
 
 def configure_token_deliver(parser: argparse.ArgumentParser) -> None:
@@ -355,6 +361,12 @@ def configure_force_unlock(parser: argparse.ArgumentParser) -> None:
 
 def configure_verify(parser: argparse.ArgumentParser) -> None:
     add_integration_args(parser)
+    parser.add_argument(
+        "--excess",
+        action="store_true",
+        help="also probe the catalog scopes the integration does not declare, and "
+        "fail (exit 1) naming each one its token holds",
+    )
     add_timeout(parser)
 
 

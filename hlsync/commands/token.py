@@ -3,14 +3,21 @@
 ``hlsync token deliver NAME [PATH]`` takes a token an operator copied from the HighLevel
 UI (live cloud, manual driver: a token is shown once, after a create or a rotation) and
 stores it in the integration's configured sink (``token: {sink: …}``: file, env_file
-entry or command; without one the 0600 file
-``<config dir>/.hlsync/tokens/<location or agency>.<integration>.token``) through the
-applier's own custody (``custody.TokenCustody.store_given``): the token journal records
-the intent and the delivery, with the generation the token has (``delivered_generation``).
-Then it records the delivery date (the rotation date) in the ledger. The integration must be declared in the config and confirmed in
+entry or command; without one the 0600 file ``<config dir>/.hlsync/tokens/<location or
+agency>.<integration>.token``) through the applier's own custody
+(``custody.TokenCustody.store_given``): the token journal records the intent and the
+delivery, with the generation the token has (``delivered_generation``). Then it records
+the delivery date (the rotation date, on the upstream's clock as ``confirm`` reads it,
+else this machine's: the output says which) in the ledger, reloaded under the ledger's
+lock (``live.ledger_lock``: the token is read first, and another run may have changed
+the ledger meanwhile). The integration must be declared in the config and confirmed in
 the ledger (``hlsync confirm NAME`` first), so a token never lands for an integration
 hlsync does not know. Only for ``target: leadconnector``: on the sandbox or an emulator
 URL hlsync mints and stores tokens itself (refused, with a hint).
+
+After a confirmed rotation (later) the token the sink held, which keeps working through
+the overlap, is kept beside it first (``custody.keep_previous``), so a rotation
+cancelled in the UI can put it back (``hlsync confirm NAME --cancel-rotation``).
 
 The token is read without echo: with ``getpass`` when stdin is a terminal, else one line
 from stdin (``pbpaste | hlsync token deliver main/seed-bot``). Anything not shaped like
@@ -28,9 +35,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import os
 import sys
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import TextIO
 
 from hlsync.commands import Run, token_verbs
@@ -41,15 +48,25 @@ from hlsync.config.loader import display_path, load_config
 from hlsync.errors import HlsyncError
 from hlsync.live.ledger import (
     Ledger,
+    LedgerEntry,
     integration_key,
     load_ledger,
     record_delivery,
     save_ledger,
+    stamp,
 )
-from hlsync.live.manual import find_integration, ledger_file, require_live_cloud
+from hlsync.live.ledger_lock import hold_ledger
+from hlsync.live.manual import (
+    find_integration,
+    leadconnector_base_url,
+    ledger_file,
+    require_live_cloud,
+)
 from hlsync.targets.drivers import Token
 from hlsync.tokens.custody import TokenCustody
 from hlsync.tokens.journal import Journal
+from hlsync.tokens.sinks.routing import config_dir
+from hlsync.upstream.server_time import upstream_time
 
 
 def read_token(stream: TextIO, prompt: str) -> str:
@@ -87,6 +104,7 @@ def run_deliver(args: argparse.Namespace) -> int:
         raise HlsyncError(
             f"{key} is declared `ensure: absent`; it takes no token", decl.source
         )
+    base_url = leadconnector_base_url(desired.target, os.environ)
     path = ledger_file(desired)
     shown = display_path(path)
     ledger = load_ledger(path, shown)
@@ -102,14 +120,26 @@ def run_deliver(args: argparse.Namespace) -> int:
     journal = Journal.for_config(desired)
     generation = delivered_generation(journal, ledger, key, decl.token.generation)
     custody = TokenCustody(desired, journal, "")
+    if rotation_awaits_token(entry):
+        # the old token still works for the overlap: keep it, so that a cancelled
+        # rotation ('hlsync confirm NAME --cancel-rotation') can put it back
+        custody.keep_previous(location, decl.name, "nothing was stored")
     said = asyncio.run(
         custody.store_given(location, decl.name, Token(value), generation=generation)
     )
+    when = asyncio.run(upstream_time(base_url))
     try:
-        delivered = record_delivery(
-            ledger, key, by=who, at=datetime.now(UTC), generation=generation
-        )
-        save_ledger(path, delivered)
+        with hold_ledger(config_dir(desired)):
+            latest = load_ledger(path, shown)  # another run may have changed it
+            delivered = record_delivery(
+                latest,
+                key,
+                by=who,
+                at=when.at,
+                generation=generation,
+                clock=when.source,
+            )
+            save_ledger(path, delivered)
     except HlsyncError as exc:
         raise HlsyncError(
             f"the token of {key}: {said}, but the delivery could not be recorded in "
@@ -117,8 +147,20 @@ def run_deliver(args: argparse.Namespace) -> int:
             hints=(f"fix it, then run 'hlsync token deliver {key}' again",),
         ) from exc
     print(f"{key}: {said}.")
-    print(f"Recorded the delivery in {shown}. Next: hlsync verify {key}")
+    print(
+        f"Recorded the delivery in {shown} at {stamp(when.at)} on {when.how}. "
+        f"Next: hlsync verify {key}"
+    )
     return 0
+
+
+def rotation_awaits_token(entry: LedgerEntry) -> bool:
+    """A rotation (later) is confirmed and its new token not delivered yet."""
+    return (
+        entry.old_token_expires_at is not None
+        and bool(entry.history)
+        and entry.history[-1].event == "rotate"
+    )
 
 
 def delivered_generation(

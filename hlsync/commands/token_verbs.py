@@ -25,8 +25,10 @@ Ending a token that may still be in use is irreversible (DESIGN.md §3), so ``ro
 hint; their plan carries the ``token_expiry`` gate like ``apply``'s.
 
 NAME is ``<location>/<integration>`` or ``agency/<integration>``. On the live cloud
-(``target: leadconnector``) these are UI steps: the command refuses and says so. Exit 0
-when done, 1 when the change failed or was cancelled.
+(``target: leadconnector``) these are UI steps: ``rotate`` and ``expire-old`` refuse and
+say how the plan gets there; ``cancel-rotation``, which no plan proposes, prints its
+runbook steps (the last one: ``hlsync confirm NAME --cancel-rotation``) and exits 4.
+Exit 0 when done, 1 when the change failed or was cancelled.
 """
 
 from __future__ import annotations
@@ -34,11 +36,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import functools
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from hlsync.commands._common import (
     plan_observed,
+    plan_options,
     render_plan,
     want_color,
 )
@@ -50,11 +55,14 @@ from hlsync.core.render import (
     render_result_markdown,
     render_result_text,
 )
-from hlsync.core.result import ApplyResult
+from hlsync.core.result import EXIT_MANUAL_PENDING, ApplyResult
 from hlsync.engine.applier import apply_plan
+from hlsync.engine.planner import build_plan
 from hlsync.errors import HlsyncError
 from hlsync.kinds.integration_plan import EXPIRING, RequestVerb
-from hlsync.live.manual import find_integration
+from hlsync.live.ledger import load_ledger
+from hlsync.live.manual import find_integration, integration_plan, ledger_file
+from hlsync.live.runbook import render_runbook_text
 from hlsync.locks.guard import leases, local_locks, lock_names, whoami
 from hlsync.targets.target import open_target
 from hlsync.tokens.custody import TokenCustody, release_ended
@@ -107,12 +115,15 @@ def narrow(desired: DesiredState, name: str) -> tuple[DesiredState, str]:
 
 
 def _run(args: argparse.Namespace, verb: RequestVerb) -> int:
+    loaded = load_config(args.path, allow=args.allow_path)
+    if verb == "cancel_rotation" and loaded.target.kind == "leadconnector":
+        return _cancel_by_hand(loaded, args.name, args.path)  # nothing to approve
     if not args.auto_approve and not sys.stdin.isatty():
         raise HlsyncError(
             "refusing to change a token without approval: stdin is not a terminal",
             hints=("review the change and run again with --auto-approve",),
         )
-    desired, key = narrow(load_config(args.path, allow=args.allow_path), args.name)
+    desired, key = narrow(loaded, args.name)
     if desired.target.kind == "leadconnector":
         raise HlsyncError(
             f"{key}: on the live cloud tokens are rotated in the HighLevel UI",
@@ -169,6 +180,34 @@ def _run(args: argparse.Namespace, verb: RequestVerb) -> int:
         where = ", ".join(display_path(p) for p in stored)
         sys.stderr.write(f"New token stored (0600): {where}\n")
     return result.exit_code
+
+
+def _cancel_by_hand(desired: DesiredState, name: str, path: str) -> int:
+    """The live cloud: a rotation is cancelled in the UI. Show the runbook steps
+    (the plan of the requested cancellation against the ledger) and exit
+    ``EXIT_MANUAL_PENDING``; ``hlsync confirm NAME --cancel-rotation`` records it."""
+    narrowed, key = narrow(desired, name)
+    ledger = load_ledger(ledger_file(narrowed))
+    planner = functools.partial(
+        build_plan, options=plan_options(narrowed, {key: "cancel_rotation"})
+    )
+    plan = integration_plan(narrowed, ledger, planner, now=datetime.now(UTC))
+    plan = dataclasses.replace(
+        _only(plan, "cancel_rotation"),
+        config_root=None if path in (".", "") else path,
+    )
+    sys.stdout.write(render_runbook_text(plan))
+    where, _, short = key.partition("/")
+    location = None if narrowed.location(where) is None else where
+    problem = TokenCustody(narrowed, None, "").restore_problem(location, short)
+    if problem is not None:
+        sys.stderr.write(
+            f"Warning: {problem}, so after cancelling its sink would keep the token "
+            "the rotation made, which stops working: deliver the old token yourself "
+            f"('hlsync token deliver {key}'), or keep the new one and let the overlap "
+            "end instead.\n"
+        )
+    return EXIT_MANUAL_PENDING
 
 
 def _check_restorable(desired: DesiredState, key: str) -> None:

@@ -51,6 +51,8 @@ ID_PREFIX = "ledger:"
 
 JsonPath = tuple[str | int, ...]
 Status = Literal["present", "deleted"]
+# where a confirmation's time came from: the upstream's Date header, or this machine
+Clock = Literal["upstream", "local"]
 Event = Literal[
     "create",
     "update",
@@ -58,6 +60,7 @@ Event = Literal[
     "rotate",
     "rotate_now",
     "expire_old",
+    "cancel_rotation",
     "token_delivered",
 ]
 _CONFIRMABLE: Mapping[str, Event] = {
@@ -67,6 +70,7 @@ _CONFIRMABLE: Mapping[str, Event] = {
     "rotate": "rotate",
     "rotate_now": "rotate_now",
     "expire_old": "expire_old",
+    "cancel_rotation": "cancel_rotation",
 }
 
 
@@ -94,9 +98,12 @@ class LedgerEvent:
     address: str | None = None
     config_digest: str | None = None
     details: Mapping[str, JSONValue] = field(default_factory=dict, hash=False)
+    clock: Clock | None = None  # whose clock ``at`` is; None in older ledgers
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"at": self.at, "by": self.by, "event": self.event}
+        if self.clock is not None:
+            data["clock"] = self.clock
         if self.address is not None:
             data["address"] = self.address
         if self.config_digest is not None:
@@ -194,14 +201,18 @@ def confirm_change(
     by: str,
     at: datetime,
     config_digest: str | None = None,
+    clock: Clock | None = None,
 ) -> Ledger:
-    """The ledger after the operator did ``change`` (an integration change) in the UI.
+    """The ledger after the operator did ``change`` (an integration change) in the UI,
+    at ``at`` on ``clock`` (the upstream's or the local one; recorded with the event).
 
     create: a present entry with the desired description and scopes (a deleted entry of
     the same key keeps its history); update: the desired description and scopes;
     delete: status ``deleted``; rotate: the old token expires ``ROTATION_OVERLAP`` later;
-    rotate_now / expire_old: no old token any more. Raises :class:`HlsyncError` for a
-    change that is not an integration change, or that does not fit the entry.
+    rotate_now / expire_old: no old token any more; cancel_rotation: the old token
+    works for good again (and the rotation's new one no longer). Raises
+    :class:`HlsyncError` for a change that is not an integration change, or that does
+    not fit the entry.
     """
     if change.kind != "integration" or change.action not in _CONFIRMABLE:
         raise HlsyncError(
@@ -229,6 +240,7 @@ def confirm_change(
         address=change.address,
         config_digest=config_digest,
         details=details,
+        clock=clock,
     )
     if change.action == "create":
         entry = LedgerEntry(
@@ -262,13 +274,19 @@ def confirm_change(
         entry = replace(entry, status="deleted", old_token_expires_at=None)
     elif change.action == "rotate":
         entry = replace(entry, old_token_expires_at=stamp(at + ROTATION_OVERLAP))
-    else:  # rotate_now, expire_old
+    else:  # rotate_now, expire_old, cancel_rotation
         entry = replace(entry, old_token_expires_at=None)
     return ledger.with_entry(replace(entry, history=old.history + (event,)))
 
 
 def record_delivery(
-    ledger: Ledger, key: str, *, by: str, at: datetime, generation: int | None = None
+    ledger: Ledger,
+    key: str,
+    *,
+    by: str,
+    at: datetime,
+    generation: int | None = None,
+    clock: Clock | None = None,
 ) -> Ledger:
     """The ledger after a new token of ``key`` was stored in its sink (rotation date);
     ``generation``: the token's, kept in the event's details so the generation last
@@ -287,7 +305,12 @@ def record_delivery(
     if generation is not None:
         details["generation"] = generation
     event = LedgerEvent(
-        at=now, by=by, event="token_delivered", address=None, details=details
+        at=now,
+        by=by,
+        event="token_delivered",
+        address=None,
+        details=details,
+        clock=clock,
     )
     return ledger.with_entry(
         replace(old, token_delivered_at=now, history=old.history + (event,))
@@ -396,6 +419,7 @@ def _entry(item: Mapping[str, Any]) -> LedgerEntry:
                 address=e.get("address"),
                 config_digest=e.get("config_digest"),
                 details=e["details"],
+                clock=e.get("clock"),
             )
             for e in item["history"]
         ),

@@ -308,13 +308,19 @@ def find_integration(
     return spec, found
 
 
-def pending_change(plan: Plan, location: str | None, name: str) -> Change | None:
-    """The plan's pending change of one integration, or None when there is none."""
+def pending_change(
+    plan: Plan, location: str | None, name: str, action: str | None = None
+) -> Change | None:
+    """The plan's pending change of one integration (the one of ``action`` when
+    given), or None when there is none."""
     return next(
         (
             c
             for c in plan.pending
-            if c.kind == "integration" and c.location == location and c.key == name
+            if c.kind == "integration"
+            and c.location == location
+            and c.key == name
+            and action in (None, c.action)
         ),
         None,
     )

@@ -5,23 +5,38 @@ operator makes each change in the web app, then tells hlsync it is done
 (``hlsync confirm``), hands over a new token (``hlsync token deliver``) and checks it
 (``hlsync verify``). :func:`runbook_items` turns every pending integration change of a
 :class:`~hlsync.core.plan.Plan` into those steps; :func:`render_runbook_text` and
-:func:`render_runbook_markdown` render the same items. Pure functions: no files, no
+:func:`render_runbook_markdown` render the same items, after a short "before you start"
+block (who may manage Private Integrations, and Labs). Pure functions: no files, no
 network; ``manual.write_runbook`` writes them.
 
-UI wording follows the help-centre articles (reference §7.1): Settings › Private
-Integrations › "Create new Integration"; the three-dot menu's Edit, Delete, "Rotate and
-expire this token later" / "... now", and "Expire Now" during a rotation. A token is
-shown once, so every step that makes one says to copy it, then to confirm and deliver.
+The steps follow the help article's flows word for word (reference §7.3), in its order,
+and quote only the UI's own labels (:data:`UI_LABELS`; a test checks every quoted label
+of the golden runbooks against that list and the list against §7.3):
+
+* find it — agency: the agency view's "Settings" › "Private Integrations"; sub-account:
+  the sub-account's "Settings" › "Private Integrations";
+* create — "Create new Integration" → name and description → the scopes → the token is
+  shown once;
+* edit — "…" → "Edit" → name/description → "Next" → scopes → "Update" (the token stays);
+* rotate later / now — open the integration → "Rotate and expire this token later" /
+  "… now" → a warning → "Continue" → copy the new token;
+* cancel rotation, expire now — open the integration during the 7 days → "Cancel
+  rotation" / "Expire Now";
+* delete — "…" → "Delete".
+
+In a step's text «label» marks a UI label and ‹name› an integration's name; the text
+renderer quotes them ("label", 'name'), the markdown one makes them bold and code.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from hlsync.core.plan import GATES, Change, Plan
+from hlsync.core.plan import GATES, Change, Plan, ScopeDelta, address
 
 TITLES = {
     "create": "Create",
@@ -30,8 +45,31 @@ TITLES = {
     "rotate": "Rotate the token of",
     "rotate_now": "Rotate now the token of",
     "expire_old": "Expire the old token of",
+    "cancel_rotation": "Cancel the rotation of",
 }
+# The UI's own words, as reference §7.3 quotes them (the help article's labels) ...
+UI_LABELS = (
+    "Private Integrations",
+    "view and manage",
+    "Create new Integration",
+    "…",
+    "Edit",
+    "Next",
+    "Update",
+    "Rotate and expire this token later",
+    "Rotate and expire this token now",
+    "Continue",
+    "Cancel rotation",
+    "Expire Now",
+    "Delete",
+)
+# ... and the menus on its paths ("Settings → Team → edit the user → Roles &
+# Permissions").
+UI_MENUS = ("Settings", "Team", "Roles & Permissions", "Labs")
+OVERLAP_DAYS = 7  # "both tokens work for 7 days" (reference §7.1, §7.3)
+
 _LABEL = re.compile(r"«([^»]*)»")
+_NAME = re.compile(r"‹([^›]*)›")
 WIDTH = 88  # text runbook lines; fields and commands are never wrapped
 
 
@@ -46,8 +84,8 @@ class ScopeTick:
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One numbered step. ``text`` marks UI labels as «label»; ``fields`` are
-    (label, value) lines to type; ``command`` a shell command to run."""
+    """One numbered step. ``text`` marks UI labels as «label» and names as ‹name›;
+    ``fields`` are (label, value) lines to type; ``command`` a shell command to run."""
 
     text: str
     fields: tuple[tuple[str, str], ...] = ()
@@ -81,6 +119,40 @@ def runbook_items(plan: Plan) -> tuple[RunbookItem, ...]:
     )
 
 
+def scope_fix_item(
+    location: str | None,
+    location_id: str | None,
+    name: str,
+    *,
+    tick: Sequence[str] = (),
+    untick: Sequence[str] = (),
+    config_root: str | None = None,
+    excess: bool = False,
+) -> RunbookItem:
+    """The runbook's edit of integration ``name`` that ticks ``tick`` and unticks
+    ``untick``, for a token that does not hold what the ledger says (``hlsync
+    verify``): the UI steps, then verify again (``--excess`` when ``excess``). No
+    confirm: the ledger already records the declared scopes."""
+    change = Change(
+        address=address(location, "integration", name),
+        action="update",
+        kind="integration",
+        location=location,
+        location_id=location_id,
+        key=name,
+        scopes=tuple(
+            [ScopeDelta(s, True) for s in sorted(tick)]
+            + [ScopeDelta(s, False) for s in sorted(untick)]
+        ),
+    )
+    item = _item(change, config_root)
+    key = integration_name(change)
+    again = _command("verify", key, config_root) + (" --excess" if excess else "")
+    steps = [s for s in item.steps if s.command is None]
+    steps.append(Step("Check the token again:", command=again))
+    return dataclasses.replace(item, steps=tuple(steps))
+
+
 def _command(verb: str, key: str, config_root: str | None) -> str:
     path = "" if config_root in (None, ".", "") else f" {_shell_word(config_root)}"
     return f"hlsync {verb} {key}{path}"
@@ -94,19 +166,21 @@ def _shell_word(text: str | None) -> str:
 
 
 def _open_step(change: Change) -> Step:
+    """Find it (§7.3): the agency view's or the sub-account's Settings."""
     if change.location is None:
-        return Step(
-            "Sign in to HighLevel in the agency view and open «Settings › "
-            "Private Integrations»."
-        )
+        return Step("In the agency view, open «Settings» › «Private Integrations».")
     return Step(
         f"Switch to the sub-account {change.location} ({change.location_id}) and "
-        "open «Settings › Private Integrations»."
+        "open its «Settings» › «Private Integrations»."
     )
 
 
-def _menu(change: Change, entry: str, note: str = "") -> str:
-    return f"Open the three-dot menu of «{change.key}» and choose «{entry}»{note}."
+def _menu(change: Change, entry: str) -> Step:
+    return Step(f"Open the three-dot menu «…» of ‹{change.key}› and choose «{entry}».")
+
+
+def _open_integration(change: Change, note: str = "") -> Step:
+    return Step(f"Click the integration ‹{change.key}› to open it{note}.")
 
 
 def _tick_phrase(ticks: tuple[ScopeTick, ...]) -> str:
@@ -123,7 +197,15 @@ def _these(n: int) -> str:
     return "this scope" if n == 1 else f"these {n} scopes"
 
 
-def _item(change: Change, config_root: str | None) -> RunbookItem:
+COPY = "Copy it now: it cannot be shown again."
+DURING = (
+    f"for {OVERLAP_DAYS} days; during them the integration offers «Cancel rotation» "
+    "and «Expire Now»."
+)
+
+
+def _flow(change: Change, config_root: str | None) -> list[Step]:
+    """The UI steps of ``change`` (reference §7.3), then hlsync's commands."""
     key = integration_name(change)
     confirm = Step(
         "Record that it is done:", command=_command("confirm", key, config_root)
@@ -136,43 +218,45 @@ def _item(change: Change, config_root: str | None) -> RunbookItem:
         "Check the token against its declared scopes:",
         command=_command("verify", key, config_root),
     )
-    copy = "Copy the new token now: it is shown only once."
     desired = change.desired
     steps: list[Step] = [_open_step(change)]
     if change.action == "create":
         increases = {d.scope for d in change.scopes if d.privilege_increase}
         scopes = [str(s) for s in desired.get("scopes") or ()]
-        steps += [
+        return steps + [
             Step("Click «Create new Integration»."),
             Step(
-                "Fill in:",
+                "Give it a name and a description:",
                 fields=(
                     ("Name", str(desired.get("name") or change.key)),
                     ("Description", str(desired.get("description") or "")),
                 ),
             ),
             Step(
-                f"Tick exactly these {_count(len(scopes), 'scope')}, nothing else:",
+                f"Select exactly these {_count(len(scopes), 'scope')}, nothing else:",
                 scopes=tuple(ScopeTick(s, True, s in increases) for s in scopes),
             ),
-            Step(f"Click «Create». {copy}"),
+            Step(f"Finish creating it: the token is shown. {COPY}"),
             confirm,
             deliver,
             verify,
         ]
-    elif change.action == "update":
-        steps.append(Step(_menu(change, "Edit")))
-        for fc in change.fields:
-            if fc.path == "description":
-                steps.append(
-                    Step(
-                        "Change the description:",
-                        fields=(
-                            ("New description", str(fc.after or "")),
-                            ("Old description", str(fc.before or "")),
-                        ),
-                    )
+    if change.action == "update":
+        steps.append(_menu(change, "Edit"))
+        described = [fc for fc in change.fields if fc.path == "description"]
+        for fc in described:
+            steps.append(
+                Step(
+                    "Update the description:",
+                    fields=(
+                        ("New description", str(fc.after or "")),
+                        ("Old description", str(fc.before or "")),
+                    ),
                 )
+            )
+        if not described:
+            steps.append(Step("Leave the name and the description as they are."))
+        steps.append(Step("Click «Next»."))
         ticks = tuple(
             ScopeTick(d.scope, d.added, d.privilege_increase) for d in change.scopes
         )
@@ -183,42 +267,64 @@ def _item(change: Change, config_root: str | None) -> RunbookItem:
                     scopes=tuple(sorted(ticks, key=lambda t: (not t.tick, t.scope))),
                 )
             )
-        steps += [
-            Step("Click «Save». The token does not change: nothing to deliver."),
-            confirm,
-        ]
-        if ticks:
-            steps.append(verify)
-    elif change.action == "delete":
-        steps += [
-            Step(
-                _menu(change, "Delete")
-                + " Confirm it; its token stops working at once."
-            ),
-            confirm,
-        ]
-    elif change.action in ("rotate", "rotate_now"):
-        if change.action == "rotate":
-            entry = "Rotate and expire this token later"
-            effect = "The old token keeps working for 7 days."
         else:
-            entry = "Rotate and expire this token now"
-            effect = "The old token stops working at once."
+            steps.append(Step("Leave the scopes as they are."))
         steps += [
-            Step(f"{_menu(change, entry)} {effect}"),
-            Step(copy),
+            Step("Click «Update». The token does not change: nothing to deliver."),
+            confirm,
+        ]
+        return steps + [verify] if ticks else steps
+    if change.action == "delete":
+        return steps + [
+            Step(_menu(change, "Delete").text + " Its token stops working at once."),
+            confirm,
+        ]
+    if change.action in ("rotate", "rotate_now"):
+        later = change.action == "rotate"
+        entry = f"Rotate and expire this token {'later' if later else 'now'}"
+        effect = (
+            f"The old token keeps working {DURING}"
+            if later
+            else "The old token stops working at once."
+        )
+        return steps + [
+            _open_integration(change),
+            Step(
+                f"Click «{entry}». A warning follows: read it, then click «Continue»."
+            ),
+            Step(f"The new token is shown. {COPY} {effect}"),
             confirm,
             deliver,
             verify,
         ]
-    else:  # expire_old
-        steps += [
+    during = f" (during the {OVERLAP_DAYS} days after a rotation)"
+    if change.action == "cancel_rotation":
+        restore = _command("confirm", key, config_root) + " --cancel-rotation"
+        return steps + [
+            _open_integration(change, during),
             Step(
-                _menu(change, "Expire Now", " (offered while a rotation is open)")
-                + " The old token stops working at once; the new one stays."
+                "Click «Cancel rotation». The token the rotation made stops working; "
+                "the old one keeps working, with no end date."
             ),
-            confirm,
+            Step(
+                "Record that it is done (the old token goes back into the sink):",
+                command=restore,
+            ),
+            verify,
         ]
+    # expire_old
+    return steps + [
+        _open_integration(change, during),
+        Step(
+            "Click «Expire Now». The old token stops working at once; the new one "
+            "stays."
+        ),
+        confirm,
+    ]
+
+
+def _item(change: Change, config_root: str | None) -> RunbookItem:
+    key = integration_name(change)
     warning = None
     if change.gate is not None:
         reason = GATES.get(change.gate, change.gate)
@@ -235,13 +341,33 @@ def _item(change: Change, config_root: str | None) -> RunbookItem:
         title=f"{TITLES[change.action]} {key}",
         where=where,
         change=change,
-        steps=tuple(steps),
+        steps=tuple(_flow(change, config_root)),
         warning=warning,
     )
 
 
 def _count(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def prerequisites(items: Sequence[RunbookItem]) -> tuple[str, ...]:
+    """The "before you start" block (reference §7.3, who may; §7.1, Labs), naming
+    only the levels (agency, sub-accounts) the items touch."""
+    agency = any(i.change.location is None for i in items)
+    sub = any(i.change.location is not None for i in items)
+    whose = " and ".join(
+        w
+        for w, wanted in (("the agency's", agency), ("the sub-accounts'", sub))
+        if wanted
+    )
+    return (
+        "Who may: agency admins manage Private Integrations by default. For anyone "
+        "else an agency admin opens «Settings» › «Team», edits the user and, under "
+        f"«Roles & Permissions», allows «view and manage» for {whose} Private "
+        "Integrations.",
+        "No «Private Integrations» under «Settings»? The feature may need enabling "
+        "in «Labs».",
+    )
 
 
 def _intro(plan: Plan, items: tuple[RunbookItem, ...]) -> tuple[str, str]:
@@ -255,6 +381,7 @@ def _intro(plan: Plan, items: tuple[RunbookItem, ...]) -> tuple[str, str]:
 
 NOTHING = "No manual steps: the Private Integrations match the ledger."
 CLOSING = "When every step is done, 'hlsync plan' shows no integration changes."
+BEFORE = "Before you start:"
 
 
 def render_runbook_text(plan: Plan) -> str:
@@ -264,32 +391,48 @@ def render_runbook_text(plan: Plan) -> str:
         return NOTHING + "\n"
     head, body = _intro(plan, items)
     lines = [head, "", *textwrap.wrap(body, WIDTH, break_on_hyphens=False)]
+    lines += ["", BEFORE]
+    for note in prerequisites(items):
+        lines += _wrap(_plain(note), "  - ", "    ")
     for n, item in enumerate(items, 1):
         lines += ["", f"[{n}/{len(items)}] {item.title} in {item.where}"]
-        if item.warning:
-            lines += _wrap(item.warning, "  ! ", "    ")
-        for i, step in enumerate(item.steps, 1):
-            lines.extend(_text_step(i, step))
+        lines += render_item_text(item)
     lines += ["", CLOSING]
     return "\n".join(lines) + "\n"
 
 
+def render_item_text(item: RunbookItem) -> list[str]:
+    """One item's warning and numbered steps as text lines (no title)."""
+    lines = _wrap(item.warning, "  ! ", "    ") if item.warning else []
+    for i, step in enumerate(item.steps, 1):
+        lines.extend(_text_step(i, step))
+    return lines
+
+
 def _wrap(text: str, first: str, rest: str) -> list[str]:
-    return textwrap.wrap(
-        text,
-        WIDTH,
-        initial_indent=first,
-        subsequent_indent=rest,
-        break_on_hyphens=False,
-        break_long_words=False,
-    )
+    return [
+        line.replace("\0", " ")
+        for line in textwrap.wrap(
+            text,
+            WIDTH,
+            initial_indent=first,
+            subsequent_indent=rest,
+            break_on_hyphens=False,
+            break_long_words=False,
+        )
+    ]
+
+
+def _plain(text: str) -> str:
+    """«label» as "label", ‹name› as 'name'; their spaces held as NUL, so a label
+    stays on one line when wrapped (:func:`_wrap` puts the spaces back)."""
+    text = text.replace("» › «", "»\0›\0«")  # a menu path stays on one line too
+    text = _LABEL.sub(lambda m: '"' + m.group(1).replace(" ", "\0") + '"', text)
+    return _NAME.sub(lambda m: "'" + m.group(1).replace(" ", "\0") + "'", text)
 
 
 def _text_step(number: int, step: Step) -> Iterator[str]:
-    # a UI label stays on one line: its spaces are held as NUL while wrapping
-    text = _LABEL.sub(lambda m: '"' + m.group(1).replace(" ", "\0") + '"', step.text)
-    for line in _wrap(text, f"  {number}. ", "     "):
-        yield line.replace("\0", " ")
+    yield from _wrap(_plain(step.text), f"  {number}. ", "     ")
     width = max((len(label) for label, _ in step.fields), default=0) + 1
     for label, value in step.fields:
         yield f"       {(label + ':').ljust(width + 1)}{value or '(empty)'}"
@@ -307,6 +450,8 @@ def render_runbook_markdown(plan: Plan) -> str:
         return NOTHING + "\n"
     head, body = _intro(plan, items)
     lines = [f"## {head}", "", body.replace(plan.target, _code(plan.target), 1)]
+    lines += ["", f"**{BEFORE}**", ""]
+    lines += [f"- {_rich(note)}" for note in prerequisites(items)]
     for n, item in enumerate(items, 1):
         title = item.title.replace(item.key, _code(item.key), 1)
         lines += ["", f"### {n}. {title} in {_md_where(item)}", ""]
@@ -325,8 +470,14 @@ def _md_where(item: RunbookItem) -> str:
     return f"sub-account {change.location} ({_code(change.location_id or '')})"
 
 
+def _rich(text: str) -> str:
+    """«label» in bold, ‹name› as code."""
+    text = _LABEL.sub(r"**\1**", text)
+    return _NAME.sub(lambda m: _code(m.group(1)), text)
+
+
 def _md_step(number: int, step: Step) -> Iterator[str]:
-    yield f"{number}. " + _LABEL.sub(r"**\1**", step.text)
+    yield f"{number}. " + _rich(step.text)
     for label, value in step.fields:
         yield f"   - {label}: {_code(value) if value else '(empty)'}"
     for t in step.scopes:

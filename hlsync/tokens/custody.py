@@ -118,7 +118,13 @@ class TokenCustody:
         side file, so a cancellation can put it back (module docstring). Raises
         :class:`HlsyncError` (nothing minted yet) when it cannot be kept."""
         self.prove(change)
-        spec = self._spec(change.location, change.key)
+        self.keep_previous(change.location, change.key, "nothing was minted")
+
+    def keep_previous(self, location: str | None, name: str, outcome: str) -> None:
+        """Copy the token the sink of ``name`` holds now into its side file (none
+        held: no side file), so a cancelled rotation can put it back. ``outcome``
+        ends the error raised when it cannot be kept ("nothing was minted")."""
+        spec = self._spec(location, name)
         side = previous_path(spec)
         if side is None:
             return  # a command sink: nothing to read back
@@ -130,9 +136,8 @@ class TokenCustody:
             write_private(side, current + "\n")
         except HlsyncError as exc:
             raise HlsyncError(
-                f"{token_key(change.location, change.key)}: cannot keep the current "
-                f"token before rotating ({exc.message.replace(current, '***')}); "
-                "nothing was minted"
+                f"{token_key(location, name)}: cannot keep the current token before "
+                f"rotating ({exc.message.replace(current, '***')}); {outcome}"
             ) from None
 
     def not_minted(self, ticket: str, change: Change) -> None:

@@ -38,8 +38,7 @@ import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -63,6 +62,7 @@ from hlsync.upstream.pacing import (
     Ticket,
     pace_key,
 )
+from hlsync.upstream.server_time import parse_date
 
 __all__ = [
     "API_VERSION",
@@ -155,16 +155,9 @@ class UpstreamClock:
         self._latest: datetime | None = None
 
     def observe(self, header: str | None) -> None:
-        if not header:
-            return
-        try:
-            when = parsedate_to_datetime(header)
-        except (TypeError, ValueError):
-            return  # an unreadable Date is no evidence of the time
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        if self._latest is None or when > self._latest:
-            self._latest = when.astimezone(UTC)
+        when = parse_date(header)  # None: no evidence of the time
+        if when is not None and (self._latest is None or when > self._latest):
+            self._latest = when
 
     def now(self) -> datetime | None:
         return self._latest

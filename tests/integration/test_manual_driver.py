@@ -211,8 +211,13 @@ def test_round_trip(
     assert "401 The token is not authorized for this scope." in out
     assert " ok " in lines["contacts.readonly"]
     assert " ok " in lines["locations/customFields.readonly"]
-    assert "checking it means writing" in lines["contacts.write"]
-    assert "Result: 1 scope missing, 2 ok, 1 not verifiable." in out
+    # a write scope is proved by a create refused for its body, after the scope check
+    assert " ok " in lines["contacts.write"]
+    assert "POST /contacts/ -> 422 property hlsyncScopeProbe should not exist" in out
+    assert "Result: 1 scope missing, 3 ok, 0 not verifiable." in out
+    # the report ends with the runbook's edit that ticks it
+    assert '"Edit"' in out and "[x] locations/tags.readonly" in out
+    assert f"$ hlsync verify {KEY} {live}" in out
 
     # Ticking the box in the UI keeps the token (upstream); now it verifies clean.
     with emulator.client() as admin:
@@ -222,7 +227,7 @@ def test_round_trip(
     assert edited.status_code == 200, edited.text
     code, out, err = _run(["verify", KEY, str(live)], capsys)
     assert (code, err) == (0, "")
-    assert "Result: 0 scopes missing, 3 ok, 1 not verifiable." in out
+    assert "Result: 0 scopes missing, 4 ok, 0 not verifiable." in out
 
     # A fresh runner without the sink: the ledger says a token was delivered, so the
     # plan's runbook step is its repair (rotate now in the UI, then deliver it).
@@ -273,7 +278,7 @@ def test_agency_integration_round_trip(
     code, out, err = _run(["verify", name, str(live)], capsys)
     assert code == 0, err
     assert "Result: 0 scopes missing, 1 ok, 1 not verifiable." in out
-    assert "no read-only probe for it" in out
+    assert "users.readonly      not verifiable  no probe for it at this level" in out
     assert token not in out + err
     entry = load_ledger(live / "hlsync.ledger.json").get(name)
     assert entry is not None and entry.location is None and entry.location_id is None
@@ -343,12 +348,13 @@ def test_names_and_targets_are_checked(
     assert code == 1 and "no location 'elsewhere'" in err
     code, _, err = _run(["verify", "seed-bot", str(live)], capsys)
     assert code == 1 and "<location>/<integration>" in err
-    monkeypatch.setenv(URL_ENV, "ftp://example.invalid")
     assert _run(["confirm", KEY, str(live)], capsys)[0] == 0
     stranger = "pit-00000000-1111-2222-3333-444444444444"
     assert _run(["token", "deliver", KEY, str(live)], capsys, stranger)[0] == 0
-    code, _, err = _run(["verify", KEY, str(live)], capsys)
-    assert code == 1 and "must be an http:// or https:// base URL" in err
+    monkeypatch.setenv(URL_ENV, "ftp://example.invalid")
+    for command in (["verify", KEY, str(live)], ["confirm", KEY, str(live)]):
+        code, _, err = _run(command, capsys)
+        assert code == 1 and "must be an http:// or https:// base URL" in err
 
 
 def test_a_corrupt_ledger_is_reported_at_its_line(
@@ -362,17 +368,18 @@ def test_a_corrupt_ledger_is_reported_at_its_line(
     assert "hlsync.ledger.json:4:1: the ledger is not valid JSON" in err
 
 
-def _bump_generation(folder: Path, generation: int) -> None:
+def _set_token(folder: Path, policy: str) -> None:
+    """seed-bot's ``token:`` (a YAML flow mapping) in the config of ``folder``."""
     config = folder / "hlsync.yaml"
     text = config.read_text(encoding="utf-8")
     scopes_line = f"        scopes: [{', '.join(SCOPES)}]\n"
     assert scopes_line in text
-    config.write_text(
-        text.replace(
-            scopes_line, scopes_line + f"        token: {{generation: {generation}}}\n"
-        ),
-        encoding="utf-8",
-    )
+    token_line = f"        token: {policy}\n"
+    config.write_text(text.replace(scopes_line, scopes_line + token_line), "utf-8")
+
+
+def _bump_generation(folder: Path, generation: int) -> None:
+    _set_token(folder, f"{{generation: {generation}}}")
 
 
 def test_a_generation_bump_is_confirmed_and_delivered_then_the_plan_is_clean(
@@ -487,7 +494,7 @@ def test_deliver_and_verify_use_an_env_file_sink(
 
     code, out, err = _run(["verify", KEY, str(live)], capsys)
     assert (code, err) == (0, ""), out
-    assert "Result: 0 scopes missing, 3 ok, 1 not verifiable." in out
+    assert "Result: 0 scopes missing, 4 ok, 0 not verifiable." in out
     # without the entry there is nothing to verify with, and the message says where
     env_file.write_text("OTHER=1\n", encoding="utf-8")
     code, out, err = _run(["verify", KEY, str(live)], capsys)
@@ -545,3 +552,63 @@ def test_confirm_and_deliver_refuse_a_target_hlsync_changes_itself(
         assert "run 'hlsync apply'" in err
         assert token not in err
     assert sorted(p.name for p in folder.iterdir()) == ["hlsync.yaml"]  # no ledger
+
+
+def test_a_rotation_cancelled_in_the_ui_puts_the_old_token_back(
+    live: Path,
+    emulator: LiveEmulator,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(live)
+    _set_token(live, "{rotate_every: 30d}")
+    integration_id, first = _mint(emulator, SCOPES)
+    assert _run(["confirm", KEY], capsys)[0] == 0
+    assert _run(["token", "deliver", KEY], capsys, first)[0] == 0
+    code, out, err = _run(["token", "cancel-rotation", KEY], capsys)
+    assert code == 1 and "no rotation is in progress" in err
+
+    # 31 days on (the upstream's clock), the policy's rotation (later) is confirmed
+    with emulator.client() as admin:
+        admin.post("/_emulator/clock", json={"advance": 31 * 86400})
+    code, out, err = _run(["confirm", KEY], capsys)
+    assert (code, err) == (0, ""), out
+    assert "rotate of main.integration" in out
+    with emulator.client() as admin:
+        rotated = admin.post(
+            f"/_emulator/integrations/{integration_id}/rotate", json={"mode": "later"}
+        )
+    second = str(rotated.json()["token"])
+    assert _run(["token", "deliver", KEY], capsys, second)[0] == 0
+    sink = live / ".hlsync" / "tokens" / "main.seed-bot.token"
+    assert sink.read_text(encoding="utf-8") == second + "\n"
+
+    # the app needs more time: the runbook for "Cancel rotation" (exit 4, by hand)
+    code, out, err = _run(["token", "cancel-rotation", KEY], capsys)
+    assert (code, err) == (4, ""), out
+    assert "Cancel the rotation of main/seed-bot" in out
+    assert 'Click "Cancel rotation".' in out
+    assert "$ hlsync confirm main/seed-bot --cancel-rotation" in out
+    with emulator.client() as admin:
+        cancelled = admin.post(
+            f"/_emulator/integrations/{integration_id}/cancel-rotation"
+        )
+    assert cancelled.status_code == 200, cancelled.text
+
+    code, out, err = _run(["confirm", KEY, "--cancel-rotation"], capsys)
+    assert (code, err) == (0, ""), out
+    assert "cancel_rotation of main.integration" in out
+    assert "the previous token is back in" in out
+    assert sink.read_text(encoding="utf-8") == first + "\n"
+    entry = load_ledger(live / "hlsync.ledger.json").get(KEY)
+    assert entry is not None and entry.old_token_expires_at is None
+    assert [e.event for e in entry.history][-2:] == [
+        "token_delivered",
+        "cancel_rotation",
+    ]
+    code, out, err = _run(["verify", KEY], capsys)
+    assert code == 0, out + err  # the old token works again
+    code, out, err = _run(["confirm", KEY, "--cancel-rotation"], capsys)
+    assert code == 1 and "no rotation is in progress" in err
+    for text in OUTPUTS:
+        assert first not in text and second not in text

@@ -147,10 +147,11 @@ def test_token_verbs_move_the_overlap_and_delivery_sets_the_rotation_date() -> N
     ledger = confirm_change(ledger, base, by="ann", at=T1)
     entry = ledger.get("main/seed-bot")
     assert entry is not None and entry.old_token_expires_at == "2026-12-08T09:00:00Z"
-    for action in ("expire_old", "rotate_now"):
+    for action in ("expire_old", "rotate_now", "cancel_rotation"):
         change = dataclasses.replace(base, action=action)
         after = confirm_change(ledger, change, by="ann", at=T1).get("main/seed-bot")
         assert after is not None and after.old_token_expires_at is None
+        assert after.history[-1].event == action
 
 
 def test_the_integration_plan_takes_the_plan_options_and_a_clock() -> None:
@@ -217,6 +218,22 @@ def test_file_round_trip_is_schema_valid_and_atomic(tmp_path: Path) -> None:
     assert load_ledger(path) == ledger
     save_ledger(path, Ledger())
     assert load_ledger(path) == Ledger()
+
+
+def test_the_clock_of_a_confirmation_is_recorded_and_checked() -> None:
+    (change,) = _pending(_desired(BOT), Ledger())
+    ledger = confirm_change(Ledger(), change, by="ann", at=T0, clock="upstream")
+    text = ledger.to_json()
+    assert '"clock": "upstream"' in text
+    (event,) = parse_ledger(text, "L.json").entries["main/seed-bot"].history
+    assert (event.clock, event.at) == ("upstream", "2026-11-28T17:36:00Z")
+    older = _text()  # recorded before events said whose clock: still read
+    assert '"clock"' not in older
+    assert (
+        parse_ledger(older, "L.json").entries["main/seed-bot"].history[0].clock is None
+    )
+    with pytest.raises(HlsyncError, match="'sundial' is not one of"):
+        parse_ledger(text.replace('"upstream"', '"sundial"'), "L.json")
 
 
 def test_failed_write_leaves_the_old_ledger_and_no_temp_file(
