@@ -43,6 +43,12 @@ class Command:
 
 COMMANDS: tuple[Command, ...] = (
     Command(
+        "init",
+        "Scaffold a config, its .gitignore and the CI files (asks on a terminal; "
+        "flags for scripts).",
+        arguments.configure_init,
+    ),
+    Command(
         "validate",
         "Check a config file or directory (YAML syntax, schema, scopes, contacts).",
         arguments.configure_validate,
