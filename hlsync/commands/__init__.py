@@ -106,4 +106,9 @@ COMMANDS: tuple[Command, ...] = (
         "Manage the embedded sandbox (the emulator state beside a config).",
         arguments.configure_sandbox,
     ),
+    Command(
+        "completion",
+        "Print the shell completion script for bash, zsh or fish.",
+        arguments.configure_completion,
+    ),
 )

@@ -186,6 +186,9 @@ def add_targeting(parser: argparse.ArgumentParser) -> None:
     )
 
 
+SHELLS = ("bash", "zsh", "fish")
+
+
 def configure_init(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "dir",
@@ -218,6 +221,15 @@ def configure_init(parser: argparse.ArgumentParser) -> None:
         "repository: github, gitlab, pre-commit, or none (repeatable; default: "
         + " and ".join(DEFAULT_CI_KITS)
         + ")",
+    )
+
+
+def configure_completion(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "shell",
+        choices=SHELLS,
+        metavar="SHELL",
+        help="bash, zsh or fish",
     )
 
 
