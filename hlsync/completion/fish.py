@@ -110,15 +110,9 @@ def _option(option: Option) -> str:
 
 
 def _takes(value: Value) -> str:
-    match value.kind:
-        case "choices":
-            return "-x -a " + _quote(" ".join(shell_word(c) for c in value.choices))
-        case "file":
-            return "-r -F"
-        case "dir":
-            return "-x -a '(__fish_complete_directories)'"
-        case "text":
-            return "-x"
+    """An option's value: required (``-r``), and nothing but its values (``-x``)
+    unless it is a file."""
+    return ("-r " if value.kind == "file" else "-x ") + _positional(value)
 
 
 def _positional(value: Value) -> str:

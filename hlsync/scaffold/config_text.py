@@ -67,7 +67,7 @@ scope_sets:
 locations:
 """
 
-_FIRST_SITE = """\
+_SITE = """\
   {key}:
     # The HighLevel location (sub-account) id.
     id: {id}
@@ -85,27 +85,12 @@ _FIRST_SITE = """\
         token:
           # A new token once this one is 90 days old; the old one works 7 days more.
           rotate_every: 90d
-          # Where a new token goes (mode 0600; .hlsync/ is git-ignored). CI writes
-          # this file from the secret {seed_secret} before each run.
-          sink: {{file: {sink}}}
+          # Where a new token goes (mode 0600; .hlsync/ is git-ignored).
+          sink: {{file: {sink}}}  # CI writes it from the secret {seed_secret}
     # What hlsync manages in this location goes here, for example:
     # tags: [vip, newsletter]
     # contacts:
     #   - {{firstName: Ann, email: ann.lee@example.com}}
-"""
-
-_MORE_SITE = """\
-  {key}:
-    id: {id}
-    token: {{env: {token}}}
-    auth: {{integration: {seed}}}
-    integrations:
-      {seed}:
-        description: Seeds this sub-account from the config (least privilege)
-        scope_sets: [seeding]
-        token:
-          rotate_every: 90d
-          sink: {{file: {sink}}}  # CI: from the secret {seed_secret}
 """
 
 
@@ -122,18 +107,23 @@ def render_config(settings: InitSettings, schema: str) -> str:
         target = settings.target
     parts = [_HEAD.format(schema=schema, version=__version__, target=target)]
     for index, site in enumerate(settings.sites):
-        template = _FIRST_SITE if index == 0 else _MORE_SITE
-        parts.append(
-            template.format(
-                key=_key(site.name),
-                id=json.dumps(site.id),
-                token=site.token_variable,
-                seed=SEED_INTEGRATION,
-                seed_secret=site.seed_variable,
-                sink=seed_sink(site),
-            )
+        text = _SITE.format(
+            key=_key(site.name),
+            id=json.dumps(site.id),
+            token=site.token_variable,
+            seed=SEED_INTEGRATION,
+            seed_secret=site.seed_variable,
+            sink=seed_sink(site),
         )
+        # the first location explains each line; the others are the same without
+        parts.append(text if index == 0 else _uncommented(text))
     return "".join(parts)
+
+
+def _uncommented(text: str) -> str:
+    """``text`` without its comment lines (a comment after a value stays)."""
+    kept = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+    return "\n".join(kept) + "\n"
 
 
 def _key(name: str) -> str:
