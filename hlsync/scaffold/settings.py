@@ -65,7 +65,7 @@ class InitSettings:
     folder: Path
     target: str  # "sandbox", "leadconnector" or a URL
     sites: tuple[Site, ...]
-    kits: tuple[str, ...]  # a subset of arguments.CI_KITS, in that order
+    kits: tuple[str, ...]  # a subset of CI_KITS, in that order
 
 
 def parse_site(text: str, flag: str = "--location") -> Site:
@@ -131,7 +131,7 @@ def parse_kits(values: Sequence[str], flag: str = "--ci") -> tuple[str, ...]:
     return tuple(kit for kit in CI_KITS if kit in wanted)
 
 
-def check_sites(sites: Sequence[Site]) -> tuple[Site, ...]:
+def check_sites(sites: Sequence[Site], flag: str = "--location") -> tuple[Site, ...]:
     """No two sites share a name or a token variable (``a-b`` and ``a_b`` would)."""
     seen: dict[str, Site] = {}
     for site in sites:
@@ -139,7 +139,7 @@ def check_sites(sites: Sequence[Site]) -> tuple[Site, ...]:
             other = seen.get(key)
             if other is not None:
                 raise HlsyncError(
-                    f"--location: {other.name!r} and {site.name!r} "
+                    f"{flag}: {other.name!r} and {site.name!r} "
                     + (
                         "are the same name"
                         if other.name == site.name
@@ -218,7 +218,7 @@ def _ask_sites(target: str, ask: Ask, say: Say) -> tuple[Site, ...]:
         default = f"sandbox-{name}" if target == "sandbox" else ""
         site = Site(name, _until_valid(partial(_id_answer, ask, name, default), say))
         try:
-            check_sites([*sites, site])
+            check_sites([*sites, site], "location name")
         except HlsyncError as exc:
             say(f"{exc}")
             continue

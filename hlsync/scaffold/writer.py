@@ -9,8 +9,8 @@ already has, nor leave half a scaffold behind. :func:`write_new_files` therefore
 2. creates the missing folders;
 3. writes each file to a temporary file beside it, fsynced, and links it into place
    with ``os.link``, which fails rather than replace a file that appeared meanwhile;
-4. on any failure removes every file it wrote and every folder it created, and raises
-   one :class:`HlsyncError` saying that nothing was written.
+4. on any failure (an interrupt too) removes every file it wrote and every folder it
+   created, and raises one :class:`HlsyncError` saying that nothing was written.
 """
 
 from __future__ import annotations
@@ -37,20 +37,26 @@ def write_new_files(files: Sequence[tuple[Path, str]], shown: dict[Path, str]) -
             written.append(path)
         for folder in {path.parent for path, _ in files}:
             fsync_dir(folder)
-    except OSError as exc:
-        for path in reversed(written):
-            path.unlink(missing_ok=True)
-        for folder in reversed(created):
-            try:
-                folder.rmdir()
-            except OSError:
-                pass
+    except BaseException as exc:  # an error or Ctrl-C: take back what was written
+        _remove(written, created)
+        if not isinstance(exc, OSError):
+            raise
         where = shown.get(Path(exc.filename), exc.filename) if exc.filename else None
         reason = exc.strerror or str(exc)
         raise HlsyncError(
             f"cannot write {where}: {reason}" if where else f"cannot write: {reason}",
             hints=("nothing was written; fix that and run hlsync init again",),
         ) from exc
+
+
+def _remove(written: Sequence[Path], created: Sequence[Path]) -> None:
+    for path in reversed(written):
+        path.unlink(missing_ok=True)
+    for folder in reversed(created):
+        try:
+            folder.rmdir()
+        except OSError:
+            pass
 
 
 def _refuse_existing(files: Sequence[tuple[Path, str]], shown: dict[Path, str]) -> None:

@@ -245,10 +245,12 @@ def test_existing_files_are_never_overwritten(
 
 
 @pytest.mark.usefixtures("no_terminal")
+@pytest.mark.parametrize("interrupt", [False, True], ids=["disk-full", "ctrl-c"])
 def test_a_failed_write_leaves_nothing_behind(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
+    interrupt: bool,
 ) -> None:
     real_link = os.link
     calls: list[str] = []
@@ -256,18 +258,23 @@ def test_a_failed_write_leaves_nothing_behind(
     def link_twice_then_fail(source: str, target: Path) -> None:
         calls.append(str(target))
         if len(calls) == 3:
+            if interrupt:
+                raise KeyboardInterrupt
             raise OSError(28, "No space left on device", str(target))
         real_link(source, target)
 
     monkeypatch.setattr(os, "link", link_twice_then_fail)
     folder = tmp_path / "new" / "cfg"
     code, out, err = _init(folder, "--location=main=x1", capsys=capsys)
+    assert len(calls) == 3
+    assert list(tmp_path.iterdir()) == []  # files, folders and temporary files gone
+    if interrupt:
+        assert (code, out, err) == (130, "", "interrupted\n")
+        return
     assert (code, out) == (1, "")
     assert err.startswith(f"error: cannot write {folder}/.github/workflows/hlsync.yml")
     assert "No space left on device" in err
     assert "hint: nothing was written" in err
-    assert len(calls) == 3
-    assert list(tmp_path.iterdir()) == []  # files, folders and temporary files gone
 
 
 @pytest.mark.usefixtures("no_terminal")
@@ -326,7 +333,19 @@ def test_on_a_terminal_init_asks_and_asks_again_after_a_bad_answer(
 ) -> None:
     prompts = _answers(
         monkeypatch,
-        ["", "", "", "Shop", "shop", "bad id!", "shopId01", "", "gitlab, pre-commit"],
+        [
+            "",
+            "",
+            "",
+            "main",
+            "dup",
+            "Shop",
+            "shop",
+            "bad id!",
+            "shopId01",
+            "",
+            "gitlab",
+        ],
     )
     code, _, err = _init(tmp_path, capsys=capsys)
     assert code == 0, err
@@ -336,6 +355,8 @@ def test_on_a_terminal_init_asks_and_asks_again_after_a_bad_answer(
         "Location name, as plans will show it [main]: ",
         "HighLevel location id of main [sandbox-main]: ",
         "Another location name (empty when done): ",
+        "HighLevel location id of main [sandbox-main]: ",
+        "Another location name (empty when done): ",
         "Another location name (empty when done): ",
         "HighLevel location id of shop [sandbox-shop]: ",
         "HighLevel location id of shop [sandbox-shop]: ",
@@ -343,6 +364,7 @@ def test_on_a_terminal_init_asks_and_asks_again_after_a_bad_answer(
         "CI files: github, gitlab, pre-commit or none, comma-separated "
         "[github, pre-commit]: ",
     ]
+    assert "location name: 'main' and 'main' are the same name" in err
     assert "location name: location name 'Shop' is not allowed" in err
     assert "location id: 'bad id!' is not a HighLevel location id" in err
     state = load_config(tmp_path, env={})
@@ -350,12 +372,7 @@ def test_on_a_terminal_init_asks_and_asks_again_after_a_bad_answer(
         ("main", "sandbox-main"),
         ("shop", "shopId01"),
     ]
-    assert _files(tmp_path) == [
-        ".gitignore",
-        ".gitlab-ci.yml",
-        ".pre-commit-config.yaml",
-        "hlsync.yaml",
-    ]
+    assert _files(tmp_path) == [".gitignore", ".gitlab-ci.yml", "hlsync.yaml"]
 
 
 def test_input_that_ends_early_writes_nothing(
