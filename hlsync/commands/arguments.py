@@ -217,8 +217,8 @@ def configure_init(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         choices=(*CI_KITS, "none"),
-        help="CI files to write beside the config, at the top of its git "
-        "repository: github, gitlab, pre-commit, or none (repeatable; default: "
+        help="CI files to write, at the top of the git repository holding DIR (else "
+        "in DIR): github, gitlab, pre-commit, or none (repeatable; default: "
         + " and ".join(DEFAULT_CI_KITS)
         + ")",
     )
