@@ -43,6 +43,12 @@ class Command:
 
 COMMANDS: tuple[Command, ...] = (
     Command(
+        "init",
+        "Scaffold a config, its .gitignore and the CI files (asks on a terminal; "
+        "flags for scripts).",
+        arguments.configure_init,
+    ),
+    Command(
         "validate",
         "Check a config file or directory (YAML syntax, schema, scopes, contacts).",
         arguments.configure_validate,
@@ -100,5 +106,10 @@ COMMANDS: tuple[Command, ...] = (
         "sandbox",
         "Manage the embedded sandbox (the emulator state beside a config).",
         arguments.configure_sandbox,
+    ),
+    Command(
+        "completion",
+        "Print the shell completion script for bash, zsh or fish.",
+        arguments.configure_completion,
     ),
 )

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hlsync.emulator.ratelimit import Limits
+from hlsync.scaffold.settings import CI_KITS, DEFAULT_CI_KITS
 
 Configure = Callable[[argparse.ArgumentParser], None]
 
@@ -182,6 +183,53 @@ def add_targeting(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="NAME",
         help="leave this location out (repeatable; 'agency' too)",
+    )
+
+
+SHELLS = ("bash", "zsh", "fish")
+
+
+def configure_init(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "dir",
+        nargs="?",
+        default=".",
+        type=Path,
+        metavar="DIR",
+        help="the folder for the new config (default: .; created when missing)",
+    )
+    parser.add_argument(
+        "--location",
+        action="append",
+        default=[],
+        metavar="NAME=ID",
+        help="a sub-account: its local name and its HighLevel location id "
+        "(repeatable; without any, init asks on a terminal)",
+    )
+    parser.add_argument(
+        "--target",
+        metavar="TARGET",
+        help="sandbox (default), leadconnector (the live API) or the URL of a "
+        "running 'hlsync emulator serve'",
+    )
+    parser.add_argument(
+        "--ci",
+        action="append",
+        default=[],
+        choices=(*CI_KITS, "none"),
+        help="CI files to write, at the top of the git repository holding DIR (else "
+        "in DIR): github, gitlab, pre-commit, or none (repeatable; default: "
+        + " and ".join(DEFAULT_CI_KITS)
+        + ")",
+    )
+
+
+def configure_completion(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "shell",
+        choices=SHELLS,
+        metavar="SHELL",
+        help="bash, zsh or fish",
     )
 
 

@@ -45,6 +45,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "hlsync/schemas/config.schema.json" in names
     assert "hlsync/data/scopes.json" in names
+    for template in ("github-workflow.yml", "gitlab-ci.yml", "pre-commit-config.yaml"):
+        assert f"hlsync/scaffold/templates/{template}" in names
     target = work / "site"
     subprocess.run(
         [
@@ -116,3 +118,16 @@ def test_installed_cli_validates_the_examples(
     result = _run(installed, tmp_path, "validate", str(REPO / "examples" / example))
     assert result.returncode == 0, result.stderr
     assert "valid" in result.stdout
+
+
+def test_installed_init_writes_the_kit_and_points_at_the_installed_schema(
+    installed: Path, tmp_path: Path
+) -> None:
+    result = _run(installed, tmp_path, "init", "--location=main=x1", "--ci=gitlab")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / ".gitlab-ci.yml").read_text().startswith("# hlsync in GitLab")
+    modeline = (tmp_path / "hlsync.yaml").read_text().splitlines()[0]
+    schema = (tmp_path / modeline.split("$schema=")[1]).resolve()
+    assert schema == (installed / "hlsync" / "schemas" / "config.schema.json").resolve()
+    result = _run(installed, tmp_path, "validate")
+    assert result.returncode == 0, result.stderr

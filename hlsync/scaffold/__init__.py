@@ -1,0 +1,1 @@
+"""``hlsync init``: settings, the config text, the CI kit (templates/), and the writer."""
