@@ -38,6 +38,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from hlsync.emulator.admin_contacts import contact_routes
 from hlsync.emulator.auth import DEFAULT_OVERLAP, AuthRegistry, Integration, Level
 from hlsync.emulator.clock import isoformat, parse_iso
 from hlsync.emulator.errors import EmulatorError
@@ -82,6 +83,7 @@ def admin_routes() -> list[BaseRoute]:
         Route(f"{p}/requests", get_requests, methods=["GET"]),
         Route(f"{p}/requests", clear_requests, methods=["DELETE"]),
         Route(f"{p}/stats", get_stats, methods=["GET"]),
+        *contact_routes(p),
     ]
 
 

@@ -135,6 +135,8 @@ _SEARCH_FIELDS = (
     "type",
     "source",
     "dnd",
+    "validEmail",
+    "businessId",
     "website",
     "timezone",
     "dateOfBirth",
@@ -166,7 +168,7 @@ def _derived(record: Record, v3: bool) -> Record:
         deleted=False,
         bounceEmail=False,
         unsubscribeEmail=False,
-        followers=[],
+        followers=record.get("followers") or [],
         additionalEmails=[],
         additionalPhones=[],
     )

@@ -34,7 +34,7 @@ from typing import Any, Protocol
 from hlsync.emulator import search
 from hlsync.emulator.errors import EmulatorError
 from hlsync.emulator.items import LocationItems
-from hlsync.emulator.itemstore import new_id
+from hlsync.emulator.itemstore import new_id, new_ids
 from hlsync.emulator.search_query import SearchQuery
 
 Record = dict[str, Any]
@@ -270,6 +270,55 @@ class Store:
         record["dateUpdated"] = self.now()
         self._write_contact(before, record)
         self.items.ensure_tags(record["locationId"], record["tags"])
+        return record
+
+    def add_contacts(self, location_id: str, records: list[Record]) -> list[str]:
+        """Add whole contacts (the admin bulk load, ``bulk_load``), checked by the
+        caller: each record's ``id`` is free, its fields in the store's form.
+
+        Missing ``id``, ``dateAdded``/``dateUpdated`` (now) and the defaults a create
+        gives are filled in; tags join the location's tag list. The contacts are seed
+        data, not writes: no search-lag history is kept for them. Returns the ids.
+        """
+        now = self.now()
+        ids: list[str] = []
+        tags: dict[str, str] = {}
+        put = self._persistence.put
+        fresh = iter(new_ids(sum("id" not in fields for fields in records)))
+        for fields in records:
+            record: Record = {
+                "id": fields.get("id") or next(fresh),
+                "locationId": location_id,
+                "type": "lead",
+                "tags": [],
+                "customFields": [],
+                "dnd": False,
+                "dateAdded": now,
+                **fields,
+            }
+            record.setdefault("dateUpdated", record["dateAdded"])
+            record["tags"] = merge_tags([], record["tags"])
+            for tag in record["tags"]:
+                tags.setdefault(tag.lower(), tag)
+            self._contacts[record["id"]] = record
+            self._index_add(record)
+            put(KIND_CONTACT, record["id"], record)
+            ids.append(record["id"])
+        self._index(location_id).invalidate()
+        self.items.ensure_tags(location_id, tags.values())
+        return ids
+
+    def set_activity(self, id: str, fields: dict[str, Any]) -> Record:
+        """Set a contact's activity (``contact_activity``; ``None`` clears a field).
+        Not an edit of the contact: ``dateUpdated`` stays. 400 for an unknown id."""
+        before = self._require_contact(id)
+        record = dict(before)
+        for key, value in fields.items():
+            if value is None:
+                record.pop(key, None)
+            else:
+                record[key] = value
+        self._write_contact(before, record)
         return record
 
     def delete_contact(self, id: str) -> Record:
