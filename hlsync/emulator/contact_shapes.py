@@ -111,6 +111,7 @@ _LIST_FIELDS = (
     "customFields",
     "tags",
     "followers",
+    "businessId",
 )
 _SEARCH_FIELDS = (
     "id",

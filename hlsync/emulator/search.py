@@ -90,12 +90,13 @@ def _lower(value: Any) -> Any:
 
 def matches(query: SearchQuery, record: Record) -> bool:
     """True when ``record`` satisfies every top-level filter and the free text."""
-    if query.text and not _text_matches(query.text, record):
+    if query.text and not text_matches(query.text, record):
         return False
     return all(_evaluate(node, record) for node in query.filters)
 
 
-def _text_matches(text: str, record: Record) -> bool:
+def text_matches(text: str, record: Record) -> bool:
+    """Does lower-case ``text`` occur in the record's name, email, phone or company?"""
     names = (record.get("firstName"), record.get("lastName"))
     haystack = [
         " ".join(p for p in names if p),

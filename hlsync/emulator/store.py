@@ -369,6 +369,11 @@ class Store:
                 return ids[0], field_name
         return None
 
+    def contacts_of(self, location_id: str) -> list[Record]:
+        """Every contact of the location, in no particular order."""
+        index = self._indexes.get(location_id)
+        return [self._contacts[cid] for cid in index.ids] if index else []
+
     def contact_count(self, location_id: str) -> int:
         index = self._indexes.get(location_id)
         return len(index.ids) if index else 0
