@@ -4,27 +4,9 @@ It is meant for tests, benchmarks, the sandbox and hlsync's Private Integration 
 driver", and is served on loopback only (``hlsync emulator serve`` refuses other hosts
 unless ``--allow-remote``). Errors use upstream's shapes: 404 ``{statusCode, message}``,
 409 for a wrong state (e.g. no rotation in progress), 422 with a message array for a bad
-body. Routes:
-
-=======  ===========================================  ====================================
-GET      /_emulator/                                  summary (counts, clock, limits)
-GET/POST /_emulator/agencies                          list / create (+ bootstrap token)
-GET/POST /_emulator/locations                         list / create (+ bootstrap token)
-PATCH    /_emulator/locations/{id}/settings           e.g. ``{"allowDuplicateContact": true}``
-GET/POST /_emulator/integrations                      list (never tokens) / create (token once)
-GET/PATCH/DELETE /_emulator/integrations/{id}         one; edit name/description/scopes
-POST     /_emulator/integrations/{id}/rotate          ``{"mode": "later"|"now", "overlapDays": 7}``
-POST     /_emulator/integrations/{id}/cancel-rotation
-POST     /_emulator/integrations/{id}/expire-old
-POST     /_emulator/integrations/{id}/token-check     ``{"sha256": hex}`` -> ``{"live", "current"}``
-POST     /_emulator/token-owner                       ``{"token": value}`` → ``{"integrationId"}`` (null: none)
-GET/POST /_emulator/clock                             ``{"set": iso}`` | ``{"advance": s}`` | ``{"real": true}``
-GET/PUT/DELETE /_emulator/faults                      ``{"seed": 1, "rules": [...]}``
-GET/PUT  /_emulator/limits                            ``{"burstMax", "intervalMs", "dailyMax"}``
-DELETE   /_emulator/limits/counters                   forget rate-limit counters
-GET/DELETE /_emulator/requests                        log (``?route=&status=&since=``)
-GET      /_emulator/stats                             counters by route, status, token
-=======  ===========================================  ====================================
+body. Every route is described in ``docs/emulator-admin-api.md``; a test compares that
+page with :func:`admin_routes`, so a new route needs its section there. The contact
+routes (bulk load, activity) are in ``admin_contacts``.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@
 for it and the *kind* of its values, which decides how a filter compares them
 (``search``). :data:`CUSTOM_FIELD_OPERATORS` does the same for ``customFields.<id>`` by
 the field's ``dataType``; :data:`NESTED` for the sub-fields of the ``opportunities``
-nested filter. ``docs/emulator-search.md`` shows these tables, and a test keeps the page
-and the tables equal.
+nested filter. ``docs/emulator-search.md`` shows these tables, and
+``tests/unit/test_search_docs.py`` keeps the page and the tables equal.
 
 Kinds:
 
@@ -109,9 +109,11 @@ CUSTOM_FIELD_OPERATORS: dict[str, FieldRule] = {
 
 # ``{"field": "opportunities", "operator": "nested", "value": [sub-filters]}``.
 NESTED_FIELD = "opportunities"
-NESTED: dict[str, FieldRule] = dict.fromkeys(
-    ("pipelineId", "pipelineStageId", "status"), FieldRule(FOUR)
-)
+NESTED: dict[str, FieldRule] = {
+    "pipelineId": FieldRule(FOUR, "exact"),
+    "pipelineStageId": FieldRule(FOUR, "exact"),
+    "status": FieldRule(FOUR),
+}
 
 SORT_FIELDS = frozenset(
     {
