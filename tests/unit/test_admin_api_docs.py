@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from starlette.routing import Route
+
 from hlsync.emulator.admin import admin_routes
 from tests.conftest import REPO
 
@@ -20,7 +22,8 @@ def served() -> set[tuple[str, str]]:
     return {
         (method, route.path)
         for route in admin_routes()
-        for method in getattr(route, "methods", None) or ()
+        if isinstance(route, Route)
+        for method in route.methods or ()
         if method != "HEAD"
     }
 
