@@ -38,6 +38,13 @@ _DTO: dict[str, Prop] = {k: v for k, v in CREATE_CONTACT.items() if k != "locati
 _DATES = frozenset({"dateAdded", "dateUpdated"})
 _OWN = _DATES | {"id", "locationId"}
 _KNOWN = frozenset(_DTO) | _OWN | frozenset(ACTIVITY)
+# Properties any string fits: a str value needs no check_value call (the fast path of a
+# load of 100,000 lines).
+_PLAIN_STRINGS = {
+    key: str
+    for key, prop in _DTO.items()
+    if prop.kind == "string" and not prop.enum and not prop.required
+}
 
 
 class BulkLoad:
@@ -138,8 +145,12 @@ class BulkLoad:
             self._problem(number, "not a JSON object")
             return
         problems: list[str] = []
-        record = self._contact(body, problems)
         extra = body.keys() - _DTO.keys()
+        record = self._contact(
+            {k: v for k, v in body.items() if k in _DTO} if extra else body,
+            body.get("id"),
+            problems,
+        )
         if extra:
             problems.extend(
                 f"property {k} should not exist" for k in extra if k not in _KNOWN
@@ -156,11 +167,14 @@ class BulkLoad:
             self.records.append({k: v for k, v in record.items() if v is not None})
             self._lines.append(number)
 
-    def _contact(self, body: dict[str, Any], problems: list[str]) -> Record:
-        contact = {k: v for k, v in body.items() if k in _DTO}
+    def _contact(
+        self, contact: dict[str, Any], contact_id: Any, problems: list[str]
+    ) -> Record:
+        """The store form of the line's contact properties (``contact``)."""
         shape = [
             problem
             for key, value in contact.items()
+            if type(value) is not _PLAIN_STRINGS.get(key)
             for problem in check_value(key, value, _DTO[key])
         ]
         if shape:
@@ -171,7 +185,6 @@ class BulkLoad:
         except EmulatorError as exc:
             problems.extend(exc.body["message"])
             return {}
-        contact_id = body.get("id")
         if contact_id is not None:
             if isinstance(contact_id, str) and contact_id and "/" not in contact_id:
                 fields["id"] = contact_id

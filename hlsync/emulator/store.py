@@ -283,7 +283,8 @@ class Store:
         now = self.now()
         ids: list[str] = []
         tags: dict[str, str] = {}
-        put = self._persistence.put
+        put, contacts = self._persistence.put, self._contacts
+        index = self._index(location_id)
         fresh = iter(new_ids(sum("id" not in fields for fields in records)))
         for fields in records:
             record: Record = {
@@ -297,14 +298,18 @@ class Store:
                 **fields,
             }
             record.setdefault("dateUpdated", record["dateAdded"])
-            record["tags"] = merge_tags([], record["tags"])
-            for tag in record["tags"]:
-                tags.setdefault(tag.lower(), tag)
-            self._contacts[record["id"]] = record
-            self._index_add(record)
-            put(KIND_CONTACT, record["id"], record)
-            ids.append(record["id"])
-        self._index(location_id).invalidate()
+            if record["tags"]:
+                record["tags"] = merge_tags([], record["tags"])
+                for tag in record["tags"]:
+                    tags.setdefault(tag.lower(), tag)
+            contact_id = record["id"]
+            contacts[contact_id] = record
+            index.ids.add(contact_id)
+            _add_to(index.by_email, _email_key(record), contact_id)
+            _add_to(index.by_phone, _phone_key(record), contact_id)
+            put(KIND_CONTACT, contact_id, record)
+            ids.append(contact_id)
+        index.invalidate()
         self.items.ensure_tags(location_id, tags.values())
         return ids
 
