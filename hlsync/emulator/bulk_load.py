@@ -82,21 +82,10 @@ class BulkLoad:
         self._raise_if_bad()
 
     def _take_all(self, lines: list[bytes]) -> None:
-        """Decode a chunk's lines in one go (one JSON array), line by line only when
-        that fails, to say which line is bad."""
-        numbered = [
-            (n, raw) for n, raw in enumerate(lines, self._number + 1) if raw.strip()
-        ]
-        self._number += len(lines)
-        try:
-            bodies = json.loads(b"[" + b",".join(raw for _, raw in numbered) + b"]")
-        except (ValueError, UnicodeDecodeError):
-            bodies = None
-        if not isinstance(bodies, list) or len(bodies) != len(numbered):
-            # a bad line, or one that held several values ("1, 2")
-            bodies = [_decoded(raw) for _, raw in numbered]
-        for (number, _), body in zip(numbered, bodies, strict=True):
-            self._take(number, body)
+        for raw in lines:
+            self._number += 1
+            if raw.strip():
+                self._take(self._number, _decoded(raw))
 
     def check(self, store: Store) -> None:
         """Compare the lines with the store (ids, duplicates); 422 if any clash."""
@@ -142,7 +131,8 @@ class BulkLoad:
 
     def _take(self, number: int, body: Any) -> None:
         if not isinstance(body, dict):
-            self._problem(number, "not a JSON object")
+            bad = isinstance(body, _Undecodable)
+            self._problem(number, "not valid JSON" if bad else "not a JSON object")
             return
         problems: list[str] = []
         extra = body.keys() - _DTO.keys()

@@ -48,6 +48,7 @@ _GET_FIELDS = (
     "fullNameLowerCase",
     "lastNameLowerCase",
     "customFields",
+    "businessId",
 )
 _CREATE_FIELDS = (
     "id",

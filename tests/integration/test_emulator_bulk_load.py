@@ -71,6 +71,7 @@ def test_bulk_load_is_all_or_nothing(emulator: LiveEmulator) -> None:
     body = lines(
         {"email": "fine@x.io"},
         "not json",
+        "[1, 2]",
         {"email": "bad"},
         {"email": "fine@x.io"},
         {"phone": 42, "shoeSize": 9},
@@ -81,13 +82,14 @@ def test_bulk_load_is_all_or_nothing(emulator: LiveEmulator) -> None:
         response = load(admin, body)
     assert response.status_code == 422
     assert response.json()["message"] == [
-        "line 2: not a JSON object",
-        "line 3: email must be an email",
-        "line 5: phone must be a string",
-        "line 5: property shoeSize should not exist",
-        "line 6: locationId must be the location loaded into",
-        "line 7: dateAdded must be an ISO 8601 time or epoch milliseconds",
-        "line 7: followers must be an array of strings",
+        "line 2: not valid JSON",
+        "line 3: not a JSON object",
+        "line 4: email must be an email",
+        "line 6: phone must be a string",
+        "line 6: property shoeSize should not exist",
+        "line 7: locationId must be the location loaded into",
+        "line 8: dateAdded must be an ISO 8601 time or epoch milliseconds",
+        "line 8: followers must be an array of strings",
     ]
     assert search(emulator) == []
     with emulator.client() as admin:
