@@ -7,8 +7,6 @@ Like every ``/_emulator/`` route they pass no rate limit, fault or request log
 
 from __future__ import annotations
 
-import json
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -17,6 +15,7 @@ from hlsync.emulator.bulk_load import BulkLoad
 from hlsync.emulator.contact_activity import FIELDS as ACTIVITY
 from hlsync.emulator.contact_activity import activity_fields
 from hlsync.emulator.errors import EmulatorError
+from hlsync.emulator.handling import admin_body
 from hlsync.emulator.state import EmulatorState
 
 
@@ -45,13 +44,7 @@ async def load_contacts(request: Request) -> Response:
 
 async def set_activity(request: Request) -> Response:
     """Set (``null``: clear) activity keys of one contact; answers them all."""
-    raw = await request.body()
-    try:
-        body = json.loads(raw or b"{}")
-    except ValueError as exc:
-        raise EmulatorError.bad_request("request body is not valid JSON") from exc
-    if not isinstance(body, dict):
-        raise EmulatorError.unprocessable(["request body must be a JSON object"])
+    body = await admin_body(request)
     problems = [f"property {k} should not exist" for k in body if k not in ACTIVITY]
     fields = activity_fields(body, problems)
     if problems:

@@ -235,12 +235,7 @@ class Store:
         """Create a contact from normalised ``fields`` (no duplicate check here)."""
         now = self.now()
         record: Record = {
-            "id": new_id(),
-            "locationId": location_id,
-            "type": "lead",
-            "tags": [],
-            "customFields": [],
-            "dnd": False,
+            **_new_contact(new_id(), location_id),
             **{k: v for k, v in fields.items() if v is not None},
             "dateAdded": now,
             "dateUpdated": now,
@@ -288,12 +283,7 @@ class Store:
         fresh = iter(new_ids(sum("id" not in fields for fields in records)))
         for fields in records:
             record: Record = {
-                "id": fields.get("id") or next(fresh),
-                "locationId": location_id,
-                "type": "lead",
-                "tags": [],
-                "customFields": [],
-                "dnd": False,
+                **_new_contact(fields.get("id") or next(fresh), location_id),
                 "dateAdded": now,
                 **fields,
             }
@@ -510,6 +500,18 @@ class Store:
         index.ids.discard(record["id"])
         _drop_from(index.by_email, _email_key(record), record["id"])
         _drop_from(index.by_phone, _phone_key(record), record["id"])
+
+
+def _new_contact(contact_id: str, location_id: str) -> Record:
+    """What a contact holds before its own fields: upstream's defaults."""
+    return {
+        "id": contact_id,
+        "locationId": location_id,
+        "type": "lead",
+        "tags": [],
+        "customFields": [],
+        "dnd": False,
+    }
 
 
 def merge_tags(current: Iterable[str], added: Iterable[str]) -> list[str]:
