@@ -45,8 +45,9 @@ def search(emulator: LiveEmulator, *filters: dict[str, Any]) -> list[str]:
 
 def test_bulk_load_streams_lines_into_the_store(emulator: LiveEmulator) -> None:
     def chunks() -> Iterator[bytes]:
-        # a line split across two chunks, a blank line, no newline at the end
-        yield b'{"email": "one@x.io", "firstName": "One", "tags": ["vip"]}\n{"email": '
+        # a BOM, a line split across two chunks, a blank line, no newline at the end
+        yield b'\xef\xbb\xbf{"email": "one@x.io", "firstName": "One", "tags": ["vip"]}\n'
+        yield b'{"email": '
         yield b'"two@x.io", "phone": "(202) 555-0142", "id": "myOwnId0000000000001"}\n\n'
         yield b'{"email": "three@x.io", "dateAdded": "2025-01-02T03:04:05Z"}'
 
