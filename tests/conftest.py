@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
-pytest_plugins = ["tests.emulator_fixtures"]
+pytest_plugins = ["tests.emulator_fixtures", "tests.wheel_fixtures"]
 
 # Property tests run the same examples on every machine (a CI failure reproduces
 # locally), write no example database into the checkout, and are not timed: a loaded

@@ -4,32 +4,13 @@ It is meant for tests, benchmarks, the sandbox and hlsync's Private Integration 
 driver", and is served on loopback only (``hlsync emulator serve`` refuses other hosts
 unless ``--allow-remote``). Errors use upstream's shapes: 404 ``{statusCode, message}``,
 409 for a wrong state (e.g. no rotation in progress), 422 with a message array for a bad
-body. Routes:
-
-=======  ===========================================  ====================================
-GET      /_emulator/                                  summary (counts, clock, limits)
-GET/POST /_emulator/agencies                          list / create (+ bootstrap token)
-GET/POST /_emulator/locations                         list / create (+ bootstrap token)
-PATCH    /_emulator/locations/{id}/settings           e.g. ``{"allowDuplicateContact": true}``
-GET/POST /_emulator/integrations                      list (never tokens) / create (token once)
-GET/PATCH/DELETE /_emulator/integrations/{id}         one; edit name/description/scopes
-POST     /_emulator/integrations/{id}/rotate          ``{"mode": "later"|"now", "overlapDays": 7}``
-POST     /_emulator/integrations/{id}/cancel-rotation
-POST     /_emulator/integrations/{id}/expire-old
-POST     /_emulator/integrations/{id}/token-check     ``{"sha256": hex}`` -> ``{"live", "current"}``
-POST     /_emulator/token-owner                       ``{"token": value}`` → ``{"integrationId"}`` (null: none)
-GET/POST /_emulator/clock                             ``{"set": iso}`` | ``{"advance": s}`` | ``{"real": true}``
-GET/PUT/DELETE /_emulator/faults                      ``{"seed": 1, "rules": [...]}``
-GET/PUT  /_emulator/limits                            ``{"burstMax", "intervalMs", "dailyMax"}``
-DELETE   /_emulator/limits/counters                   forget rate-limit counters
-GET/DELETE /_emulator/requests                        log (``?route=&status=&since=``)
-GET      /_emulator/stats                             counters by route, status, token
-=======  ===========================================  ====================================
+body. Every route is described in ``docs/emulator-admin-api.md``; a test compares that
+page with :func:`admin_routes`, so a new route needs its section there. The contact
+routes (bulk load, activity) are in ``admin_contacts``.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -38,10 +19,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from hlsync.emulator.admin_contacts import contact_routes
 from hlsync.emulator.auth import DEFAULT_OVERLAP, AuthRegistry, Integration, Level
 from hlsync.emulator.clock import isoformat, parse_iso
 from hlsync.emulator.errors import EmulatorError
 from hlsync.emulator.faults import FaultRule
+from hlsync.emulator.handling import admin_body
 from hlsync.emulator.ratelimit import Limits
 from hlsync.emulator.state import EmulatorState
 
@@ -82,29 +65,13 @@ def admin_routes() -> list[BaseRoute]:
         Route(f"{p}/requests", get_requests, methods=["GET"]),
         Route(f"{p}/requests", clear_requests, methods=["DELETE"]),
         Route(f"{p}/stats", get_stats, methods=["GET"]),
+        *contact_routes(p),
     ]
 
 
 def _state(request: Request) -> EmulatorState:
     state: EmulatorState = request.app.state.emulator
     return state
-
-
-async def _body(request: Request, allowed: set[str]) -> dict[str, Any]:
-    """The JSON object body; 400 if not JSON, 422 for unknown properties."""
-    raw = await request.body()
-    try:
-        data = json.loads(raw or b"{}")
-    except ValueError as exc:
-        raise EmulatorError.bad_request("request body is not valid JSON") from exc
-    if not isinstance(data, dict):
-        raise EmulatorError.unprocessable(["request body must be a JSON object"])
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise EmulatorError.unprocessable(
-            [f"property {k} should not exist" for k in unknown]
-        )
-    return data
 
 
 def _optional(data: dict[str, Any], key: str) -> str | None:
@@ -141,7 +108,7 @@ async def list_agencies(request: Request) -> Response:
 
 
 async def create_agency(request: Request) -> Response:
-    data = await _body(request, {"id", "name"})
+    data = await admin_body(request, {"id", "name"})
     company_id = _required(data, "id")
     name = _optional(data, "name") or company_id
     agency, token = _state(request).provision_agency(company_id, name)
@@ -157,7 +124,7 @@ async def list_locations(request: Request) -> Response:
 
 
 async def create_location(request: Request) -> Response:
-    data = await _body(request, {"id", "companyId", "name", "settings"})
+    data = await admin_body(request, {"id", "companyId", "name", "settings"})
     company_id = _required(data, "companyId")
     name = _required(data, "name")
     location_id = _optional(data, "id")
@@ -171,13 +138,7 @@ async def create_location(request: Request) -> Response:
 
 
 async def patch_settings(request: Request) -> Response:
-    raw = await request.body()
-    try:
-        settings = json.loads(raw or b"{}")
-    except ValueError as exc:
-        raise EmulatorError.bad_request("request body is not valid JSON") from exc
-    if not isinstance(settings, dict):
-        raise EmulatorError.unprocessable(["request body must be a JSON object"])
+    settings = await admin_body(request)
     state = _state(request)
     with state.lock:
         location = state.store.update_location_settings(
@@ -202,7 +163,7 @@ async def list_integrations(request: Request) -> Response:
 
 async def create_integration(request: Request) -> Response:
     """``locationId`` makes a sub-account integration, else ``companyId`` an agency one."""
-    data = await _body(
+    data = await admin_body(
         request, {"name", "description", "scopes", "companyId", "locationId"}
     )
     name = _required(data, "name")
@@ -257,7 +218,7 @@ async def get_integration(request: Request) -> Response:
 
 
 async def patch_integration(request: Request) -> Response:
-    data = await _body(request, {"name", "description", "scopes"})
+    data = await admin_body(request, {"name", "description", "scopes"})
     name = _optional(data, "name")
     description = data.get("description")
     if description is not None and not isinstance(description, str):
@@ -282,7 +243,7 @@ async def delete_integration(request: Request) -> Response:
 
 
 async def rotate(request: Request) -> Response:
-    data = await _body(request, {"mode", "overlapDays"})
+    data = await admin_body(request, {"mode", "overlapDays"})
     mode = data.get("mode", "later")
     if mode not in ("later", "now"):
         raise EmulatorError.unprocessable(['mode must be "later" or "now"'])
@@ -313,7 +274,7 @@ async def expire_old(request: Request) -> Response:
 async def token_check(request: Request) -> Response:
     """Does the token with this sha256 belong to the integration, and is it its current
     one? The api driver's cheap check of a sink (no scope needed, no value sent)."""
-    data = await _body(request, {"sha256"})
+    data = await admin_body(request, {"sha256"})
     digest = _required(data, "sha256")
     if len(digest) != 64 or any(c not in "0123456789abcdefABCDEF" for c in digest):
         raise EmulatorError.unprocessable(["sha256 must be 64 hexadecimal digits"])
@@ -327,7 +288,7 @@ async def token_owner(request: Request) -> Response:
     """Which integration a token belongs to (null: unknown or expired). The api driver
     asks it to keep, of two integrations with one name, the one whose token a sink
     holds; the token is only hashed, never stored or logged."""
-    data = await _body(request, {"token"})
+    data = await admin_body(request, {"token"})
     value = _required(data, "token")
     state = _state(request)
     with state.lock:
@@ -346,7 +307,7 @@ async def get_clock(request: Request) -> Response:
 
 async def post_clock(request: Request) -> Response:
     """Exactly one of ``set`` (ISO time), ``advance`` (seconds) or ``real: true``."""
-    data = await _body(request, {"set", "advance", "real"})
+    data = await admin_body(request, {"set", "advance", "real"})
     if len(data) != 1:
         raise EmulatorError.unprocessable(["give exactly one of set, advance or real"])
     clock = _state(request).clock
@@ -374,7 +335,7 @@ async def get_faults(request: Request) -> Response:
 
 
 async def put_faults(request: Request) -> Response:
-    data = await _body(request, {"seed", "rules"})
+    data = await admin_body(request, {"seed", "rules"})
     rules_data = data.get("rules", [])
     if not isinstance(rules_data, list):
         raise EmulatorError.unprocessable(["rules must be an array"])
@@ -400,7 +361,7 @@ async def get_limits(request: Request) -> Response:
 
 
 async def put_limits(request: Request) -> Response:
-    data = await _body(request, {"burstMax", "intervalMs", "dailyMax"})
+    data = await admin_body(request, {"burstMax", "intervalMs", "dailyMax"})
     state = _state(request)
     current = state.limits.limits
     values = {

@@ -46,6 +46,8 @@ from hlsync.emulator.auth import INVALID_JWT, Principal
 from hlsync.emulator.errors import EmulatorError
 from hlsync.emulator.ratelimit import TOO_MANY_REQUESTS, Decision
 from hlsync.emulator.resources import (
+    business_contacts,
+    contact_records,
     contact_search,
     contact_tags,
     contacts,
@@ -66,6 +68,8 @@ RESOURCES: tuple[Callable[[], list[Route]], ...] = (
     contacts.routes,
     contact_search.routes,
     contact_tags.routes,
+    contact_records.routes,
+    business_contacts.routes,
     locations.routes,
     tags.routes,
     custom_fields.routes,

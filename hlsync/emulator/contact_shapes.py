@@ -48,6 +48,7 @@ _GET_FIELDS = (
     "fullNameLowerCase",
     "lastNameLowerCase",
     "customFields",
+    "businessId",
 )
 _CREATE_FIELDS = (
     "id",
@@ -111,6 +112,7 @@ _LIST_FIELDS = (
     "customFields",
     "tags",
     "followers",
+    "businessId",
 )
 _SEARCH_FIELDS = (
     "id",
@@ -135,6 +137,8 @@ _SEARCH_FIELDS = (
     "type",
     "source",
     "dnd",
+    "validEmail",
+    "businessId",
     "website",
     "timezone",
     "dateOfBirth",
@@ -166,7 +170,7 @@ def _derived(record: Record, v3: bool) -> Record:
         deleted=False,
         bounceEmail=False,
         unsubscribeEmail=False,
-        followers=[],
+        followers=record.get("followers") or [],
         additionalEmails=[],
         additionalPhones=[],
     )

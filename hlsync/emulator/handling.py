@@ -4,7 +4,7 @@ They keep the handlers in ``resources/`` to the upstream behaviour itself: readi
 state, the API version, a JSON body (400 on malformed JSON, as upstream's body parser
 answers), query integers (422 when not numeric), the ``succeded``/``succeeded`` flag pair
 of v2/v3, and a route table turned into routes that answer with and without a trailing
-slash, as upstream does.
+slash, as upstream does. ``admin_body`` reads the body of an admin route.
 
 ``EmulatorState`` is imported for typing only: the item store (``items``) loads its
 kinds' rules from the resource modules, which import this one, and ``state`` imports the
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -65,6 +65,26 @@ async def location_body(request: Request, scope: str) -> Any:
     body = await json_body(request)
     require(request, scope, location_id=body_text(body, "locationId"))
     return body
+
+
+async def admin_body(
+    request: Request, allowed: Collection[str] | None = None
+) -> dict[str, Any]:
+    """The JSON object body of an admin request (``{}`` when empty): 400 when it is not
+    JSON, 422 when it is not an object or holds a property not in ``allowed``."""
+    raw = await request.body()
+    try:
+        data = json.loads(raw or b"{}")
+    except ValueError as exc:
+        raise EmulatorError.bad_request("request body is not valid JSON") from exc
+    if not isinstance(data, dict):
+        raise EmulatorError.unprocessable(["request body must be a JSON object"])
+    unknown = [] if allowed is None else sorted(set(data) - set(allowed))
+    if unknown:
+        raise EmulatorError.unprocessable(
+            [f"property {k} should not exist" for k in unknown]
+        )
+    return data
 
 
 def text(value: Any) -> str | None:

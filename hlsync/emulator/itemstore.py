@@ -16,6 +16,7 @@ another item's key answers 400 with the kind's message.
 
 from __future__ import annotations
 
+import os
 import random
 import string
 from collections.abc import Callable, Iterable
@@ -45,6 +46,17 @@ def new_id() -> str:
     character made seeding 20,000 contacts take seconds).
     """
     return "".join(_RANDOM.choices(_ID_ALPHABET, k=20))
+
+
+# Random bytes onto the 62 id characters (the slight bias is harmless: ids are not
+# secrets); a bulk load draws 100,000 ids in milliseconds this way.
+_BYTE_TO_ID = bytes(ord(_ID_ALPHABET[b % len(_ID_ALPHABET)]) for b in range(256))
+
+
+def new_ids(count: int) -> list[str]:
+    """``count`` ids shaped as :func:`new_id` makes them, drawn at once (a bulk load's)."""
+    letters = os.urandom(20 * count).translate(_BYTE_TO_ID).decode("ascii")
+    return [letters[n : n + 20] for n in range(0, 20 * count, 20)]
 
 
 def is_valid_id(value: str) -> bool:

@@ -26,6 +26,9 @@ from hlsync.errors import HlsyncError
 APPLICATION = "hlsync-emulator"
 SCHEMA_VERSION = "1"
 
+# One encoder for every put: ``json.dumps`` with options builds a new one per call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS objects ("
@@ -59,7 +62,7 @@ class MemoryPersistence:
         self._rows: dict[tuple[str, str], str] = {}
 
     def put(self, kind: str, id: str, data: dict[str, Any]) -> None:
-        self._rows[(kind, id)] = json.dumps(data, separators=(",", ":"))
+        self._rows[(kind, id)] = _ENCODER.encode(data)
 
     def delete(self, kind: str, id: str) -> None:
         self._rows.pop((kind, id), None)
@@ -67,8 +70,9 @@ class MemoryPersistence:
     def load(self, kind: str) -> list[tuple[str, dict[str, Any]]]:
         return [
             (key[1], json.loads(text))
-            for key, text in sorted(self._rows.items())
-            if key[0] == kind
+            for key, text in sorted(
+                (key, text) for key, text in self._rows.items() if key[0] == kind
+            )
         ]
 
     def commit(self) -> None:
@@ -140,7 +144,7 @@ class SqlitePersistence:
             )
 
     def put(self, kind: str, id: str, data: dict[str, Any]) -> None:
-        self._pending[(kind, id)] = json.dumps(data, separators=(",", ":"))
+        self._pending[(kind, id)] = _ENCODER.encode(data)
 
     def delete(self, kind: str, id: str) -> None:
         self._pending[(kind, id)] = None

@@ -13,10 +13,17 @@ Assumptions (upstream leaves these open, reference §5.6 and §10):
 - A contact's ``searchAfter`` is its sort values followed by its id, dates as epoch
   milliseconds (the 2025 spec's example ``[1234, "<id>"]``); clients treat it as opaque.
 - ``total`` is exact (never capped at 10,000).
-- String ``eq``/``contains`` compare case-insensitively; ``id`` compares exactly. ``not_eq``
-  and ``not_contains`` match a contact without the field. ``exists`` means present and
-  not empty. Filter values are scalars (≤ 75 characters); ``range`` takes ``gt``/``gte``/
-  ``lt``/``lte`` with ISO dates or epoch milliseconds (numbers for numeric fields).
+- String ``eq``/``contains`` compare case-insensitively; ids (``id``, ``assignedTo``,
+  ``followers``, workflow ids) compare exactly. ``not_eq`` and ``not_contains`` match a
+  contact without the field. ``exists`` means present and not empty (an empty string or
+  list is absent; ``false`` is present). Filter values are scalars (≤ 75 characters);
+  ``range`` bounds are typed by the field (``search_query``).
+- Dates stored as strings (``dateAdded``, DATE custom fields) compare as instants: an
+  ISO date is midnight UTC, a string of digits is epoch milliseconds.
+- The ``opportunities`` nested filter matches a contact when one of its opportunities
+  matches every sub-filter; a contact without opportunities never matches it.
+- A TEXTBOX_LIST value is an object of option id → text; ``customFields.<id>.<option>``
+  sees that option's text, ``customFields.<id>`` every option's.
 - ``query`` (free text) matches a substring of the name, email, phone or company name.
 """
 
@@ -26,10 +33,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from hlsync.emulator.search_fields import DATE_FIELDS
 from hlsync.emulator.search_query import (
-    DATE_FIELDS,
     Filter,
     Group,
+    Nested,
     Node,
     SearchQuery,
     SortKey,
@@ -82,12 +90,13 @@ def _lower(value: Any) -> Any:
 
 def matches(query: SearchQuery, record: Record) -> bool:
     """True when ``record`` satisfies every top-level filter and the free text."""
-    if query.text and not _text_matches(query.text, record):
+    if query.text and not text_matches(query.text, record):
         return False
     return all(_evaluate(node, record) for node in query.filters)
 
 
-def _text_matches(text: str, record: Record) -> bool:
+def text_matches(text: str, record: Record) -> bool:
+    """Does lower-case ``text`` occur in the record's name, email, phone or company?"""
     names = (record.get("firstName"), record.get("lastName"))
     haystack = [
         " ".join(p for p in names if p),
@@ -103,35 +112,57 @@ def _evaluate(node: Node, record: Record) -> bool:
     if isinstance(node, Group):
         results = (_evaluate(child, record) for child in node.filters)
         return any(results) if node.group == "OR" else all(results)
+    if isinstance(node, Nested):
+        return any(
+            isinstance(item, dict)
+            and all(
+                _compare_values(sub, _present(item.get(sub.field)))
+                for sub in node.filters
+            )
+            for item in record.get(node.field) or ()
+        )
     value = field_value(record, node.field)
+    if node.option is not None:
+        value = value.get(node.option) if isinstance(value, dict) else None
+    elif isinstance(value, dict):
+        value = list(value.values())
+    return _compare_values(node, _present(value))
+
+
+def _present(value: Any) -> list[Any]:
+    """The non-empty values of a field (a list field's items)."""
     values: list[Any] = (
         value if isinstance(value, list) else [] if value is None else [value]
     )
-    values = [v for v in values if v not in (None, "")]
+    return [v for v in values if v not in (None, "")]
+
+
+def _compare_values(node: Filter, values: list[Any]) -> bool:
     operator = node.operator
     if operator == "exists":
         return bool(values)
     if operator == "not_exists":
         return not values
     if operator == "eq":
-        return any(_equal(v, node.value, node.field) for v in values)
+        return any(_equal(v, node.value, node.kind) for v in values)
     if operator == "not_eq":
-        return not any(_equal(v, node.value, node.field) for v in values)
+        return not any(_equal(v, node.value, node.kind) for v in values)
     if operator == "contains":
         return any(_contains(v, node.value) for v in values)
     if operator == "not_contains":
         return not any(_contains(v, node.value) for v in values)
-    return any(_in_range(v, node.value) for v in values)
+    convert = to_millis if node.kind == "date" else to_number
+    return any(_in_range(convert(v), node.value) for v in values)
 
 
-def _equal(actual: Any, wanted: Any, name: str) -> bool:
-    if isinstance(actual, bool) or isinstance(wanted, bool):
+def _equal(actual: Any, wanted: Any, kind: str) -> bool:
+    if isinstance(actual, bool) or isinstance(wanted, bool) or kind == "bool":
         if isinstance(wanted, str):
             wanted = wanted.lower() == "true"
         return bool(actual) == bool(wanted) if isinstance(actual, bool) else False
     if isinstance(actual, int | float) or isinstance(wanted, int | float):
         return to_number(actual) == to_number(wanted)
-    if name == "id":
+    if kind == "exact":
         return bool(actual == wanted)
     return str(actual).lower() == str(wanted).lower()
 
@@ -140,10 +171,7 @@ def _contains(actual: Any, wanted: Any) -> bool:
     return str(wanted).lower() in str(actual).lower()
 
 
-def _in_range(actual: Any, bounds: dict[str, float]) -> bool:
-    number = actual if isinstance(actual, int | float) else to_number(actual)
-    if number is None and isinstance(actual, str):
-        number = to_millis(actual)
+def _in_range(number: float | None, bounds: dict[str, float]) -> bool:
     if number is None:
         return False
     checks = {
@@ -182,6 +210,8 @@ def _narrow_all(
 def _narrow_node(
     node: Node, lookup: Callable[[str, str], set[str] | None]
 ) -> set[str] | None:
+    if isinstance(node, Nested):
+        return None
     if isinstance(node, Filter):
         if node.operator == "eq" and isinstance(node.value, str):
             return lookup(node.field, node.value)

@@ -1,11 +1,17 @@
 """The search body of ``POST /contacts/search``, parsed and validated (reference §5.6).
 
 :func:`parse_query` turns a request body into a :class:`SearchQuery` or raises the 422 a
-bad body gets, listing every problem: ``locationId`` and ``pageLimit`` (≤ 500) required;
-``page`` or ``searchAfter``, not both; ``page * pageLimit`` ≤ 10,000 (422 beyond — use
-``searchAfter``); at most 2 ``sort`` entries on the documented sort fields; filters and
-nested ``AND``/``OR`` groups with the operators each field allows (``customFields.<id>``
-by the field's ``dataType``); values ≤ 75 characters; ``query`` ≤ 75 characters.
+bad body gets, listing every problem: ``locationId`` and ``pageLimit`` (1 to 500)
+required; ``page`` or ``searchAfter``, not both; ``page * pageLimit`` ≤ 10,000 (422
+beyond — use ``searchAfter``); at most 2 ``sort`` entries on the documented sort fields;
+filters and nested ``AND``/``OR`` groups with the operators each field allows (the table
+in ``search_fields``; ``customFields.<id>`` by the field's ``dataType``); the
+``opportunities`` nested filter; values ≤ 75 characters; ``query`` ≤ 75 characters.
+
+``range`` bounds (``gt``, ``gte``, ``lt``, ``lte``) are typed by the field: dates
+(``dateAdded``…, DATE custom fields) take ISO dates (``2026-01-31``, midnight UTC), ISO
+date-times (``2026-01-31T12:00:00Z``; naive ones are UTC) or epoch milliseconds (a
+number or a string of digits); NUMERICAL and MONETORY custom fields take numbers.
 Evaluation lives in ``search``.
 """
 
@@ -18,73 +24,23 @@ from datetime import UTC, datetime
 from typing import Any, TypeGuard
 
 from hlsync.emulator.errors import EmulatorError
+from hlsync.emulator.search_fields import (
+    CUSTOM_FIELD_OPERATORS,
+    DATE_FIELDS,
+    FIELDS,
+    NESTED,
+    NESTED_FIELD,
+    SIX,
+    SORT_FIELDS,
+    FieldRule,
+    Kind,
+)
 from hlsync.emulator.validation import normalize_phone
 
 MAX_PAGE_LIMIT = 500
 MAX_PAGE_WINDOW = 10_000
 MAX_VALUE_LENGTH = 75
 MAX_SORT = 2
-
-_SIX = frozenset({"eq", "not_eq", "contains", "not_contains", "exists", "not_exists"})
-_FOUR = frozenset({"eq", "not_eq", "exists", "not_exists"})
-_DATES = frozenset({"range", "exists", "not_exists"})
-_NUMBERS = frozenset({"eq", "not_eq", "range", "exists", "not_exists"})
-
-FIELD_OPERATORS: dict[str, frozenset[str]] = {
-    "id": frozenset({"eq", "not_eq"}),
-    "contactName": _FOUR,
-    **dict.fromkeys(
-        (
-            "address",
-            "businessName",
-            "city",
-            "companyName",
-            "firstNameLowerCase",
-            "lastNameLowerCase",
-            "phone",
-            "postalCode",
-            "source",
-            "state",
-            "tags",
-        ),
-        _SIX,
-    ),
-    **dict.fromkeys(
-        ("assignedTo", "country", "dnd", "email", "timezone", "type", "website"), _FOUR
-    ),
-    **dict.fromkeys(("dateAdded", "dateUpdated", "dateOfBirth"), _DATES),
-}
-CUSTOM_FIELD_OPERATORS: dict[str, frozenset[str]] = {
-    **dict.fromkeys(
-        (
-            "TEXT",
-            "LARGE_TEXT",
-            "SINGLE_OPTIONS",
-            "RADIO",
-            "PHONE",
-            "EMAIL",
-            "TEXTBOX_LIST",
-        ),
-        _SIX,
-    ),
-    **dict.fromkeys(("CHECKBOX", "MULTIPLE_OPTIONS"), _FOUR),
-    **dict.fromkeys(("NUMERICAL", "MONETORY"), _NUMBERS),
-    "DATE": _DATES,
-    "FILE_UPLOAD": frozenset({"exists", "not_exists"}),
-}
-SORT_FIELDS = frozenset(
-    {
-        "firstNameLowerCase",
-        "lastNameLowerCase",
-        "businessName",
-        "dateAdded",
-        "dateUpdated",
-        "email",
-        "dnd",
-        "source",
-    }
-)
-DATE_FIELDS = frozenset({"dateAdded", "dateUpdated", "dateOfBirth"})
 _BODY_KEYS = frozenset(
     {"locationId", "pageLimit", "page", "searchAfter", "filters", "sort", "query"}
 )
@@ -92,18 +48,31 @@ _BODY_KEYS = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class Filter:
+    """``field operator value``; ``kind`` says how values compare (``search_fields``);
+    ``option`` is a TEXTBOX_LIST option id (``customFields.<id>.<option>``)."""
+
     field: str
     operator: str
     value: Any = None
+    kind: Kind = "text"
+    option: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Group:
     group: str  # "AND" | "OR"
-    filters: tuple[Filter | Group, ...]
+    filters: tuple[Filter | Group | Nested, ...]
 
 
-Node = Filter | Group
+@dataclass(frozen=True, slots=True)
+class Nested:
+    """``opportunities`` filters that one and the same opportunity must all match."""
+
+    field: str
+    filters: tuple[Filter, ...]
+
+
+Node = Filter | Group | Nested
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +127,9 @@ def parse_query(body: Mapping[str, Any], field_types: Mapping[str, str]) -> Sear
         problems.append(
             "pageLimit must be a number conforming to the specified constraints"
         )
-    elif not 1 <= page_limit <= MAX_PAGE_LIMIT:
+    elif page_limit < 1:
+        problems.append("pageLimit must not be less than 1")
+    elif page_limit > MAX_PAGE_LIMIT:
         problems.append(f"pageLimit must not be greater than {MAX_PAGE_LIMIT}")
     page = body.get("page")
     if page is not None and (not _is_int(page) or page < 1):
@@ -258,6 +229,10 @@ def _parse_nodes(
                     children, f"{here}.filters", field_types, problems
                 )
                 nodes.append(Group(group, parsed))
+        elif item.get("field") == NESTED_FIELD:
+            nested = _parse_nested(item, here, problems)
+            if nested is not None:
+                nodes.append(nested)
         else:
             parsed_filter = _parse_filter(item, here, field_types, problems)
             if parsed_filter is not None:
@@ -265,8 +240,57 @@ def _parse_nodes(
     return tuple(nodes)
 
 
+def _parse_nested(
+    item: dict[str, Any], here: str, problems: list[str]
+) -> Nested | None:
+    """``{"field": "opportunities", "operator": "nested", "value": [filters]}``."""
+    if set(item) - {"field", "operator", "value"}:
+        problems.append(f"{here} must hold only field, operator and value")
+        return None
+    if item.get("operator") != "nested":
+        problems.append(f"{here}.operator must be nested for {NESTED_FIELD}")
+        return None
+    children = item.get("value")
+    if not isinstance(children, list) or not children:
+        problems.append(f"{here}.value must be a non-empty array of filters")
+        return None
+    found: list[Filter] = []
+    for number, child in enumerate(children):
+        where = f"{here}.value.{number}"
+        if not isinstance(child, dict):
+            problems.append(f"{where} must be an object")
+            continue
+        parsed = _parse_filter(child, where, {}, problems, fields=NESTED)
+        if parsed is not None:
+            found.append(parsed)
+    return Nested(NESTED_FIELD, tuple(found))
+
+
+def _rule_for(
+    name: str, here: str, field_types: Mapping[str, str], problems: list[str]
+) -> tuple[FieldRule, str | None] | None:
+    """The rule of a ``customFields.<id>[.<option>]`` field, and the option id."""
+    _, field_id, *rest = name.split(".", 2)
+    data_type = field_types.get(field_id)
+    if data_type is None:
+        problems.append(f"{here}.field {name} is not a custom field of this location")
+        return None
+    option = rest[0] if rest else None
+    if option is not None and data_type != "TEXTBOX_LIST":
+        problems.append(
+            f"{here}.field {name}: only TEXTBOX_LIST fields are filtered by option"
+        )
+        return None
+    return CUSTOM_FIELD_OPERATORS.get(data_type, FieldRule(SIX)), option
+
+
 def _parse_filter(
-    item: dict[str, Any], here: str, field_types: Mapping[str, str], problems: list[str]
+    item: dict[str, Any],
+    here: str,
+    field_types: Mapping[str, str],
+    problems: list[str],
+    *,
+    fields: Mapping[str, FieldRule] = FIELDS,
 ) -> Filter | None:
     if set(item) - {"field", "operator", "value"}:
         problems.append(f"{here} must hold only field, operator and value")
@@ -275,45 +299,43 @@ def _parse_filter(
     if not isinstance(name, str):
         problems.append(f"{here}.field must be a string")
         return None
-    allowed = FIELD_OPERATORS.get(name)
-    if name.startswith("customFields."):
-        data_type = field_types.get(name.split(".", 2)[1])
-        if data_type is None:
-            problems.append(
-                f"{here}.field {name} is not a custom field of this location"
-            )
+    option: str | None = None
+    rule = fields.get(name)
+    if rule is None and name.startswith("customFields.") and fields is FIELDS:
+        found = _rule_for(name, here, field_types, problems)
+        if found is None:
             return None
-        allowed = CUSTOM_FIELD_OPERATORS.get(data_type, _SIX)
-    if allowed is None:
+        rule, option = found
+    if rule is None:
         problems.append(f"{here}.field {name} is not supported")
         return None
-    if operator not in allowed:
+    if operator not in rule.operators:
         problems.append(
             f"{here}.operator {operator} is not supported for {name}; "
-            f"use one of {', '.join(sorted(allowed))}"
+            f"use one of {', '.join(sorted(rule.operators))}"
         )
         return None
-    value = item.get("value")
+    kind, value = rule.kind, item.get("value")
     if operator in ("exists", "not_exists"):
-        return Filter(name, operator)
+        return Filter(name, operator, None, kind, option)
     if operator == "range":
-        bounds = _parse_range(value, name, here, problems)
-        return Filter(name, operator, bounds) if bounds is not None else None
+        bounds = _parse_range(value, kind, here, problems)
+        return None if bounds is None else Filter(name, operator, bounds, kind, option)
     if isinstance(value, bool) or isinstance(value, int | float):
-        return Filter(name, operator, value)
+        return Filter(name, operator, value, kind, option)
     if not isinstance(value, str) or not value:
         problems.append(f"{here}.value must be a non-empty string, number or boolean")
         return None
     if len(value) > MAX_VALUE_LENGTH:
         problems.append(f"{here}.value must be at most {MAX_VALUE_LENGTH} characters")
         return None
-    if name == "phone" and operator in ("eq", "not_eq"):
+    if kind == "phone" and operator in ("eq", "not_eq"):
         value = normalize_phone(value) or value
-    return Filter(name, operator, value)
+    return Filter(name, operator, value, kind, option)
 
 
 def _parse_range(
-    value: Any, name: str, here: str, problems: list[str]
+    value: Any, kind: Kind, here: str, problems: list[str]
 ) -> dict[str, float] | None:
     if (
         not isinstance(value, dict)
@@ -323,11 +345,15 @@ def _parse_range(
         problems.append(f"{here}.value must be an object of gt, gte, lt, lte")
         return None
     bounds: dict[str, float] = {}
-    is_date = name in DATE_FIELDS or not name.startswith("customFields.")
     for key, bound in value.items():
-        number = to_millis(bound) if is_date else to_number(bound)
+        number = to_millis(bound) if kind == "date" else to_number(bound)
         if number is None:
-            problems.append(f"{here}.value.{key} must be a date or a number")
+            wanted = (
+                "an ISO 8601 date or date-time, or epoch milliseconds"
+                if kind == "date"
+                else "a number"
+            )
+            problems.append(f"{here}.value.{key} must be {wanted}")
             return None
         bounds[key] = number
     return bounds
@@ -348,11 +374,15 @@ def _parse_cursor(
 
 
 def to_millis(value: Any) -> float | None:
-    """Epoch milliseconds of a number or an ISO 8601 string (naive: UTC); else None."""
+    """Epoch milliseconds of a number, a string of digits, or an ISO 8601 date or
+    date-time (naive: UTC); else None."""
     if not isinstance(value, str):
         return to_number(value)
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
     try:
-        when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
     if when.tzinfo is None:
@@ -379,6 +409,8 @@ def _node_json(nodes: Iterable[Node]) -> list[Any]:
     for node in nodes:
         if isinstance(node, Group):
             out.append([node.group, _node_json(node.filters)])
+        elif isinstance(node, Nested):
+            out.append([node.field, "nested", _node_json(node.filters)])
         else:
-            out.append([node.field, node.operator, node.value])
+            out.append([node.field, node.operator, node.value, node.option])
     return out

@@ -34,7 +34,7 @@ from typing import Any, Protocol
 from hlsync.emulator import search
 from hlsync.emulator.errors import EmulatorError
 from hlsync.emulator.items import LocationItems
-from hlsync.emulator.itemstore import new_id
+from hlsync.emulator.itemstore import new_id, new_ids
 from hlsync.emulator.search_query import SearchQuery
 
 Record = dict[str, Any]
@@ -235,12 +235,7 @@ class Store:
         """Create a contact from normalised ``fields`` (no duplicate check here)."""
         now = self.now()
         record: Record = {
-            "id": new_id(),
-            "locationId": location_id,
-            "type": "lead",
-            "tags": [],
-            "customFields": [],
-            "dnd": False,
+            **_new_contact(new_id(), location_id),
             **{k: v for k, v in fields.items() if v is not None},
             "dateAdded": now,
             "dateUpdated": now,
@@ -270,6 +265,55 @@ class Store:
         record["dateUpdated"] = self.now()
         self._write_contact(before, record)
         self.items.ensure_tags(record["locationId"], record["tags"])
+        return record
+
+    def add_contacts(self, location_id: str, records: list[Record]) -> list[str]:
+        """Add whole contacts (the admin bulk load, ``bulk_load``), checked by the
+        caller: each record's ``id`` is free, its fields in the store's form.
+
+        Missing ``id``, ``dateAdded``/``dateUpdated`` (now) and the defaults a create
+        gives are filled in; tags join the location's tag list. The contacts are seed
+        data, not writes: no search-lag history is kept for them. Returns the ids.
+        """
+        now = self.now()
+        ids: list[str] = []
+        tags: dict[str, str] = {}
+        put, contacts = self._persistence.put, self._contacts
+        index = self._index(location_id)
+        fresh = iter(new_ids(sum("id" not in fields for fields in records)))
+        for fields in records:
+            record: Record = {
+                **_new_contact(fields.get("id") or next(fresh), location_id),
+                "dateAdded": now,
+                **fields,
+            }
+            record.setdefault("dateUpdated", record["dateAdded"])
+            if record["tags"]:
+                record["tags"] = merge_tags([], record["tags"])
+                for tag in record["tags"]:
+                    tags.setdefault(tag.lower(), tag)
+            contact_id = record["id"]
+            contacts[contact_id] = record
+            index.ids.add(contact_id)
+            _add_to(index.by_email, _email_key(record), contact_id)
+            _add_to(index.by_phone, _phone_key(record), contact_id)
+            put(KIND_CONTACT, contact_id, record)
+            ids.append(contact_id)
+        index.invalidate()
+        self.items.ensure_tags(location_id, tags.values())
+        return ids
+
+    def set_activity(self, id: str, fields: dict[str, Any]) -> Record:
+        """Set a contact's activity (``contact_activity``; ``None`` clears a field).
+        Not an edit of the contact: ``dateUpdated`` stays. 400 for an unknown id."""
+        before = self._require_contact(id)
+        record = dict(before)
+        for key, value in fields.items():
+            if value is None:
+                record.pop(key, None)
+            else:
+                record[key] = value
+        self._write_contact(before, record)
         return record
 
     def delete_contact(self, id: str) -> Record:
@@ -319,6 +363,11 @@ class Store:
             if ids:
                 return ids[0], field_name
         return None
+
+    def contacts_of(self, location_id: str) -> list[Record]:
+        """Every contact of the location, in no particular order."""
+        index = self._indexes.get(location_id)
+        return [self._contacts[cid] for cid in index.ids] if index else []
 
     def contact_count(self, location_id: str) -> int:
         index = self._indexes.get(location_id)
@@ -451,6 +500,18 @@ class Store:
         index.ids.discard(record["id"])
         _drop_from(index.by_email, _email_key(record), record["id"])
         _drop_from(index.by_phone, _phone_key(record), record["id"])
+
+
+def _new_contact(contact_id: str, location_id: str) -> Record:
+    """What a contact holds before its own fields: upstream's defaults."""
+    return {
+        "id": contact_id,
+        "locationId": location_id,
+        "type": "lead",
+        "tags": [],
+        "customFields": [],
+        "dnd": False,
+    }
 
 
 def merge_tags(current: Iterable[str], added: Iterable[str]) -> list[str]:

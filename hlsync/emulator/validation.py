@@ -40,13 +40,14 @@ def check_body(body: Any, dto: Mapping[str, Prop]) -> dict[str, Any]:
             if prop.required:
                 problems.append(f"{name} should not be empty")
             continue
-        problems.extend(_check_value(name, body[name], prop))
+        problems.extend(check_value(name, body[name], prop))
     if problems:
         raise EmulatorError.unprocessable(problems)
     return body
 
 
-def _check_value(name: str, value: Any, prop: Prop) -> list[str]:
+def check_value(name: str, value: Any, prop: Prop) -> list[str]:
+    """The problems of one property's value (empty when it fits ``prop``)."""
     if value is None:
         if prop.nullable or prop.kind == "any":
             return []

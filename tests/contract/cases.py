@@ -59,6 +59,14 @@ DOCUMENTED: dict[str, dict[str, Any]] = {
             "traceId": {"type": "string"},
         },
     },
+    "timezones": {
+        "type": "object",
+        "required": ["timeZones"],
+        "additionalProperties": False,
+        "properties": {
+            "timeZones": {"type": "array", "items": {"type": "string"}, "minItems": 1}
+        },
+    },
     "duplicate": {
         "type": "object",
         "required": ["contact"],
@@ -133,6 +141,11 @@ CV, CVI = (
 LOC, LOCS = "/locations/{locationId}", "/locations/search"
 SEARCH, DUPLICATE = "/contacts/search", "/contacts/search/duplicate"
 UPSERT = "/contacts/upsert"
+TASKS, TASK = "/contacts/{contactId}/tasks", "/contacts/{contactId}/tasks/{taskId}"
+NOTES, NOTE = "/contacts/{contactId}/notes", "/contacts/{contactId}/notes/{id}"
+EVENTS = "/contacts/{contactId}/appointments"
+BUSINESS = "/contacts/business/{businessId}"
+ZONES = "/locations/{locationId}/timezones"
 # The URL a case calls unless it names another: the world's own location and objects.
 URLS = {
     C: "/contacts/",
@@ -142,6 +155,13 @@ URLS = {
     SEARCH: SEARCH,
     DUPLICATE: DUPLICATE,
     UPSERT: UPSERT,
+    TASKS: "/contacts/{contact}/tasks",
+    TASK: "/contacts/{contact}/tasks/{task}",
+    NOTES: "/contacts/{contact}/notes",
+    NOTE: "/contacts/{contact}/notes/{note}",
+    EVENTS: "/contacts/{contact}/appointments",
+    BUSINESS: "/contacts/business/{business}",
+    ZONES: "/locations/{loc}/timezones",
     LOC: "/locations/{loc}",
     LOCS: LOCS,
     LT: "/locations/{loc}/tags",

@@ -124,6 +124,34 @@ def world(emulator: LiveEmulator, http: httpx.Client) -> World:
         )
     )
     w.ids["contact"] = contact["contact"]["id"]
+    w.ids.update(task="worldTask00000000001", note="worldNote00000000001")
+    w.ids["business"] = "worldBusiness0000001"
+    made(
+        http.patch(
+            f"/_emulator/contacts/{w.ids['contact']}/activity",
+            json={
+                "businessId": w.ids["business"],
+                "tasks": [
+                    {
+                        "id": w.ids["task"],
+                        "title": "Call back",
+                        "dueDate": "2026-07-08T02:30:00.000Z",
+                        "completed": False,
+                    }
+                ],
+                "notes": [{"id": w.ids["note"], "body": "Met at the fair"}],
+                "appointments": [
+                    {
+                        "calendarId": "worldCalendar0000001",
+                        "startTime": "2026-07-16 11:00:00",
+                        "endTime": "2026-07-16 11:30:00",
+                        "title": "Intro",
+                        "appointmentStatus": "confirmed",
+                    }
+                ],
+            },
+        )
+    )
     spare = made(w.call("POST", "/contacts/", json={"locationId": LOCATION_A}))
     w.ids["spare"] = spare["contact"]["id"]
     tag = made(w.call("POST", "/locations/{loc}/tags", json={"name": "world"}))

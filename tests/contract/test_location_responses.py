@@ -23,6 +23,7 @@ from tests.contract.cases import (
 from tests.contract.conftest import World
 from tests.contract.openapi import LOCATIONS
 from tests.contract.test_contact_responses import CONTACT_CASES
+from tests.contract.test_read_responses import READ_CASES
 
 
 def _case(path: str, method: str, status: int, **options: Any) -> Case:
@@ -122,7 +123,8 @@ def test_every_served_operation_is_covered() -> None:
             if method != "HEAD":
                 served.add((method, path.rstrip("/") or "/"))
     covered: dict[tuple[str, str], set[int]] = {}
-    for each in [*CONTACT_CASES.values(), *LOCATION_CASES.values()]:
+    cases = [*CONTACT_CASES.values(), *LOCATION_CASES.values(), *READ_CASES.values()]
+    for each in cases:
         key = (each.method, each.path.rstrip("/") or "/")
         covered.setdefault(key, set()).add(each.status)
     missing = [

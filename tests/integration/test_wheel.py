@@ -1,9 +1,9 @@
 """The built wheel carries its schemas and scope catalog and runs outside the checkout.
 
-Builds the wheel with pip and the declared backend (as `pip install .` does), installs it
-without dependencies into a private folder, and runs `python -m hlsync` from a directory
-outside the repository with only that folder (plus the current environment's third-party
-packages) on the path.
+Uses the wheel built and installed into a private folder by ``installed_wheel``
+(tests/wheel_fixtures.py) and runs `python -m hlsync` from a directory outside the
+repository with only that folder (plus the current environment's third-party packages)
+on the path.
 """
 
 from __future__ import annotations
@@ -11,59 +11,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO
-
-
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = tmp_path_factory.mktemp("wheel")
-    wheels = work / "dist"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            # the backend pyproject names is a test dependency; an isolated build
-            # (what `pip install -e .` in .ci/run does) would first install it again
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(wheels),
-            str(REPO),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    (wheel,) = wheels.glob("hlsync-*.whl")
-    names = set(zipfile.ZipFile(wheel).namelist())
-    assert "hlsync/schemas/config.schema.json" in names
-    assert "hlsync/data/scopes.json" in names
-    for template in ("github-workflow.yml", "gitlab-ci.yml", "pre-commit-config.yaml"):
-        assert f"hlsync/scaffold/templates/{template}" in names
-    target = work / "site"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--no-deps",
-            "-q",
-            "--target",
-            str(target),
-            str(wheel),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return target
 
 
 def _run(site: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -81,14 +33,14 @@ def _run(site: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_installed_package_finds_catalog_and_schemas(
-    installed: Path, tmp_path: Path
+    installed_wheel: Path, tmp_path: Path
 ) -> None:
     probe = (
         "import hlsync, hlsync.resources as r, hlsync.core.catalog as c;"
         "print(hlsync.__file__); print(r.schema_path('config.schema.json'));"
         "print(len(c.load_catalog()))"
     )
-    env = {"PYTHONPATH": str(installed), "PATH": os.environ.get("PATH", "")}
+    env = {"PYTHONPATH": str(installed_wheel), "PATH": os.environ.get("PATH", "")}
     out = subprocess.run(
         [sys.executable, "-P", "-c", probe],
         cwd=tmp_path,
@@ -97,37 +49,44 @@ def test_installed_package_finds_catalog_and_schemas(
         text=True,
         check=True,
     ).stdout.splitlines()
-    assert out[0].startswith(str(installed))
-    assert out[1].startswith(str(installed))
+    assert out[0].startswith(str(installed_wheel))
+    assert out[1].startswith(str(installed_wheel))
     assert out[2] == "91"
 
 
-def test_installed_cli_help_and_scopes(installed: Path, tmp_path: Path) -> None:
-    result = _run(installed, tmp_path, "--help")
+def test_installed_cli_help_and_scopes(installed_wheel: Path, tmp_path: Path) -> None:
+    result = _run(installed_wheel, tmp_path, "--help")
     assert result.returncode == 0, result.stderr
     assert "validate" in result.stdout or "scopes" in result.stdout
-    result = _run(installed, tmp_path, "scopes", "contacts.write")
+    result = _run(installed_wheel, tmp_path, "scopes", "contacts.write")
     assert result.returncode == 0, result.stderr
     assert "POST /contacts/" in result.stdout
 
 
 @pytest.mark.parametrize("example", ["quickstart", "agency"])
 def test_installed_cli_validates_the_examples(
-    installed: Path, tmp_path: Path, example: str
+    installed_wheel: Path, tmp_path: Path, example: str
 ) -> None:
-    result = _run(installed, tmp_path, "validate", str(REPO / "examples" / example))
+    result = _run(
+        installed_wheel, tmp_path, "validate", str(REPO / "examples" / example)
+    )
     assert result.returncode == 0, result.stderr
     assert "valid" in result.stdout
 
 
 def test_installed_init_writes_the_kit_and_points_at_the_installed_schema(
-    installed: Path, tmp_path: Path
+    installed_wheel: Path, tmp_path: Path
 ) -> None:
-    result = _run(installed, tmp_path, "init", "--location=main=x1", "--ci=gitlab")
+    result = _run(
+        installed_wheel, tmp_path, "init", "--location=main=x1", "--ci=gitlab"
+    )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / ".gitlab-ci.yml").read_text().startswith("# hlsync in GitLab")
     modeline = (tmp_path / "hlsync.yaml").read_text().splitlines()[0]
     schema = (tmp_path / modeline.split("$schema=")[1]).resolve()
-    assert schema == (installed / "hlsync" / "schemas" / "config.schema.json").resolve()
-    result = _run(installed, tmp_path, "validate")
+    assert (
+        schema
+        == (installed_wheel / "hlsync" / "schemas" / "config.schema.json").resolve()
+    )
+    result = _run(installed_wheel, tmp_path, "validate")
     assert result.returncode == 0, result.stderr

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 
 from tests.perf import (
     bench_apply,
+    bench_bulk,
     bench_config,
     bench_hostile,
     bench_persist,
@@ -24,6 +25,7 @@ BENCHMARKS: dict[str, Callable[[], list[Figure]]] = {
     "apply": bench_apply.run,
     "search": bench_search.run,
     "hostile": bench_hostile.run,
+    "bulk": bench_bulk.run,
 }
 
 

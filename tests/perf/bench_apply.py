@@ -25,7 +25,6 @@ from pathlib import Path
 from hlsync.config.loader import load_config
 from hlsync.core.model import DesiredState
 from hlsync.core.result import ApplyResult
-from hlsync.emulator.ratelimit import Limits
 from hlsync.engine.applier import apply_plan
 from hlsync.engine.planner import build_plan
 from hlsync.engine.reader import read_observed
@@ -34,6 +33,7 @@ from tests.perf.support import (
     BenchmarkError,
     EmulatorSpec,
     Figure,
+    Limits,
     emulator_process,
     main_for,
     url_config,
@@ -73,14 +73,14 @@ def _measure(label: str, limits: Limits) -> list[Figure]:
         rows = ((f"New{n}", f"new{n:05d}@example.com") for n in range(CREATES))
         desired = load_config(url_config(Path(folder), emulator, rows), env={})
         result, elapsed = asyncio.run(plan_and_apply(desired, emulator.environ()))
-        sent = [r for r in emulator.requests() if r["route"] == UPSERT]
+        sent = [r for r in emulator.requests() if r.route == UPSERT]
     if result.count("ok") != CREATES:
         raise BenchmarkError(f"{result.count('ok')} of {CREATES} creates went through")
-    accepted = sum(1 for r in sent if 200 <= r["status"] < 300)
-    refused = sum(1 for r in sent if r["status"] == 429)
+    accepted = sum(1 for r in sent if 200 <= r.status < 300)
+    refused = sum(1 for r in sent if r.status == 429)
     rate = accepted / elapsed
     budget = limits.burst_max / (limits.interval_ms / 1000)
-    busiest = max(Counter(r["time"][:19] for r in sent).values())  # per whole second
+    busiest = max(Counter(r.time[:19] for r in sent).values())  # per whole second
     bench = f"{TITLE}, {label}"
     return [
         Figure(bench, "apply wall time", elapsed, "s", f"{len(sent)} requests"),

@@ -79,7 +79,7 @@ def run() -> list[Figure]:
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
-    searches = sum(1 for r in reads if r["route"] == "POST /contacts/search")
+    searches = sum(1 for r in reads if r.route == "POST /contacts/search")
     return [
         Figure(
             TITLE,

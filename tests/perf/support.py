@@ -5,45 +5,63 @@ and ends with ``if __name__ == "__main__": main_for(run)`` so that it also runs 
 (``python -m tests.perf.bench_<name>``). ``python -m tests.perf`` runs them all and
 prints one table (``tests/perf/__main__.py``).
 
-Benchmarks that talk HTTP start the emulator in a child process
-(:func:`emulator_process`): the real :class:`~hlsync.emulator.state.EmulatorState`
-behind the real :class:`~hlsync.emulator.server.ServerThread` on 127.0.0.1, seeded
-straight into its store. A separate process keeps the server's work and allocations out
-of the client's wall time and ``tracemalloc`` peak, and off its GIL, as with a real
-``hlsync emulator serve``. The parent reads the request log through the admin API.
-The location's token travels over a pipe and lives only in memory; it is never printed.
+Benchmarks that talk HTTP start ``hlsync emulator serve`` in a child process
+(:func:`emulator_process`) on 127.0.0.1 and build their large locations through its
+admin API's bulk load, as another project would: no benchmark imports the emulator's
+internals. A separate process keeps the server's work and allocations out of the
+client's wall time and ``tracemalloc`` peak, and off its GIL. The parent drives it with
+:class:`hlsync.testing.Emulator` (request log, limits, bulk load). The location's token
+travels through a 0600 tokens file in a private temporary folder and then lives only in
+memory; it is never printed.
 """
 
 from __future__ import annotations
 
 import csv
-import multiprocessing
 import os
 import platform
+import signal
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from hlsync.emulator.app import create_app
-from hlsync.emulator.ratelimit import Limits
-from hlsync.emulator.server import ServerThread
-from hlsync.emulator.state import EmulatorState
-from tests.emulator_fixtures import LOCATION_A, VERSION, provisioned_state
+from hlsync.errors import HlsyncError
+from hlsync.testing import Emulator, LoggedRequest
 
 CORES = os.cpu_count() or 1
+LOCATION_A = "lochlsyncAlpha000001"  # the one location of a benchmark's emulator
 HELD = 20_000  # contacts in the big location: the size the emulator promises
-START_TIMEOUT = 120.0  # seconds for the child to seed 20,000 contacts and listen
-ADMIN = "/_emulator"
+START_TIMEOUT = 120.0  # seconds for the child to start listening
 MIB = 1024 * 1024
 TOKEN_VARIABLE = "BENCH_TOKEN"
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The emulator's rate limits, as ``hlsync emulator serve`` takes them (upstream's
+    defaults: 100 requests per 10 s, 200,000 a day)."""
+
+    burst_max: int = 100
+    interval_ms: int = 10_000
+    daily_max: int = 200_000
+
+    def flags(self) -> list[str]:
+        return [
+            f"--burst-max={self.burst_max}",
+            f"--burst-interval-ms={self.interval_ms}",
+            f"--daily-limit={self.daily_max}",
+        ]
+
+
 # Enough for any benchmark's burst: for runs whose figure is not about rate limits.
 UNLIMITED = Limits(burst_max=1_000_000, interval_ms=10_000, daily_max=10_000_000)
 
@@ -68,16 +86,10 @@ def member_email(n: int) -> str:
     return f"member{n:05d}@example.com"
 
 
-def seed_contacts(state: EmulatorState, location_id: str, count: int) -> None:
-    """``count`` contacts ``Member<n>`` / :func:`member_email` straight into the store,
-    committed, with the request log cleared."""
-    with state.lock:
-        for n in range(count):
-            state.store.create_contact(
-                location_id, {"firstName": f"Member{n}", "email": member_email(n)}
-            )
-        state.commit()
-        state.requests.clear()
+def members(count: int, start: int = 0) -> Iterator[dict[str, Any]]:
+    """Bulk-load lines for contacts ``Member<n>`` / :func:`member_email`."""
+    for n in range(start, start + count):
+        yield {"firstName": f"Member{n}", "email": member_email(n)}
 
 
 def median(values: Sequence[float]) -> float:
@@ -93,36 +105,58 @@ def timed(action: Callable[[], object]) -> float:
 
 @dataclass(frozen=True, slots=True)
 class EmulatorSpec:
-    """What the child emulator holds: ``contacts`` seeded into ``LOCATION_A``."""
+    """What the child emulator holds: ``contacts`` bulk-loaded into ``LOCATION_A``;
+    ``db``: serve that SQLite file (``--db``) instead of memory."""
 
     contacts: int = 0
     limits: Limits = field(default_factory=Limits)
+    db: Path | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RemoteEmulator:
-    """A running child emulator: its URL, location A and that location's token."""
+    """A running child emulator: location A, its token, and the testing handle.
 
-    base_url: str
-    location_id: str
-    token: str = field(repr=False)
+    ``started_in``: seconds from the child's start to its first answer (before the
+    bulk load).
+    """
 
-    def admin(self, method: str, path: str) -> Any:
-        """One admin API call (no token needed); the decoded JSON answer."""
-        with httpx.Client(base_url=self.base_url, timeout=60) as http:
-            response = http.request(method, ADMIN + path)
-            response.raise_for_status()
-            return response.json()
+    emulator: Emulator = field(repr=False)
+    started_in: float
+    pid: int
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time (user + system) the emulator process has used so far; None where
+        ``/proc`` does not tell (not Linux)."""
+        try:
+            fields = (
+                Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            )
+        except OSError:
+            return None
+        ticks = os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12])) / ticks
+
+    @property
+    def base_url(self) -> str:
+        return self.emulator.base_url
+
+    @property
+    def location_id(self) -> str:
+        return self.emulator.location.id
+
+    @property
+    def token(self) -> str:
+        return self.emulator.location.token
 
     def reset(self) -> None:
         """Forget logged requests and rate-limit counters."""
-        self.admin("DELETE", "/requests")
-        self.admin("DELETE", "/limits/counters")
+        self.emulator.clear_requests()
+        self.emulator.reset_rate_limits()
 
-    def requests(self) -> list[dict[str, Any]]:
-        """The request log, oldest first (``LogEntry.to_json`` dicts)."""
-        found: list[dict[str, Any]] = self.admin("GET", "/requests")["requests"]
-        return found
+    def requests(self) -> list[LoggedRequest]:
+        """The request log, oldest first."""
+        return self.emulator.requests()
 
     def environ(self) -> dict[str, str]:
         """The environment a :func:`url_config` config reads location A's token from."""
@@ -130,11 +164,7 @@ class RemoteEmulator:
 
     def client(self) -> httpx.Client:
         """A sync client sending location A's token and the API version."""
-        return httpx.Client(
-            base_url=self.base_url,
-            headers={"Authorization": f"Bearer {self.token}", "Version": VERSION},
-            timeout=60,
-        )
+        return self.emulator.client()
 
 
 def url_config(
@@ -164,46 +194,59 @@ def url_config(
     return path
 
 
-def _serve(spec: EmulatorSpec, conn: Connection) -> None:
-    """Child process: provision, seed, serve until the parent says stop (or dies)."""
-    provisioned = provisioned_state(limits=spec.limits)
-    state = provisioned.state
-    seed_contacts(state, LOCATION_A, spec.contacts)
-    server = ServerThread(create_app(state))
-    server.start()
-    try:
-        conn.send((server.base_url, provisioned.location_tokens[LOCATION_A]))
-        conn.recv()
-    except EOFError:
-        pass
-    finally:
-        server.stop()
-        state.close()
+def _command(spec: EmulatorSpec, tokens: Path) -> list[str]:
+    command = [sys.executable, "-m", "hlsync", "emulator", "serve", "--port=0"]
+    command += [f"--location={LOCATION_A}:Alpha", f"--tokens-file={tokens}"]
+    command += spec.limits.flags()
+    return command + ([f"--db={spec.db}"] if spec.db is not None else [])
+
+
+def _attach(child: subprocess.Popen[bytes], tokens: Path, log: Path) -> Emulator:
+    """The served emulator once its tokens file is written (it listens by then)."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            problem = log.read_text(encoding="utf-8", errors="replace")[-2000:]
+            raise BenchmarkError(f"the emulator process ended at start: {problem}")
+        try:
+            return Emulator.from_tokens_file(tokens)
+        except HlsyncError:  # not written yet, or half written
+            time.sleep(0.02)
+    raise BenchmarkError("the emulator process did not start in time")
 
 
 @contextmanager
 def emulator_process(spec: EmulatorSpec) -> Iterator[RemoteEmulator]:
-    """The emulator in a child process for the ``with`` block; stopped afterwards."""
-    context = multiprocessing.get_context("spawn")
-    ours, theirs = context.Pipe()
-    child = context.Process(target=_serve, args=(spec, theirs), daemon=True)
-    child.start()
-    try:
-        if not ours.poll(START_TIMEOUT):
-            raise BenchmarkError("the emulator process did not start in time")
-        base_url, token = ours.recv()
-        yield RemoteEmulator(base_url, LOCATION_A, token)
-    finally:
-        if child.is_alive():
+    """``hlsync emulator serve`` for the ``with`` block, stopped (SIGTERM) afterwards."""
+    with tempfile.TemporaryDirectory(prefix="hlsync-bench-") as folder:
+        tokens, log = Path(folder) / "tokens.json", Path(folder) / "serve.log"
+        started = time.perf_counter()
+        with log.open("wb") as errors:
+            child = subprocess.Popen(
+                _command(spec, tokens), stdout=subprocess.DEVNULL, stderr=errors
+            )
+        emulator: Emulator | None = None
+        try:
+            emulator = _attach(child, tokens, log)
+            started_in = _first_answer(emulator) - started
+            if spec.contacts:
+                emulator.load_contacts(members(spec.contacts))
+            yield RemoteEmulator(emulator, started_in, child.pid)
+        finally:
+            if emulator is not None:
+                emulator.close()
+            child.send_signal(signal.SIGTERM)
             try:
-                ours.send("stop")
-            except OSError:
-                pass
-        child.join(timeout=15)
-        if child.is_alive():
-            child.terminate()
-            child.join(timeout=5)
-        ours.close()
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait(timeout=5)
+
+
+def _first_answer(emulator: Emulator) -> float:
+    """The moment (perf_counter) the emulator first answers its admin API."""
+    emulator.now()
+    return time.perf_counter()
 
 
 def machine() -> str:

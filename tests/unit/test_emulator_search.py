@@ -39,7 +39,9 @@ def test_body_problems_are_all_reported() -> None:
         "pageLimit must be a number conforming to the specified constraints",
     ]
     base = {"locationId": "L"}
-    assert problems(**base, pageLimit=0) == ["pageLimit must not be greater than 500"]
+    assert problems(**base, pageLimit=0) == ["pageLimit must not be less than 1"]
+    assert problems(**base, pageLimit=-3) == ["pageLimit must not be less than 1"]
+    assert problems(**base, pageLimit=501) == ["pageLimit must not be greater than 500"]
     assert problems(**base, pageLimit=True) == [
         "pageLimit must be a number conforming to the specified constraints"
     ]

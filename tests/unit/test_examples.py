@@ -13,7 +13,8 @@ from tests.conftest import REPO
 from tests.examples_copy import copy_example, example_files
 
 EXAMPLES = REPO / "examples"
-CONFIGS = sorted(p for p in EXAMPLES.iterdir() if p.is_dir())
+# every folder that holds an hlsync config (testing-your-client is a project of its own)
+CONFIGS = sorted(p for p in EXAMPLES.iterdir() if (p / "hlsync.yaml").is_file())
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=[p.name for p in CONFIGS])

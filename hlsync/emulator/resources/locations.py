@@ -3,12 +3,19 @@
 
 Scope ``locations.readonly`` with an agency or a sub-account token (reference §2.3).
 
+``GET /locations/{locationId}/timezones`` (sub-account token) lists the time zones the
+location may use.
+
 Assumptions: a sub-account token sees only its own location in ``GET /locations/search``;
 an agency token asking for another ``companyId`` gets 403, as does a location the store
-does not hold.
+does not hold. The spec declares no body for the time zones; the emulator answers
+``{"timeZones": [IANA names…]}``, the key public clients read [OBS], with every zone
+the Python runtime knows, sorted.
 """
 
 from __future__ import annotations
+
+from zoneinfo import available_timezones
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -65,6 +72,17 @@ async def search_locations(request: Request) -> JSONResponse:
     return ok({"locations": [location_summary(loc) for loc in chosen]})
 
 
+async def list_timezones(request: Request) -> JSONResponse:
+    location_id = request.path_params["locationId"]
+    require(request, "locations.readonly", location_id=location_id)
+    state = state_of(request)
+    with state.lock:
+        record = state.store.get_location(location_id)
+    if record is None:
+        raise EmulatorError(403, dict(NO_LOCATION_ACCESS))
+    return ok({"timeZones": sorted(available_timezones())})
+
+
 def location(record: Record) -> Record:
     """``GetLocationByIdSchema``."""
     out: Record = {
@@ -104,5 +122,6 @@ def routes() -> list[Route]:
         [
             ("/locations/search", search_locations, ("GET",)),
             ("/locations/{locationId}", get_location, ("GET",)),
+            ("/locations/{locationId}/timezones", list_timezones, ("GET",)),
         ]
     )
