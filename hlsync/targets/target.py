@@ -58,7 +58,6 @@ from pathlib import Path
 import httpx
 
 from hlsync.core.model import DesiredState, LocationSpec
-from hlsync.emulator.sandbox import open_sandbox
 from hlsync.errors import HlsyncError, Problem
 from hlsync.live.ledger import load_ledger
 from hlsync.live.manual import (
@@ -116,6 +115,10 @@ async def _sandbox(
 ) -> AsyncIterator[TargetAccess]:
     if desired.target.sandbox_db is None:
         raise HlsyncError("the sandbox target has no database path")
+    # Imported here: the emulator (Starlette, its store) costs ~0.1 s of start-up that
+    # a run against a served emulator or the live cloud has no use for.
+    from hlsync.emulator.sandbox import open_sandbox
+
     sandbox = open_sandbox(
         Path(desired.target.sandbox_db),
         [(spec.id, spec.name) for spec in desired.locations],

@@ -3,10 +3,10 @@ and 5): the next plan after an apply is clean under search lag, a plan saved the
 applies, and one lost tag create does not skip the contacts that use it.
 
 Search lag follows the emulator clock once it is set: the clock is frozen and moves only
-while an apply that waits for the index runs (:func:`ticking`, at the pace of real time),
-so "a plan right after an apply" sees exactly the index the apply left behind, however
-slow this machine is; the request log shows that the apply did wait (searched again
-after its last write).
+while an apply that waits for the index runs (:func:`ticking`, ten times the pace of
+real time), so "a plan right after an apply" sees exactly the index the apply left
+behind, however slow this machine is; the request log shows that the apply did wait
+(searched again after its last write).
 """
 
 from __future__ import annotations
@@ -40,13 +40,13 @@ FAY = "      - {firstName: Fay, lastName: Ng, email: fay.ng@example.org}\n"
 
 @contextmanager
 def ticking(served: Served) -> Iterator[None]:
-    """The emulator clock runs (at the pace of real time) only inside the block."""
+    """The emulator clock runs (ten times the pace of real time) only inside the block."""
     stop = threading.Event()
 
     def tick() -> None:
         with served.client() as admin:
             while not stop.wait(0.1):
-                admin.post("/_emulator/clock", json={"advance": 0.1})
+                admin.post("/_emulator/clock", json={"advance": 1.0})
 
     worker = threading.Thread(target=tick)
     worker.start()

@@ -406,14 +406,14 @@ def test_search_lag_and_fail_after_commit(api: Api) -> None:
     assert dup.json()["contact"]["email"] == "kept@x.io"
 
 
-def test_search_20k_contacts_or_group_and_paging(api: Api) -> None:
-    # ms per search is a figure of `python -m tests.perf` (bench_search), not asserted
+def test_search_or_group_and_paging_over_thousands(api: Api) -> None:
+    # 20,000 contacts and ms per search: `python -m tests.perf` (bench_search)
     store = api.emulator.state.store
     with api.emulator.state.lock:
-        for n in range(20_000):
+        for n in range(3_000):
             store.create_contact(LOCATION_A, {"email": f"user{n}@example.com"})
     wanted = [
-        {"field": "email", "operator": "eq", "value": f"USER{n * 191}@example.com"}
+        {"field": "email", "operator": "eq", "value": f"USER{n * 29}@example.com"}
         for n in range(100)
     ]
     found = api.search(pageLimit=500, filters=[{"group": "OR", "filters": wanted}])
@@ -425,7 +425,7 @@ def test_search_20k_contacts_or_group_and_paging(api: Api) -> None:
             break
         seen += len(page["contacts"])
         cursor = page["contacts"][-1]["searchAfter"]
-    assert seen == 20_000
+    assert seen == 3_000
 
 
 def test_list_contacts_deprecated(api: Api) -> None:

@@ -25,8 +25,8 @@ import pytest
 
 from hlsync.cli import main
 from hlsync.config.loader import load_config
+from hlsync.emulator import sandbox as sandbox_module
 from hlsync.emulator.sandbox import Sandbox, open_sandbox
-from hlsync.targets import target as target_module
 from hlsync.tokens.custody import TokenCustody
 from tests.emulator_fixtures import LOCATION_A, LiveEmulator
 from tests.examples_copy import copy_example
@@ -111,7 +111,7 @@ def test_quickstart_seeds_with_its_own_least_privilege_token(
         opened.append(open_sandbox(*args, **kwargs))
         return opened[-1]
 
-    monkeypatch.setattr(target_module, "open_sandbox", keep)
+    monkeypatch.setattr(sandbox_module, "open_sandbox", keep)
     code, out, err = run(capsys, "apply", str(config), "--auto-approve")
     assert code == 0, out + err
     sink = config / ".hlsync" / "tokens" / "main.seed-bot.token"

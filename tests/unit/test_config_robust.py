@@ -28,7 +28,7 @@ edits = st.lists(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(edits)
 def test_mutated_quickstart_never_crashes(changes: list[tuple[int, str, str]]) -> None:
     chars = list(QUICKSTART)

@@ -431,7 +431,7 @@ _policies = st.one_of(
 _auths = st.one_of(_odd, st.dictionaries(st.sampled_from(["integration"]), _odd))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     _policies,
     _auths,
