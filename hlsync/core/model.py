@@ -74,7 +74,7 @@ class TokenRef:
         return f"${self.env}" if self.env else f"file {self.file}"
 
 
-SinkKind = Literal["file", "env_file", "command"]
+SinkKind = Literal["file", "env_file", "command", "held_by"]
 DEFAULT_OVERLAP = timedelta(days=7)
 
 
@@ -86,7 +86,9 @@ class SinkSpec:
     * ``env_file``: the entry ``key`` in the dotenv file ``path``, updated in place;
     * ``command``: ``argv`` run with the token on stdin (never in argv); a non-zero exit
       means "not delivered"; ``env``: the variables of hlsync's environment it gets on
-      top of a minimal one (PATH, HOME, locale, TZ).
+      top of a minimal one (PATH, HOME, locale, TZ);
+    * ``held_by``: the token is held outside hlsync, by ``holder`` (a note): nothing is
+      ever delivered to it, so hlsync mints no token for the integration.
     """
 
     kind: SinkKind
@@ -94,6 +96,7 @@ class SinkSpec:
     key: str | None = None
     argv: tuple[str, ...] = ()
     env: tuple[str, ...] = ()
+    holder: str | None = None
     source: Location | None = field(default=None, compare=False)
 
 

@@ -61,6 +61,7 @@ def _integration(name: str) -> Integration:
                 key="TOKEN",
                 argv=(str(ROOT / "bin" / "store"), "--name", name),
                 env=("VAULT_ADDR",),
+                holder="Zapier",
                 source=HERE,
             ),
         ),
