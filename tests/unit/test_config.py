@@ -210,3 +210,29 @@ def test_token_values_never_appear(tmp_path: Path) -> None:
         p for p in info.value.problems if "looks like a HighLevel token" in p.message
     ]
     assert len(tokens) == 4
+
+
+def test_an_option_field_may_leave_its_options_to_the_highlevel_ui(
+    tmp_path: Path,
+) -> None:
+    """HighLevel's API writes no picklist options, so a field created through it has
+    none: a config (an export) declares it without, and its values go unchecked."""
+    text = """\
+version: 1
+locations:
+  main:
+    id: loc1
+    custom_fields:
+      level: {name: Level, type: SINGLE_OPTIONS}
+      hobbies: {name: Hobbies, type: MULTIPLE_OPTIONS}
+    contacts:
+      - email: ann@example.com
+        custom_fields: {level: platinum, hobbies: [chess, go]}
+"""
+    state = load_config(_config(tmp_path, text), env={})
+    (main,) = state.locations
+    assert [f.options for f in main.custom_fields] == [(), ()]
+    assert main.contacts[0].custom_fields == {
+        "hobbies": ["chess", "go"],
+        "level": "platinum",
+    }
