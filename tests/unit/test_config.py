@@ -236,3 +236,27 @@ locations:
         "hobbies": ["chess", "go"],
         "level": "platinum",
     }
+
+
+def test_manage_by_kind_from_a_template_and_the_location(tmp_path: Path) -> None:
+    text = """\
+version: 1
+templates:
+  base:
+    manage: {integrations: exclusive, tags: exclusive}
+locations:
+  main:
+    id: loc1
+    extends: base
+    manage:
+      tags: additive
+      contacts: exclusive
+      delete_unlisted_contacts: true
+"""
+    (main,) = load_config(_config(tmp_path, text), env={}).locations
+    assert main.manage == {
+        "integration": "exclusive",
+        "tag": "additive",
+        "contact": "exclusive",
+    }
+    assert main.exclusive("contact") and not main.exclusive("tag")

@@ -120,6 +120,7 @@ SAMPLE = DesiredState(
             source=HERE,
             auth_integration="seed-bot",
             auth_fallback=True,
+            manage={"tag": "exclusive"},
         ),
     ),
     config_digest="",
