@@ -207,6 +207,32 @@ class Change:
 
 
 @dataclass(frozen=True, slots=True)
+class Unmanaged:
+    """Objects of one kind that exist upstream, in one location (None: the agency),
+    that the config does not manage: hlsync leaves them alone (``manage:`` additive).
+
+    ``names`` lists them (labels as in addresses; empty for contacts, which are only
+    counted); ``count`` is how many; ``note`` says why they are not known (the token
+    could not list them), with ``count`` 0.
+    """
+
+    location: str | None
+    kind: Kind
+    count: int
+    names: tuple[str, ...] = ()
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "location": self.location,
+            "kind": self.kind,
+            "count": self.count,
+            "names": list(self.names),
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class PlanLocation:
     name: str
     id: str
@@ -279,6 +305,9 @@ class Plan:
     # Directories besides the config folder the config's paths were allowed to use
     # (``--allow-path``), as shown to the reviewer; empty: the config folder only.
     allowed_roots: tuple[str, ...] = ()
+    # What exists upstream but the config does not manage (per location and kind);
+    # no change: listed for the reviewer (``manage:`` exclusive turns them into deletes)
+    unmanaged: tuple[Unmanaged, ...] = ()
 
     @property
     def summary(self) -> Summary:
@@ -359,6 +388,8 @@ class Plan:
             body["warnings"] = list(self.warnings)
         if self.allowed_roots:
             body["allowed_roots"] = list(self.allowed_roots)
+        if self.unmanaged:
+            body["unmanaged"] = [u.to_dict() for u in self.unmanaged]
         return body
 
     def to_dict(self) -> dict[str, Any]:
@@ -428,11 +459,24 @@ def _plan_from(doc: JsonObject) -> Plan:
         else None,
         warnings=doc.texts("warnings") if "warnings" in doc.data else (),
         allowed_roots=doc.texts("allowed_roots") if "allowed_roots" in doc.data else (),
+        unmanaged=tuple(_unmanaged_from(o) for o in doc.objects("unmanaged"))
+        if "unmanaged" in doc.data
+        else (),
     )
     summary = doc.obj("summary")
     if summary.data != plan.summary.to_dict():
         raise JsonShapeError(f"{summary.path} does not match the changes")
     return plan
+
+
+def _unmanaged_from(o: JsonObject) -> Unmanaged:
+    return Unmanaged(
+        location=o.optional_text("location"),
+        kind=o.choice("kind", KINDS),
+        count=o.integer("count"),
+        names=o.texts("names"),
+        note=o.optional_text("note"),
+    )
 
 
 def _change_from(o: JsonObject) -> Change:

@@ -140,7 +140,7 @@ async def _sandbox(
             tokens.update(seeding.tokens)
             for name in seeding.pending:
                 del tokens[name]  # never the sandbox's own token instead
-            yield build_access(
+            access = build_access(
                 api,
                 desired,
                 tokens,
@@ -149,6 +149,9 @@ async def _sandbox(
                 seeded_by=seeded_by(desired),
                 pending=seeding.pending,
                 own_tokens=own,
+            )
+            yield await with_token_holders(
+                access, desired, driver, own, sandbox.agency_token
             )
     finally:
         sandbox.close()
@@ -171,7 +174,8 @@ async def _emulator_url(
         company_id = None
         if desired.agency.integrations:
             company_id = await _emulator_company_id(api, desired)
-        yield build_access(
+        own = own_tokens(desired, environ)
+        access = build_access(
             api,
             desired,
             tokens,
@@ -179,7 +183,10 @@ async def _emulator_url(
             company_id=company_id,
             seeded_by=seeded_by(desired),
             pending=seeding.pending,
-            own_tokens=own_tokens(desired, environ),
+            own_tokens=own,
+        )
+        yield await with_token_holders(
+            access, desired, driver, own, _agency_token(desired, environ)
         )
 
 
@@ -276,6 +283,45 @@ async def seed_tokens(
         elif exists and not spec.auth_fallback:
             pending.add(spec.name)
     return Seeding(found, frozenset(pending))
+
+
+async def with_token_holders(
+    access: TargetAccess,
+    desired: DesiredState,
+    driver: ApiIntegrationDriver,
+    own: Mapping[str, str],
+    agency_token: str | None,
+) -> TargetAccess:
+    """``access`` knowing, per location (and for the agency), the id of the
+    integration its own token belongs to: part of its access, not an object the
+    config manages (never listed as unmanaged, deleted by an exclusive ``manage`` or
+    exported); one admin request each."""
+    found: dict[str, str] = {}
+    for spec in desired.locations:
+        token = own.get(spec.name)
+        if token:
+            scope = IntegrationScope.location(spec.id)
+            owner = await driver.token_owner(scope, token)
+            if owner is not None:
+                found[spec.name] = owner
+    agency = None
+    if agency_token and access.company_id is not None:
+        scope = IntegrationScope.agency(access.company_id)
+        agency = await driver.token_owner(scope, agency_token)
+    return dataclasses.replace(access, token_holders=found, agency_token_holder=agency)
+
+
+def _agency_token(desired: DesiredState, environ: Mapping[str, str]) -> str | None:
+    """The agency's own token where its reference can be read (None otherwise)."""
+    ref = desired.agency.token
+    if ref is None:
+        return None
+    if ref.env is not None:
+        return environ.get(ref.env, "").strip() or None
+    try:
+        return Path(ref.file or "").read_text(encoding="utf-8").strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def own_tokens(desired: DesiredState, environ: Mapping[str, str]) -> dict[str, str]:
