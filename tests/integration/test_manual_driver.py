@@ -31,7 +31,7 @@ from hlsync.errors import HlsyncError
 from hlsync.live.ledger import load_ledger
 from hlsync.live.manual import URL_ENV, integration_plan, manual_target_access
 from hlsync.live.runbook import render_runbook_markdown, render_runbook_text
-from hlsync.targets.target import resolve_tokens
+from hlsync.targets.location_tokens import resolve_tokens
 from hlsync.upstream.client import ApiClient
 from tests.emulator_fixtures import LOCATION_A, LiveEmulator
 from tests.golden import GOLDEN, check_golden
