@@ -13,14 +13,15 @@ and the answer says whether the token holds it:
   for, a list whose required query parameter is left out (400/422: held);
 * a **write** scope is probed with a request the upstream must refuse *for its body*:
   a create (or, where the scope has none, an update or an action on an object that
-  cannot exist) that leaves out fields the operation requires and carries a property
-  no DTO has (:data:`FOREIGN`; upstream refuses unknown properties, 422 ``"property X
-  should not exist"``, reference §3): two reasons to refuse it, either one enough. 400
-  or 422 (and 404 for an object that cannot exist) means held: the body was looked at,
-  so the scope was granted first. Where a field could be read as "all of them" it is
-  given empty (``locationIds: []``, ``accountIds: []``, ``locationIds: ""``), so that
-  even an upstream that skipped validation would act on nothing. Only ``socialplanner/account.write`` has no
-  endpoint but a DELETE: its probe deletes an account that cannot exist
+  cannot exist) that leaves out a field the operation requires or gives one of the
+  wrong kind, and carries a property no DTO has (:data:`FOREIGN`; upstream refuses
+  unknown properties, 422 ``"property X should not exist"``, reference §3): two
+  reasons to refuse it, either one enough. 400 or 422 (and 404 for an object that
+  cannot exist) means held: the body was looked at, so the scope was granted first.
+  Where a field could be read as "all of them" it is given empty (``locationIds:
+  []``, ``accountIds: []``, ``locationIds: ""``), so that even an upstream that
+  skipped validation would act on nothing. Only ``socialplanner/account.write`` has
+  no endpoint but a DELETE: its probe deletes an account that cannot exist
   (:data:`NO_SUCH`), so any answer past the scope check, 2xx included, means held and
   nothing was deleted.
 

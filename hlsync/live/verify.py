@@ -50,15 +50,13 @@ class ScopeCheck:
 class Subject:
     """What is verified: integration ``key`` (``main/seed-bot``) with its declared
     ``scopes``, probed on ``location_id`` (an agency token: the first declared
-    location, None when there is none) of company ``company_id`` (None: read it when
-    a probe needs it)."""
+    location, None when there is none)."""
 
     key: str
     name: str
     location: str | None
     location_id: str | None
     scopes: tuple[str, ...]
-    company_id: str | None = None
 
     @property
     def level(self) -> Level:
@@ -129,8 +127,8 @@ class _Probing:
         self.token = token
         self.subject = subject
         self.lookup = lookup
-        self.company_id = subject.company_id
-        self.looked_up = subject.company_id is not None
+        self.company_id: str | None = None
+        self.looked_up = False
 
     async def check(self, scope: str, *, declared: bool) -> ScopeCheck:
         subject = self.subject
