@@ -101,10 +101,6 @@ class GateRoute:
         """``GET /blogs/authors``: as the request log and fault rules name it."""
         return f"{self.method} {self.path}"
 
-    @property
-    def reads(self) -> bool:
-        return self.scope.endswith((".readonly", ".read"))
-
 
 def _prop(raw: Mapping[str, Any]) -> Prop:
     return Prop(
