@@ -41,6 +41,7 @@ from hlsync.kinds.registry import KINDS
 from hlsync.resources import schema_path
 from hlsync.scaffold.config_text import (
     CONFIG_FILE,
+    DEFAULT_REGION,
     SEED_DESCRIPTION,
     SEED_INTEGRATION,
     SEED_ROTATE_EVERY,
@@ -98,7 +99,7 @@ def source_text(settings: InitSettings) -> str:
         f"# yaml-language-server: $schema={schema_path('config.schema.json')}",
         "version: 1",
         f"target: {render_target(settings)}",
-        "default_region: US",
+        f"default_region: {DEFAULT_REGION}",
         "locations:",
     ]
     for site in settings.sites:
@@ -126,7 +127,7 @@ def adopt(settings: InitSettings, *, contacts: bool) -> Adopted:
     return Adopted(
         files=tuple(texts.items()),
         contacts={
-            f"contacts/{name}.jsonl": rows for name, rows in draft.contacts.items()
+            f"{SEEDS}/{name}.jsonl": rows for name, rows in draft.contacts.items()
         },
         seeded=tuple(seeded),
         kept=tuple(s.name for s in settings.sites if s.name not in seeded),
@@ -194,8 +195,7 @@ def _check(texts: Mapping[str, str], folder: Path) -> None:
             load_config(root)
         except HlsyncError as exc:
             first = Problem(
-                "the config exported from the account does not validate; nothing "
-                "was written",
+                "the config exported from the account does not validate",
                 None,
                 "fix it in HighLevel, then run hlsync init again",
             )

@@ -25,6 +25,7 @@ SEEDING_SET = "seeding"  # the scope set seed-bot holds
 SEEDING_DESCRIPTION = "Read and write contacts"
 SEEDING_SCOPES = ("contacts.readonly", "contacts.write")
 SEED_ROTATE_EVERY = "90d"
+DEFAULT_REGION = "US"
 _PLAIN_KEY = re.compile(r"[a-z][a-z0-9_-]*")
 _YAML_WORDS = {"true", "false", "null"}
 
@@ -55,7 +56,7 @@ version: 1
 target: {target}
 
 # Phone numbers written without "+<country code>" are read as numbers of this region.
-default_region: US
+default_region: {region}
 
 # Named groups of scopes (`hlsync scopes` lists them all).
 scope_sets:
@@ -110,6 +111,7 @@ def render_config(settings: InitSettings, schema: str) -> str:
             schema=schema,
             version=__version__,
             target=render_target(settings),
+            region=DEFAULT_REGION,
             seeding=SEEDING_SET,
             seeding_description=SEEDING_DESCRIPTION,
             seeding_scopes="\n".join(f"      - {scope}" for scope in SEEDING_SCOPES),
