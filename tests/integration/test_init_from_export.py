@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hlsync.cli import main
 from hlsync.config.loader import load_config
 from hlsync.resources import schema_path
 from hlsync.upstream.client import RetryPolicy
 from tests.emulator_fixtures import LOCATION_A, LOCATION_B, LiveEmulator
+from tests.init_support import files_under, run_init
 
 pytestmark = pytest.mark.integration
 
@@ -27,20 +27,6 @@ SEEDING = ["contacts.readonly", "contacts.write"]
 @pytest.fixture(autouse=True)
 def no_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO())
-
-
-def _init(
-    folder: Path, *args: str, capsys: pytest.CaptureFixture[str]
-) -> tuple[int, str, str]:
-    code = main(["init", str(folder), *args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def _files(root: Path) -> list[str]:
-    return sorted(
-        p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()
-    )
 
 
 def _closed_port() -> str:
@@ -76,7 +62,7 @@ def test_the_export_gets_a_seed_bot_with_only_the_scopes_its_location_needs(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], accounts: LiveEmulator
 ) -> None:
     folder = tmp_path / "cfg"
-    code, out, err = _init(
+    code, out, err = run_init(
         folder,
         f"--location=alpha={LOCATION_A}",
         f"--location=bravo={LOCATION_B}",
@@ -86,7 +72,7 @@ def test_the_export_gets_a_seed_bot_with_only_the_scopes_its_location_needs(
         capsys=capsys,
     )
     assert (code, err) == (0, ""), err
-    assert _files(folder) == [".gitignore", "hlsync.yaml", "locations.yaml"]
+    assert files_under(folder) == [".gitignore", "hlsync.yaml", "locations.yaml"]
     assert out.splitlines()[:5] == [
         "hlsync init wrote:",
         f"  {folder}/hlsync.yaml",
@@ -161,7 +147,7 @@ def test_bad_flags_are_one_error_and_nothing_is_written(
     flags: list[str],
     message: str,
 ) -> None:
-    code, out, err = _init(
+    code, out, err = run_init(
         tmp_path / "cfg", "--location=main=abc", *flags, capsys=capsys
     )
     assert (code, out) == (1, "")
@@ -200,7 +186,7 @@ def test_a_folder_it_would_spoil_is_refused_before_the_account_is_read(
 ) -> None:
     monkeypatch.setenv("HL_MAIN_TOKEN", "not-read")
     (tmp_path / name).write_text("mine\n")
-    code, out, err = _init(
+    code, out, err = run_init(
         tmp_path,
         "--location=main=abc",
         f"--target={_closed_port()}",  # read first, this would be another error
@@ -209,7 +195,7 @@ def test_a_folder_it_would_spoil_is_refused_before_the_account_is_read(
     )
     assert (code, out) == (1, "")
     assert err.splitlines()[0] == message.format(folder=tmp_path)
-    assert _files(tmp_path) == [name]
+    assert files_under(tmp_path) == [name]
     assert (tmp_path / name).read_text() == "mine\n"
 
 
@@ -226,7 +212,7 @@ def test_an_account_that_cannot_be_read_leaves_nothing(
     url = emulator.base_url if failure == "bad-token" else _closed_port()
     monkeypatch.setenv("HL_ALPHA_TOKEN", token)
     folder = tmp_path / "new" / "cfg"
-    code, out, err = _init(
+    code, out, err = run_init(
         folder,
         f"--location=alpha={LOCATION_A}",
         f"--target={url}",
@@ -266,7 +252,7 @@ def test_on_a_terminal_the_target_asked_for_is_an_account(
         return next(answers)
 
     monkeypatch.setattr("builtins.input", ask)
-    code, _, err = _init(tmp_path, "--from-export", capsys=capsys)
+    code, _, err = run_init(tmp_path, "--from-export", capsys=capsys)
     assert code == 0, err
     target = (
         "Target of the account to adopt: leadconnector (your HighLevel account) "
