@@ -1,7 +1,8 @@
 """``hlsync init --from-export`` in-process against a live emulator: the config it
-writes (the export plus a least-privilege seed-bot per location), and every refusal
-leaving nothing behind. The installed command's run (init, validate, plan) is in
-test_e2e_export.py."""
+writes (the export plus a least-privilege seed-bot per location), and the refusals
+that look at the folder or the account, each leaving nothing behind (the flags'
+refusals: tests/unit/test_init.py). The installed command's run (init, validate,
+plan) is in test_e2e_export.py."""
 
 from __future__ import annotations
 
@@ -123,36 +124,6 @@ def test_the_export_gets_a_seed_bot_with_only_the_scopes_its_location_needs(
         "file": ".hlsync/tokens/alpha.seed-bot.token"
     }
     assert "auth" not in raw["bravo"]
-
-
-@pytest.mark.parametrize(
-    ("flags", "message"),
-    [
-        (["--contacts"], "hlsync init: --contacts needs --from-export"),
-        (["--from-export"], "hlsync init --from-export: no --target given"),
-        (
-            ["--from-export", "--target=sandbox"],
-            "--target sandbox: --from-export adopts an existing account, and the "
-            "sandbox of a new config is empty",
-        ),
-        (
-            ["--from-export", "--target=http://127.0.0.1:9"],
-            "hlsync init --from-export: HL_MAIN_TOKEN is not set",
-        ),
-    ],
-)
-def test_bad_flags_are_one_error_and_nothing_is_written(
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    flags: list[str],
-    message: str,
-) -> None:
-    code, out, err = run_init(
-        tmp_path / "cfg", "--location=main=abc", *flags, capsys=capsys
-    )
-    assert (code, out) == (1, "")
-    assert err.splitlines()[0] == f"error: {message}"
-    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.fixture

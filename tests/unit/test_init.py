@@ -281,14 +281,33 @@ def test_a_failed_write_leaves_nothing_behind(
             ["--location=a=1", "--ci=none", "--ci=github"],
             "--ci none cannot be combined with other kits",
         ),
+        (
+            ["--location=main=x1", "--contacts"],
+            "hlsync init: --contacts needs --from-export",
+        ),
+        (
+            ["--location=main=x1", "--from-export"],
+            "hlsync init --from-export: no --target given",
+        ),
+        (
+            ["--location=main=x1", "--from-export", "--target=sandbox"],
+            "--target sandbox: --from-export adopts an existing account, and the "
+            "sandbox of a new config is empty",
+        ),
+        (
+            ["--location=main=x1", "--from-export", "--target=http://127.0.0.1:9"],
+            "hlsync init --from-export: HL_MAIN_TOKEN is not set",
+        ),
     ],
 )
 def test_bad_flags_are_one_error_and_nothing_is_written(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
     flags: list[str],
     message: str,
 ) -> None:
+    monkeypatch.delenv("HL_MAIN_TOKEN", raising=False)
     code, out, err = run_init(tmp_path / "cfg", *flags, capsys=capsys)
     assert (code, out) == (1, "")
     assert err.startswith("error: ") and message in err.splitlines()[0]
