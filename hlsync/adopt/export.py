@@ -40,10 +40,10 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from hlsync.adopt.source import Carry, Source
 from hlsync.adopt.yaml_text import dump, escape_variables
@@ -66,6 +66,7 @@ from hlsync.targets.access import TargetAccess
 from hlsync.targets.target import open_target
 from hlsync.tokens.journal import JOURNAL_FILE, journal_path
 
+T = TypeVar("T")
 MARK = "# Exported by hlsync export from "
 _DATE = re.compile(
     r"^# Exported by hlsync export from .* on (\d{4}-\d{2}-\d{2})", re.MULTILINE
@@ -135,12 +136,10 @@ async def export_async(
     timeout: float | None = None,
 ) -> ExportResult:
     """:func:`export_config` in a running event loop."""
-    _check_request(desired, out, template)
-    folder = out.resolve()
-    state = _Export(Carry(Source.read(desired), folder), template)
-    async with open_target(desired, timeout=timeout) as access:
-        await _read(state, desired, access, contacts)
-        date = _date(access.upstream_now())
+    draft = await draft_export(
+        desired, out, contacts=contacts, template=template, timeout=timeout
+    )
+    state, folder, date = draft.state, draft.out, draft.date
     texts = _render(state, desired, folder, date)
     _check_tokens(texts)
     written, unchanged, removed = _write(folder, texts, date)
@@ -154,10 +153,67 @@ async def export_async(
         unchanged=unchanged,
         removed=removed,
         copied=copied,
-        contacts={name: len(rows) for name, rows in state.seeds.items()},
+        contacts=draft.contacts,
         warnings=tuple(state.warnings),
         allow=_roots(state.carry.outside),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ExportDraft:
+    """An account read into the export's documents, nothing written yet: what
+    ``hlsync init --from-export`` amends (``head``, ``locations``) and then writes
+    itself (:meth:`texts`), all or nothing, beside its other files."""
+
+    desired: DesiredState
+    out: Path  # resolved: the folder the documents' paths are relative to
+    date: str  # the upstream's, for the files' header
+    state: _Export
+
+    @property
+    def head(self) -> dict[str, Any]:
+        """``hlsync.yaml``'s document (version, target, policy, scope sets …)."""
+        return self.state.head
+
+    @property
+    def locations(self) -> dict[str, Any]:
+        """``locations.yaml``'s locations, by name."""
+        return self.state.locations
+
+    @property
+    def contacts(self) -> dict[str, int]:
+        """The rows of each location's contacts file."""
+        return {name: len(rows) for name, rows in self.state.seeds.items()}
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return tuple(self.state.warnings)
+
+    def texts(self) -> dict[str, str]:
+        """Each file's text by its path under ``out``; an ``HlsyncError`` when a
+        token-shaped string would be written."""
+        texts = _render(self.state, self.desired, self.out, self.date)
+        _check_tokens(texts)
+        return {name: text(self.date) for name, text in texts.items()}
+
+
+async def draft_export(
+    desired: DesiredState,
+    out: Path,
+    *,
+    contacts: ContactSelection | None = None,
+    template: str | None = None,
+    timeout: float | None = None,
+) -> ExportDraft:
+    """Read the account ``desired`` names into an :class:`ExportDraft` for ``out``;
+    nothing is written."""
+    _check_request(desired, out, template)
+    folder = out.resolve()
+    state = _Export(Carry(Source.read(desired), folder), template)
+    async with open_target(desired, timeout=timeout) as access:
+        await _read(state, desired, access, contacts)
+        date = _date(access.upstream_now())
+    return ExportDraft(desired, folder, date, state)
 
 
 def _roots(folders: set[Path]) -> tuple[Path, ...]:
@@ -222,12 +278,26 @@ async def _read(
         )
         state.head["agency"] = _agency(carry, desired, agency)
     specs = desired.locations
-    parts = await asyncio.gather(
-        *(_location(spec, access, sets, carry, contacts) for spec in specs)
+    parts = await _all(
+        [_location(spec, access, sets, carry, contacts) for spec in specs]
     )
     for spec, (exported, warnings) in zip(specs, parts, strict=True):
         state.warnings += warnings
         _place(state, spec, exported)
+
+
+async def _all(awaitables: Sequence[Awaitable[T]]) -> list[T]:
+    """Every result, as ``asyncio.gather``; but when one fails, the others are
+    cancelled and waited for before the error goes on, so no request is still
+    running when the target's client closes."""
+    tasks = [asyncio.ensure_future(a) for a in awaitables]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 def _agency(carry: Carry, desired: DesiredState, found: Exported) -> dict[str, Any]:
@@ -252,7 +322,7 @@ async def _location(
     export reads everything; a seeding integration may hold fewer scopes)."""
     read = ReadContext(spec, access.own_api(spec.name), access)
     ctx = ExportContext(read, sets, carry.tokens(spec.name), contacts)
-    exported = await asyncio.gather(*(kind.export(ctx) for kind in KINDS))
+    exported = await _all([kind.export(ctx) for kind in KINDS])
     return list(exported), ctx.warnings
 
 

@@ -222,6 +222,18 @@ def configure_init(parser: argparse.ArgumentParser) -> None:
         + " and ".join(DEFAULT_CI_KITS)
         + ")",
     )
+    parser.add_argument(
+        "--from-export",
+        action="store_true",
+        help="adopt existing sub-accounts: the config is an export of what they hold "
+        "(read with each location's token from HL_<NAME>_TOKEN), plus a "
+        "least-privilege seeding integration; needs --target leadconnector or a URL",
+    )
+    parser.add_argument(
+        "--contacts",
+        action="store_true",
+        help="with --from-export: also export contacts, as contacts/<location>.jsonl",
+    )
 
 
 def configure_completion(parser: argparse.ArgumentParser) -> None:

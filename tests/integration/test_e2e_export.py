@@ -1,7 +1,8 @@
 """Adoption end to end, through the installed ``hlsync`` against ``hlsync emulator
 serve`` (issue 11): an account filled behind hlsync's back exports to a config that
-plans clean, a golden location stamps an empty one, and what the config does not
-manage is listed, or pruned behind ``--force``.
+plans clean, a golden location stamps an empty one, what the config does not manage
+is listed, or pruned behind ``--force``, and ``hlsync init --from-export`` adopts an
+account with only its seeding integration left to create.
 
 The accounts are filled over HTTP (upstream routes and the emulator's admin API),
 not by hlsync: the few hlsync runs are the ones the proofs need.
@@ -362,3 +363,70 @@ def test_unmanaged_objects_are_listed_and_exclusive_kinds_pruned_with_force(
     assert len(fields["customFields"]) == 2  # custom fields stayed additive
     # the integration holding the location's own token is never pruned
     assert [i["name"] for i in integrations] == ["emulator-bootstrap"]
+
+
+def test_init_from_export_adopts_an_account_and_plans_only_its_seed_bot(
+    tmp_path: Path, served: tuple[Served, dict[str, str]]
+) -> None:
+    """``hlsync init --from-export``: the export is the config, beside init's
+    .gitignore and CI files; it validates, and the plan right after shows only the
+    least-privilege seeding integration to create (the rest is the account's)."""
+    emulator, env = served
+    fill(
+        emulator,
+        FRESH[1],
+        integrations=1,
+        fields=3,
+        values=2,
+        tags=3,
+        contacts=4,
+    )
+    done = run_hlsync(
+        "init",
+        "adopted",
+        f"--location=fresh={FRESH[1]}",
+        f"--target={emulator.url}",
+        "--from-export",
+        "--contacts",
+        cwd=tmp_path,
+        env={FRESH[2]: env[FRESH[2]]},
+    )
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr
+    assert done.stdout.splitlines()[:7] == [
+        "hlsync init wrote:",
+        "  adopted/hlsync.yaml",
+        "  adopted/locations.yaml",
+        "  adopted/contacts/fresh.jsonl (4 contacts)",
+        "  adopted/.gitignore",
+        "  adopted/.github/workflows/hlsync.yml",
+        "  adopted/.pre-commit-config.yaml",
+    ]
+    folder = tmp_path / "adopted"
+    written = {
+        p.relative_to(folder).as_posix(): p.read_text(encoding="utf-8")
+        for p in folder.rglob("*")
+        if p.is_file()
+    }
+    assert len(written) == 6
+    assert "on 2026-05-04 (the upstream's date)" in written["locations.yaml"]
+    everything = "".join(written.values()) + done.stdout
+    assert not any(token in everything for token in env.values())
+
+    valid = run_hlsync("validate", "adopted", cwd=tmp_path)
+    assert valid.returncode == 0, valid.stderr
+    assert valid.stdout == (
+        "adopted: valid — 1 location, 2 integrations, 3 custom fields, 3 tags, "
+        "2 custom values, 4 contacts\n"
+    )
+
+    plan = run_hlsync("plan", "adopted", "--detailed-exitcode", cwd=tmp_path, env=env)
+    assert plan.returncode == 2, plan.stdout + plan.stderr
+    changes = [
+        line.strip()
+        for line in plan.stdout.splitlines()
+        if line.startswith(("  + ", "  ~ ", "  - "))
+    ]
+    assert changes == ['+ fresh.integration["seed-bot"]']
+    assert "Plan: 1 to add, 0 to change, 0 to destroy." in plan.stdout
+    assert "Not managed by this config" not in plan.stdout
+    assert not any(token in plan.stdout + plan.stderr for token in env.values())
