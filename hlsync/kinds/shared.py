@@ -160,7 +160,6 @@ def declares(data: Mapping[str, object], section: str) -> bool:
 
 # Answers that mean "this token may not read that" (upstream: 401 "not authorized for
 # this scope"); an optional listing notes it instead of failing the plan.
-REFUSED_STATUSES = frozenset({401, 403})
 
 
 async def listing(
@@ -189,10 +188,20 @@ async def listing(
     try:
         return await read()
     except ApiError as exc:
-        if exc.status not in REFUSED_STATUSES:
+        if not _scope_refused(exc):
             raise
         ctx.unlisted[kind] = f"the token was refused ({exc.status}); it needs {scope}"
         return empty
+
+
+def _scope_refused(exc: ApiError) -> bool:
+    """A refusal for a missing scope (403, or upstream's 401 "The token is not
+    authorized for this scope."), not a token upstream does not accept at all (401
+    "Invalid JWT": unknown, expired, revoked), which must fail the plan."""
+    if exc.status == 403:
+        return True
+    message = (exc.upstream_message or "").lower()
+    return exc.status == 401 and "scope" in message
 
 
 def unmanaged_entry(
