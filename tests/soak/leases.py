@@ -1,0 +1,107 @@
+"""Leases left in the account by dead soak runs, aged by the soak.
+
+An apply holds a lease per location (the custom value ``hlsync lock``, see
+``hlsync.locks.lease``) and deletes it when it ends; a SIGKILLed run (or one whose
+delete failed under the injected faults) leaves it until it expires, ``TTL`` (90 s)
+after its last renewal. A waiting apply then takes it over with a warning. Waiting out
+the lease for real after every SIGKILL would make a trial last many minutes, so the
+soak stands in for the time passing: a live lease whose owner (``user@host pid N``) is
+a soak run on this machine that is no longer alive gets its ``expires`` set to the
+emulator's "now". hlsync's own code path is unchanged: the waiting apply finds an
+expired lease and takes it over with its warning. A live run's lease is never touched.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from hlsync.emulator.clock import parse_iso
+from hlsync.kinds.custom_value import LEASE_NAME
+from tests.soak.account import SoakLocation
+from tests.soak.upstream import Upstream
+
+OWNER = re.compile(r"^[^@]*@(?P<host>.+) pid (?P<pid>\d+)$")
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseSeen:
+    """One location's lease as read: its custom value id and parsed value."""
+
+    location: SoakLocation
+    value_id: str
+    record: dict[str, Any]
+
+
+def stale(
+    record: dict[str, Any], dead: Collection[int], host: str, now: datetime
+) -> bool:
+    """Whether the lease is live but its owner is one of ``dead`` (pids of ended soak
+    runs) on ``host``; an unreadable owner is never taken for dead, nor an unreadable
+    expiry for live."""
+    match = OWNER.match(str(record.get("owner") or ""))
+    if match is None or match["host"] != host or int(match["pid"]) not in dead:
+        return False
+    try:
+        return parse_iso(str(record.get("expires"))) > now
+    except ValueError:
+        return False
+
+
+def age_dead_leases(
+    upstream: Upstream, locations: tuple[SoakLocation, ...], dead: Collection[int]
+) -> int:
+    """Expire every lease a dead soak run left; how many were aged. A request the
+    faults fail is simply not counted (the next look tries again)."""
+    if not dead:
+        return 0
+    found = _leases(upstream, locations)
+    if not found:
+        return 0
+    now = str(upstream.admin("GET", "/clock")["now"])
+    host = socket.gethostname()
+    return sum(
+        _expire(upstream, lease, now)
+        for lease in found
+        if stale(lease.record, dead, host, parse_iso(now))
+    )
+
+
+def _leases(upstream: Upstream, locations: tuple[SoakLocation, ...]) -> list[LeaseSeen]:
+    found: list[LeaseSeen] = []
+    for loc in locations:
+        try:
+            with upstream.client(upstream.tokens[loc.id]) as http:
+                answer = http.get(f"/locations/{loc.id}/customValues")
+        except httpx.HTTPError:  # a dropped connection
+            continue
+        if answer.status_code != 200:
+            continue
+        for item in answer.json().get("customValues", []):
+            if item.get("name") != LEASE_NAME:
+                continue
+            try:
+                record = json.loads(str(item.get("value") or ""))
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                found.append(LeaseSeen(loc, str(item["id"]), record))
+    return found
+
+
+def _expire(upstream: Upstream, lease: LeaseSeen, now: str) -> bool:
+    value = json.dumps(lease.record | {"expires": now})
+    path = f"/locations/{lease.location.id}/customValues/{lease.value_id}"
+    try:
+        with upstream.client(upstream.tokens[lease.location.id]) as http:
+            answer = http.put(path, json={"name": LEASE_NAME, "value": value})
+    except httpx.HTTPError:
+        return False
+    return answer.status_code == 200
