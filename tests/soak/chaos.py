@@ -2,19 +2,19 @@
 
 Each round starts ``concurrent`` ``hlsync apply --auto-approve`` runs at once, each
 waiting for the apply lock (``--lock-timeout``, :data:`~tests.soak.settings.LOCK_WAIT`):
-one applies, the others wait and apply after it, in turn. While kills are left, each run
-of the round is a victim with probability 3/4: SIGINT or SIGKILL (a coin) while it
-applies, that is once it holds the lock (the soak reads the holder's pid from the lock
-file of the first location, ``.hlsync/locks/<name>.lock``): at a random moment within
-the expected length of an apply or, for half the victims, "right at a mint" (as soon as
-the emulator shows a newly minted token or the token journal, ``hlsync.journal.jsonl``,
-written just before a mint, grows), falling back to that random moment when no mint
-comes first. A kill counts as landed only when the signal reached a live run; a victim
-that finished first is not a kill, and rounds go on until ``kills`` have landed or
-``kills + ROUND_SLACK`` rounds have run. A dead run's lease is aged (``leases.py``) so
-that the next apply takes it over at once, with hlsync's warning, instead of after 90 s.
-Every round but the first is preceded by drift (``drift.py``). The trial then converges
-without faults (``trial.py``) from whatever the last round left.
+one applies, the others wait and apply after it, in turn. While kills are left, every
+run of the round is a victim: SIGINT or SIGKILL (a coin) while it applies, that is once
+it holds the lock (the soak reads the holder's pid from the lock file of the first
+location, ``.hlsync/locks/<name>.lock``), at a random moment within the expected length
+of an apply or, for half the victims, "right at a mint" (as soon as the emulator shows
+a newly minted token or the token journal, ``hlsync.journal.jsonl``, written just
+before a mint, grows) when one comes before that moment. A kill counts as landed only
+when the signal reached a live run; a victim that finished first is no kill, and rounds
+go on until ``kills`` have landed or ``kills + ROUND_SLACK`` rounds have run. A dead
+run's lease is aged (``leases.py``) so that the next apply takes it over at once, with
+hlsync's warning, instead of 90 s later. Every round but the first is preceded by drift
+(``drift.py``). The trial then converges without faults (``trial.py``) from whatever
+the last round left.
 """
 
 from __future__ import annotations
@@ -141,20 +141,15 @@ def chaos(
     )
 
 
-def _victim(rng: random.Random, expected: float) -> Victim | None:
-    if rng.random() >= 0.75:
-        return None
+def _victim(rng: random.Random, expected: float) -> Victim:
     sig = signal.SIGINT if rng.random() < 0.5 else signal.SIGKILL
     after_mint = rng.random() < 0.5
     return Victim(sig, rng.uniform(0.2, max(0.2, expected)), after_mint)
 
 
-def _at_most(victims: list[Victim | None], left: int) -> list[Victim | None]:
-    kept: list[Victim | None] = []
-    for victim in victims:
-        kept.append(victim if victim is not None and left > 0 else None)
-        left -= victim is not None
-    return kept
+def _at_most(victims: list[Victim], left: int) -> list[Victim | None]:
+    """The first ``left`` victims; the other runs of the round live."""
+    return [victim if n < left else None for n, victim in enumerate(victims)]
 
 
 def _round(
