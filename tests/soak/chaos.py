@@ -35,7 +35,11 @@ from tests.soak.settings import LOCK_WAIT, ROUND_SLACK, RUN_TIMEOUT, Settings
 from tests.soak.upstream import MintWatch, Upstream
 
 POLL = 0.02  # seconds between looks at the runs, the lock file and the mint count
-FIRST_GUESS = 5.0  # seconds an apply is expected to take before one was timed
+# Seconds an apply is expected to take until one is timed whole. The first apply creates
+# every contact (tens of seconds); a guess too long only lets a victim finish, which
+# times a whole apply, while one too short kills every run before it writes, and since
+# every run is a victim no whole apply would ever correct it.
+FIRST_GUESS = 20.0
 LEASE_LOOKS = (0.0, 1.0, 3.0)  # seconds after a run ended to look for its lease
 JOURNAL = "hlsync.journal.jsonl"
 
