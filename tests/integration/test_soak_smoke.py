@@ -56,6 +56,7 @@ def test_a_tiny_soak_prints_its_table_and_meets_every_target() -> None:
         "| internal errors | 0 | 0 | 0 |",
         "| emulator tracebacks (not an injected drop) | 0 | 0 |  |",
         "| kills landed | 0 of 0 (0 right at a mint) | 0 | 0 per trial |",
+        "| declared contacts present after the faulty phase | 5 of 5 | 5 |  |",
         "| dead runs' leases: aged by the soak / taken over | 0 / 0 | 0 / 0 |  |",
     ):
         assert row in lines, done.stdout

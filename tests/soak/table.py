@@ -79,6 +79,14 @@ def _chaos_exits(trials: Sequence[TrialResult]) -> Row:
     )
 
 
+def _written(trials: Sequence[TrialResult], declared: int) -> Row:
+    return Row(
+        "declared contacts present after the faulty phase",
+        f"{sum(t.written for t in trials)} of {declared * len(trials)}",
+        ", ".join(str(t.written) for t in trials),
+    )
+
+
 def _leases(trials: Sequence[TrialResult]) -> Row:
     aged = [t.chaos.leases_aged for t in trials]
     taken = [sum(r.took_over for r in t.runs) for t in trials]
@@ -108,6 +116,7 @@ def rows(trials: Sequence[TrialResult], settings: Settings) -> list[Row]:
         ),
         _kills(trials, settings.kills),
         _chaos_exits(trials),
+        _written(trials, settings.locations * settings.contacts),
         _leases(trials),
         Row(
             "drift between rounds",

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.soak.account import soak_locations, write_config
-from tests.soak.audit import Audit, audit
+from tests.soak.audit import Audit, audit, present
 from tests.soak.chaos import ChaosResult, chaos
 from tests.soak.runs import TRACEBACK, Finished, run
 from tests.soak.settings import LOCK_WAIT, MAX_CONVERGE_APPLIES, Settings
@@ -32,6 +32,7 @@ INJECTED_DROP = "ConnectionDropped: fault injection"
 class TrialResult:
     audit: Audit
     chaos: ChaosResult
+    written: int  # declared contacts present when the faulty phase ended
     converge: tuple[Finished, ...]
     applies_to_converge: int | None  # None: no plan exited 0 within the bound
     emulator_tracebacks: int
@@ -61,12 +62,14 @@ def trial(folder: Path, settings: Settings, number: int) -> TrialResult:
         env = {loc.variable: upstream.tokens[loc.id] for loc in locations}
         upstream.set_faults(settings, rng.randrange(2**31), lag_only=False)
         faulty = chaos(folder, upstream, locations, env, settings, rng)
+        written = present(upstream, locations, settings.contacts)
         upstream.set_faults(settings, 0, lag_only=True)
         converge, applies = _converge(folder, env)
         found = audit(folder, upstream, locations, settings.contacts)
     return TrialResult(
         found,
         faulty,
+        written,
         converge,
         applies,
         _emulator_tracebacks(upstream),

@@ -28,7 +28,7 @@ def result(kills: int, *, after_mint: int = 0) -> TrialResult:
         killed + (whole,), kills, after_mint, 3, Drift(1, 5), waited=2, leases_aged=1
     )
     converge = (Finished("plan", 0, "", 1.0),)
-    return TrialResult(Audit(0, 0, 0, 0), chaos, converge, 0, 0, 30.0)
+    return TrialResult(Audit(0, 0, 0, 0), chaos, 250, converge, 0, 0, 30.0)
 
 
 def row(trials: list[TrialResult], figure: str, kills: int) -> tuple[str, ...]:
@@ -61,6 +61,8 @@ def test_waits_and_lease_take_overs_are_counted() -> None:
     assert row(trials, "faulty-phase applies", 0)[0] == (
         "1 (exit 0: 1; 2 waited for the lock)"
     )
+    figure = "declared contacts present after the faulty phase"
+    assert row(trials, figure, 0)[:2] == ("250 of 900", "250")
     assert row(trials, "dead runs' leases: aged by the soak / taken over", 0)[:2] == (
         "1 / 1",
         "1 / 1",
