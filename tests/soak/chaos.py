@@ -92,6 +92,10 @@ class Leases:
         self._due: list[float] = []
         self.aged = 0
 
+    def started(self, pid: int) -> None:
+        """A new run: should its pid be one of an ended run's, it is alive again."""
+        self._dead.discard(pid)
+
     def ended(self, pid: int, now: float) -> None:
         if pid not in self._dead:
             self._dead.add(pid)
@@ -180,6 +184,8 @@ def _round(
             )
             for n in range(len(victims))
         ]
+        for r in running:
+            leases.started(r.pid)
         pending = {n: v for n, v in enumerate(victims) if v is not None}
         while any(r.alive() for r in running):
             time.sleep(POLL)
