@@ -2,8 +2,8 @@
 
 Exit 0 when every target of the table is met (kills landed included: a soak whose
 victims ended before their kill does not claim success), 1 when one is missed (the last
-line names it), 2 for bad flags,
-130 when interrupted (the trial's emulator is stopped on the way out).
+line names it), 2 for bad flags, 130 when interrupted (the trial's emulator is stopped
+on the way out).
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from pathlib import Path
 from hlsync.locks.lockfile import LOCK_DIR, Holder
 from tests.soak.account import SoakLocation
 from tests.soak.drift import Drift, drift
-from tests.soak.leases import OWNER, age_dead_leases
+from tests.soak.leases import OWNER, Leases
 from tests.soak.runs import Finished, Running
 from tests.soak.settings import LOCK_WAIT, ROUND_SLACK, RUN_TIMEOUT, Settings
 from tests.soak.upstream import MintWatch, Upstream
@@ -40,7 +40,6 @@ POLL = 0.02  # seconds between looks at the runs, the lock file and the mint cou
 # times a whole apply, while one too short kills every run before it writes, and since
 # every run is a victim no whole apply would ever correct it.
 FIRST_GUESS = 20.0
-LEASE_LOOKS = (0.0, 1.0, 3.0)  # seconds after a run ended to look for its lease
 JOURNAL = "hlsync.journal.jsonl"
 
 
@@ -64,6 +63,8 @@ class Mark:
 
 @dataclass(frozen=True, slots=True)
 class Round:
+    """What one round of concurrent applies did."""
+
     runs: tuple[Finished, ...]
     killed: int
     after_mint: int
@@ -73,6 +74,8 @@ class Round:
 
 @dataclass(frozen=True, slots=True)
 class ChaosResult:
+    """The faulty phase of one trial, summed over its rounds."""
+
     runs: tuple[Finished, ...]
     kills: int  # landed: the signal reached a live, applying run
     kills_after_mint: int
@@ -80,32 +83,6 @@ class ChaosResult:
     drifted: Drift
     waited: int
     leases_aged: int
-
-
-class Leases:
-    """Ended soak runs and the looks for the leases they may have left."""
-
-    def __init__(self, upstream: Upstream, locations: tuple[SoakLocation, ...]):
-        self._upstream = upstream
-        self._locations = locations
-        self._dead: set[int] = set()
-        self._due: list[float] = []
-        self.aged = 0
-
-    def started(self, pid: int) -> None:
-        """A new run: should its pid be one of an ended run's, it is alive again."""
-        self._dead.discard(pid)
-
-    def ended(self, pid: int, now: float) -> None:
-        if pid not in self._dead:
-            self._dead.add(pid)
-            self._due += [now + delay for delay in LEASE_LOOKS]
-
-    def look(self, now: float, *, force: bool = False) -> None:
-        """Age the dead runs' leases when a look is due (or ``force``)."""
-        if force or any(due <= now for due in self._due):
-            self._due = [due for due in self._due if due > now]
-            self.aged += age_dead_leases(self._upstream, self._locations, self._dead)
 
 
 def chaos(
@@ -169,6 +146,8 @@ def _round(
     leases: Leases,
     lock_file: Path,
 ) -> Round:
+    """Start one run per entry of ``victims`` and kill the victims (module docstring)
+    while watching the lock file, the mints and the ended runs' leases."""
     killed = after_mint = 0
     journal = folder / JOURNAL
     marks: dict[int, Mark] = {}

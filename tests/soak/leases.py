@@ -9,6 +9,7 @@ soak stands in for the time passing: a live lease whose owner (``user@host pid N
 a soak run on this machine that is no longer alive gets its ``expires`` set to the
 emulator's "now". hlsync's own code path is unchanged: the waiting apply finds an
 expired lease and takes it over with its warning. A live run's lease is never touched.
+:class:`Leases` tracks the ended runs and looks when one ends (and shortly after).
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ from tests.soak.account import SoakLocation
 from tests.soak.upstream import Upstream
 
 OWNER = re.compile(r"^[^@]*@(?P<host>.+) pid (?P<pid>\d+)$")
+# Seconds after a run ended to look for its lease: at once, and again in case a request
+# of the killed run was committed just after it died.
+LOOKS = (0.0, 1.0, 3.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +42,32 @@ class LeaseSeen:
     location: SoakLocation
     value_id: str
     record: dict[str, Any]
+
+
+class Leases:
+    """Ended soak runs and the looks for the leases they may have left."""
+
+    def __init__(self, upstream: Upstream, locations: tuple[SoakLocation, ...]) -> None:
+        self._upstream = upstream
+        self._locations = locations
+        self._dead: set[int] = set()
+        self._due: list[float] = []
+        self.aged = 0
+
+    def started(self, pid: int) -> None:
+        """A new run: should its pid be one of an ended run's, it is alive again."""
+        self._dead.discard(pid)
+
+    def ended(self, pid: int, now: float) -> None:
+        if pid not in self._dead:
+            self._dead.add(pid)
+            self._due += [now + delay for delay in LOOKS]
+
+    def look(self, now: float, *, force: bool = False) -> None:
+        """Age the dead runs' leases when a look is due (or ``force``)."""
+        if force or any(due <= now for due in self._due):
+            self._due = [due for due in self._due if due > now]
+            self.aged += age_dead_leases(self._upstream, self._locations, self._dead)
 
 
 def stale(
