@@ -14,7 +14,9 @@ never the local clock: machines disagree, the account's clock is the one all run
 * **renew** — push ``expires`` to upstream now + :data:`TTL` (the guard does it every
   ``TTL / 3`` while the run lasts); a lease found taken by another run is reported.
 * **release** — delete it if it is still ours; **break** (``force-unlock``) deletes
-  whatever is there.
+  whatever is there. A delete answered "not found" is verified with one read (upstream
+  answers 400 for a custom value that is gone, as when a retried delete's first try
+  committed and lost its answer).
 
 Needs ``locations/customValues.readonly`` and ``.write`` on the token it is given (the
 location's own sub-account token, not a seeding integration's). Never declared, so the
@@ -30,7 +32,7 @@ from datetime import datetime, timedelta
 
 from hlsync.errors import HlsyncError
 from hlsync.kinds.custom_value import LEASE_NAME
-from hlsync.kinds.shared import derived_key
+from hlsync.kinds.shared import delete_verified, derived_key
 from hlsync.locks.lockfile import Holder, held_error
 from hlsync.upstream.api import LocationApiLike
 from hlsync.upstream.client import ApiError, UpstreamClock
@@ -193,11 +195,17 @@ class Lease:
             await self._delete(found.value_id)
 
     async def _delete(self, value_id: str) -> None:
-        try:
+        """Delete the lease's custom value; "not found" (upstream says 400, as after a
+        retried delete whose first answer was lost) is success once a read agrees."""
+
+        async def send() -> None:
             await self.api.call("DELETE", f"{self.api.base}/customValues/{value_id}")
-        except ApiError as exc:
-            if exc.status != 404:
-                raise
+
+        async def exists() -> bool:
+            found = await self.read()
+            return found is not None and found.value_id == value_id
+
+        await delete_verified(send, exists)
 
     async def force_break(self, found: Found) -> None:
         await self._delete(found.value_id)

@@ -138,3 +138,35 @@ def test_a_lock_file_waits_then_times_out_naming_its_holder(tmp_path: Path) -> N
     assert len(waits) == 1
     first.release()
     assert LocalLock(path, "location 'main'").acquire(me("r2"), 0)
+
+
+def test_a_release_whose_delete_answer_was_lost_is_done_without_a_warning(
+    emulator: LiveEmulator,
+) -> None:
+    """The delete commits, its answer is a 502, the retry is told "not found" (upstream
+    answers 400 for a missing custom value): the lease is gone, so release succeeds."""
+    lost_answer = {
+        "route": "DELETE /locations/{locationId}/customValues/{id}",
+        "failAfterCommit": 1,
+        "times": 1,
+    }
+    with emulator.client() as admin:
+        admin.put("/_emulator/faults", json={"rules": [lost_answer]}).raise_for_status()
+
+    async def scenario(api: ApiClient) -> None:
+        loc = api.location(LOCATION_A, emulator.token())
+        lease = Lease("alpha", loc, api.clock, me("r1"))
+        assert await lease.take() is None
+        await lease.release()
+
+    async def main() -> None:
+        retry = RetryPolicy(attempts=2, sleep=lambda _: asyncio.sleep(0))
+        async with httpx.AsyncClient(base_url=emulator.base_url) as http:
+            await scenario(ApiClient(http, retry=retry))
+
+    asyncio.run(main())
+    assert lease_values(emulator) == []
+    with emulator.client() as admin:
+        log = admin.get("/_emulator/requests").json()["requests"]
+    deletes = [e["status"] for e in log if e["method"] == "DELETE"]
+    assert deletes == [502, 400]

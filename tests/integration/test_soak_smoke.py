@@ -1,7 +1,8 @@
 """``python -m tests.soak`` runs and prints its table (the soak itself is not run here).
 
-A tiny soak: one location with five contacts, one trial, one apply, no faults and no
-kills, against a real ``hlsync emulator serve`` on 127.0.0.1. A few seconds.
+A tiny soak: one location with five contacts, one trial, one round of two concurrent
+applies (the second waits for the apply lock, then finds nothing to do), no faults and
+no kills, against a real ``hlsync emulator serve`` on 127.0.0.1. A few seconds.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ TINY = (
     "--contacts=5",
     "--trials=1",
     "--kills=0",
-    "--concurrent=1",
+    "--concurrent=2",
     "--error-rate=0",
     "--fail-after-commit=0",
     "--search-lag-ms=0",
@@ -54,10 +55,18 @@ def test_a_tiny_soak_prints_its_table_and_meets_every_target() -> None:
         "| tracebacks | 0 | 0 | 0 |",
         "| internal errors | 0 | 0 | 0 |",
         "| emulator tracebacks (not an injected drop) | 0 | 0 |  |",
-        "| kills | 0 (0 right at a mint) | 0 |  |",
-        "| faulty-phase applies | 1 (exit 0: 1) | 1 in 1 rounds |  |",
+        "| kills landed | 0 of 0 (0 right at a mint) | 0 | 0 per trial |",
+        "| declared contacts present after the faulty phase | 5 of 5 | 5 |  |",
+        "| dead runs' leases: aged by the soak / taken over | 0 / 0 | 0 / 0 |  |",
     ):
         assert row in lines, done.stdout
+    # both exit 0: the second waited for the lock (or, on a slow start, came after)
+    assert any(
+        line.startswith("| faulty-phase applies | 2 (exit 0: 2; ")
+        and line.endswith(" waited for the lock) | 2 in 1 rounds |  |")
+        for line in lines
+    ), done.stdout
+    assert lines[-1] == "every target met"
     assert "Traceback" not in done.stderr
 
 

@@ -1,7 +1,9 @@
 """``python -m tests.soak [FLAGS]``: run soak trials and print one table.
 
-Exit 0 when every target of the table is met, 1 when one is missed, 2 for bad flags,
-130 when interrupted (the trial's emulator is stopped on the way out).
+Exit 0 when every target of the table is met (kills landed included: a soak whose
+victims ended before their kill does not claim success), 1 when one is missed (the last
+line names it), 2 for bad flags, 130 when interrupted (the trial's emulator is stopped
+on the way out).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 
 from tests.signals import interruptible_children
 from tests.soak.settings import Settings
-from tests.soak.table import describe, render, rows
+from tests.soak.table import describe, render, rows, verdict
 from tests.soak.trial import TrialResult, trial
 
 DEFAULTS = Settings()
@@ -82,8 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             folder = base / f"trial-{number}"
             sys.stderr.write(f"trial {number} of {settings.trials} in {folder} ...\n")
             results.append(trial(folder, settings, number))
-    found = rows(results)
-    sys.stdout.write(f"{describe(settings)}\n\n{render(found)}")
+    found = rows(results, settings)
+    sys.stdout.write(f"{describe(settings)}\n\n{render(found)}\n{verdict(found)}\n")
     return 0 if all(row.met for row in found) else 1
 
 

@@ -43,6 +43,17 @@ def audit(
     return Audit(dup_contacts, dup_integrations, lost_contacts, lost_tokens)
 
 
+def present(
+    upstream: Upstream, locations: tuple[SoakLocation, ...], contacts: int
+) -> int:
+    """How many declared contacts exist (faults off): what the faulty phase wrote."""
+    upstream.clear_faults()
+    return sum(
+        len({loc.email(n) for n in range(contacts)} & set(_emails(upstream, loc)))
+        for loc in locations
+    )
+
+
 def _emails(upstream: Upstream, loc: SoakLocation) -> list[str]:
     """Every contact's email in ``loc`` (lower case), paged by ``searchAfter``."""
     found: list[str] = []

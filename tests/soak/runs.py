@@ -2,7 +2,7 @@
 
 Each run writes stdout and stderr to files in the trial folder (no pipe can fill up
 while the soak polls), with the test environment minus ``HLSYNC_*`` plus the location
-tokens. :func:`finish` bounds every run by :data:`~tests.soak.settings.APPLY_TIMEOUT`.
+tokens. :func:`finish` bounds every run by :data:`~tests.soak.settings.RUN_TIMEOUT`.
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.integration.e2e_support import HLSYNC
-from tests.soak.settings import APPLY_TIMEOUT
+from tests.soak.settings import RUN_TIMEOUT
 
 TRACEBACK = "Traceback (most recent call last)"
 INTERNAL_ERROR = "this is a bug in hlsync"
+WAITED = "took the lock after waiting for another run"  # hlsync.locks.guard
+TOOK_OVER = "took over an expired lock"  # hlsync.locks.lease
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,16 @@ class Finished:
     @property
     def internal_error(self) -> bool:
         return INTERNAL_ERROR in self.output
+
+    @property
+    def waited(self) -> bool:
+        """Whether it took the lock on this machine after another run let it go."""
+        return WAITED in self.output
+
+    @property
+    def took_over(self) -> int:
+        """Expired leases in the account it took over (hlsync's warning, one each)."""
+        return self.output.count(TOOK_OVER)
 
 
 class Running:
@@ -64,6 +76,10 @@ class Running:
             )
         self.killed_by: str | None = None
 
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
     def alive(self) -> bool:
         return self._process.poll() is None
 
@@ -77,7 +93,7 @@ class Running:
 
     def finish(self) -> Finished:
         """Wait (bounded), then the run's record; a run past the bound is SIGKILLed."""
-        left = APPLY_TIMEOUT - (time.monotonic() - self.started)
+        left = RUN_TIMEOUT - (time.monotonic() - self.started)
         try:
             code = self._process.wait(timeout=max(0.1, left))
         except subprocess.TimeoutExpired:

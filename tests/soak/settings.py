@@ -5,7 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # Bounds that keep every loop finite whatever the flags say.
-APPLY_TIMEOUT = 300.0  # seconds one hlsync run may take before it is killed
+APPLY_TIMEOUT = 300.0  # seconds one hlsync run may work before it is killed
+# Every apply waits for the apply lock up to another run's whole bound, so that of two
+# started together the second applies after the first instead of failing at once.
+LOCK_TIMEOUT = APPLY_TIMEOUT
+LOCK_WAIT = ("--lock-timeout", f"{LOCK_TIMEOUT:.0f}")
+RUN_TIMEOUT = LOCK_TIMEOUT + APPLY_TIMEOUT  # seconds one run may last, waiting included
 MAX_CONVERGE_APPLIES = 5  # applies after the faults before a trial counts as stuck
 ROUND_SLACK = 3  # chaos rounds beyond one per kill
 

@@ -45,17 +45,24 @@ def _applies(trials: Sequence[TrialResult]) -> Row:
     )
 
 
-def _kills(trials: Sequence[TrialResult]) -> Row:
+def _kills(trials: Sequence[TrialResult], intended: int) -> Row:
+    """Kills that reached a live, applying run; the target is every kill asked for."""
     signals = Counter(
-        r.killed_by for t in trials for r in t.chaos.runs if r.killed_by is not None
+        r.killed_by
+        for t in trials
+        for r in t.chaos.runs
+        if r.killed_by in ("SIGINT", "SIGKILL")
     )
     after = sum(t.chaos.kills_after_mint for t in trials)
     parts = [f"{name} {n}" for name, n in sorted(signals.items())]
-    total = sum(t.chaos.kills for t in trials)
+    landed = sum(t.chaos.kills for t in trials)
     return Row(
-        "kills",
-        f"{total} ({', '.join([*parts, f'{after} right at a mint'])})",
+        "kills landed",
+        f"{landed} of {intended * len(trials)} "
+        f"({', '.join([*parts, f'{after} right at a mint'])})",
         ", ".join(str(t.chaos.kills) for t in trials),
+        f"{intended} per trial",
+        all(t.chaos.kills >= intended for t in trials),
     )
 
 
@@ -64,14 +71,33 @@ def _chaos_exits(trials: Sequence[TrialResult]) -> Row:
         r.killed_by or f"exit {r.code}" for t in trials for r in t.chaos.runs
     )
     shown = ", ".join(f"{what}: {n}" for what, n in sorted(codes.items()))
+    waited = sum(t.chaos.waited for t in trials)
     return Row(
         "faulty-phase applies",
-        f"{sum(codes.values())} ({shown})",
+        f"{sum(codes.values())} ({shown}; {waited} waited for the lock)",
         ", ".join(f"{len(t.chaos.runs)} in {t.chaos.rounds} rounds" for t in trials),
     )
 
 
-def rows(trials: Sequence[TrialResult]) -> list[Row]:
+def _written(trials: Sequence[TrialResult], declared: int) -> Row:
+    return Row(
+        "declared contacts present after the faulty phase",
+        f"{sum(t.written for t in trials)} of {declared * len(trials)}",
+        ", ".join(str(t.written) for t in trials),
+    )
+
+
+def _leases(trials: Sequence[TrialResult]) -> Row:
+    aged = [t.chaos.leases_aged for t in trials]
+    taken = [sum(r.took_over for r in t.runs) for t in trials]
+    return Row(
+        "dead runs' leases: aged by the soak / taken over",
+        f"{sum(aged)} / {sum(taken)}",
+        ", ".join(f"{a} / {b}" for a, b in zip(aged, taken, strict=True)),
+    )
+
+
+def rows(trials: Sequence[TrialResult], settings: Settings) -> list[Row]:
     return [
         Row("trials", str(len(trials)), ""),
         _count("duplicate contacts", trials, lambda t: t.audit.duplicate_contacts),
@@ -88,8 +114,10 @@ def rows(trials: Sequence[TrialResult]) -> list[Row]:
             str(sum(t.emulator_tracebacks for t in trials)),
             ", ".join(str(t.emulator_tracebacks) for t in trials),
         ),
-        _kills(trials),
+        _kills(trials, settings.kills),
         _chaos_exits(trials),
+        _written(trials, settings.locations * settings.contacts),
+        _leases(trials),
         Row(
             "drift between rounds",
             f"{sum(t.chaos.drifted.integrations for t in trials)} integrations, "
@@ -117,6 +145,14 @@ def describe(settings: Settings) -> str:
         f"{s.search_lag_ms} ms search lag, {s.concurrent} concurrent applies, "
         f"{s.kills} kills per trial, seed {s.seed}"
     )
+
+
+def verdict(found: Sequence[Row]) -> str:
+    """One line: every target met, or which were missed."""
+    missed = [row.figure for row in found if not row.met]
+    if not missed:
+        return "every target met"
+    return "TARGETS MISSED: " + "; ".join(missed)
 
 
 def render(found: Sequence[Row]) -> str:

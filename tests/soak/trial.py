@@ -6,9 +6,9 @@ index always behaves: ``plan --detailed-exitcode``; on exit 2 (or 1) an ``apply
 :data:`~tests.soak.settings.MAX_CONVERGE_APPLIES` applies. A trial converges when a plan
 exits 0; "applies to converge" counts the applies it took after the faulty phase.
 
-Convergence applies wait for the apply lock (``--lock-timeout``, longer than the
-lease's 90 s), as a pipeline retrying after a dead run would: a run killed in the faulty
-phase leaves its lease in the account until it expires.
+Convergence applies wait for the apply lock (``--lock-timeout``) as the faulty phase's
+do; the faulty phase ends by aging the leases its dead runs left (``leases.py``), so
+convergence does not wait out a killed run's lease.
 """
 
 from __future__ import annotations
@@ -19,13 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.soak.account import soak_locations, write_config
-from tests.soak.audit import Audit, audit
+from tests.soak.audit import Audit, audit, present
 from tests.soak.chaos import ChaosResult, chaos
 from tests.soak.runs import TRACEBACK, Finished, run
-from tests.soak.settings import MAX_CONVERGE_APPLIES, Settings
+from tests.soak.settings import LOCK_WAIT, MAX_CONVERGE_APPLIES, Settings
 from tests.soak.upstream import Upstream, serve
 
-LOCK_WAIT = ("--lock-timeout", "120")  # the lease lasts 90 s (hlsync.locks.lease)
 INJECTED_DROP = "ConnectionDropped: fault injection"
 
 
@@ -33,6 +32,7 @@ INJECTED_DROP = "ConnectionDropped: fault injection"
 class TrialResult:
     audit: Audit
     chaos: ChaosResult
+    written: int  # declared contacts present when the faulty phase ended
     converge: tuple[Finished, ...]
     applies_to_converge: int | None  # None: no plan exited 0 within the bound
     emulator_tracebacks: int
@@ -62,12 +62,14 @@ def trial(folder: Path, settings: Settings, number: int) -> TrialResult:
         env = {loc.variable: upstream.tokens[loc.id] for loc in locations}
         upstream.set_faults(settings, rng.randrange(2**31), lag_only=False)
         faulty = chaos(folder, upstream, locations, env, settings, rng)
+        written = present(upstream, locations, settings.contacts)
         upstream.set_faults(settings, 0, lag_only=True)
         converge, applies = _converge(folder, env)
         found = audit(folder, upstream, locations, settings.contacts)
     return TrialResult(
         found,
         faulty,
+        written,
         converge,
         applies,
         _emulator_tracebacks(upstream),
