@@ -213,6 +213,24 @@ class PlanLocation:
 
 
 @dataclass(frozen=True, slots=True)
+class PlanShard:
+    """Which shards of a ``--shard I/N`` partition a plan covers (shards count from 1):
+    one for a shard's own plan, several for shard plans combined by ``hlsync show``
+    (``hlsync.engine.sharding``)."""
+
+    indexes: tuple[int, ...]
+    count: int
+
+    @property
+    def missing(self) -> tuple[int, ...]:
+        """The shards of the partition this plan lacks."""
+        return tuple(i for i in range(1, self.count + 1) if i not in self.indexes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"indexes": list(self.indexes), "count": self.count}
+
+
+@dataclass(frozen=True, slots=True)
 class Summary:
     add: int
     change: int
@@ -279,6 +297,9 @@ class Plan:
     # Directories besides the config folder the config's paths were allowed to use
     # (``--allow-path``), as shown to the reviewer; empty: the config folder only.
     allowed_roots: tuple[str, ...] = ()
+    # ``--shard I/N``: the shards of the partition of the locations this plan covers;
+    # None: every selected location.
+    shard: PlanShard | None = None
 
     @property
     def summary(self) -> Summary:
@@ -359,6 +380,8 @@ class Plan:
             body["warnings"] = list(self.warnings)
         if self.allowed_roots:
             body["allowed_roots"] = list(self.allowed_roots)
+        if self.shard is not None:
+            body["shard"] = self.shard.to_dict()
         return body
 
     def to_dict(self) -> dict[str, Any]:
@@ -428,11 +451,22 @@ def _plan_from(doc: JsonObject) -> Plan:
         else None,
         warnings=doc.texts("warnings") if "warnings" in doc.data else (),
         allowed_roots=doc.texts("allowed_roots") if "allowed_roots" in doc.data else (),
+        shard=_shard_from(doc.obj("shard")) if "shard" in doc.data else None,
     )
     summary = doc.obj("summary")
     if summary.data != plan.summary.to_dict():
         raise JsonShapeError(f"{summary.path} does not match the changes")
     return plan
+
+
+def _shard_from(o: JsonObject) -> PlanShard:
+    count = o.integer("count")
+    indexes = o.integers("indexes")
+    if count < 1 or not indexes or any(not 1 <= i <= count for i in indexes):
+        raise JsonShapeError(f"{o.path}: shard indexes must be 1 to count ({count})")
+    if list(indexes) != sorted(set(indexes)):
+        raise JsonShapeError(f"{o.path}: shard indexes must be sorted and unique")
+    return PlanShard(indexes, count)
 
 
 def _change_from(o: JsonObject) -> Change:
