@@ -85,9 +85,12 @@ FORCEABLE_GATES = frozenset({"delete", "replace", "scope_removals", "token_expir
 AGENCY = "agency"  # the location part of an agency integration's address
 
 
+_QUOTE = json.JSONEncoder(ensure_ascii=False).encode  # one encoder for every address
+
+
 def address(location: str | None, kind: Kind, label: str) -> str:
     """Terraform-like: ``main.contact["ann@example.com"]``, ``agency.integration["ci"]``."""
-    return f"{location or AGENCY}.{kind}[{json.dumps(label, ensure_ascii=False)}]"
+    return f"{location or AGENCY}.{kind}[{_QUOTE(label)}]"
 
 
 # Upstream burst limit (reference §4): 100 requests per 10 s per integration per location.

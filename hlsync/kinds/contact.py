@@ -44,6 +44,7 @@ from hlsync.kinds.contact_diff import (
     create_fields,
     create_tags_add,
     diff_contact,
+    plainly_unchanged,
 )
 from hlsync.kinds.custom_field import needs_fields, read_fields
 from hlsync.kinds.shared import GONE_STATUSES, absent_change, delete_verified
@@ -82,7 +83,12 @@ class ContactKind:
 
     async def read(self, ctx: ReadContext) -> Mapping[str, ObservedContact]:
         keys = sorted({c.key for c in ctx.spec.contacts})
-        found = await read_contacts(ctx.api, keys, batch_size=ctx.access.batch_size)
+        found = await read_contacts(
+            ctx.api,
+            keys,
+            batch_size=ctx.access.batch_size,
+            fields=_declared_fields(ctx.spec),
+        )
         fields = await read_fields(ctx) if needs_fields(ctx.spec) else {}
         return _observed(found, {f.id: f.key for f in fields.values()})
 
@@ -91,7 +97,12 @@ class ContactKind:
     ) -> Mapping[str, ObservedContact]:
         if not keys:
             return {}
-        found = await lookup_contacts(ctx.api, sorted(keys), ctx.access.batch_size)
+        found = await lookup_contacts(
+            ctx.api,
+            sorted(keys),
+            ctx.access.batch_size,
+            fields=_declared_fields(ctx.spec),
+        )
         fields = await read_fields(ctx)
         return _observed(found, {f.id: f.key for f in fields.values()})
 
@@ -173,6 +184,12 @@ def _observed(
     }
 
 
+def _declared_fields(spec: LocationSpec) -> set[str]:
+    """The contact fields any declared contact of the location names: all that is
+    kept of a contact read (only declared fields are ever compared, DESIGN.md §3)."""
+    return {name for contact in spec.contacts for name in contact.fields}
+
+
 def _uses_absent(spec: LocationSpec) -> list[Problem]:
     """A contact using a tag or custom field the config marks ``ensure: absent``."""
     absent_fields = {d.key for d in spec.custom_fields if d.ensure == "absent"}
@@ -216,6 +233,20 @@ def _change(
             spec.name, spec.id, "contact", decl.key, name, decl, obs, compared
         )
     action: Action
+    if obs is not None and plainly_unchanged(decl, obs, replaced):
+        # one comparison per declared value, no diff: what the diff would plan
+        return Change(
+            address=address(spec.name, "contact", name),
+            action="noop",
+            kind="contact",
+            location=spec.name,
+            location_id=spec.id,
+            key=decl.key,
+            object_id=obs.id,
+            fingerprint=fingerprint(obs, compared),
+            compared=compared,
+            source=decl.source,
+        )
     if obs is None:
         action = "create"
         fields = create_fields(decl)
