@@ -4,10 +4,11 @@ The emulator (a child process) holds ``OBSERVED`` contacts, bulk-loaded through 
 admin API; the config declares ``DECLARED`` of them (every ``OBSERVED / DECLARED``-th,
 from a CSV file, all matching, so the plan is all noops). Each run is a fresh
 ``python`` process that loads the config, then times what ``hlsync plan`` does after
-that (open the target, read, plan) and reports its own peak RSS (``ru_maxrss``: the
+that (open the target, read, plan), wall and CPU time (the CPU figures are hlsync's
+own work, which a loaded machine does not inflate), and reports its own peak RSS (``ru_maxrss``: the
 config, the reads and the plan together), so one run's memory never hides another's.
-``S3_SIZES`` (``DECLARED:OBSERVED,…``) picks the sizes; the default is the issue's
-two: 100,000 in 100,000 and 100,000 in 1,000,000.
+``S3_SIZES`` (``DECLARED:OBSERVED,…``) picks the sizes, the default being the issue's
+two (100,000 in 100,000 and 100,000 in 1,000,000), and ``S3_RUNS`` the runs (3).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from tests.perf.support import (
     url_config,
 )
 
-RUNS = 3
+RUNS = int(os.environ.get("S3_RUNS", "3"))
 DEFAULT_SIZES = "100000:100000,100000:1000000"
 
 _CHILD = """
@@ -45,19 +46,20 @@ from hlsync.targets.target import open_target
 async def plan(desired):
     async with open_target(desired, environ=os.environ) as access:
         observed = await read_observed(desired, access)
-        read = time.perf_counter()
+        read = time.perf_counter(), time.process_time()
         return build_plan(desired, observed), read
 
 started = time.perf_counter()
 desired = load_config(sys.argv[1], env={})
-loaded = time.perf_counter()
-result, read = asyncio.run(plan(desired))
-done = time.perf_counter()
+loaded, cpu = time.perf_counter(), time.process_time()
+result, (read, read_cpu) = asyncio.run(plan(desired))
+done, done_cpu = time.perf_counter(), time.process_time()
 if result.has_changes:
     raise SystemExit("the plan found changes where there are none")
 json.dump({
     "load": loaded - started, "read": read - loaded, "plan": done - read,
     "total": done - loaded, "noop": result.summary.noop,
+    "read_cpu": read_cpu - cpu, "plan_cpu": done_cpu - read_cpu,
     "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
 }, sys.stdout)
 """
@@ -111,6 +113,19 @@ def _measure(declared: int, observed: int) -> list[Figure]:
         ),
         Figure(title, "of which reading", median([r["read"] for r in runs]), "s"),
         Figure(title, "of which planning", median([r["plan"] for r in runs]), "s"),
+        Figure(
+            title,
+            "CPU of the plan process, reading",
+            median([r["read_cpu"] for r in runs]),
+            "s",
+            "process_time: hlsync's own work, whatever the load",
+        ),
+        Figure(
+            title,
+            "CPU of the plan process, planning",
+            median([r["plan_cpu"] for r in runs]),
+            "s",
+        ),
         Figure(title, "load_config", median([r["load"] for r in runs]), "s"),
         Figure(
             title,
