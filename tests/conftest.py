@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
+from tests.signals import interruptible_children
+
 pytest_plugins = ["tests.emulator_fixtures", "tests.wheel_fixtures"]
 
 # Property tests run the same examples on every machine (a CI failure reproduces
@@ -45,7 +47,8 @@ _PYCACHE = "_HLSYNC_TEST_PYCACHE"  # set by the controlling process only
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """The ``hlsync`` subprocesses of the end-to-end tests share compiled bytecode.
+    """The ``hlsync`` subprocesses of the end-to-end tests can be interrupted
+    (:func:`tests.signals.interruptible_children`) and share compiled bytecode.
 
     Where ``PYTHONDONTWRITEBYTECODE`` is set (as on this team's machines), every
     ``hlsync`` run would compile the whole package from source again (~0.1 s of CPU a
@@ -53,6 +56,7 @@ def pytest_configure(config: pytest.Config) -> None:
     directory outside the checkout (``PYTHONPYCACHEPREFIX``), removed at the end;
     the xdist workers and their subprocesses inherit it.
     """
+    interruptible_children()
     if hasattr(config, "workerinput") or _PYCACHE in os.environ:
         return
     folder = tempfile.mkdtemp(prefix="hlsync-test-pycache-")

@@ -69,6 +69,12 @@ COMMANDS: tuple[Command, ...] = (
         arguments.configure_apply,
     ),
     Command(
+        "export",
+        "Write the config of an existing account (integrations, custom fields, tags, "
+        "custom values, contacts) that plans no change: adoption in one step.",
+        arguments.configure_export,
+    ),
+    Command(
         "force-unlock",
         "Release a location's apply lock left by a run that died (the lease kept "
         "in the account).",

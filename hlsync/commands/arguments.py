@@ -270,6 +270,18 @@ def configure_init(parser: argparse.ArgumentParser) -> None:
         + " and ".join(DEFAULT_CI_KITS)
         + ")",
     )
+    parser.add_argument(
+        "--from-export",
+        action="store_true",
+        help="adopt existing sub-accounts: the config is an export of what they hold "
+        "(read with each location's token from HL_<NAME>_TOKEN), plus a "
+        "least-privilege seeding integration; needs --target leadconnector or a URL",
+    )
+    parser.add_argument(
+        "--contacts",
+        action="store_true",
+        help="with --from-export: also export contacts, as contacts/<location>.jsonl",
+    )
 
 
 def configure_completion(parser: argparse.ArgumentParser) -> None:
@@ -298,6 +310,93 @@ def configure_plan(parser: argparse.ArgumentParser) -> None:
     add_format(parser)
     add_targeting(parser)
     add_fan_out(parser)
+    add_timeout(parser)
+
+
+# Contact fields ``--contacts-filter`` may name: upstream search fields that take
+# ``eq`` (reference §5.6), values at most 75 characters.
+FILTER_FIELDS = (
+    "assignedTo",
+    "city",
+    "companyName",
+    "country",
+    "email",
+    "phone",
+    "postalCode",
+    "source",
+    "state",
+    "tags",
+    "timezone",
+    "type",
+    "website",
+)
+FILTER_VALUE_MAX = 75
+
+
+def contact_filter(text: str) -> tuple[str, str]:
+    """``--contacts-filter``'s value: ``FIELD=VALUE`` (upstream search, ``eq``)."""
+    name, sep, value = text.partition("=")
+    if not sep or name not in FILTER_FIELDS or not value:
+        raise argparse.ArgumentTypeError(
+            f"must be FIELD=VALUE with FIELD one of {', '.join(FILTER_FIELDS)}, "
+            f"not {text!r}"
+        )
+    if len(value) > FILTER_VALUE_MAX:
+        raise argparse.ArgumentTypeError(
+            f"a value is at most {FILTER_VALUE_MAX} characters (upstream's search)"
+        )
+    return name, value
+
+
+def positive_count(text: str) -> int:
+    """``--limit``'s value: a whole number, 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1, not {text!r}")
+    return value
+
+
+def configure_export(parser: argparse.ArgumentParser) -> None:
+    add_config_path(parser)
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="the folder to write the exported config to (created; a folder an "
+        "earlier export wrote is updated in place)",
+    )
+    parser.add_argument(
+        "--contacts",
+        action="store_true",
+        help="also export contacts, as contacts/<location>.jsonl seed files",
+    )
+    parser.add_argument(
+        "--contacts-filter",
+        type=contact_filter,
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="with --contacts: only contacts whose FIELD equals VALUE (upstream "
+        "search; repeatable, all must match), e.g. tags=vip",
+    )
+    parser.add_argument(
+        "--limit",
+        type=positive_count,
+        metavar="N",
+        help="with --contacts: at most N contacts per location, the oldest first",
+    )
+    parser.add_argument(
+        "--as-template",
+        metavar="NAME",
+        help="write the (one) location as template NAME that other locations "
+        "extend: the template holds what they share, the location its parameters "
+        "(id, token, custom values, where its integrations' tokens are held)",
+    )
+    add_targeting(parser)
     add_timeout(parser)
 
 

@@ -5,11 +5,14 @@ sink, where ``hlsync token deliver`` stored it; a ``command`` sink cannot be rea
 an error says so), this sends one probe per declared scope — a read for a read scope, a
 request refused for its body for a write scope, never one that can change data
 (:mod:`hlsync.live.probes` says how and on what assumption) — and reports each scope
-``ok``, ``MISSING`` or ``not verifiable`` (no probe for it). ``--excess`` also probes
-every catalog scope of the token's level that is not declared and has a probe, and
-reports each ``absent`` or ``EXTRA`` (ticked in the UI beyond the config: the likeliest
+``ok``, ``MISSING`` or ``not verifiable`` (an agency integration with no location to
+probe on; the company id unreadable for ``saas/company.write``). ``--excess`` also
+probes every catalog scope of the token's level that is not declared, and reports
+each ``absent`` or ``EXTRA`` (ticked in the UI beyond the config: the likeliest
 mistake, and what a reviewed scope change must prevent); the report then shows the
-runbook's edit that unticks them. A scheduled drift job can run it.
+runbook's edit that unticks them. A scheduled drift job can run it. The location's
+own token (its ``token:`` reference, when it can be read) may be used to read the
+location's company id, never to probe.
 
 Exit 0 when every verifiable declared scope is held (and, with ``--excess``, no extra
 one is), 1 when one is missing or extra, or the token is refused outright (invalid,
@@ -25,11 +28,12 @@ import asyncio
 import os
 
 from hlsync.config.loader import display_path, load_config
-from hlsync.core.model import DesiredState
+from hlsync.core.model import DesiredState, LocationSpec
 from hlsync.errors import HlsyncError
 from hlsync.live.ledger import integration_key
 from hlsync.live.manual import find_integration, leadconnector_base_url
 from hlsync.live.verify import Subject, check_scopes, render_report
+from hlsync.targets.location_tokens import own_tokens
 from hlsync.tokens.sinks.registry import sink_of
 from hlsync.tokens.sinks.routing import config_dir, sink_for
 
@@ -43,15 +47,26 @@ def run(args: argparse.Namespace) -> int:
         raise HlsyncError(f"{key} is declared `ensure: absent`; nothing to verify")
     base_url = _base_url(desired)
     token = _delivered_token(desired, location, decl.name, key)
+    probed = spec if spec is not None else _agency_probe_location(desired)
     subject = Subject(
         key=key,
         name=decl.name,
         location=location,
-        location_id=spec.id if spec is not None else _agency_probe_location(desired),
+        location_id=None if probed is None else probed.id,
         scopes=tuple(decl.scopes),
     )
+    lookup = (
+        None if probed is None else own_tokens(desired, os.environ).get(probed.name)
+    )
     report = asyncio.run(
-        check_scopes(base_url, token, subject, excess=args.excess, timeout=args.timeout)
+        check_scopes(
+            base_url,
+            token,
+            subject,
+            excess=args.excess,
+            timeout=args.timeout,
+            lookup_token=lookup,
+        )
     )
     root = None if args.path in (".", "") else args.path
     print(render_report(report, root))
@@ -67,8 +82,8 @@ def _base_url(desired: DesiredState) -> str:
     return leadconnector_base_url(desired.target, os.environ)
 
 
-def _agency_probe_location(desired: DesiredState) -> str | None:
-    return desired.locations[0].id if desired.locations else None
+def _agency_probe_location(desired: DesiredState) -> LocationSpec | None:
+    return desired.locations[0] if desired.locations else None
 
 
 def _delivered_token(

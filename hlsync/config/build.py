@@ -40,6 +40,7 @@ from hlsync.core.model import (
     Integration,
     Kind,
     LocationSpec,
+    Manage,
     Policy,
     Tag,
     Target,
@@ -366,8 +367,31 @@ class Builder:
                 unsure=unsure | self.broken.integrations,
             ),
             auth_fallback=_auth_fallback(data),
+            manage=self.manage(data, where),
             **declared,
         )
+
+    def manage(self, data: Mapping[str, Any], where: Where) -> dict[Kind, Manage]:
+        """``manage:`` by kind; ``exclusive`` for a kind with a ``prune_consent``
+        (contacts) only beside that key set to ``true``."""
+        raw = data.get("manage") or {}
+        found: dict[Kind, Manage] = {}
+        for kind in KINDS:
+            mode = raw.get(kind.section)
+            if mode is None:
+                continue
+            consent = kind.prune_consent
+            if mode == "exclusive" and consent and raw.get(consent) is not True:
+                self.problem(
+                    f"manage: {kind.section}: exclusive deletes every {kind.nouns[0]} "
+                    "of the location that the config does not list",
+                    where(("manage", kind.section)),
+                    f"if you mean it, add `{consent}: true` beside it; otherwise "
+                    "leave it additive (the plan lists the others)",
+                )
+                continue
+            found[kind.name] = mode
+        return found
 
     def seeds(
         self,

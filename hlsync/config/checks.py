@@ -312,20 +312,22 @@ def custom_value(
             return None, f"{label} takes a date string YYYY-MM-DD, got {kind_of(value)}"
         problem = date_problem(value)
         return (None, f"{label}: {problem}") if problem else (value, None)
+    # Without declared options (HighLevel's API writes none) values are not checked
+    # against a list: upstream's UI holds it.
     options = field.options
     if kind in LIST_TYPES:
         if textual and isinstance(value, str):
             value = [part.strip() for part in value.split(";") if part.strip()]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             return None, f"{label} takes a list of options, got {kind_of(value)}"
-        bad = [v for v in value if v not in options]
+        bad = [v for v in value if options and v not in options]
         if bad:
             return None, _option_message(label, bad[0], options)
         return sorted(set(value), key=value.index), None
     if kind in CHOICE_TYPES:
         if not isinstance(value, str):
             return None, f"{label} takes one option, got {kind_of(value)}"
-        if value not in options:
+        if options and value not in options:
             return None, _option_message(label, value, options)
         return value, None
     return None, f"{label} has an unknown type"

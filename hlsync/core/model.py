@@ -28,6 +28,9 @@ from typing import Any, Literal, assert_never
 from hlsync.errors import Location, Problem
 
 Ensure = Literal["present", "absent"]
+# How a location manages a kind (``manage:``): ``additive`` (the default) leaves objects
+# the config does not declare alone; ``exclusive`` deletes them (gated like any delete).
+Manage = Literal["additive", "exclusive"]
 # The resource kinds, in the plan's ``kind`` field and its addresses. Each has one module
 # under ``hlsync/kinds/`` and an entry in ``hlsync.kinds.registry`` (a test checks both).
 Kind = Literal["integration", "custom_field", "tag", "custom_value", "contact"]
@@ -74,7 +77,7 @@ class TokenRef:
         return f"${self.env}" if self.env else f"file {self.file}"
 
 
-SinkKind = Literal["file", "env_file", "command"]
+SinkKind = Literal["file", "env_file", "command", "held_by"]
 DEFAULT_OVERLAP = timedelta(days=7)
 
 
@@ -86,7 +89,9 @@ class SinkSpec:
     * ``env_file``: the entry ``key`` in the dotenv file ``path``, updated in place;
     * ``command``: ``argv`` run with the token on stdin (never in argv); a non-zero exit
       means "not delivered"; ``env``: the variables of hlsync's environment it gets on
-      top of a minimal one (PATH, HOME, locale, TZ).
+      top of a minimal one (PATH, HOME, locale, TZ);
+    * ``held_by``: the token is held outside hlsync, by ``holder`` (a note): nothing is
+      ever delivered to it, so hlsync mints no token for the integration.
     """
 
     kind: SinkKind
@@ -94,6 +99,7 @@ class SinkSpec:
     key: str | None = None
     argv: tuple[str, ...] = ()
     env: tuple[str, ...] = ()
+    holder: str | None = None
     source: Location | None = field(default=None, compare=False)
 
 
@@ -195,6 +201,12 @@ class LocationSpec:
     # `auth: {fallback: location-token}`: when that integration exists but its token is
     # unavailable, use `token` instead of repairing first (a warning on every plan)
     auth_fallback: bool = False
+    # `manage:` by kind; a kind not named is additive (see ``Manage``)
+    manage: Mapping[Kind, Manage] = field(default_factory=dict)
+
+    def exclusive(self, kind: Kind) -> bool:
+        """Whether objects of ``kind`` the config does not declare are deleted."""
+        return self.manage.get(kind) == "exclusive"
 
 
 @dataclass(frozen=True, slots=True)
@@ -367,6 +379,15 @@ class ObservedLocation:
     contacts: Mapping[str, ObservedContact] = field(default_factory=dict)  # by key
     custom_values: Mapping[str, ObservedCustomValue] = field(default_factory=dict)
     settings: Mapping[str, JSONValue] = field(default_factory=dict)
+    # kinds that could not be listed in full, and why (the token lacks the scope): their
+    # unmanaged objects are unknown
+    unlisted: Mapping[Kind, str] = field(default_factory=dict)
+    # how many objects of a kind the location holds, where a read learnt it for free
+    # (contacts: the ``total`` of a whole-location search page)
+    totals: Mapping[Kind, int] = field(default_factory=dict)
+    # the id of the integration whose token is the location's own (None: not known):
+    # never listed as unmanaged, deleted by an exclusive ``integrations`` or exported
+    token_holder: str | None = None
 
     def objects(self, kind: Kind) -> Mapping[str, Observed]:
         """The observed objects of one kind, by key."""
@@ -400,3 +421,6 @@ class ObservedState:
     # the upstream's clock when it was read (its `Date` header), ISO 8601; time-based
     # decisions (token rotation) use this, never the local clock
     upstream_now: str | None = None
+    # the id of the agency integration whose token is the agency's own (None: not
+    # known), as ``ObservedLocation.token_holder``
+    agency_token_holder: str | None = None

@@ -210,6 +210,32 @@ class Change:
 
 
 @dataclass(frozen=True, slots=True)
+class Unmanaged:
+    """Objects of one kind that exist upstream, in one location (None: the agency),
+    that the config does not manage: hlsync leaves them alone (``manage:`` additive).
+
+    ``names`` lists them (labels as in addresses; empty for contacts, which are only
+    counted); ``count`` is how many; ``note`` says why they are not known (the token
+    could not list them), with ``count`` 0.
+    """
+
+    location: str | None
+    kind: Kind
+    count: int
+    names: tuple[str, ...] = ()
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "location": self.location,
+            "kind": self.kind,
+            "count": self.count,
+            "names": list(self.names),
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class PlanLocation:
     name: str
     id: str
@@ -303,6 +329,9 @@ class Plan:
     # ``--shard I/N``: the shards of the partition of the locations this plan covers;
     # None: every selected location.
     shard: PlanShard | None = None
+    # What exists upstream but the config does not manage (per location and kind);
+    # no change: listed for the reviewer (``manage:`` exclusive turns them into deletes)
+    unmanaged: tuple[Unmanaged, ...] = ()
 
     @property
     def summary(self) -> Summary:
@@ -385,6 +414,8 @@ class Plan:
             body["allowed_roots"] = list(self.allowed_roots)
         if self.shard is not None:
             body["shard"] = self.shard.to_dict()
+        if self.unmanaged:
+            body["unmanaged"] = [u.to_dict() for u in self.unmanaged]
         return body
 
     def to_dict(self) -> dict[str, Any]:
@@ -455,6 +486,9 @@ def _plan_from(doc: JsonObject) -> Plan:
         warnings=doc.texts("warnings") if "warnings" in doc.data else (),
         allowed_roots=doc.texts("allowed_roots") if "allowed_roots" in doc.data else (),
         shard=_shard_from(doc.obj("shard")) if "shard" in doc.data else None,
+        unmanaged=tuple(_unmanaged_from(o) for o in doc.objects("unmanaged"))
+        if "unmanaged" in doc.data
+        else (),
     )
     summary = doc.obj("summary")
     if summary.data != plan.summary.to_dict():
@@ -470,6 +504,16 @@ def _shard_from(o: JsonObject) -> PlanShard:
     if list(indexes) != sorted(set(indexes)):
         raise JsonShapeError(f"{o.path}: shard indexes must be sorted and unique")
     return PlanShard(indexes, count)
+
+
+def _unmanaged_from(o: JsonObject) -> Unmanaged:
+    return Unmanaged(
+        location=o.optional_text("location"),
+        kind=o.choice("kind", KINDS),
+        count=o.integer("count"),
+        names=o.texts("names"),
+        note=o.optional_text("note"),
+    )
 
 
 def _change_from(o: JsonObject) -> Change:

@@ -27,6 +27,11 @@ from hlsync.core.plan import (
 from hlsync.core.result import ApplyResult, Outcome
 
 NO_CHANGES = "No changes. The account matches the configuration."
+UNMANAGED_WHY = (
+    "hlsync leaves them alone; `manage: {<kind>: exclusive}` would delete them"
+)
+UNMANAGED_TITLE = f"Not managed by this config ({UNMANAGED_WHY}):"
+NAMES_SHOWN = 20  # names per kind in text and markdown; JSON lists them all
 
 SYMBOLS: Mapping[str, str] = {
     "create": "+",
@@ -111,7 +116,7 @@ def _change_lines(change: Change) -> Iterator[tuple[str, str | None]]:
         head += "  " + NOTES[change.action]
     yield head, _COLORS.get(symbol)
     reason = change.desired.get("reason")
-    if change.kind == "integration" and isinstance(reason, str):
+    if isinstance(reason, str):
         yield f"    why: {reason}", None
     sink = change.desired.get("sink")
     if change.kind == "integration" and isinstance(sink, str):
@@ -192,9 +197,40 @@ def shard_line(plan: Plan) -> str | None:
     return line
 
 
+def unmanaged_texts(plan: Plan) -> list[str]:
+    """``main: 3 tags: a, b, c`` per location and kind (the agency as ``agency``;
+    names cut after :data:`NAMES_SHOWN`), then one line per location naming the kinds
+    its token could not list (the reasons are in the JSON)."""
+    out: list[str] = []
+    unlisted: dict[str, list[str]] = {}
+    for entry in plan.unmanaged:
+        where = entry.location or "agency"
+        noun = entry.kind.replace("_", " ")
+        if entry.note is not None:
+            unlisted.setdefault(where, []).append(f"{noun}s")
+            continue
+        text = f"{where}: {entry.count} {noun}{'s' if entry.count != 1 else ''}"
+        if entry.names:
+            shown = ", ".join(entry.names[:NAMES_SHOWN])
+            more = len(entry.names) - NAMES_SHOWN
+            text += f": {shown}" + (f", … and {more} more" if more > 0 else "")
+        out.append(text)
+    out += [
+        f"{where}: not listed (its token may not read them): {', '.join(kinds)}"
+        for where, kinds in unlisted.items()
+    ]
+    return out
+
+
+def _unmanaged_lines(plan: Plan) -> list[str]:
+    if not plan.unmanaged:
+        return []
+    return ["", UNMANAGED_TITLE] + [f"  {line}" for line in unmanaged_texts(plan)]
+
+
 def render_plan_text(plan: Plan, *, color: bool = False) -> str:
     """The plan as a reviewer reads it in a terminal or a CI log; the shard, the
-    allowed paths and warnings first."""
+    allowed paths and warnings first, what the config does not manage last."""
     warnings = _warning_lines(plan, color)
     if (allowed := allowed_line(plan)) is not None:
         warnings.insert(0, _paint(allowed, _COLORS["warn"], color))
@@ -203,7 +239,7 @@ def render_plan_text(plan: Plan, *, color: bool = False) -> str:
     if warnings:
         warnings.append("")
     if not plan.has_changes:
-        return "\n".join([*warnings, NO_CHANGES]) + "\n"
+        return "\n".join([*warnings, NO_CHANGES, *_unmanaged_lines(plan)]) + "\n"
     out = [*warnings, f"hlsync will make these changes to {plan.target}:", ""]
     for label, loc_id, changes in _groups(plan):
         if not changes:
@@ -218,6 +254,7 @@ def render_plan_text(plan: Plan, *, color: bool = False) -> str:
         out.append("")
     out.append(_paint(summary_line(plan), "1", color))
     out.append(estimate_line(plan))
+    out += _unmanaged_lines(plan)
     return "\n".join(out) + "\n"
 
 
@@ -248,7 +285,7 @@ def render_plan_markdown(plan: Plan) -> str:
         out += [f"> - {_md_cell(w)}" for w in plan.warnings]
         out.append("")
     if not plan.has_changes:
-        return "\n".join([*out, NO_CHANGES, ""])
+        return "\n".join([*out, NO_CHANGES, "", *_unmanaged_markdown(plan)])
     out += [f"**{summary_line(plan)}**", "", estimate_line(plan), ""]
     out += [f"Target: `{plan.target}` · config `{plan.config_digest[:12]}`", ""]
     raises = [
@@ -290,7 +327,23 @@ def render_plan_markdown(plan: Plan) -> str:
         count = f"{len(changes)} change{'s' if len(changes) != 1 else ''}"
         out += [f"<details><summary>{where}: {count}</summary>", ""]
         out += [f"{fence}diff", body, fence, "", "</details>", ""]
-    return "\n".join(out)
+    return "\n".join([*out, *_unmanaged_markdown(plan)])
+
+
+def _unmanaged_markdown(plan: Plan) -> list[str]:
+    """One collapsed section: a line per location and kind."""
+    if not plan.unmanaged:
+        return []
+    counted = sum(u.count for u in plan.unmanaged)
+    out = [
+        f"<details><summary>Not managed by this config: {counted} "
+        f"object{'s' if counted != 1 else ''}</summary>",
+        "",
+        _md_cell(UNMANAGED_WHY) + ":",
+        "",
+    ]
+    out += [f"- {_md_cell(line)}" for line in unmanaged_texts(plan)]
+    return [*out, "", "</details>", ""]
 
 
 def _html(text: str) -> str:

@@ -9,10 +9,11 @@ for every upstream request, in this order:
 2. rate limits: count against the integration's burst window and the location's daily
    budget; over either → 429 ``{"statusCode": 429, "message": "Too Many Requests"}``;
 3. the ``Version`` header: ``2021-07-28`` and ``v3`` pass (the value is left in
-   ``request.state.api_version``); a missing one → 400 ``{"statusCode": 400, "message":
-   "Version header is missing", "error": "Bad Request"}``, any other value → 400
-   ``"Version header value '<v>' is not supported"``. Upstream does not document this;
-   the reference (§1, §10) recommends rejecting;
+   ``request.state.api_version``; a route of the scope gate accepts what its
+   operation declares, ``scope_gate.versions``); a missing one → 400 ``{"statusCode":
+   400, "message": "Version header is missing", "error": "Bad Request"}``, any other
+   value → 400 ``"Version header value '<v>' is not supported"``. Upstream does not
+   document this; the reference (§1, §10) recommends rejecting;
 4. faults (latency, injected 5xx, fail-after-commit);
 5. the handler; the persistence is committed once, before the response leaves;
 6. the request log.
@@ -41,6 +42,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hlsync.emulator import scope_gate
 from hlsync.emulator.admin import admin_routes
 from hlsync.emulator.auth import INVALID_JWT, Principal
 from hlsync.emulator.errors import EmulatorError
@@ -77,19 +79,24 @@ RESOURCES: tuple[Callable[[], list[Route]], ...] = (
 )
 
 
-def upstream_routes() -> list[Route]:
-    """Every HighLevel route the emulator serves, from :data:`RESOURCES`.
+def modelled_routes() -> list[Route]:
+    """The routes of the resource modules (:data:`RESOURCES`), in registry order."""
+    return [route for resource in RESOURCES for route in resource()]
+
+
+def upstream_routes() -> list[BaseRoute]:
+    """Every HighLevel route the emulator serves: :data:`RESOURCES`, then the scope
+    gate (``scope_gate``) for every catalog endpoint they do not model.
 
     Most specific first: at each path segment a literal sorts before a parameter, so
     ``/contacts/search`` is tried before ``/contacts/{contactId}`` whatever the order of
     the registry (a stable sort keeps the registry's order otherwise).
     """
-    routes = [route for resource in RESOURCES for route in resource()]
-    return sorted(routes, key=_specificity)
-
-
-def _specificity(route: Route) -> tuple[bool, ...]:
-    return tuple(part.startswith("{") for part in route.path.strip("/").split("/"))
+    modelled = modelled_routes()
+    return [
+        *sorted(modelled, key=scope_gate.specificity),
+        *scope_gate.routes(modelled),
+    ]
 
 
 class ConnectionDropped(Exception):
@@ -233,7 +240,7 @@ class EmulatorMiddleware:
             await send_json(send, 429, dict(TOO_MANY_REQUESTS), extra)
             return
         version = headers.get("version")
-        if version not in VERSIONS:
+        if version not in (scope_gate.versions(route) or VERSIONS):
             await send_json(send, 400, _version_error(version), extra)
             return
         scope.setdefault("state", {})

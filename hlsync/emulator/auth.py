@@ -51,6 +51,11 @@ NO_LOCATION_ACCESS = {
     "statusCode": 403,
     "message": "The token does not have access to this location",
 }
+# not documented upstream; worded after the location's (reference §3)
+NO_COMPANY_ACCESS = {
+    "statusCode": 403,
+    "message": "The token does not have access to this company",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -414,20 +419,25 @@ def require(
     *,
     location_id: str | None,
     levels: tuple[str, ...] = ("sub-account",),
+    company_id: str | None = None,
 ) -> Principal:
     """Authorise the current request for ``scope`` on ``location_id``.
 
     Raises :class:`EmulatorError` 401 "not authorized for this scope" when the token's
     level is not in ``levels`` or it lacks ``scope``; 403 "does not have access to this
     location" when ``location_id`` is another location (sub-account token) or a location
-    of another company (agency token). Pass ``location_id=None`` when the request names
-    no location. Call it outside ``state.lock`` or inside; it takes the lock itself.
+    of another company (agency token); 403 "does not have access to this company" when
+    ``company_id`` (a request naming a company) is not the token's. Pass
+    ``location_id=None`` when the request names no location. Call it outside
+    ``state.lock`` or inside; it takes the lock itself.
     """
     principal = cast(Principal | None, getattr(request.state, "principal", None))
     if principal is None:
         raise EmulatorError(401, dict(INVALID_JWT))
     if principal.level not in levels or scope not in principal.scopes:
         raise EmulatorError(401, dict(NOT_AUTHORIZED))
+    if company_id is not None and company_id != principal.company_id:
+        raise EmulatorError(403, dict(NO_COMPANY_ACCESS))
     if location_id is None:
         return principal
     if principal.level == "sub-account":

@@ -20,6 +20,9 @@ use the HighLevel UI:
   one of its integrations' tokens waits for that integration's new token; one not read
   because that token awaits its repair (``PlanOptions.deferred``) plans only its
   integrations, and says so.
+* Unmanaged objects (upstream, not declared) are left alone and listed in
+  ``Plan.unmanaged`` (``ResourceKind.unmanaged``), unless the location manages the kind
+  exclusively (``manage:``): then each one is a gated delete (``ResourceKind.prune``).
 * Gates: every delete and replace needs ``--force``; removing more than
   ``PlanOptions.max_scope_removals`` scopes from one integration needs ``--force``;
   so does a token verb that ends a token at once (``rotate_now``, ``expire_old``);
@@ -44,10 +47,10 @@ from hlsync.core.model import (
     ObservedState,
     Target,
 )
-from hlsync.core.plan import AGENCY, Change, Plan, PlanLocation, address
+from hlsync.core.plan import AGENCY, Change, Plan, PlanLocation, Unmanaged, address
 from hlsync.errors import HlsyncError, Problem
 from hlsync.kinds.base import PlanContext
-from hlsync.kinds.integration import plan_integrations
+from hlsync.kinds.integration import agency_unmanaged, plan_integrations
 from hlsync.kinds.integration_plan import (
     PlanOptions,
     auth_warnings,
@@ -85,6 +88,14 @@ def build_plan(
     )
     problems: list[Problem] = []
     warnings: list[str] = []
+    unmanaged: list[Unmanaged] = []
+    if desired.agency.integrations:
+        found = agency_unmanaged(
+            desired.agency.integrations,
+            observed.agency_integrations,
+            observed.agency_token_holder,
+        )
+        unmanaged += [found] if found is not None else []
     for spec in desired.locations:
         obs = observed.locations.get(spec.name)
         if obs is None:
@@ -97,6 +108,7 @@ def build_plan(
         changes += _location_changes(spec, obs, ctx)
         warnings += auth_warnings(spec, opts.deferred)
         warnings += ctx.warnings
+        unmanaged += ctx.unmanaged
     check_requests(changes, opts.requests, problems)
     if problems:
         raise HlsyncError.collect(problems)
@@ -107,6 +119,7 @@ def build_plan(
         locations=tuple(PlanLocation(s.name, s.id) for s in desired.locations),
         changes=tuple(sorted(changes, key=change_order)),
         warnings=(*plan_warnings(desired, observed, opts.history), *warnings),
+        unmanaged=tuple(unmanaged),
     )
 
 
@@ -121,6 +134,10 @@ def _location_changes(
             ctx.earlier[kind.name] = []  # not read: planned after the repair
             continue
         planned = kind.plan(spec, obs, ctx)
+        if spec.exclusive(kind.name):
+            planned += kind.prune(spec, obs, ctx)
+        elif (listed := kind.unmanaged(spec, obs)) is not None:
+            ctx.unmanaged.append(listed)
         ctx.earlier[kind.name] = planned
         for c in planned:
             if c.action in ("create", "replace"):

@@ -4,9 +4,11 @@
 ``parallel`` at once when given: ``--parallel-locations``), each kind
 of ``hlsync.kinds.registry.KINDS`` through its own ``read`` (concurrently too): its
 Private Integrations (through the driver, not the upstream API), its contact custom
-fields (one list call, only when something declared needs them), its tags (one list call,
-only when tags are declared) and the contacts that match declared keys. It never reads
-``GET /locations/{id}`` (the settings are not compared; every call counts).
+fields, tags and custom values (one list call each: what the config does not declare
+is listed as unmanaged; when nothing is declared, only if the token may read them) and
+the contacts that match declared keys (all of them when the location manages contacts
+exclusively). It never reads ``GET /locations/{id}`` (the settings are not compared;
+every call counts).
 
 Contacts follow the read-path rule of ``hlsync.upstream.contact_search``. A location
 pending its seeding integration's repaired token (``TargetAccess.pending``) has only its
@@ -22,6 +24,7 @@ tokens.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -84,6 +87,7 @@ async def read_observed(
         agency_integrations=agency,
         locations={loc.name: loc for loc in locations},
         upstream_now=access.upstream_now(),
+        agency_token_holder=access.agency_token_holder,
     )
 
 
@@ -140,7 +144,12 @@ async def _read_location(
 ) -> ObservedLocation:
     ctx = ReadContext(spec, location_api(access, spec), access, sink_token=sinks)
     found = await asyncio.gather(*(_read_kind(kind, ctx) for kind in KINDS))
-    return _observed_location(spec, found)
+    return dataclasses.replace(
+        _observed_location(spec, found),
+        unlisted=dict(ctx.unlisted),
+        totals=dict(ctx.totals),
+        token_holder=access.token_holders.get(spec.name),
+    )
 
 
 async def _read_kind(

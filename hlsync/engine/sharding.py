@@ -13,8 +13,8 @@ part; :func:`merge_plans` combines shard plans into one plan to render (``hlsync
 FILE...``): one report, one pull-request comment. It refuses plans that do not belong
 together (another config, target or hlsync version; a location or change in two of
 them; shards of different partitions), and the combined plan says which shards it
-lacks. The combined plan orders its changes as one plan would (``change_order``) and
-its locations by name.
+lacks. The combined plan orders its changes as one plan would (``change_order``), its
+locations and what they do not manage (``Plan.unmanaged``) by location name.
 """
 
 from __future__ import annotations
@@ -90,6 +90,12 @@ def merge_plans(plans: Sequence[tuple[str, Plan]]) -> Plan:
         warnings=tuple(warnings),
         allowed_roots=tuple(roots),
         shard=_merged_shard(plans),
+        unmanaged=tuple(
+            sorted(
+                (u for _, p in plans for u in p.unmanaged),
+                key=lambda u: (u.location is not None, u.location or ""),
+            )
+        ),
     )
 
 

@@ -32,7 +32,7 @@ from hlsync.core.model import (
     ObservedLocation,
     Tag,
 )
-from hlsync.core.plan import Change
+from hlsync.core.plan import Change, Unmanaged
 from hlsync.errors import Location, Problem
 from hlsync.targets.access import TargetAccess
 from hlsync.upstream.api import LocationApiLike
@@ -95,6 +95,7 @@ class PlanContext:
     earlier: dict[Kind, list[Change]] = field(default_factory=dict)
     providers: dict[tuple[Kind, str], str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    unmanaged: list[Unmanaged] = field(default_factory=list)
 
 
 # (location name or None for the agency, integration name) -> the sink's token or None
@@ -111,6 +112,11 @@ class ReadContext:
     ``shared(name, read)`` runs ``read`` once per location and hands every caller the
     same result, so two kinds needing the same list (contacts need the custom fields'
     ids) cost one call, and the reads still run concurrently.
+
+    ``unlisted`` and ``totals`` are what a kind learnt besides its objects: a kind it
+    could not list in full, and why (the token lacks the scope), and how many objects
+    of a kind the location holds where a read said so for free (contacts: a search
+    page's ``total``). The reader hands both to ``ObservedLocation``.
     """
 
     def __init__(
@@ -125,6 +131,8 @@ class ReadContext:
         self.api = api
         self.access = access
         self.sink_token = sink_token
+        self.unlisted: dict[Kind, str] = {}
+        self.totals: dict[Kind, int] = {}
         self._shared: dict[str, Awaitable[Any]] = {}
 
     def shared(self, name: str, read: Callable[[], Awaitable[T]]) -> Awaitable[T]:
@@ -132,6 +140,55 @@ class ReadContext:
             self._shared[name] = asyncio.ensure_future(read())
         found: Awaitable[T] = self._shared[name]
         return found
+
+
+@dataclass(frozen=True, slots=True)
+class ContactSelection:
+    """Which contacts ``hlsync export --contacts`` writes: those matching every
+    ``filters`` entry (upstream search filters, ``eq``), the first ``limit`` of them in
+    upstream's ``dateAdded`` order (None: all)."""
+
+    filters: tuple[tuple[str, str], ...] = ()
+    limit: int | None = None
+
+
+class Verbatim(dict[str, Any]):
+    """Config data carried over from the source config (a token's settings): exported
+    as it is, never escaped like text read from the account."""
+
+
+@dataclass(slots=True)
+class ExportContext:
+    """What ``hlsync export`` offers a kind while it exports one location.
+
+    ``scope_sets``: the source config's scope sets, expanded, so an integration's
+    scopes can name the sets they hold; ``tokens``: the ``token:`` mapping the source
+    config gives each integration it declares (paths already relative to the export),
+    carried over instead of marking the token as held elsewhere; ``contacts``: None
+    unless ``--contacts``; ``warnings``: what was left out and why.
+    """
+
+    read: ReadContext
+    scope_sets: Mapping[str, frozenset[str]]
+    tokens: Mapping[str, Verbatim]
+    contacts: ContactSelection | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Exported:
+    """One kind's part of an exported location, as config data (JSON-like).
+
+    ``shared`` is what every location stamped from a template has alike (it goes into
+    the template with ``--as-template``); ``own`` stays with the location (a template's
+    parameters: per-location values, where a token is held); with no template both are
+    merged into the location. ``seeds``: rows of the location's ``contacts_from`` file.
+    None: nothing of this kind.
+    """
+
+    shared: Mapping[str, Any] | list[Any] | None = None
+    own: Mapping[str, Any] | None = None
+    seeds: tuple[Mapping[str, Any], ...] | None = None
 
 
 class WriteContext(Protocol):
@@ -164,6 +221,9 @@ class ResourceKind(Protocol[D_co, O_co]):
     # by seconds (reference §5.6): apply waits for it to show what it wrote
     # (``hlsync.engine.settle``).
     lagging_read: bool
+    # The config key that must be ``true`` beside ``manage: {<section>: exclusive}``
+    # (None: exclusive needs no more): contacts are people, not settings.
+    prune_consent: str | None
 
     def declared(self, spec: LocationSpec) -> Sequence[D_co]:
         """The location's declarations of this kind."""
@@ -194,3 +254,19 @@ class ResourceKind(Protocol[D_co, O_co]):
         """Make the change's calls; return a note ("" when there is nothing to say).
 
         A change that cannot be made raises ``ChangeFailed`` or an ``HlsyncError``."""
+
+    def unmanaged(
+        self, spec: LocationSpec, observed: ObservedLocation
+    ) -> Unmanaged | None:
+        """What of this kind exists upstream but the config does not manage, for the
+        plan's listing (None: nothing, or nothing known); ``spec.manage`` additive."""
+
+    def prune(
+        self, spec: LocationSpec, observed: ObservedLocation, ctx: PlanContext
+    ) -> list[Change]:
+        """With ``manage: {<section>: exclusive}``: a delete of every object of this
+        kind the config does not manage (gated like every delete)."""
+
+    async def export(self, ctx: ExportContext) -> Exported:
+        """Every object of this kind in the location, as config (``hlsync export``):
+        the config that plans no change against it."""

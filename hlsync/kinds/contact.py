@@ -19,6 +19,15 @@ answered. Update: ``PUT`` (or upsert, as the plan says), then the tag add/remove
 endpoints. Delete: ``DELETE``, verified with one read when answered "not found".
 Custom-field values go by field id where known (fields created earlier in this run
 included), else by key, which upstream also accepts.
+
+Unmanaged contacts are only counted, and only when a read learnt the location's total
+for free (the read-path rule's first whole-location page). ``manage: {contacts:
+exclusive}`` (which the config accepts only beside ``delete_unlisted_contacts: true``)
+reads every contact of the location instead, and deletes, gated, each one the config
+does not list; a contact with neither email nor phone (or a second one with a key) has
+no key to address it by and is left, with a warning. Export (``--contacts``): every
+contact with an email or phone (or those matching ``--contacts-filter``, the first
+``--limit``), its set fields, tags and custom-field values, as seed-file rows.
 """
 
 from __future__ import annotations
@@ -34,27 +43,47 @@ from hlsync.core.model import (
     ObservedContact,
     ObservedLocation,
 )
-from hlsync.core.plan import Action, Change, address
+from hlsync.core.plan import Action, Change, Unmanaged, address
 from hlsync.errors import Problem
-from hlsync.kinds.base import LocationBuilder, PlanContext, ReadContext, WriteContext
+from hlsync.kinds.base import (
+    ExportContext,
+    Exported,
+    LocationBuilder,
+    PlanContext,
+    ReadContext,
+    WriteContext,
+)
 from hlsync.kinds.change_fields import ChangeFailed, object_id, strings_of
 from hlsync.kinds.contact_diff import (
+    FIELD_ORDER,
     compared_paths,
     create_body,
     create_fields,
     create_tags_add,
+    date_ymd,
     diff_contact,
     plainly_unchanged,
 )
-from hlsync.kinds.custom_field import needs_fields, read_fields
-from hlsync.kinds.shared import GONE_STATUSES, absent_change, delete_verified
+from hlsync.kinds.custom_field import exportable, needs_fields, read_fields
+from hlsync.kinds.shared import (
+    GONE_STATUSES,
+    absent_change,
+    delete_verified,
+    prune_changes,
+)
 from hlsync.upstream.api import LocationApiLike
 from hlsync.upstream.client import ApiError
 from hlsync.upstream.contact_search import (
+    every_contact,
     lookup_contacts,
     observed_contact,
+    primary_key,
     read_contacts,
 )
+
+# The contact fields an export writes (those a config declares, less the derived
+# display ``name`` and the nested ``dndSettings``), in the diff's order.
+EXPORTED_FIELDS = tuple(f for f in FIELD_ORDER if f not in ("name", "dndSettings"))
 
 
 class ContactKind:
@@ -64,6 +93,9 @@ class ContactKind:
     layer = 2
     delete_layer = 3
     lagging_read = True
+    # ``manage: {contacts: exclusive}`` deletes every contact the config does not
+    # list: the config must also say this, by name, to be accepted
+    prune_consent: str | None = "delete_unlisted_contacts"
 
     def declared(self, spec: LocationSpec) -> Sequence[Contact]:
         return spec.contacts
@@ -82,14 +114,34 @@ class ContactKind:
         )
 
     async def read(self, ctx: ReadContext) -> Mapping[str, ObservedContact]:
+        if ctx.spec.exclusive(self.name):
+            return await self._read_every(ctx)
         keys = sorted({c.key for c in ctx.spec.contacts})
+
+        def total(count: int) -> None:
+            ctx.totals[self.name] = count
+
         found = await read_contacts(
             ctx.api,
             keys,
             batch_size=ctx.access.batch_size,
             fields=_declared_fields(ctx.spec),
+            on_total=total,
         )
         fields = await read_fields(ctx) if needs_fields(ctx.spec) else {}
+        return _observed(found, {f.id: f.key for f in fields.values()})
+
+    async def _read_every(self, ctx: ReadContext) -> Mapping[str, ObservedContact]:
+        """Every contact, by key (the earliest of a key held twice): an exclusive
+        location must see the ones it does not list to delete them."""
+        every = await every_contact(ctx.api)
+        ctx.totals[self.name] = len(every)
+        found: dict[str, Any] = {}
+        for contact in every:  # oldest first: the first of a key is kept
+            key = primary_key(contact)
+            if key is not None and "id" in contact:
+                found.setdefault(key, contact)
+        fields = await read_fields(ctx)
         return _observed(found, {f.id: f.key for f in fields.values()})
 
     async def reread(
@@ -130,6 +182,60 @@ class ContactKind:
             )
             for c in spec.contacts
         ]
+
+    def unmanaged(
+        self, spec: LocationSpec, observed: ObservedLocation
+    ) -> Unmanaged | None:
+        total = observed.totals.get(self.name)
+        if total is None:
+            return None  # counting them would cost requests
+        declared = {c.key for c in spec.contacts}
+        managed = sum(1 for key in observed.contacts if key in declared)
+        count = max(total - managed, 0)
+        return Unmanaged(spec.name, self.name, count) if count else None
+
+    def prune(
+        self, spec: LocationSpec, observed: ObservedLocation, ctx: PlanContext
+    ) -> list[Change]:
+        declared = {c.key for c in spec.contacts}
+        found = {k: c for k, c in observed.contacts.items() if k not in declared}
+        keyless = observed.totals.get(self.name, 0) - len(observed.contacts)
+        if keyless > 0:
+            ctx.warnings.append(
+                f"{spec.name}: {keyless} contact(s) without an email or phone of their "
+                "own (none, or one another contact holds) are not deleted: hlsync "
+                "cannot address them by a key"
+            )
+        return prune_changes(spec, self.name, self.section, found, label)
+
+    async def export(self, ctx: ExportContext) -> Exported:
+        selection = ctx.contacts
+        if selection is None:
+            return Exported()
+        filters = [
+            {"field": name, "operator": "eq", "value": value}
+            for name, value in selection.filters
+        ]
+        every = await every_contact(
+            ctx.read.api, filters=filters, limit=selection.limit
+        )
+        fields = {
+            f.id: f for f in (await read_fields(ctx.read)).values() if exportable(f)
+        }
+        rows: dict[str, dict[str, Any]] = {}
+        keyless = 0
+        for contact in every:  # oldest first: the first of a key is kept
+            key = primary_key(contact)
+            if key is None:
+                keyless += 1
+            elif key not in rows:
+                rows[key] = _row(contact, fields)
+        if keyless:
+            ctx.warnings.append(
+                f"{ctx.read.spec.name}: {keyless} contact(s) without email or phone "
+                "left out: a seed contact needs one of them as its identity"
+            )
+        return Exported(seeds=tuple(rows[k] for k in sorted(rows)))
 
     async def write(self, change: Change, ctx: WriteContext) -> str:
         api = ctx.location_api(change)
@@ -188,6 +294,38 @@ def _declared_fields(spec: LocationSpec) -> set[str]:
     """The contact fields any declared contact of the location names: all that is
     kept of a contact read (only declared fields are ever compared, DESIGN.md §3)."""
     return {name for contact in spec.contacts for name in contact.fields}
+
+
+def _row(contact: Mapping[str, Any], fields: Mapping[str, Any]) -> dict[str, Any]:
+    """One exported seed contact: its set fields, tags and custom-field values."""
+    row: dict[str, Any] = {}
+    for name in EXPORTED_FIELDS:
+        value = contact.get(name)
+        if (
+            value is None
+            or value == ""
+            or value == []
+            or (name, value) == ("dnd", False)
+        ):
+            continue  # unset; and "not DND" is no setting to enforce over an opt-out
+        if name == "dateOfBirth" and isinstance(value, str):
+            value = date_ymd(value)
+        row[name] = value
+    tags = sorted({str(t) for t in contact.get("tags") or ()}, key=str.casefold)
+    if tags:
+        row["tags"] = tags
+    values: dict[str, Any] = {}
+    for item in contact.get("customFields") or ():
+        found = fields.get(str(item.get("id"))) if isinstance(item, Mapping) else None
+        value = None if found is None else item.get("value")
+        if found is None or value is None or value == "" or value == []:
+            continue
+        if found.data_type == "DATE" and isinstance(value, str):
+            value = date_ymd(value)
+        values[found.key] = value
+    if values:
+        row["custom_fields"] = dict(sorted(values.items()))
+    return row
 
 
 def _uses_absent(spec: LocationSpec) -> list[Problem]:

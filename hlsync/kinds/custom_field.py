@@ -23,10 +23,16 @@ the field still run. A 400 for a key already taken
 success. HighLevel derives a field's key from its name; a created field whose key is not
 the declared one fails, naming both, since hlsync could never find it again by its key.
 Ids of created fields go into ``ctx.field_ids`` for the contacts that use them.
+
+Unmanaged: the contact fields the config does not declare (listed when the token may
+read them); deleted when ``manage: {custom_fields: exclusive}``. Export: every contact
+field of a data type the config knows (:data:`DATA_TYPES`), with its options and
+placeholder.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any
 
@@ -38,19 +44,47 @@ from hlsync.core.model import (
     ObservedCustomField,
     ObservedLocation,
 )
-from hlsync.core.plan import Action, Change, FieldChange, address
-from hlsync.kinds.base import LocationBuilder, PlanContext, ReadContext, WriteContext
+from hlsync.core.plan import Action, Change, FieldChange, Unmanaged, address
+from hlsync.kinds.base import (
+    ExportContext,
+    Exported,
+    LocationBuilder,
+    PlanContext,
+    ReadContext,
+    WriteContext,
+)
 from hlsync.kinds.change_fields import ChangeFailed, object_id, text_of
 from hlsync.kinds.shared import (
     absent_change,
     create_keyed,
+    declares,
     delete_verified,
     derived_key,
+    listing,
+    prune_changes,
+    unmanaged_entry,
 )
 from hlsync.upstream.api import LocationApiLike
 from hlsync.upstream.client import ApiError
 
 FIELD_PREFIX = "contact."
+# The data types a config may declare (schemas/config.schema.json, $defs/customField);
+# a field of another type (upstream's EMAIL) is left out of an export.
+DATA_TYPES = (
+    "TEXT",
+    "LARGE_TEXT",
+    "NUMERICAL",
+    "PHONE",
+    "MONETORY",
+    "CHECKBOX",
+    "SINGLE_OPTIONS",
+    "MULTIPLE_OPTIONS",
+    "DATE",
+    "TEXTBOX_LIST",
+    "FILE_UPLOAD",
+    "RADIO",
+)
+KEY_PATTERN = re.compile(r"^[a-z0-9_]{1,64}$")  # the config's field keys
 
 
 class CustomFieldKind:
@@ -60,6 +94,7 @@ class CustomFieldKind:
     layer = 1
     delete_layer = 4
     lagging_read = False
+    prune_consent: str | None = None
 
     def declared(self, spec: LocationSpec) -> Sequence[CustomField]:
         return spec.custom_fields
@@ -108,7 +143,7 @@ class CustomFieldKind:
         )
 
     def write_scopes(self, data: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
-        if not data.get(self.section):
+        if not declares(data, self.section):
             return ()
         return (
             ("locations/customFields.readonly", "to read the declared custom fields"),
@@ -116,9 +151,14 @@ class CustomFieldKind:
         )
 
     async def read(self, ctx: ReadContext) -> Mapping[str, ObservedCustomField]:
-        if not needs_fields(ctx.spec):
-            return {}
-        return await read_fields(ctx)
+        return await listing(
+            ctx,
+            self.name,
+            "locations/customFields.readonly",
+            lambda: read_fields(ctx),
+            {},
+            needed=needs_fields(ctx.spec) or ctx.spec.exclusive(self.name),
+        )
 
     async def reread(
         self, ctx: ReadContext, keys: set[str]
@@ -135,6 +175,41 @@ class CustomFieldKind:
             _change(spec, decl, observed.custom_fields.get(decl.key))
             for decl in spec.custom_fields
         ]
+
+    def unmanaged(
+        self, spec: LocationSpec, observed: ObservedLocation
+    ) -> Unmanaged | None:
+        return unmanaged_entry(
+            spec,
+            self.name,
+            list(_unmanaged(spec, observed)),
+            observed.unlisted.get(self.name),
+        )
+
+    def prune(
+        self, spec: LocationSpec, observed: ObservedLocation, ctx: PlanContext
+    ) -> list[Change]:
+        return prune_changes(
+            spec, self.name, self.section, _unmanaged(spec, observed), lambda k: k
+        )
+
+    async def export(self, ctx: ExportContext) -> Exported:
+        fields: dict[str, Any] = {}
+        for key, found in sorted((await read_fields(ctx.read)).items()):
+            if not exportable(found):
+                ctx.warnings.append(
+                    f"{ctx.read.spec.name}: custom field {found.name!r} "
+                    f"({FIELD_PREFIX}{key}, {found.data_type}) left out: a config "
+                    "cannot declare it (its key or data type is not one hlsync knows)"
+                )
+                continue
+            entry: dict[str, Any] = {"name": found.name, "type": found.data_type}
+            if found.options:
+                entry["options"] = list(found.options)
+            if found.placeholder:
+                entry["placeholder"] = found.placeholder
+            fields[key] = entry
+        return Exported(shared=fields or None)
 
     async def write(self, change: Change, ctx: WriteContext) -> str:
         api = ctx.location_api(change)
@@ -173,6 +248,18 @@ CUSTOM_FIELD = CustomFieldKind()
 def needs_fields(spec: LocationSpec) -> bool:
     """Declared fields, or contacts setting values (addressed by field id upstream)."""
     return bool(spec.custom_fields) or any(c.custom_fields for c in spec.contacts)
+
+
+def exportable(found: ObservedCustomField) -> bool:
+    """Whether a config can declare the field: a key and data type it knows."""
+    return found.data_type in DATA_TYPES and bool(KEY_PATTERN.match(found.key))
+
+
+def _unmanaged(
+    spec: LocationSpec, observed: ObservedLocation
+) -> dict[str, ObservedCustomField]:
+    declared = {f.key for f in spec.custom_fields}
+    return {k: f for k, f in observed.custom_fields.items() if k not in declared}
 
 
 def read_fields(ctx: ReadContext) -> Awaitable[dict[str, ObservedCustomField]]:

@@ -23,6 +23,11 @@ found with the declared value means done, not found means the create is sent aga
 applied twice), the value there by that name with the declared value is success;
 anything else fails the change naming what was found.
 
+Read: the whole list (when none are declared, only if the token may: it then only
+names the unmanaged values). Unmanaged: the values the config does not declare; deleted
+when ``manage: {custom_values: exclusive}``. Export: every value, by name; each location
+keeps its own (with ``--as-template`` they are the location's parameters).
+
 Reserved: ``hlsync lock`` (key ``hlsync_lock``) is the apply lock's lease
 (``hlsync.locks.lease``); a config may not declare a value with that key, so hlsync never
 plans its own lease as a change.
@@ -41,14 +46,25 @@ from hlsync.core.model import (
     ObservedCustomValue,
     ObservedLocation,
 )
-from hlsync.core.plan import Action, Change, FieldChange, address
-from hlsync.kinds.base import LocationBuilder, PlanContext, ReadContext, WriteContext
+from hlsync.core.plan import Action, Change, FieldChange, Unmanaged, address
+from hlsync.kinds.base import (
+    ExportContext,
+    Exported,
+    LocationBuilder,
+    PlanContext,
+    ReadContext,
+    WriteContext,
+)
 from hlsync.kinds.change_fields import ChangeFailed, error_text, object_id, text_of
 from hlsync.kinds.shared import (
     absent_change,
     create_keyed,
+    declares,
     delete_verified,
     derived_key,
+    listing,
+    prune_changes,
+    unmanaged_entry,
 )
 from hlsync.upstream.api import LocationApiLike
 from hlsync.upstream.client import ApiError
@@ -63,6 +79,7 @@ class CustomValueKind:
     layer = 1
     delete_layer = 4
     lagging_read = False
+    prune_consent: str | None = None
 
     def declared(self, spec: LocationSpec) -> Sequence[CustomValue]:
         return spec.custom_values
@@ -126,7 +143,7 @@ class CustomValueKind:
         return tuple(sorted(built, key=lambda v: v.name))
 
     def write_scopes(self, data: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
-        if not data.get(self.section):
+        if not declares(data, self.section):
             return ()
         return (
             ("locations/customValues.readonly", "to read the declared custom values"),
@@ -134,7 +151,14 @@ class CustomValueKind:
         )
 
     async def read(self, ctx: ReadContext) -> Mapping[str, ObservedCustomValue]:
-        return await _list(ctx.api) if ctx.spec.custom_values else {}
+        return await listing(
+            ctx,
+            self.name,
+            "locations/customValues.readonly",
+            lambda: _list(ctx.api),
+            {},
+            needed=bool(ctx.spec.custom_values) or ctx.spec.exclusive(self.name),
+        )
 
     async def reread(
         self, ctx: ReadContext, keys: set[str]
@@ -186,6 +210,30 @@ class CustomValueKind:
             )
         return out
 
+    def unmanaged(
+        self, spec: LocationSpec, observed: ObservedLocation
+    ) -> Unmanaged | None:
+        return unmanaged_entry(
+            spec,
+            self.name,
+            list(_unmanaged(spec, observed)),
+            observed.unlisted.get(self.name),
+        )
+
+    def prune(
+        self, spec: LocationSpec, observed: ObservedLocation, ctx: PlanContext
+    ) -> list[Change]:
+        return prune_changes(
+            spec, self.name, self.section, _unmanaged(spec, observed), lambda k: k
+        )
+
+    async def export(self, ctx: ExportContext) -> Exported:
+        found = await _list(ctx.read.api)
+        values = {
+            name: found[name].value for name in sorted(found) if name != LEASE_NAME
+        }
+        return Exported(own=values or None)
+
     async def write(self, change: Change, ctx: WriteContext) -> str:
         api = ctx.location_api(change)
         path = f"{api.base}/customValues"
@@ -227,6 +275,19 @@ class CustomValueKind:
 
 
 CUSTOM_VALUE = CustomValueKind()
+
+
+def _unmanaged(
+    spec: LocationSpec, observed: ObservedLocation
+) -> dict[str, ObservedCustomValue]:
+    """The observed values the config does not declare; never the apply lock's lease
+    (hlsync's own, held while an apply runs)."""
+    declared = {v.name for v in spec.custom_values}
+    return {
+        name: value
+        for name, value in observed.custom_values.items()
+        if name not in declared and name != LEASE_NAME
+    }
 
 
 async def _list(api: LocationApiLike) -> dict[str, ObservedCustomValue]:

@@ -1,19 +1,24 @@
 """Small pieces several kinds use: the ``ensure: absent`` change, verified deletes,
-settled creates of keyed objects and the key upstream derives from a name."""
+settled creates of keyed objects, the key upstream derives from a name, and the
+unmanaged objects of a kind (listed with what the token may read, pruned when the
+kind is exclusive)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from hlsync.core.fingerprint import fingerprint
-from hlsync.core.model import Kind, Observed
-from hlsync.core.plan import Change, address
+from hlsync.core.model import Kind, LocationSpec, Observed
+from hlsync.core.plan import Change, Unmanaged, address
 from hlsync.errors import Location
 from hlsync.kinds.change_fields import ChangeFailed, error_text
 from hlsync.upstream.client import AmbiguousWriteError, ApiError
+
+if TYPE_CHECKING:
+    from hlsync.kinds.base import ReadContext
 
 # How often a create of a keyed object (tag, custom field, custom value, integration)
 # is sent in all when each answer is lost and each re-read finds nothing, and the pause
@@ -142,3 +147,103 @@ def derived_key(name: str) -> str:
     """
     words = "".join(ch.lower() if ch.isalnum() else " " for ch in name).split()
     return "_".join(words)
+
+
+def declares(data: Mapping[str, object], section: str) -> bool:
+    """Whether a location's (merged) config ``data`` declares objects of ``section``
+    or manages it exclusively (then its token reads and deletes them): the writing
+    token needs the section's scopes."""
+    manage = data.get("manage")
+    exclusive = isinstance(manage, Mapping) and manage.get(section) == "exclusive"
+    return bool(data.get(section)) or exclusive
+
+
+# Answers that mean "this token may not read that" (upstream: 401 "not authorized for
+# this scope"); an optional listing notes it instead of failing the plan.
+
+
+async def listing(
+    ctx: ReadContext,
+    kind: Kind,
+    scope: str,
+    read: Callable[[], Awaitable[T]],
+    empty: T,
+    *,
+    needed: bool,
+) -> T:
+    """A kind's whole list, which the plan needs (``needed``: something is declared,
+    or the kind is exclusive) or only lists as unmanaged.
+
+    A listing that is not needed must not fail a plan the config is happy with: when
+    the location's seeding integration (``auth:``) lacks ``scope`` it is not asked
+    for (the config chose a token that may not read it: nothing to report), and a
+    refusal (401/403) is noted in ``ctx.unlisted`` instead of raised."""
+    if needed:
+        return await read()
+    seeding = ctx.spec.auth_integration
+    if seeding is not None:
+        decl = next((i for i in ctx.spec.integrations if i.name == seeding), None)
+        if decl is not None and scope not in decl.scopes:
+            return empty
+    try:
+        return await read()
+    except ApiError as exc:
+        if not _scope_refused(exc):
+            raise
+        ctx.unlisted[kind] = f"the token was refused ({exc.status}); it needs {scope}"
+        return empty
+
+
+def _scope_refused(exc: ApiError) -> bool:
+    """A refusal for a missing scope (403, or upstream's 401 "The token is not
+    authorized for this scope."), not a token upstream does not accept at all (401
+    "Invalid JWT": unknown, expired, revoked), which must fail the plan."""
+    if exc.status == 403:
+        return True
+    message = (exc.upstream_message or "").lower()
+    return exc.status == 401 and "scope" in message
+
+
+def unmanaged_entry(
+    spec: LocationSpec,
+    kind: Kind,
+    labels: list[str],
+    note: str | None,
+) -> Unmanaged | None:
+    """The plan's listing of ``labels`` (None when there is nothing to say)."""
+    if note is not None:
+        return Unmanaged(spec.name, kind, 0, note=f"not listed: {note}")
+    if not labels:
+        return None
+    ordered = tuple(sorted(labels, key=lambda n: (n.casefold(), n)))
+    return Unmanaged(spec.name, kind, len(ordered), names=ordered)
+
+
+def prune_changes(
+    spec: LocationSpec,
+    kind: Kind,
+    section: str,
+    found: Mapping[str, Observed],
+    label: Callable[[str], str],
+    compared: tuple[str, ...] = (),
+) -> list[Change]:
+    """A gated delete of each object of ``found`` (``manage: {section: exclusive}``)."""
+    why = f"not in the config, and {spec.name} manages {section} exclusively (manage)"
+    return [
+        Change(
+            address=address(spec.name, kind, label(key)),
+            action="delete",
+            kind=kind,
+            location=spec.name,
+            location_id=spec.id,
+            key=key,
+            object_id=obs.id,
+            desired={"name": label(key), "reason": why},
+            fingerprint=fingerprint(obs, compared),
+            compared=compared,
+            gate="delete",
+            api_calls=1,
+            source=spec.source,
+        )
+        for key, obs in sorted(found.items())
+    ]

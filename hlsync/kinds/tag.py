@@ -4,10 +4,12 @@ Two declared spellings of one tag (``VIP`` and ``vip``) are refused at ``validat
 upstream would keep one tag, spelled as it was first created.
 
 Config: ``tags: [name | {name, ensure?, protect?}]``. Read: one ``GET
-/locations/{id}/tags``, only when tags are declared. Plan: the declared tags, plus the
-tags contacts use that the location lacks (created for them; contacts depend on those
-creates). An existing tag's ``key`` is upstream's spelling, so a saved-plan re-read by
-name finds it again.
+/locations/{id}/tags`` (when none are declared, only if the token may: the list then
+only names the unmanaged ones). Plan: the declared tags, plus the tags contacts use
+that the location lacks (created for them; contacts depend on those creates). An
+existing tag's ``key`` is upstream's spelling, so a saved-plan re-read by name finds it
+again. Unmanaged: the tags neither declared nor used by a declared contact; deleted
+when ``manage: {tags: exclusive}``. Export: every tag, by name.
 
 Write: create is not idempotent upstream. After an ``AmbiguousWriteError`` (a 5xx or a
 dropped connection) the list is re-read by name: found means done, else the create is
@@ -30,10 +32,25 @@ from hlsync.core.model import (
     ObservedTag,
     Tag,
 )
-from hlsync.core.plan import Change, FieldChange, address
-from hlsync.kinds.base import LocationBuilder, PlanContext, ReadContext, WriteContext
+from hlsync.core.plan import Change, FieldChange, Unmanaged, address
+from hlsync.kinds.base import (
+    ExportContext,
+    Exported,
+    LocationBuilder,
+    PlanContext,
+    ReadContext,
+    WriteContext,
+)
 from hlsync.kinds.change_fields import ChangeFailed, object_id, text_of
-from hlsync.kinds.shared import absent_change, create_keyed, delete_verified
+from hlsync.kinds.shared import (
+    absent_change,
+    create_keyed,
+    declares,
+    delete_verified,
+    listing,
+    prune_changes,
+    unmanaged_entry,
+)
 from hlsync.upstream.api import LocationApiLike
 from hlsync.upstream.client import ApiError
 
@@ -45,6 +62,7 @@ class TagKind:
     layer = 1
     delete_layer = 4
     lagging_read = False
+    prune_consent: str | None = None
 
     def declared(self, spec: LocationSpec) -> Sequence[Tag]:
         return spec.tags
@@ -79,7 +97,7 @@ class TagKind:
         return tuple(tags[n] for n in sorted(tags))
 
     def write_scopes(self, data: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
-        if not data.get(self.section):
+        if not declares(data, self.section):
             return ()
         return (
             ("locations/tags.readonly", "to read the declared tags"),
@@ -87,7 +105,14 @@ class TagKind:
         )
 
     async def read(self, ctx: ReadContext) -> Mapping[str, ObservedTag]:
-        return await _list_tags(ctx.api) if ctx.spec.tags else {}
+        return await listing(
+            ctx,
+            self.name,
+            "locations/tags.readonly",
+            lambda: _list_tags(ctx.api),
+            {},
+            needed=bool(ctx.spec.tags) or ctx.spec.exclusive(self.name),
+        )
 
     async def reread(
         self, ctx: ReadContext, keys: set[str]
@@ -140,6 +165,27 @@ class TagKind:
             )
         return out
 
+    def unmanaged(
+        self, spec: LocationSpec, observed: ObservedLocation
+    ) -> Unmanaged | None:
+        return unmanaged_entry(
+            spec,
+            self.name,
+            list(_unmanaged(spec, observed)),
+            observed.unlisted.get(self.name),
+        )
+
+    def prune(
+        self, spec: LocationSpec, observed: ObservedLocation, ctx: PlanContext
+    ) -> list[Change]:
+        return prune_changes(
+            spec, self.name, self.section, _unmanaged(spec, observed), lambda k: k
+        )
+
+    async def export(self, ctx: ExportContext) -> Exported:
+        names = sorted(await _list_tags(ctx.read.api), key=lambda n: (n.casefold(), n))
+        return Exported(shared=names or None)
+
     async def write(self, change: Change, ctx: WriteContext) -> str:
         api = ctx.location_api(change)
         if change.action == "create":
@@ -164,6 +210,18 @@ class TagKind:
 
 
 TAG = TagKind()
+
+
+def _unmanaged(
+    spec: LocationSpec, observed: ObservedLocation
+) -> dict[str, ObservedTag]:
+    """The observed tags neither declared nor used by a declared contact (the tag plan
+    creates those for the contacts), by upstream's spelling."""
+    managed = {t.name.casefold() for t in spec.tags}
+    managed |= {
+        tag.casefold() for c in spec.contacts if c.ensure == "present" for tag in c.tags
+    }
+    return {n: t for n, t in observed.tags.items() if n.casefold() not in managed}
 
 
 async def _list_tags(api: LocationApiLike) -> dict[str, ObservedTag]:

@@ -1,14 +1,19 @@
 """Probing a delivered token for its scopes, and the report ``hlsync verify`` prints.
 
 :func:`check_scopes` sends one probe (:mod:`hlsync.live.probes`) per declared scope and,
-with ``excess=True``, one per catalog scope of the token's level that is *not* declared
-and has a probe: the same non-mutating requests, read the other way round. Each scope
-becomes a :class:`ScopeCheck`:
+with ``excess=True``, one per catalog scope of the token's level that is *not*
+declared: the same non-mutating requests, read the other way round. Each scope becomes
+a :class:`ScopeCheck`:
 
 * declared: ``ok`` (held), ``MISSING`` (401 not authorized for this scope) or
-  ``not verifiable`` (no probe for it at this level);
+  ``not verifiable`` (an agency integration with no location declared to probe on, or
+  ``saas/company.write`` when the company id cannot be read);
 * not declared (``--excess``): ``absent`` (refused for the scope, as it should be) or
   ``EXTRA`` (held: one box ticked too many in the UI).
+
+The company id (only ``saas/company.write``'s probe names it) is read with ``GET
+/locations/{id}``, with the token under test and else with ``lookup_token`` (the
+location's own token, which hlsync's reads need anyway).
 
 A token refused outright (invalid, expired, another location's: 401 or 403), an answer
 that says nothing about the scope (404, 5xx after the retries) and a write probe the
@@ -64,7 +69,6 @@ class Report:
     base_url: str
     checks: tuple[ScopeCheck, ...]
     excess: bool = False
-    unprobed: int = 0  # catalog scopes of the level, undeclared, with no probe
 
     def count(self, status: Status) -> int:
         return sum(c.status == status for c in self.checks)
@@ -74,20 +78,13 @@ class Report:
         return 1 if self.count("MISSING") or self.count("EXTRA") else 0
 
 
-def excess_candidates(subject: Subject) -> tuple[tuple[str, ...], int]:
-    """The undeclared catalog scopes of the subject's level that have a probe, in
-    catalog order, and how many others have none."""
-    agency = subject.level == "agency"
-    probed: list[str] = []
-    unprobed = 0
-    for scope in load_catalog().select(level=subject.level):
-        if scope.name in subject.scopes:
-            continue
-        if probe_for(scope.name, agency=agency) is None:
-            unprobed += 1
-        else:
-            probed.append(scope.name)
-    return tuple(probed), unprobed
+def excess_candidates(subject: Subject) -> tuple[str, ...]:
+    """The undeclared catalog scopes of the subject's level, in catalog order."""
+    return tuple(
+        scope.name
+        for scope in load_catalog().select(level=subject.level)
+        if scope.name not in subject.scopes
+    )
 
 
 async def check_scopes(
@@ -98,62 +95,111 @@ async def check_scopes(
     excess: bool = False,
     timeout: float | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    lookup_token: str | None = None,
 ) -> Report:
     """The report for ``subject``'s token; ``timeout``: each probe's time budget in
-    seconds (default 60); ``transport``: the HTTP transport (tests). Raises
-    :class:`HlsyncError` as the module docstring says."""
+    seconds (default 60); ``transport``: the HTTP transport (tests);
+    ``lookup_token``: another token that may read the location (its company id).
+    Raises :class:`HlsyncError` as the module docstring says."""
     retry = RetryPolicy(attempts=3)
     bounds = Bounds() if timeout is None else Bounds(budget=timeout)
-    extra, unprobed = excess_candidates(subject) if excess else ((), 0)
+    extra = excess_candidates(subject) if excess else ()
     checks: list[ScopeCheck] = []
     async with httpx.AsyncClient(
         base_url=base_url, timeout=bounds.timeout(bounds.budget), transport=transport
     ) as http:
         api = ApiClient(http, retry=retry, bounds=bounds)
+        probing = _Probing(api, token, subject, lookup_token)
         for scope in subject.scopes:
-            checks.append(await _check(api, token, subject, scope, declared=True))
+            checks.append(await probing.check(scope, declared=True))
         for scope in extra:
-            checks.append(await _check(api, token, subject, scope, declared=False))
-    return Report(subject, base_url, tuple(checks), excess, unprobed)
+            checks.append(await probing.check(scope, declared=False))
+    return Report(subject, base_url, tuple(checks), excess)
 
 
-async def _check(
-    api: ApiClient, token: str, subject: Subject, scope: str, *, declared: bool
-) -> ScopeCheck:
-    probe = probe_for(scope, agency=subject.level == "agency")
-    if probe is None:
-        return ScopeCheck(scope, "not verifiable", "no probe for it at this level")
-    if subject.location_id is None:
-        return ScopeCheck(scope, "not verifiable", "no location declared to probe")
-    held, detail = await _send(api, token, probe, subject)
-    if declared:
-        return ScopeCheck(scope, "ok" if held else "MISSING", detail)
-    return ScopeCheck(scope, "EXTRA" if held else "absent", detail, declared=False)
+class _Probing:
+    """One token's probes, and the company id once a probe has needed it."""
+
+    def __init__(
+        self, api: ApiClient, token: str, subject: Subject, lookup: str | None
+    ) -> None:
+        self.api = api
+        self.token = token
+        self.subject = subject
+        self.lookup = lookup
+        self.company_id: str | None = None
+        self.looked_up = False
+
+    async def check(self, scope: str, *, declared: bool) -> ScopeCheck:
+        subject = self.subject
+        probe = probe_for(scope, agency=subject.level == "agency")
+        if probe is None:
+            return ScopeCheck(scope, "not verifiable", f"not a {subject.level} scope")
+        if subject.location_id is None:
+            return ScopeCheck(scope, "not verifiable", "no location declared to probe")
+        company_id = await self.company() if probe.needs_company else ""
+        if company_id is None:
+            return ScopeCheck(
+                scope,
+                "not verifiable",
+                f"{probe.shown} names the company, whose id could not be read with "
+                f"GET /locations/{subject.location_id} (it needs locations.readonly "
+                "on this token or on the location's own token)",
+            )
+        held, detail = await _send(self.api, self.token, probe, subject, company_id)
+        if declared:
+            return ScopeCheck(scope, "ok" if held else "MISSING", detail)
+        return ScopeCheck(scope, "EXTRA" if held else "absent", detail, declared=False)
+
+    async def company(self) -> str | None:
+        """The location's company id, read once (None when no token may read it)."""
+        if self.looked_up:
+            return self.company_id
+        self.looked_up = True
+        location_id = self.subject.location_id or ""
+        for token in (self.token, self.lookup):
+            if token is None:
+                continue
+            try:
+                body = await self.api.request(
+                    "GET",
+                    f"/locations/{location_id}",
+                    token=token,
+                    location_id=location_id,
+                )
+            except ApiError:
+                continue
+            location = body.get("location")
+            found = location.get("companyId") if isinstance(location, dict) else None
+            if isinstance(found, str) and found:
+                self.company_id = found
+                break
+        return self.company_id
 
 
 async def _send(
-    api: ApiClient, token: str, probe: Probe, subject: Subject
+    api: ApiClient, token: str, probe: Probe, subject: Subject, company_id: str
 ) -> tuple[bool, str]:
     """Whether the token holds ``probe.scope``, and the probe with its answer."""
     location_id = subject.location_id or ""
     try:
         await api.request(
             probe.method,
-            probe.path_for(location_id),
+            probe.path_for(location_id, company_id),
             token=token,
             location_id=location_id,
-            json_body=probe.body_for(location_id),
+            json_body=probe.body_for(location_id, company_id),
+            params=probe.query_for(location_id, company_id) or None,
+            version=probe.version,
         )
     except ApiError as exc:
         if exc.status is None:
             raise
-        upstream = exc.upstream_message or "(no message)"
-        verdict = probe.verdict(exc.status, exc.upstream_message)
-        said = f"{probe.shown} -> {exc.status} {upstream}"
+        status, message = exc.status, exc.upstream_message
+        said = f"{probe.shown} -> {status} {message or '(no message)'}"
+        verdict = probe.verdict(status, message)
         if verdict == "missing":
             return False, said
-        if verdict == "held":
-            return True, f"{said} (refused for its body: the scope was granted)"
         if verdict == "refused":
             raise HlsyncError(
                 f"the token of {subject.key} was refused: {said}",
@@ -163,18 +209,30 @@ async def _send(
                     f"'hlsync token deliver {subject.key}'",
                 ),
             ) from exc
-        raise
+        if verdict == "accepted":  # a 2xx whose body was not an object
+            raise _accepted(probe, location_id) from exc
+        if verdict is None:
+            raise
+        if status >= 300:
+            return True, f"{said} (past the scope check: the scope is held)"
+        return True, probe.shown  # a list answered as a JSON array
     if probe.verdict(200, None) == "accepted":
-        raise HlsyncError(
-            f"{probe.shown} was accepted: verify's probe for {probe.scope} is built "
-            "to be refused for its body, so this upstream checks requests in another "
-            f"order than verify assumes, and {probe.scope} cannot be verified here",
-            hints=(
-                f"look in location {location_id} for anything the probe may have "
-                "created, and report this",
-            ),
-        )
+        raise _accepted(probe, location_id)
+    if probe.writes:  # the DELETE of what cannot exist
+        return True, f"{probe.shown} -> 2xx (nothing to delete: the scope is held)"
     return True, probe.shown
+
+
+def _accepted(probe: Probe, location_id: str) -> HlsyncError:
+    return HlsyncError(
+        f"{probe.shown} was accepted: verify's probe for {probe.scope} is built "
+        "to be refused for its body, so this upstream checks requests in another "
+        f"order than verify assumes, and {probe.scope} cannot be verified here",
+        hints=(
+            f"look in location {location_id} for anything the probe may have "
+            "created, and report this",
+        ),
+    )
 
 
 def render_report(report: Report, config_root: str | None = None) -> str:
@@ -197,8 +255,7 @@ def render_report(report: Report, config_root: str | None = None) -> str:
             f"Excess: {_scopes(len(extra))} held beyond the declared ones"
             + (f" ({', '.join(extra)})" if extra else "")
             + f", {report.count('absent')} absent, as they should be; "
-            f"{_scopes(report.unprobed)} of the catalog for this level "
-            "cannot be probed and were not checked."
+            f"{report.count('not verifiable')} not verifiable."
         )
     tick = [c.scope for c in report.checks if c.status == "MISSING"]
     untick = [c.scope for c in report.checks if c.status == "EXTRA"]

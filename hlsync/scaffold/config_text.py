@@ -20,6 +20,12 @@ from hlsync.scaffold.settings import InitSettings, Site
 
 CONFIG_FILE = "hlsync.yaml"
 SEED_INTEGRATION = "seed-bot"
+SEED_DESCRIPTION = "Seeds this sub-account from the config (least privilege)"
+SEEDING_SET = "seeding"  # the scope set seed-bot holds
+SEEDING_DESCRIPTION = "Read and write contacts"
+SEEDING_SCOPES = ("contacts.readonly", "contacts.write")
+SEED_ROTATE_EVERY = "90d"
+DEFAULT_REGION = "US"
 _PLAIN_KEY = re.compile(r"[a-z][a-z0-9_-]*")
 _YAML_WORDS = {"true", "false", "null"}
 
@@ -50,7 +56,7 @@ version: 1
 target: {target}
 
 # Phone numbers written without "+<country code>" are read as numbers of this region.
-default_region: US
+default_region: {region}
 
 # Named groups of scopes (`hlsync scopes` lists them all).
 scope_sets:
@@ -58,11 +64,10 @@ scope_sets:
   # fields, tags or custom values, add the readonly and write scopes of
   # locations/customFields, locations/tags or locations/customValues: `hlsync
   # validate` names each one seed-bot lacks.
-  seeding:
-    description: Read and write contacts
+  {seeding}:
+    description: {seeding_description}
     scopes:
-      - contacts.readonly
-      - contacts.write
+{seeding_scopes}
 
 locations:
 """
@@ -80,11 +85,11 @@ _SITE = """\
     auth: {{integration: {seed}}}
     integrations:
       {seed}:
-        description: Seeds this sub-account from the config (least privilege)
-        scope_sets: [seeding]
+        description: {seed_description}
+        scope_sets: [{seeding}]
         token:
           # A new token once this one is 90 days old; the old one works 7 days more.
-          rotate_every: 90d
+          rotate_every: {rotate_every}
           # Where a new token goes (mode 0600; .hlsync/ is git-ignored).
           sink: {{file: {sink}}}  # CI writes it from the secret {seed_secret}
     # What hlsync manages in this location goes here, for example:
@@ -101,23 +106,39 @@ def seed_sink(site: Site) -> str:
 
 def render_config(settings: InitSettings, schema: str) -> str:
     """``hlsync.yaml``; ``schema`` is the modeline's path to the JSON Schema."""
-    if settings.target.startswith(("http://", "https://")):
-        target = "{url: " + json.dumps(settings.target) + "}"
-    else:
-        target = settings.target
-    parts = [_HEAD.format(schema=schema, version=__version__, target=target)]
+    parts = [
+        _HEAD.format(
+            schema=schema,
+            version=__version__,
+            target=render_target(settings),
+            region=DEFAULT_REGION,
+            seeding=SEEDING_SET,
+            seeding_description=SEEDING_DESCRIPTION,
+            seeding_scopes="\n".join(f"      - {scope}" for scope in SEEDING_SCOPES),
+        )
+    ]
     for index, site in enumerate(settings.sites):
         text = _SITE.format(
             key=_key(site.name),
             id=json.dumps(site.id),
             token=site.token_variable,
             seed=SEED_INTEGRATION,
+            seed_description=SEED_DESCRIPTION,
+            seeding=SEEDING_SET,
+            rotate_every=SEED_ROTATE_EVERY,
             seed_secret=site.seed_variable,
             sink=seed_sink(site),
         )
         # the first location explains each line; the others are the same without
         parts.append(text if index == 0 else _uncommented(text))
     return "".join(parts)
+
+
+def render_target(settings: InitSettings) -> str:
+    """The ``target:`` value, as YAML flow text."""
+    if settings.target.startswith(("http://", "https://")):
+        return "{url: " + json.dumps(settings.target) + "}"
+    return settings.target
 
 
 def _uncommented(text: str) -> str:

@@ -10,6 +10,7 @@ top, as CI's working directory sees it.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,15 +27,19 @@ class Scaffold:
     config: str  # the config folder relative to ``top`` ("." for the same), "/" form
 
 
-def build_scaffold(settings: InitSettings) -> Scaffold:
+def build_scaffold(
+    settings: InitSettings, config_files: Sequence[tuple[str, str]] | None = None
+) -> Scaffold:
+    """The scaffold for ``settings``; ``config_files`` (path under the folder, text)
+    replace init's ``hlsync.yaml`` (``hlsync init --from-export``: the export's)."""
     folder = Path(os.path.abspath(settings.folder))
     top = repository_top(folder)
     config = Path(os.path.relpath(folder, top)).as_posix()
-    schema = Path(os.path.relpath(schema_path("config.schema.json"), folder))
-    files = [
-        (folder / CONFIG_FILE, render_config(settings, schema.as_posix())),
-        (folder / ".gitignore", GITIGNORE),
-    ]
+    if config_files is None:
+        schema = Path(os.path.relpath(schema_path("config.schema.json"), folder))
+        config_files = [(CONFIG_FILE, render_config(settings, schema.as_posix()))]
+    files = [(folder / name, text) for name, text in config_files]
+    files.append((folder / ".gitignore", GITIGNORE))
     for name in settings.kits:
         kit = kit_named(name)
         files.append((top / kit.path, render_kit(kit, settings, config)))

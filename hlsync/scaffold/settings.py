@@ -115,6 +115,20 @@ def parse_target(text: str, flag: str = "--target") -> str:
     )
 
 
+def check_adoptable(target: str, flag: str = "--target") -> str:
+    """A target ``--from-export`` can read an account from: not a new sandbox."""
+    if target == "sandbox":
+        raise HlsyncError(
+            f"{flag} sandbox: --from-export adopts an existing account, and the "
+            "sandbox of a new config is empty",
+            hints=(
+                "give --target leadconnector (the live HighLevel API) or the URL of "
+                "a running 'hlsync emulator serve'",
+            ),
+        )
+    return target
+
+
 def parse_kits(values: Sequence[str], flag: str = "--ci") -> tuple[str, ...]:
     """The CI kits named (``none`` alone: no kit), in :data:`CI_KITS` order."""
     wanted = set(values)
@@ -171,11 +185,27 @@ def ask_missing(
     ask_kits: bool,
     ask: Ask,
     say: Say,
+    adopting: bool = False,
 ) -> InitSettings:
     """``settings`` with the parts the flags did not give asked on the terminal; an
-    answer that is not allowed is explained and asked again."""
+    answer that is not allowed is explained and asked again. ``adopting``
+    (``--from-export``): the target is an existing account's, never the sandbox."""
     target = settings.target
-    if ask_target:
+    if ask_target and adopting:
+        target = _until_valid(
+            lambda: check_adoptable(
+                parse_target(
+                    ask(
+                        "Target of the account to adopt: leadconnector (your "
+                        "HighLevel account) or an emulator URL: "
+                    ),
+                    "target",
+                ),
+                "target",
+            ),
+            say,
+        )
+    elif ask_target:
         target = _until_valid(
             lambda: parse_target(
                 ask(

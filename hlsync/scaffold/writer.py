@@ -27,7 +27,7 @@ from hlsync.files import fsync_dir
 def write_new_files(files: Sequence[tuple[Path, str]], shown: dict[Path, str]) -> None:
     """Write each ``(path, text)`` (mode 0644) or nothing; ``shown`` names a path in
     messages (as the user would type it)."""
-    _refuse_existing(files, shown)
+    refuse_existing(files, shown)
     created: list[Path] = []
     written: list[Path] = []
     try:
@@ -59,7 +59,7 @@ def _remove(written: Sequence[Path], created: Sequence[Path]) -> None:
             pass
 
 
-def _refuse_existing(files: Sequence[tuple[Path, str]], shown: dict[Path, str]) -> None:
+def refuse_existing(files: Sequence[tuple[Path, str]], shown: dict[Path, str]) -> None:
     existing: list[str] = []
     blocked: list[str] = []
     for path, _ in files:

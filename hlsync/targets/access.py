@@ -32,6 +32,10 @@ class TargetAccess:
     the locations whose seeding integration exists but whose sink lacks its working
     token: their API has no token until the repair (a rotate now) stores a new one,
     and only their integrations are read (never with the location's own token).
+    ``token_holders`` maps a location to the id of the integration whose token is the
+    location's own, where the target can tell (the api driver): part of the location's
+    access, not a managed object (never listed as unmanaged, pruned or exported);
+    ``agency_token_holder`` the same for the agency's own token.
     """
 
     locations: Mapping[str, LocationApiLike]
@@ -42,6 +46,8 @@ class TargetAccess:
     seeded_by: Mapping[str, str] = field(default_factory=dict)
     pending: frozenset[str] = frozenset()
     own: Mapping[str, LocationApiLike] = field(default_factory=dict)
+    token_holders: Mapping[str, str] = field(default_factory=dict)
+    agency_token_holder: str | None = None
 
     def own_api(self, name: str) -> LocationApiLike:
         """The location's API with its own token (see the class docstring)."""

@@ -50,15 +50,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import AsyncIterator, Callable, Collection, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
-from hlsync.core.model import DesiredState, LocationSpec
-from hlsync.errors import HlsyncError, Problem
+from hlsync.core.model import DesiredState
+from hlsync.errors import HlsyncError
 from hlsync.live.ledger import load_ledger
 from hlsync.live.manual import (
     leadconnector_base_url,
@@ -72,6 +72,7 @@ from hlsync.targets.drivers import (
     IntegrationScope,
     Token,
 )
+from hlsync.targets.location_tokens import own_tokens, resolve_tokens
 from hlsync.tokens.sinks.routing import read_sink_token, sink_for
 from hlsync.upstream.bounds import Bounds
 from hlsync.upstream.client import ApiClient
@@ -140,7 +141,7 @@ async def _sandbox(
             tokens.update(seeding.tokens)
             for name in seeding.pending:
                 del tokens[name]  # never the sandbox's own token instead
-            yield build_access(
+            access = build_access(
                 api,
                 desired,
                 tokens,
@@ -149,6 +150,9 @@ async def _sandbox(
                 seeded_by=seeded_by(desired),
                 pending=seeding.pending,
                 own_tokens=own,
+            )
+            yield await with_token_holders(
+                access, desired, driver, own, sandbox.agency_token
             )
     finally:
         sandbox.close()
@@ -171,7 +175,8 @@ async def _emulator_url(
         company_id = None
         if desired.agency.integrations:
             company_id = await _emulator_company_id(api, desired)
-        yield build_access(
+        own = own_tokens(desired, environ)
+        access = build_access(
             api,
             desired,
             tokens,
@@ -179,7 +184,10 @@ async def _emulator_url(
             company_id=company_id,
             seeded_by=seeded_by(desired),
             pending=seeding.pending,
-            own_tokens=own_tokens(desired, environ),
+            own_tokens=own,
+        )
+        yield await with_token_holders(
+            access, desired, driver, own, _agency_token(desired, environ)
         )
 
 
@@ -278,89 +286,43 @@ async def seed_tokens(
     return Seeding(found, frozenset(pending))
 
 
-def own_tokens(desired: DesiredState, environ: Mapping[str, str]) -> dict[str, str]:
-    """Each location's own token where its reference can be read, also when it seeds
-    with an integration's token (for the apply lock, which must not follow the
-    seeding switch; nothing is reported here for a missing one)."""
+async def with_token_holders(
+    access: TargetAccess,
+    desired: DesiredState,
+    driver: ApiIntegrationDriver,
+    own: Mapping[str, str],
+    agency_token: str | None,
+) -> TargetAccess:
+    """``access`` knowing, per location (and for the agency), the id of the
+    integration its own token belongs to: part of its access, not an object the
+    config manages (never listed as unmanaged, deleted by an exclusive ``manage`` or
+    exported); one admin request each."""
     found: dict[str, str] = {}
     for spec in desired.locations:
-        value, _ = _read_token(spec, environ)
-        if value is not None:
-            found[spec.name] = value
-    return found
+        token = own.get(spec.name)
+        if token:
+            scope = IntegrationScope.location(spec.id)
+            owner = await driver.token_owner(scope, token)
+            if owner is not None:
+                found[spec.name] = owner
+    agency = None
+    if agency_token and access.company_id is not None:
+        scope = IntegrationScope.agency(access.company_id)
+        agency = await driver.token_owner(scope, agency_token)
+    return dataclasses.replace(access, token_holders=found, agency_token_holder=agency)
 
 
-def resolve_tokens(
-    desired: DesiredState,
-    environ: Mapping[str, str],
-    *,
-    skip: Collection[str] = (),
-) -> dict[str, str]:
-    """Each location's sub-account token by local name, read from its reference.
-
-    Every location without a usable token is reported at once, naming the variable or
-    file and what to do; the value itself is never part of a message. Locations named
-    in ``skip`` (they seed with an integration's token) are not read.
-    """
-    tokens: dict[str, str] = {}
-    problems: list[Problem] = []
-    for spec in desired.locations:
-        if spec.name in skip:
-            continue
-        value, problem = _read_token(spec, environ)
-        if problem is not None:
-            problems.append(problem)
-        elif value is not None:
-            tokens[spec.name] = value
-    if problems:
-        raise HlsyncError.collect(problems)
-    return tokens
-
-
-def _read_token(
-    spec: LocationSpec, environ: Mapping[str, str]
-) -> tuple[str | None, Problem | None]:
-    where = f"location {spec.name!r} ({spec.id})"
-    ref = spec.token
+def _agency_token(desired: DesiredState, environ: Mapping[str, str]) -> str | None:
+    """The agency's own token where its reference can be read (None otherwise)."""
+    ref = desired.agency.token
     if ref is None:
-        return None, Problem(
-            f"{where} has no token reference",
-            spec.source,
-            "add `token: {env: VARIABLE}` or `token: {file: PATH}` holding its "
-            "sub-account token",
-        )
+        return None
     if ref.env is not None:
-        value = environ.get(ref.env, "").strip()
-        if not value:
-            return None, Problem(
-                f"{where}: the environment variable {ref.env} is not set",
-                spec.source,
-                f"export {ref.env}=<the location's sub-account token> and run again",
-            )
-        return value, None
-    path = Path(ref.file or "")
+        return environ.get(ref.env, "").strip() or None
     try:
-        value = path.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        return None, Problem(
-            f"{where}: the token file {path} does not exist",
-            spec.source,
-            "write the location's sub-account token into it (chmod 600)",
-        )
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        return None, Problem(
-            f"{where}: cannot read the token file {path} ({reason})",
-            spec.source,
-            "make it a readable text file holding only the token",
-        )
-    if not value:
-        return None, Problem(
-            f"{where}: the token file {path} is empty",
-            spec.source,
-            "write the location's sub-account token into it",
-        )
-    return value, None
+        return Path(ref.file or "").read_text(encoding="utf-8").strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 async def _emulator_company_id(api: ApiClient, desired: DesiredState) -> str:

@@ -202,17 +202,20 @@ class ApiClient:
         json_body: Any = None,
         params: Mapping[str, str] | None = None,
         creates: bool = False,
+        version: str = API_VERSION,
     ) -> JSONDict:
         """One logical call: pacing, retries, bounds, error mapping. Returns the JSON
         object.
 
         ``creates=True`` marks a non-idempotent create (see the module docstring).
+        ``version``: the ``Version`` header (``verify`` probes families that declare
+        another).
         ``token=None`` sends no Authorization header (the emulator's admin API);
         ``location_id`` names the pacing budget and appears in hints.
         """
         secret = Secret(token or "")
         key = pace_key(token or "", location_id)
-        headers = {"Version": API_VERSION, "Accept": "application/json"}
+        headers = {"Version": version, "Accept": "application/json"}
         if token is not None:
             headers["Authorization"] = f"Bearer {secret.reveal()}"
         policy = self.retry

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from hlsync.core.model import ObservedContact
@@ -125,11 +125,15 @@ async def read_contacts(
     *,
     batch_size: int = BATCH_SIZE,
     fields: Collection[str] | None = None,
+    on_total: Callable[[int], None] | None = None,
 ) -> dict[str, JSONDict]:
     """The upstream contacts matching ``keys``, by key, per the read-path rule; with
     ``fields``, each holds only those top-level fields (and its id, keys, dateAdded,
     tags and custom field values), so memory follows the declared data, not the
-    location's."""
+    location's.
+
+    ``on_total`` hears how many contacts the location holds when the rule's first
+    whole-location page told it (for free: the plan counts the unmanaged ones)."""
     wanted = set(keys)
     if not wanted:
         return {}
@@ -139,6 +143,8 @@ async def read_contacts(
     if batches == 1 and not overlong:
         return await lookup_contacts(api, sorted(wanted), batch_size, fields=fields)
     probe = await api.search_contacts(_whole_body(page=1))
+    if probe.total is not None and on_total is not None:
+        on_total(probe.total)
     found: dict[str, JSONDict] = {}
     _collect(found, probe.contacts, wanted, keep)
     pages = None if probe.total is None else math.ceil(probe.total / SEARCH_PAGE_MAX)
@@ -153,6 +159,38 @@ async def read_contacts(
             seen = found.get(key)
             found[key] = contact if seen is None else _earliest(seen, contact)
     return found
+
+
+async def every_contact(
+    api: LocationApiLike,
+    *,
+    filters: Sequence[Mapping[str, Any]] = (),
+    limit: int | None = None,
+) -> list[JSONDict]:
+    """Every contact of the location (matching ``filters``), oldest first (upstream's
+    ``dateAdded``, then id): the first ``limit`` of them when given. Pages of 500, one
+    after the other; no request is spent past the limit."""
+    found: list[JSONDict] = []
+    if limit == 0:
+        return found
+    sort = [dict(s) for s in WHOLE_SORT]
+    pages = api.iter_search(filters=filters, sort=sort)
+    try:
+        async for contact in pages:
+            found.append(contact)
+            if limit is not None and len(found) >= limit:
+                break
+    finally:
+        close = getattr(pages, "aclose", None)
+        if close is not None:
+            await close()
+    return found
+
+
+def primary_key(contact: Mapping[str, Any]) -> str | None:
+    """A contact's identity (``model.contact_key``): its email, else its phone."""
+    keys = _keys_of(contact)
+    return keys[0] if keys else None
 
 
 async def lookup_contacts(

@@ -113,11 +113,12 @@ def test_location_response_matches_declared_schema(world: World, name: str) -> N
 
 
 def test_every_served_operation_is_covered() -> None:
-    """Each (method, path) the emulator serves has a success and an error case here."""
-    from hlsync.emulator.app import upstream_routes
+    """Each (method, path) a resource module serves has a success and an error case
+    here (the scope gate's endpoints have theirs in tests/unit/test_scope_gate.py)."""
+    from hlsync.emulator.app import RESOURCES
 
     served = set()
-    for route in upstream_routes():
+    for route in (route for resource in RESOURCES for route in resource()):
         path = getattr(route, "path", "")
         for method in getattr(route, "methods", ()) or ():
             if method != "HEAD":

@@ -57,6 +57,9 @@ def test_agency_applies_converges_and_plans_exactly_three_changes(
     with serve(tmp_path, AGENCY_LOCATIONS, *FAST) as served:
         config = copy_example("agency", tmp_path)
         env = point_at(config, served, AGENCY_LOCATIONS)
+        # the agency's own token: its integration is the agency's access, not an
+        # unmanaged one (without it, the plan would list it)
+        env["HL_AGENCY_TOKEN"] = served.credentials["agency"]["token"]
         first = apply_ok(config, env)
         assert "Apply: 238 ok, 0 failed, 0 skipped" in first
         assert_converged(config, env)

@@ -170,7 +170,10 @@ def test_hlsync_plan_fails_in_one_clean_line(
     assert done.returncode == 1, done.stderr
     assert done.stdout == ""
     error, *rest = done.stderr.splitlines()
-    assert error.startswith("error: GET /") and first_line in error, error
+    # the first request: which integration holds the location's own token (the
+    # emulator's admin API), before any read
+    assert error.startswith("error: POST /_emulator/token-owner "), error
+    assert first_line in error, error
     assert all(line.startswith("  hint: ") for line in rest), done.stderr
     assert "Traceback" not in done.stderr
     assert TOKEN not in done.stderr

@@ -31,7 +31,7 @@ from hlsync.errors import HlsyncError
 from hlsync.live.ledger import load_ledger
 from hlsync.live.manual import URL_ENV, integration_plan, manual_target_access
 from hlsync.live.runbook import render_runbook_markdown, render_runbook_text
-from hlsync.targets.target import resolve_tokens
+from hlsync.targets.location_tokens import resolve_tokens
 from hlsync.upstream.client import ApiClient
 from tests.emulator_fixtures import LOCATION_A, LiveEmulator
 from tests.golden import GOLDEN, check_golden
@@ -277,8 +277,11 @@ def test_agency_integration_round_trip(
     assert sink.read_text(encoding="utf-8") == token + "\n"
     code, out, err = _run(["verify", name, str(live)], capsys)
     assert code == 0, err
-    assert "Result: 0 scopes missing, 1 ok, 1 not verifiable." in out
-    assert "users.readonly      not verifiable  no probe for it at this level" in out
+    assert "Result: 0 scopes missing, 2 ok, 0 not verifiable." in out
+    # an agency token reads one user (of the agency) that cannot exist: 404, held
+    assert (
+        "users.readonly      ok              GET /users/hlsync-probe-no-such-id" in out
+    )
     assert token not in out + err
     entry = load_ledger(live / "hlsync.ledger.json").get(name)
     assert entry is not None and entry.location is None and entry.location_id is None

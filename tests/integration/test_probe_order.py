@@ -1,125 +1,155 @@
-"""verify's probes against the emulator: every probe's route is served, the emulator
-checks token → scope → location → body in that order (the assumption verify rests
-on, ``hlsync.live.probes``), and no probe writes anything.
+"""verify's probes against the emulator app (in process): every probe's route is
+served and guarded by the probe's scope, the emulator checks token → scope → location
+→ body in that order (the assumption verify rests on, ``hlsync.live.probes``), at both
+token levels, and no probe writes anything.
 
 Per probe, one request that is wrong in every way the later checks look at: with no
-valid token it is refused for the token (401 Invalid JWT); with a token lacking only
-the probe's scope, aimed at another location, for the scope (401 not authorized); with
-a token holding the scope but of another location, for the location (403); with the
-location's own token holding the scope, a write probe is refused for its body (422) and
-a read probe answers 200. Before and after, the locations hold the same objects.
+valid token it is refused for the token (401 Invalid JWT); with a token of the right
+level holding every scope but the probe's, aimed at another company's location, for
+the scope (401 not authorized); with a token holding the scope but of another company,
+for the location or company it names (403); with the location's own token holding
+the scope it is held: a write refused for its body (or for an object that cannot
+exist), a read answered. Nothing reaches the persistence meanwhile.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 
-from hlsync.emulator.app import route_template, upstream_routes
-from hlsync.live.probes import AGENCY_PROBES, PROBES, Probe
-from tests.emulator_fixtures import COMPANY_ID, LOCATION_A, LOCATION_B, LiveEmulator
+from hlsync.core.catalog import Level, load_catalog
+from hlsync.emulator.app import create_app
+from hlsync.emulator.persist import MemoryPersistence
+from hlsync.emulator.ratelimit import Limits
+from hlsync.emulator.state import EmulatorState
+from hlsync.live.probes import AGENCY_PROBES, FOREIGN, PROBES, Probe
+from tests.emulator_fixtures import COMPANY_ID, LOCATION_A
 
 pytestmark = pytest.mark.integration
 
-SCOPES = sorted(PROBES)
+OTHER_COMPANY = "compHlsyncOther00002"
+OTHER_LOCATION = "lochlsyncOther000003"
+CASES = [("sub-account", s) for s in sorted(PROBES)] + [
+    ("agency", s) for s in sorted(AGENCY_PROBES)
+]
+INVALID = "pit-00000000-0000-0000-0000-000000000000"
 
 
-def _mint(emulator: LiveEmulator, scopes: list[str], location_id: str | None) -> str:
-    state = emulator.state
-    with state.lock:
-        _, token = state.auth.create_integration(
-            name=f"probe-{len(state.auth.integrations)}",
-            description="",
-            scopes=scopes,
-            level="sub-account" if location_id else "agency",
-            company_id=COMPANY_ID,
-            location_id=location_id,
-        )
-        state.commit()
-    return token
+class WatchedPersistence(MemoryPersistence):
+    """Memory persistence that keeps a list of every write once ``watching``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.watching = False
+        self.writes: list[tuple[str, str]] = []
+
+    def put(self, kind: str, id: str, data: dict[str, Any]) -> None:
+        if self.watching:
+            self.writes.append((kind, id))
+        super().put(kind, id, data)
+
+    def delete(self, kind: str, id: str) -> None:
+        if self.watching:
+            self.writes.append((kind, id))
+        super().delete(kind, id)
+
+
+@dataclass(slots=True)
+class World:
+    state: EmulatorState
+    persistence: WatchedPersistence
+    app: Starlette
+
+    def mint(self, scopes: list[str], level: Level, company: str, loc: str) -> str:
+        with self.state.lock:
+            _, token = self.state.auth.create_integration(
+                name=f"probe-{len(self.state.auth.integrations)}",
+                description="",
+                scopes=scopes,
+                level=level,
+                company_id=company,
+                location_id=None if level == "agency" else loc,
+            )
+            self.state.commit()
+        return token
+
+
+@pytest.fixture(scope="module")
+def world() -> Iterator[World]:
+    persistence = WatchedPersistence()
+    limits = Limits(burst_max=1_000_000)
+    state = EmulatorState(persistence, limits=limits)
+    for company, location, name in (
+        (COMPANY_ID, LOCATION_A, "Alpha"),
+        (OTHER_COMPANY, OTHER_LOCATION, "Other"),
+    ):
+        state.provision_agency(company, f"agency {name}")
+        state.provision_location(company, name, location)
+    state.commit()
+    yield World(state, persistence, create_app(state))
 
 
 def _send(
-    emulator: LiveEmulator, token: str, probe: Probe, location_id: str
+    world: World, token: str, probe: Probe, location: str, company: str
 ) -> httpx.Response:
-    with emulator.client(token) as http:
-        return http.request(
-            probe.method,
-            probe.path_for(location_id),
-            json=probe.body_for(location_id),
-        )
-
-
-def _contents(emulator: LiveEmulator) -> dict[str, Any]:
-    """What each location holds, read through the API."""
-    found: dict[str, Any] = {}
-    for location_id in (LOCATION_A, LOCATION_B):
-        with emulator.client(emulator.token(location_id)) as http:
-            for segment in ("tags", "customFields", "customValues"):
-                answer = http.get(f"/locations/{location_id}/{segment}")
-                found[f"{location_id}/{segment}"] = answer.json()
-            search = http.post(
-                "/contacts/search", json={"locationId": location_id, "pageLimit": 100}
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=world.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://e") as c:
+            return await c.request(
+                probe.method,
+                probe.path_for(location, company),
+                params=probe.query_for(location, company),
+                json=probe.body_for(location, company),
+                headers={"Authorization": f"Bearer {token}", "Version": probe.version},
             )
-            found[f"{location_id}/contacts"] = search.json()["total"]
-    return found
+
+    return asyncio.run(go())
 
 
-def test_every_probe_route_is_served() -> None:
-    routes = upstream_routes()
-    for probe in PROBES.values():
-        scope = {
-            "type": "http",
-            "method": probe.method,
-            "path": probe.path_for("LOC"),
-            "root_path": "",
-        }
-        template = route_template(routes, scope)
-        assert template is not None, probe.shown
-        assert template.rstrip("/") == probe.shown.rstrip("/")
+def _message(response: httpx.Response) -> str:
+    body = response.json() if response.content else None
+    message = body.get("message") if isinstance(body, dict) else None
+    if isinstance(message, list):
+        return "; ".join(message)
+    return str(message or "")
 
 
-@pytest.mark.parametrize("scope", SCOPES)
-def test_the_emulator_checks_token_then_scope_then_location_then_body(
-    emulator: LiveEmulator, scope: str
+@pytest.mark.parametrize(("level", "scope"), CASES)
+def test_every_probe_is_served_guarded_by_its_scope_and_checked_in_order(
+    world: World, level: Level, scope: str
 ) -> None:
-    probe = PROBES[scope]
-    others = [s for s in SCOPES if s != scope]
-    lacking = _mint(emulator, others, LOCATION_A)
-    elsewhere = _mint(emulator, SCOPES, LOCATION_B)
-    holder = _mint(emulator, SCOPES, LOCATION_A)
-    before = _contents(emulator)
+    probe = (AGENCY_PROBES if level == "agency" else PROBES)[scope]
+    others = [s.name for s in load_catalog().select(level=level) if s.name != scope]
+    lacking = world.mint(others, level, COMPANY_ID, LOCATION_A)
+    elsewhere = world.mint([scope], level, OTHER_COMPANY, OTHER_LOCATION)
+    holder = world.mint([scope], level, COMPANY_ID, LOCATION_A)
+    world.persistence.watching = True
+    try:
+        bad = _send(world, INVALID, probe, OTHER_LOCATION, OTHER_COMPANY)
+        assert (bad.status_code, _message(bad)) == (401, "Invalid JWT")
 
-    bad = _send(emulator, "pit-00000000-0000-0000-0000-000000000000", probe, LOCATION_B)
-    assert (bad.status_code, bad.json()["message"]) == (401, "Invalid JWT")
+        no_scope = _send(world, lacking, probe, OTHER_LOCATION, OTHER_COMPANY)
+        assert no_scope.status_code == 401, no_scope.text
+        assert probe.verdict(401, _message(no_scope)) == "missing"
 
-    no_scope = _send(emulator, lacking, probe, LOCATION_B)
-    assert no_scope.status_code == 401
-    assert probe.verdict(401, no_scope.json()["message"]) == "missing"
+        if probe.names_location or probe.needs_company:
+            foreign = _send(world, elsewhere, probe, LOCATION_A, COMPANY_ID)
+            assert foreign.status_code == 403, foreign.text
+            assert probe.verdict(403, _message(foreign)) == "refused"
 
-    wrong_location = _send(emulator, elsewhere, probe, LOCATION_A)
-    assert wrong_location.status_code == 403
-    assert probe.verdict(403, wrong_location.json()["message"]) == "refused"
-
-    held = _send(emulator, holder, probe, LOCATION_A)
-    assert held.status_code == (422 if probe.writes else 200), held.text
-    assert probe.verdict(held.status_code, held.json().get("message")) == "held"
-    if probe.writes:
-        messages = held.json()["message"]
-        assert "property hlsyncScopeProbe should not exist" in messages
-
-    assert _contents(emulator) == before
-
-
-def test_the_agency_probe_needs_the_scope_at_the_agency_level(
-    emulator: LiveEmulator,
-) -> None:
-    for scope in sorted(AGENCY_PROBES):
-        probe = PROBES[scope]
-        holder = _mint(emulator, [scope], None)
-        lacking = _mint(emulator, ["users.readonly"], None)
-        assert _send(emulator, holder, probe, LOCATION_A).status_code == 200
-        refused = _send(emulator, lacking, probe, LOCATION_A)
-        assert probe.verdict(401, refused.json()["message"]) == "missing"
+        held = _send(world, holder, probe, LOCATION_A, COMPANY_ID)
+        assert probe.verdict(held.status_code, _message(held)) == "held", held.text
+        if probe.writes and held.status_code == 422:
+            assert f"property {FOREIGN} should not exist" in _message(held)
+        elif probe.writes:  # a schema that declares no property: no such object
+            assert (held.status_code, probe.no_such_object) == (404, True), held.text
+        assert world.persistence.writes == []
+    finally:
+        world.persistence.watching = False
+        world.persistence.writes.clear()

@@ -1,8 +1,9 @@
 """``hlsync verify`` through the installed command against ``hlsync emulator serve``
 (issue 13, must show): a token missing one declared write scope fails naming it; a
 token holding one undeclared scope fails ``--excess`` naming it, with the runbook's
-edit that unticks it; with exactly the declared scopes both pass; and the request log
-shows that no probe of verify's wrote anything.
+edit that unticks it, after probing every other catalog scope of its level (none left
+unverifiable); with exactly the declared scopes both pass; and the request log shows
+that no probe of verify's wrote anything.
 
 The operator's side is the emulator's admin API (what the UI does: create the
 integration, tick boxes, copy the token); the token goes into the integration's default
@@ -16,7 +17,9 @@ from typing import Any
 
 import pytest
 
+from hlsync.core.catalog import load_catalog
 from hlsync.live.manual import URL_ENV
+from hlsync.live.probes import PROBES
 from tests.integration.e2e_support import Served, run_hlsync, serve
 
 pytestmark = pytest.mark.integration
@@ -44,7 +47,9 @@ KEY = "main/seed-bot"
 
 
 def _scope_lines(out: str) -> dict[str, str]:
-    return {line.split()[0]: line for line in out.splitlines() if line[:2] == "  "}
+    """The report's line of each scope (the lines above ``Result:``)."""
+    checks = out.split("\nResult:", 1)[0]
+    return {line.split()[0]: line for line in checks.splitlines() if line[:2] == "  "}
 
 
 def _patch_scopes(served: Served, integration_id: str, scopes: list[str]) -> None:
@@ -59,7 +64,8 @@ def _patch_scopes(served: Served, integration_id: str, scopes: list[str]) -> Non
 def test_verify_finds_a_missing_write_scope_and_an_extra_one_and_writes_nothing(
     tmp_path: Path,
 ) -> None:
-    with serve(tmp_path, (MAIN,)) as served:
+    # --excess probes all 87 sub-account scopes: beyond upstream's 100 per 10 s
+    with serve(tmp_path, (MAIN,), "--burst-max", "5000") as served:
         config = tmp_path / "live"
         config.mkdir()
         (config / "hlsync.yaml").write_text(CONFIG, encoding="utf-8")
@@ -97,10 +103,14 @@ def test_verify_finds_a_missing_write_scope_and_an_extra_one_and_writes_nothing(
         lines = _scope_lines(extra.stdout)
         assert "EXTRA" in lines["locations/customValues.write"]
         assert "absent" in lines["locations/customFields.write"]
+        sub_account = {s.name for s in load_catalog().select(level="sub-account")}
+        assert set(lines) == sub_account  # every catalog scope of its level
+        absent = len(sub_account) - len(DECLARED) - 1
         assert "Result: 0 scopes missing, 4 ok, 0 not verifiable." in extra.stdout
         assert (
             "Excess: 1 scope held beyond the declared ones "
-            "(locations/customValues.write)" in extra.stdout
+            f"(locations/customValues.write), {absent} absent, as they should be; "
+            "0 not verifiable." in extra.stdout
         )
         untick = extra.stdout.split("untick the extra scope:\n", 1)[1]
         assert '"Edit"' in untick and '"Next"' in untick and '"Update"' in untick
@@ -117,10 +127,17 @@ def test_verify_finds_a_missing_write_scope_and_an_extra_one_and_writes_nothing(
                 "requests"
             ]
         probes = [e for e in log if e["integrationId"] == integration_id]
-        writes = [e for e in probes if e["route"] != "POST /contacts/search"]
-        writes = [e for e in writes if e["method"] != "GET"]
-        assert writes, "verify sent no write probe"
-        assert {e["status"] for e in writes} <= {401, 422}
-        assert not [e for e in writes if 200 <= e["status"] < 300]
+        company = created["integration"]["companyId"]
+        write_probes = {
+            (p.method, p.path_for(MAIN[1], company))
+            for p in PROBES.values()
+            if p.writes
+        }
+        writes = [e for e in probes if (e["method"], e["path"]) in write_probes]
+        assert {(e["method"], e["path"]) for e in writes} == write_probes
+        statuses = {e["status"] for e in writes}
+        assert 422 in statuses and statuses <= {401, 404, 422}
+        sent = {(p.method, p.path_for(MAIN[1], company)) for p in PROBES.values()}
+        assert {(e["method"], e["path"]) for e in probes} <= sent  # nothing else
         for run in (missing, extra, clean):
             assert token not in run.stdout + run.stderr

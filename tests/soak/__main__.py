@@ -12,6 +12,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from tests.signals import interruptible_children
 from tests.soak.settings import Settings
 from tests.soak.table import describe, render, rows
 from tests.soak.trial import TrialResult, trial
@@ -72,6 +73,7 @@ def parse(argv: Sequence[str] | None) -> tuple[Settings, Path | None]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     settings, keep = parse(argv)
+    interruptible_children()  # its SIGINT kills must land even when run as `… &`
     sys.stderr.write(describe(settings) + "\n")
     results: list[TrialResult] = []
     with tempfile.TemporaryDirectory(prefix="hlsync-soak-") as scratch:

@@ -99,3 +99,26 @@ def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) ->
     err = capsys.readouterr().err
     assert "error: hlsync: argument COMMAND: invalid choice: 'bogus'" in err
     assert "hint: see 'hlsync --help'" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["export", "--contacts"], "the following arguments are required: --out"),
+        (
+            ["export", "--out", "x", "--contacts", "--contacts-filter", "colour=red"],
+            "--contacts-filter: must be FIELD=VALUE with FIELD one of",
+        ),
+        (["export", "--out", "x", "--contacts", "--limit", "0"], "--limit: must be"),
+        (
+            ["export", "--out", "x", "--contacts-filter", "tags=vip"],
+            "--contacts-filter and --limit need --contacts",
+        ),
+    ],
+)
+def test_export_flags_are_checked_before_anything_is_read(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main([*argv[:1], str(tmp_path / "missing.yaml"), *argv[1:]]) == 1
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()

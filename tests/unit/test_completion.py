@@ -39,7 +39,7 @@ def test_the_tree_holds_every_command_and_flag_of_the_parser() -> None:
     tree = {node.path: node for node in command_tree(build_parser()).walk()}
     parsers = dict(_parsers(build_parser()))
     assert set(tree) == set(parsers)
-    assert len(tree) == 20  # 13 commands, 4 token verbs, serve, reset and the root
+    assert len(tree) == 21  # 14 commands, 4 token verbs, serve, reset and the root
     for path, parser in parsers.items():
         node = tree[path]
         assert {f for o in node.options for f in o.flags} == _flags(parser), path
@@ -100,7 +100,7 @@ def test_each_script_names_every_command_and_flag(shell: str) -> None:
 BASH_CASES = [
     (
         ["hlsync", ""],
-        "init validate plan show apply force-unlock confirm token verify "
+        "init validate plan show apply export force-unlock confirm token verify "
         "scopes emulator sandbox completion",
     ),
     (["hlsync", "pl"], "plan"),

@@ -210,3 +210,53 @@ def test_token_values_never_appear(tmp_path: Path) -> None:
         p for p in info.value.problems if "looks like a HighLevel token" in p.message
     ]
     assert len(tokens) == 4
+
+
+def test_an_option_field_may_leave_its_options_to_the_highlevel_ui(
+    tmp_path: Path,
+) -> None:
+    """HighLevel's API writes no picklist options, so a field created through it has
+    none: a config (an export) declares it without, and its values go unchecked."""
+    text = """\
+version: 1
+locations:
+  main:
+    id: loc1
+    custom_fields:
+      level: {name: Level, type: SINGLE_OPTIONS}
+      hobbies: {name: Hobbies, type: MULTIPLE_OPTIONS}
+    contacts:
+      - email: ann@example.com
+        custom_fields: {level: platinum, hobbies: [chess, go]}
+"""
+    state = load_config(_config(tmp_path, text), env={})
+    (main,) = state.locations
+    assert [f.options for f in main.custom_fields] == [(), ()]
+    assert main.contacts[0].custom_fields == {
+        "hobbies": ["chess", "go"],
+        "level": "platinum",
+    }
+
+
+def test_manage_by_kind_from_a_template_and_the_location(tmp_path: Path) -> None:
+    text = """\
+version: 1
+templates:
+  base:
+    manage: {integrations: exclusive, tags: exclusive}
+locations:
+  main:
+    id: loc1
+    extends: base
+    manage:
+      tags: additive
+      contacts: exclusive
+      delete_unlisted_contacts: true
+"""
+    (main,) = load_config(_config(tmp_path, text), env={}).locations
+    assert main.manage == {
+        "integration": "exclusive",
+        "tag": "additive",
+        "contact": "exclusive",
+    }
+    assert main.exclusive("contact") and not main.exclusive("tag")

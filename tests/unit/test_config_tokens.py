@@ -491,7 +491,7 @@ def test_a_sink_of_no_known_kind_is_an_error_not_the_default_file() -> None:
         (
             "main/bot: token sink names no kind hlsync knows",
             here,
-            "write one of: file, env_file, command",
+            "write one of: file, env_file, command, held_by",
         )
     ]
 

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 import yaml
 
-from hlsync.cli import main
 from hlsync.config.loader import load_config
 from hlsync.resources import schema_path
 from hlsync.scaffold.ci_kit import KITS, render_kit
@@ -26,6 +25,7 @@ from tests.ci_kit_files import (
     gitlab_scripts,
     load,
 )
+from tests.init_support import files_under, run_init
 
 
 class _Terminal(io.StringIO):
@@ -38,20 +38,6 @@ def no_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO())
 
 
-def _init(
-    folder: Path, *args: str, capsys: pytest.CaptureFixture[str]
-) -> tuple[int, str, str]:
-    code = main(["init", str(folder), *args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def _files(root: Path) -> list[str]:
-    return sorted(
-        p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()
-    )
-
-
 @pytest.mark.usefixtures("no_terminal")
 def test_flags_write_a_config_that_validates(
     tmp_path: Path,
@@ -59,11 +45,11 @@ def test_flags_write_a_config_that_validates(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    code, out, err = _init(
+    code, out, err = run_init(
         Path("cfg"), "--location", "main=ve9EPM428h8vShlRW1KT", capsys=capsys
     )
     assert (code, err) == (0, "")
-    assert _files(tmp_path) == [
+    assert files_under(tmp_path) == [
         "cfg/.github/workflows/hlsync.yml",
         "cfg/.gitignore",
         "cfg/.pre-commit-config.yaml",
@@ -107,7 +93,7 @@ def test_flags_write_a_config_that_validates(
 def test_other_targets_validate(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], target: str, kind: str
 ) -> None:
-    code, _, err = _init(
+    code, _, err = run_init(
         tmp_path,
         "--location=a-1=idA",
         "--location=b_2=idB",
@@ -116,7 +102,7 @@ def test_other_targets_validate(
         capsys=capsys,
     )
     assert (code, err) == (0, "")
-    assert _files(tmp_path) == [".gitignore", "hlsync.yaml"]
+    assert files_under(tmp_path) == [".gitignore", "hlsync.yaml"]
     state = load_config(tmp_path, env={})
     assert state.target.kind == kind
     assert [(s.name, s.id) for s in state.locations] == [("a-1", "idA"), ("b_2", "idB")]
@@ -128,11 +114,11 @@ def test_ci_files_go_to_the_top_of_the_repository(
 ) -> None:
     (tmp_path / ".git").mkdir()
     config = tmp_path / "infra" / "hlsync"
-    code, _, err = _init(
+    code, _, err = run_init(
         config, "--location=main=x1", "--ci=gitlab", "--ci=github", capsys=capsys
     )
     assert (code, err) == (0, "")
-    assert _files(tmp_path) == [
+    assert files_under(tmp_path) == [
         ".github/workflows/hlsync.yml",
         ".gitlab-ci.yml",
         "infra/hlsync/.gitignore",
@@ -178,7 +164,7 @@ def test_the_github_workflow_guards_secrets_and_concurrency(
     """Fork pull requests get no plan and no secret, no script pastes an expression
     (values come in through env), each job that touches the account has a concurrency
     group, and on merge the saved plan is what is applied."""
-    code, _, err = _init(tmp_path, "--location=main=x1", capsys=capsys)
+    code, _, err = run_init(tmp_path, "--location=main=x1", capsys=capsys)
     assert (code, err) == (0, "")
     workflow = load(tmp_path / GITHUB)
     triggers = github_triggers(workflow)
@@ -229,7 +215,7 @@ def test_existing_files_are_never_overwritten(
 ) -> None:
     (tmp_path / ".gitignore").write_text("mine\n")
     os.symlink(tmp_path / "nowhere", tmp_path / ".pre-commit-config.yaml")
-    code, out, err = _init(tmp_path, "--location=main=x1", capsys=capsys)
+    code, out, err = run_init(tmp_path, "--location=main=x1", capsys=capsys)
     assert (code, out) == (1, "")
     assert err == (
         f"error: hlsync init does not overwrite files: {tmp_path}/.gitignore, "
@@ -265,7 +251,7 @@ def test_a_failed_write_leaves_nothing_behind(
 
     monkeypatch.setattr(os, "link", link_twice_then_fail)
     folder = tmp_path / "new" / "cfg"
-    code, out, err = _init(folder, "--location=main=x1", capsys=capsys)
+    code, out, err = run_init(folder, "--location=main=x1", capsys=capsys)
     assert len(calls) == 3
     assert list(tmp_path.iterdir()) == []  # files, folders and temporary files gone
     if interrupt:
@@ -295,15 +281,34 @@ def test_a_failed_write_leaves_nothing_behind(
             ["--location=a=1", "--ci=none", "--ci=github"],
             "--ci none cannot be combined with other kits",
         ),
+        (
+            ["--location=main=x1", "--contacts"],
+            "hlsync init: --contacts needs --from-export",
+        ),
+        (
+            ["--location=main=x1", "--from-export"],
+            "hlsync init --from-export: no --target given",
+        ),
+        (
+            ["--location=main=x1", "--from-export", "--target=sandbox"],
+            "--target sandbox: --from-export adopts an existing account, and the "
+            "sandbox of a new config is empty",
+        ),
+        (
+            ["--location=main=x1", "--from-export", "--target=http://127.0.0.1:9"],
+            "hlsync init --from-export: HL_MAIN_TOKEN is not set",
+        ),
     ],
 )
 def test_bad_flags_are_one_error_and_nothing_is_written(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
     flags: list[str],
     message: str,
 ) -> None:
-    code, out, err = _init(tmp_path / "cfg", *flags, capsys=capsys)
+    monkeypatch.delenv("HL_MAIN_TOKEN", raising=False)
+    code, out, err = run_init(tmp_path / "cfg", *flags, capsys=capsys)
     assert (code, out) == (1, "")
     assert err.startswith("error: ") and message in err.splitlines()[0]
     assert list(tmp_path.iterdir()) == []
@@ -347,7 +352,7 @@ def test_on_a_terminal_init_asks_and_asks_again_after_a_bad_answer(
             "gitlab",
         ],
     )
-    code, _, err = _init(tmp_path, capsys=capsys)
+    code, _, err = run_init(tmp_path, capsys=capsys)
     assert code == 0, err
     assert prompts == [
         "Target: sandbox (try it, no account), leadconnector (your HighLevel account) "
@@ -372,7 +377,7 @@ def test_on_a_terminal_init_asks_and_asks_again_after_a_bad_answer(
         ("main", "sandbox-main"),
         ("shop", "shopId01"),
     ]
-    assert _files(tmp_path) == [".gitignore", ".gitlab-ci.yml", "hlsync.yaml"]
+    assert files_under(tmp_path) == [".gitignore", ".gitlab-ci.yml", "hlsync.yaml"]
 
 
 def test_input_that_ends_early_writes_nothing(
@@ -381,7 +386,7 @@ def test_input_that_ends_early_writes_nothing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _answers(monkeypatch, ["leadconnector", "main"])
-    code, _, err = _init(tmp_path / "cfg", capsys=capsys)
+    code, _, err = run_init(tmp_path / "cfg", capsys=capsys)
     assert code == 1
     assert "the input ended before every question was answered" in err
     assert list(tmp_path.iterdir()) == []

@@ -18,6 +18,7 @@ import pytest
 from hlsync.core.model import Kind, LocationSpec, ObservedLocation
 from hlsync.core.plan import KINDS as PLAN_KINDS
 from hlsync.core.plan import address
+from hlsync.kinds.custom_field import DATA_TYPES
 from hlsync.kinds.registry import KINDS, kind_named
 from hlsync.resources import schema_path
 
@@ -95,3 +96,17 @@ def test_the_plan_schema_names_every_kind() -> None:
         assert pattern.match(address("main", name, "x"))
         assert pattern.match(address(None, name, "x") + ".token")
     assert not pattern.match('main.widget["x"]')
+
+
+def test_the_config_schema_can_manage_each_kind() -> None:
+    manage = _schema("config.schema.json")["$defs"]["manage"]["properties"]
+    consents = {k.prune_consent for k in KINDS if k.prune_consent}
+    assert set(manage) == {k.section for k in KINDS} | consents
+    for where in ("location", "template"):
+        properties = _schema("config.schema.json")["$defs"][where]["properties"]
+        assert properties["manage"]["$ref"] == "#/$defs/manage"
+
+
+def test_an_export_declares_only_data_types_the_config_knows() -> None:
+    declared = _schema("config.schema.json")["$defs"]["customField"]["properties"]
+    assert list(DATA_TYPES) == declared["type"]["enum"]

@@ -17,6 +17,7 @@ from hlsync.core.model import (
     Contact,
     CustomField,
     DesiredState,
+    Integration,
     LocationSpec,
     ObservedIntegration,
     Tag,
@@ -46,6 +47,8 @@ class FakeUpstream:
         self.contacts: dict[str, list[dict[str, Any]]] = {}
         self.fields: dict[str, list[dict[str, Any]]] = {}
         self.tags: dict[str, list[dict[str, Any]]] = {}
+        self.values: dict[str, list[dict[str, Any]]] = {}
+        self.refused: set[str] = set()  # path endings answered 401 (scope)
         self.requests: list[tuple[str, str, dict[str, Any] | None]] = []
         self.with_total = True
 
@@ -83,12 +86,18 @@ class FakeUpstream:
             assert body is not None
             return self._search(body)
         location = path.split("/")[2]
+        if any(path.endswith(end) for end in self.refused):
+            message = "The token is not authorized for this scope."
+            return httpx.Response(401, json={"statusCode": 401, "message": message})
         if path.endswith("/customFields"):
             return httpx.Response(
                 200, json={"customFields": self.fields.get(location, [])}
             )
         if path.endswith("/tags"):
             return httpx.Response(200, json={"tags": self.tags.get(location, [])})
+        if path.endswith("/customValues"):
+            values = self.values.get(location, [])
+            return httpx.Response(200, json={"customValues": values})
         return httpx.Response(404, json={"statusCode": 404, "message": "Not Found"})
 
     def _search(self, body: dict[str, Any]) -> httpx.Response:
@@ -193,7 +202,9 @@ def test_contact_reads_never_exceed_min_of_whole_and_batched(
         assert len(reads) <= max(min(whole, batched), 1)
     existing = {f"email:user{n}@example.com" for n in numbers if n < total}
     assert set(observed.locations["main"].contacts) == existing
-    assert len(upstream.requests) == len(reads)  # no field or tag list declared
+    # besides the searches, one list each of fields, tags and values (what is there
+    # and not declared is listed as unmanaged)
+    assert len(upstream.requests) == len(reads) + 3
     for body in reads:
         for group in body.get("filters", []):
             assert len(group["filters"]) <= 2 * 100
@@ -211,8 +222,8 @@ def test_must_show_shape_2000_of_20000_plus_field_and_tag_lists() -> None:
     )
     observed = read(upstream, desired(spec))
     assert len(observed.locations["main"].contacts) == 2_000
-    # probe + 19 batches, plus the custom field list and the tag list
-    assert len(upstream.requests) == min(40, 20) + 2
+    # probe + 19 batches, plus the custom field, tag and custom value lists
+    assert len(upstream.requests) == min(40, 20) + 3
 
 
 def test_contact_shape_custom_fields_phone_keys_and_duplicates() -> None:
@@ -316,7 +327,7 @@ def test_overlong_key_forces_whole_location_path() -> None:
     assert len(upstream.search_requests()) == 2
 
 
-def test_locations_are_read_concurrently_and_lists_only_when_declared() -> None:
+def test_locations_are_read_concurrently_each_list_once() -> None:
     upstream = FakeUpstream()
     upstream.add_contacts("L1", 10)
     upstream.add_contacts("L2", 10)
@@ -330,7 +341,11 @@ def test_locations_are_read_concurrently_and_lists_only_when_declared() -> None:
     assert observed.locations["two"].tags["vip"].id == "t1"
     assert observed.locations["one"].tags == {}
     paths = sorted(path for _, path, _ in upstream.requests)
-    assert paths == ["/contacts/search", "/locations/L2/tags"]
+    lists = ("/customFields", "/customValues", "/tags")
+    assert paths == sorted(
+        ["/contacts/search"]
+        + [f"/locations/{i}{n}" for i in ("L1", "L2") for n in lists]
+    )
 
 
 def test_missing_location_access_is_an_hlsync_error() -> None:
@@ -413,7 +428,13 @@ def test_integrations_come_from_the_driver() -> None:
     )
     assert observed.agency_integrations == {"ci": ci}
     assert observed.locations["main"].integrations == {"bot": bot}
-    assert upstream.requests == []
+    # integrations never through the upstream API; its requests are the lists that
+    # name unmanaged fields, tags and values
+    assert sorted(path for _, path, _ in upstream.requests) == [
+        "/locations/L1/customFields",
+        "/locations/L1/customValues",
+        "/locations/L1/tags",
+    ]
 
 
 def test_read_objects_rereads_only_the_named_objects() -> None:
@@ -569,3 +590,55 @@ def test_api_driver_keeps_the_newest_of_duplicates_and_rejects_malformed_answers
     with pytest.raises(ApiError, match="no 'integrations' list"):
         _driver_answer({"items": []})
     assert set(_driver_answer({"integrations": [item]})) == {"bot"}
+
+
+def test_a_list_the_token_may_not_read_is_noted_unless_the_plan_needs_it() -> None:
+    upstream = FakeUpstream()
+    upstream.refused = {"/customValues"}
+    loc = read(upstream, desired(LocationSpec(name="main", id="L1")))
+    observed = loc.locations["main"]
+    assert observed.custom_values == {}
+    assert observed.unlisted == {
+        "custom_value": "the token was refused (401); it needs "
+        "locations/customValues.readonly"
+    }
+    spec = LocationSpec(name="main", id="L1", manage={"custom_value": "exclusive"})
+    with pytest.raises(ApiError, match="401"):
+        read(upstream, desired(spec))
+
+
+def test_the_seeding_integration_is_not_asked_for_a_list_it_may_not_read() -> None:
+    upstream = FakeUpstream()
+    bot = Integration("bot", scopes=("contacts.readonly", "contacts.write"))
+    spec = LocationSpec(
+        name="main", id="L1", integrations=(bot,), auth_integration="bot"
+    )
+    observed = read(upstream, desired(spec)).locations["main"]
+    assert upstream.requests == []  # bot may read none of the lists
+    assert observed.unlisted == {}  # the config chose so: nothing to report
+
+
+def test_the_contact_total_comes_free_with_the_whole_location_probe() -> None:
+    upstream = FakeUpstream()
+    upstream.add_contacts("L1", 2_000)
+    many = LocationSpec(name="main", id="L1", contacts=email_contacts(range(250)))
+    assert read(upstream, desired(many)).locations["main"].totals == {"contact": 2_000}
+    few = LocationSpec(name="main", id="L1", contacts=email_contacts(range(5)))
+    assert read(upstream, desired(few)).locations["main"].totals == {}
+
+
+def test_exclusive_contacts_read_every_contact_by_its_key() -> None:
+    upstream = FakeUpstream()
+    upstream.add_contacts("L1", 1_200)
+    upstream.contacts["L1"][7]["email"] = ""  # keyed by its phone instead
+    spec = LocationSpec(
+        name="main",
+        id="L1",
+        contacts=email_contacts([1]),
+        manage={"contact": "exclusive"},
+    )
+    observed = read(upstream, desired(spec)).locations["main"]
+    assert len(observed.contacts) == 1_200
+    assert "phone:+15550000007" in observed.contacts
+    assert observed.totals == {"contact": 1_200}
+    assert len(upstream.search_requests()) == 3  # pages of 500: no lookups

@@ -75,6 +75,7 @@ def test_shard_plans_combine_into_the_whole_plan(count: int) -> None:
     assert merged.summary == whole.summary
     assert merged.changes == whole.changes  # the same order as one plan's
     assert merged.warnings == whole.warnings
+    assert sorted(merged.unmanaged, key=repr) == sorted(whole.unmanaged, key=repr)
     assert merged.shard == PlanShard(tuple(range(1, count + 1)), count)
 
 

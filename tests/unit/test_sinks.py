@@ -27,6 +27,7 @@ from hlsync.tokens.sinks import command
 from hlsync.tokens.sinks.command import run_command_sink
 from hlsync.tokens.sinks.env_file import write_env_entry
 from hlsync.tokens.sinks.file import TokenFileSink, write_secret
+from hlsync.tokens.sinks.registry import sink_of
 from hlsync.tokens.sinks.routing import (
     describe_sink,
     preflight,
@@ -297,3 +298,25 @@ def test_a_stored_token_stays_ok_when_the_journal_cannot_record_it(
     assert note.startswith("token stored in file t/bot, but the journal could not")
     assert (tmp_path / "t" / "bot").read_text() == TOKEN + "\n"
     assert "never recorded" in journal.history().problems["main/bot"][0]
+
+
+def test_a_token_held_elsewhere_is_never_minted_read_or_stored(
+    tmp_path: Path,
+) -> None:
+    """``held_by``: an adopted integration's token lives with whoever uses it, so a
+    plan that would mint one (a create, a rotation) is refused by the preflight."""
+    spec = SinkSpec("held_by", holder="Zapier (CRM sync)")
+    sink = sink_of(spec)
+    assert not sink.readable and sink.claim() is None
+    assert sink.label(tmp_path) == "held_by Zapier (CRM sync)"
+    assert "held by Zapier (CRM sync), outside hlsync" in str(
+        prove_sink(spec, tmp_path)
+    )
+    with pytest.raises(HlsyncError, match="cannot be used for seeding"):
+        read_sink_token(spec)
+    with pytest.raises(HlsyncError, match="give the integration a file"):
+        asyncio.run(sink.store(SECRET, "main/zap", base=tmp_path))
+    plan = Plan("0", "d" * 64, "sandbox", (), (_change("main", "bot"),))
+    with pytest.raises(HlsyncError, match="its token sink cannot be used: the token"):
+        preflight(plan, _desired(tmp_path, spec))
+    assert list(tmp_path.iterdir()) == []

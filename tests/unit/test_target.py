@@ -16,7 +16,8 @@ from hlsync.core.model import DesiredState
 from hlsync.errors import HlsyncError
 from hlsync.live.manual import MANUAL_COMPANY_ID, ManualIntegrationDriver
 from hlsync.targets.drivers import IntegrationScope
-from hlsync.targets.target import open_target, resolve_tokens
+from hlsync.targets.location_tokens import resolve_tokens
+from hlsync.targets.target import open_target
 from tests.examples_copy import copy_example
 
 SECRET = "pit-0a1b2c3d-aaaa-bbbb-cccc-0123456789ab"

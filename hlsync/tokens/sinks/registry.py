@@ -14,6 +14,7 @@ from hlsync.tokens.sinks.base import Sink, SinkClass
 from hlsync.tokens.sinks.command import CommandSink
 from hlsync.tokens.sinks.env_file import EnvFileSink
 from hlsync.tokens.sinks.file import FileSink
+from hlsync.tokens.sinks.held_by import HeldBySink
 
 SINK_KINDS: tuple[SinkKind, ...] = get_args(SinkKind)
 
@@ -27,6 +28,8 @@ def sink_class(kind: SinkKind) -> SinkClass:
             return EnvFileSink
         case "command":
             return CommandSink
+        case "held_by":
+            return HeldBySink
         case _:
             assert_never(kind)
 
