@@ -201,17 +201,6 @@ def shard_spec(text: str) -> tuple[int, int]:
     )
 
 
-def positive_count(text: str) -> int:
-    """``--parallel-locations``' value: a whole number, 1 or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, not {text!r}")
-    return value
-
-
 def add_fan_out(parser: argparse.ArgumentParser) -> None:
     """``--shard I/N`` and ``--parallel-locations N`` (``hlsync.engine.sharding``)."""
     parser.add_argument(
@@ -349,7 +338,7 @@ def contact_filter(text: str) -> tuple[str, str]:
 
 
 def positive_count(text: str) -> int:
-    """``--limit``'s value: a whole number, 1 or more."""
+    """``--limit``'s and ``--parallel-locations``' value: a whole number, 1 or more."""
     try:
         value = int(text)
     except ValueError:

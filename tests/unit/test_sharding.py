@@ -221,7 +221,7 @@ def test_a_bad_parallel_locations_is_a_usage_error(
     value: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["apply", "--parallel-locations", value]) == 1
-    assert "argument --parallel-locations: must be a whole number >= 1" in (
+    assert "argument --parallel-locations: must be a whole number from 1" in (
         capsys.readouterr().err
     )
 
