@@ -211,10 +211,6 @@ def add_fan_out(parser: argparse.ArgumentParser) -> None:
         "follows from a hash of its id; the agency's integrations are in shard 1), "
         "for a CI matrix of N jobs; 'hlsync show' combines their saved plans",
     )
-    add_parallel_locations(parser)
-
-
-def add_parallel_locations(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--parallel-locations",
         type=positive_count,
