@@ -5,8 +5,10 @@ Targeting (``--location NAME`` repeatable, ``--exclude NAME`` repeatable) narrow
 config before anything is read: only the selected locations are read, planned and
 applied. ``agency`` names the agency's own integrations. With ``--location`` the agency
 is left out unless ``--location agency`` is given too. An unknown name is an
-:class:`HlsyncError` listing the names the config knows. The config digest is that of
-the whole config, so a targeted saved plan still checks against the full file.
+:class:`HlsyncError` listing the names the config knows. ``--shard I/N`` then keeps
+shard I of the selected locations (``engine.sharding``; :func:`targeted`). The config
+digest is that of the whole config, so a targeted saved plan still checks against the
+full file.
 
 Colour only when stdout is a terminal, ``NO_COLOR`` is unset and ``--no-color`` was not
 given (``render.use_color``).
@@ -23,7 +25,7 @@ from pathlib import Path
 
 from hlsync.config.loader import display_path
 from hlsync.core.model import DesiredState, Integration, ObservedState
-from hlsync.core.plan import Plan
+from hlsync.core.plan import Plan, PlanShard
 from hlsync.core.render import (
     render_plan_json,
     render_plan_markdown,
@@ -32,6 +34,7 @@ from hlsync.core.render import (
 )
 from hlsync.engine.planner import AGENCY, PlanOptions, build_plan
 from hlsync.engine.reader import read_observed
+from hlsync.engine.sharding import select_shard
 from hlsync.errors import HlsyncError, Location
 from hlsync.files import atomic_write
 from hlsync.kinds.integration_plan import RequestVerb
@@ -85,6 +88,23 @@ def select(
         agency=agency,
         locations=tuple(s for s in desired.locations if s.name in wanted),
     )
+
+
+def targeted(desired: DesiredState, args: argparse.Namespace) -> DesiredState:
+    """``desired`` narrowed by ``--location``/``--exclude``, then to ``--shard I/N``."""
+    narrowed = select(desired, args.location, args.exclude)
+    if args.shard is None:
+        return narrowed
+    index, count = args.shard
+    return select_shard(narrowed, index, count)
+
+
+def plan_shard(args: argparse.Namespace) -> PlanShard | None:
+    """What a plan made with these arguments covers (``Plan.shard``)."""
+    if args.shard is None:
+        return None
+    index, count = args.shard
+    return PlanShard((index,), count)
 
 
 def plan_options(
@@ -160,8 +180,12 @@ async def make_plan(
     config_path: str,
     *,
     requests: Mapping[str, RequestVerb] | None = None,
+    shard: PlanShard | None = None,
+    parallel: int | None = None,
 ) -> Plan:
-    """Read the observed state and plan; the plan records where its config lives.
+    """Read the observed state and plan; the plan records where its config lives
+    (and ``shard``, which part of the selected locations it covers; ``parallel``
+    bounds how many locations are read at once).
 
     Every sink the plan will deliver a token to is checked first (``sinks.preflight``):
     a plan that could not store its tokens fails here, before anything is minted. On
@@ -171,7 +195,9 @@ async def make_plan(
     records a delivery, ``delivered_before``). The plan names the target by the base URL
     actually used (``effective_target``), so its header and runbook show where it went.
     """
-    plan, _ = await plan_observed(desired, access, config_path, requests=requests)
+    plan, _ = await plan_observed(
+        desired, access, config_path, requests=requests, shard=shard, parallel=parallel
+    )
     return plan
 
 
@@ -181,11 +207,13 @@ async def plan_observed(
     config_path: str,
     *,
     requests: Mapping[str, RequestVerb] | None = None,
+    shard: PlanShard | None = None,
+    parallel: int | None = None,
 ) -> tuple[Plan, ObservedState]:
     """:func:`make_plan`, and the observed state it was made from: ``apply`` lets go
     of the previous tokens whose overlap has ended (``custody.release_ended``) once it
     goes ahead, since ``plan`` writes nothing."""
-    observed = await read_observed(desired, access)
+    observed = await read_observed(desired, access, parallel=parallel)
     lost = await lost_tokens(desired, observed, access.integrations, access.company_id)
     if desired.target.kind == "leadconnector":
         lost = delivered_before(lost, load_ledger(ledger_file(desired)))
@@ -200,6 +228,7 @@ async def plan_observed(
         plan,
         config_root=display_path(Path(config_path)),
         allowed_roots=tuple(display_path(Path(r)) for r in desired.allowed_roots),
+        shard=shard,
     )
     return plan, observed
 

@@ -46,6 +46,11 @@ Ctrl-C once changes have started: the running changes are cancelled, and the rep
 shows what was decided until then (marked interrupted), then the stored-tokens line and
 how many changes were not finished; exit 130. Before any change starts, Ctrl-C just
 says "interrupted" (``cli``), as nothing was done.
+
+Fan-out: ``--shard I/N`` plans and applies shard I of the selected locations
+(``engine.sharding``; a shard's saved plan already holds only its part, so ``apply
+PLANFILE`` takes no ``--shard``); ``--parallel-locations N`` reads and writes at most
+N locations at once.
 """
 
 from __future__ import annotations
@@ -62,9 +67,10 @@ from typing import TextIO
 from hlsync.commands._common import (
     make_plan,
     plan_observed,
+    plan_shard,
     read_plan_file,
     render_plan,
-    select,
+    targeted,
     want_color,
 )
 from hlsync.config.loader import display_path, find_files, load_config
@@ -135,10 +141,10 @@ def _report(
 def _apply_saved(
     plan: Plan, args: argparse.Namespace, stored: list[Path], partial: _Partial
 ) -> ApplyResult:
-    if args.location or args.exclude:
+    if args.location or args.exclude or args.shard is not None:
         raise HlsyncError(
-            "--location/--exclude cannot narrow a saved plan: it applies exactly "
-            "what it shows",
+            "--location/--exclude/--shard cannot narrow a saved plan: it applies "
+            "exactly what it shows",
             hints=("pass them to 'hlsync plan --out FILE' instead",),
         )
     config_path = args.config or plan.config_root
@@ -169,7 +175,9 @@ def _apply_saved(
             open_target(desired, timeout=args.timeout) as access,
             _leases(access, desired, me, args),
         ):
-            observed = await read_objects(desired, access, refs)
+            observed = await read_objects(
+                desired, access, refs, parallel=args.parallel_locations
+            )
             plan.raise_if_stale(observed)
             release_ended(desired, observed)
             return await _execute(plan, desired, access, args, stored, partial)
@@ -204,9 +212,7 @@ def _apply_config(
         raise HlsyncError("--config goes with a plan file; give the config as PATH")
     # the config is read (no network) before the approval check, so a broken config is
     # reported first rather than after the user has added --auto-approve
-    desired = select(
-        load_config(args.path, allow=args.allow_path), args.location, args.exclude
-    )
+    desired = targeted(load_config(args.path, allow=args.allow_path), args)
     if not args.auto_approve and not sys.stdin.isatty():
         raise HlsyncError(
             "refusing to apply without approval: stdin is not a terminal",
@@ -223,7 +229,13 @@ def _apply_config(
             open_target(desired, timeout=args.timeout) as access,
             _leases(access, desired, me, args),
         ):
-            plan, observed = await plan_observed(desired, access, args.path)
+            plan, observed = await plan_observed(
+                desired,
+                access,
+                args.path,
+                shard=plan_shard(args),
+                parallel=args.parallel_locations,
+            )
             color = want_color(args) and shown is sys.stdout
             shown.write(render_plan(plan, _plan_format(args), color=color))
             shown.flush()
@@ -282,7 +294,7 @@ async def _after_repair(
         locations=tuple(s for s in desired.locations if s.name in ready),
     )
     now = dataclasses.replace(access, pending=access.pending - set(ready))
-    plan = await make_plan(rest, now, args.path)
+    plan = await make_plan(rest, now, args.path, parallel=args.parallel_locations)
     shown.write(
         f"\n{', '.join(ready)}: the seeding token is repaired; the rest, read with it:\n"
         + render_plan(plan, _plan_format(args), color=False)
@@ -348,6 +360,7 @@ async def _execute(
             fail_fast=args.fail_fast,
             on_outcome=decided,
             custody=custody,
+            parallel_locations=args.parallel_locations,
         )
         settled = await await_visible(
             to_run,

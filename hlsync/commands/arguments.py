@@ -186,6 +186,39 @@ def add_targeting(parser: argparse.ArgumentParser) -> None:
     )
 
 
+_SHARD = re.compile(r"([0-9]+)/([0-9]+)")
+
+
+def shard_spec(text: str) -> tuple[int, int]:
+    """``--shard I/N``'s value: (I, N), shard I of N, 1 <= I <= N."""
+    match = _SHARD.fullmatch(text.strip())
+    if match is not None:
+        index, count = int(match[1]), int(match[2])
+        if 1 <= index <= count:
+            return index, count
+    raise argparse.ArgumentTypeError(
+        f"must be I/N with 1 <= I <= N (shard I of N, counting from 1), not {text!r}"
+    )
+
+
+def add_fan_out(parser: argparse.ArgumentParser) -> None:
+    """``--shard I/N`` and ``--parallel-locations N`` (``hlsync.engine.sharding``)."""
+    parser.add_argument(
+        "--shard",
+        type=shard_spec,
+        metavar="I/N",
+        help="only shard I of N of the selected locations (each location's shard "
+        "follows from a hash of its id; the agency's integrations are in shard 1), "
+        "for a CI matrix of N jobs; 'hlsync show' combines their saved plans",
+    )
+    parser.add_argument(
+        "--parallel-locations",
+        type=positive_count,
+        metavar="N",
+        help="read and write at most N locations at once (default: all of them)",
+    )
+
+
 SHELLS = ("bash", "zsh", "fish")
 
 
@@ -261,6 +294,7 @@ def configure_plan(parser: argparse.ArgumentParser) -> None:
     )
     add_format(parser)
     add_targeting(parser)
+    add_fan_out(parser)
     add_timeout(parser)
 
 
@@ -300,7 +334,7 @@ def contact_filter(text: str) -> tuple[str, str]:
 
 
 def positive_count(text: str) -> int:
-    """``--limit``'s value: a whole number, 1 or more."""
+    """``--limit``'s and ``--parallel-locations``' value: a whole number, 1 or more."""
     try:
         value = int(text)
     except ValueError:
@@ -352,7 +386,13 @@ def configure_export(parser: argparse.ArgumentParser) -> None:
 
 
 def configure_show(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", type=Path, metavar="FILE", help="a saved plan")
+    parser.add_argument(
+        "file",
+        type=Path,
+        nargs="+",
+        metavar="FILE",
+        help="a saved plan; several (the plans of a --shard matrix) are shown as one",
+    )
     add_format(parser)
 
 
@@ -397,6 +437,7 @@ def configure_apply(parser: argparse.ArgumentParser) -> None:
     )
     add_format(parser)
     add_targeting(parser)
+    add_fan_out(parser)
     add_timeout(parser)
     add_lock_timeout(parser)
 

@@ -6,6 +6,8 @@ a fingerprint of every object it will touch, so a later apply can refuse it when
 changed. Exit 0, or with ``--detailed-exitcode`` 0 for no changes and 2 for changes.
 On the live cloud (``target: leadconnector``) text and markdown output end with the
 runbook: each Private Integration change as numbered steps in the HighLevel UI.
+``--shard I/N`` plans shard I of the selected locations (``engine.sharding``), and
+``--parallel-locations N`` reads at most N locations at once.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import sys
 
 from hlsync.commands._common import (
     make_plan,
+    plan_shard,
     render_plan,
-    select,
+    targeted,
     want_color,
     write_text_atomic,
 )
@@ -38,11 +41,17 @@ EXIT_CHANGES = 2
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.path, allow=args.allow_path)
     write_warnings(config)
-    desired = select(config, args.location, args.exclude)
+    desired = targeted(config, args)
 
     async def plan_it() -> Plan:
         async with open_target(desired, timeout=args.timeout) as access:
-            return await make_plan(desired, access, args.path)
+            return await make_plan(
+                desired,
+                access,
+                args.path,
+                shard=plan_shard(args),
+                parallel=args.parallel_locations,
+            )
 
     plan = asyncio.run(plan_it())
     sys.stdout.write(render_plan(plan, args.format, color=want_color(args)))

@@ -17,9 +17,16 @@ from hlsync.core.model import JSONValue, Kind, Observed, ObservedState
 ABSENT = "absent"  # the fingerprint of an object that does not exist
 
 
+# One encoder for every call: ``json.dumps`` with options builds a new one each time,
+# which costs as much as encoding a contact's view (a plan fingerprints every object).
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False
+).encode
+
+
 def canonical_json(value: Any) -> str:
     """JSON with sorted keys and no whitespace: the same data always gives the same text."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL(value)
 
 
 def sha256_hex(value: Any) -> str:

@@ -93,6 +93,15 @@ class JsonObject:
                 )
         return tuple(items)
 
+    def integers(self, name: str) -> tuple[int, ...]:
+        items = self._list(name)
+        for i, item in enumerate(items):
+            if isinstance(item, bool) or not isinstance(item, int):
+                raise JsonShapeError(
+                    f"{self._at(name)}[{i}]: expected an integer, found {_kind(item)}"
+                )
+        return tuple(items)
+
     def objects(self, name: str) -> Iterator[JsonObject]:
         for i, item in enumerate(self._list(name)):
             yield JsonObject(item, f"{self._at(name)}[{i}]")

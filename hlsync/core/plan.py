@@ -85,9 +85,12 @@ FORCEABLE_GATES = frozenset({"delete", "replace", "scope_removals", "token_expir
 AGENCY = "agency"  # the location part of an agency integration's address
 
 
+_QUOTE = json.JSONEncoder(ensure_ascii=False).encode  # one encoder for every address
+
+
 def address(location: str | None, kind: Kind, label: str) -> str:
     """Terraform-like: ``main.contact["ann@example.com"]``, ``agency.integration["ci"]``."""
-    return f"{location or AGENCY}.{kind}[{json.dumps(label, ensure_ascii=False)}]"
+    return f"{location or AGENCY}.{kind}[{_QUOTE(label)}]"
 
 
 # Upstream burst limit (reference §4): 100 requests per 10 s per integration per location.
@@ -239,6 +242,24 @@ class PlanLocation:
 
 
 @dataclass(frozen=True, slots=True)
+class PlanShard:
+    """Which shards of a ``--shard I/N`` partition a plan covers (shards count from 1):
+    one for a shard's own plan, several for shard plans combined by ``hlsync show``
+    (``hlsync.engine.sharding``)."""
+
+    indexes: tuple[int, ...]
+    count: int
+
+    @property
+    def missing(self) -> tuple[int, ...]:
+        """The shards of the partition this plan lacks."""
+        return tuple(i for i in range(1, self.count + 1) if i not in self.indexes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"indexes": list(self.indexes), "count": self.count}
+
+
+@dataclass(frozen=True, slots=True)
 class Summary:
     add: int
     change: int
@@ -305,6 +326,9 @@ class Plan:
     # Directories besides the config folder the config's paths were allowed to use
     # (``--allow-path``), as shown to the reviewer; empty: the config folder only.
     allowed_roots: tuple[str, ...] = ()
+    # ``--shard I/N``: the shards of the partition of the locations this plan covers;
+    # None: every selected location.
+    shard: PlanShard | None = None
     # What exists upstream but the config does not manage (per location and kind);
     # no change: listed for the reviewer (``manage:`` exclusive turns them into deletes)
     unmanaged: tuple[Unmanaged, ...] = ()
@@ -388,6 +412,8 @@ class Plan:
             body["warnings"] = list(self.warnings)
         if self.allowed_roots:
             body["allowed_roots"] = list(self.allowed_roots)
+        if self.shard is not None:
+            body["shard"] = self.shard.to_dict()
         if self.unmanaged:
             body["unmanaged"] = [u.to_dict() for u in self.unmanaged]
         return body
@@ -459,6 +485,7 @@ def _plan_from(doc: JsonObject) -> Plan:
         else None,
         warnings=doc.texts("warnings") if "warnings" in doc.data else (),
         allowed_roots=doc.texts("allowed_roots") if "allowed_roots" in doc.data else (),
+        shard=_shard_from(doc.obj("shard")) if "shard" in doc.data else None,
         unmanaged=tuple(_unmanaged_from(o) for o in doc.objects("unmanaged"))
         if "unmanaged" in doc.data
         else (),
@@ -467,6 +494,16 @@ def _plan_from(doc: JsonObject) -> Plan:
     if summary.data != plan.summary.to_dict():
         raise JsonShapeError(f"{summary.path} does not match the changes")
     return plan
+
+
+def _shard_from(o: JsonObject) -> PlanShard:
+    count = o.integer("count")
+    indexes = o.integers("indexes")
+    if count < 1 or not indexes or any(not 1 <= i <= count for i in indexes):
+        raise JsonShapeError(f"{o.path}: shard indexes must be 1 to count ({count})")
+    if list(indexes) != sorted(set(indexes)):
+        raise JsonShapeError(f"{o.path}: shard indexes must be sorted and unique")
+    return PlanShard(indexes, count)
 
 
 def _unmanaged_from(o: JsonObject) -> Unmanaged:

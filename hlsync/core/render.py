@@ -178,6 +178,25 @@ def allowed_line(plan: Plan) -> str | None:
     )
 
 
+def shard_line(plan: Plan) -> str | None:
+    """Which shards of a ``--shard I/N`` partition the plan covers (and lacks), for
+    its header; None for a plan of every selected location."""
+    shard = plan.shard
+    if shard is None:
+        return None
+    shown = ", ".join(str(i) for i in shard.indexes)
+    if len(shard.indexes) == 1:
+        line = f"Shard {shown} of {shard.count} (--shard {shown}/{shard.count})."
+    else:
+        line = f"Shards {shown} of {shard.count}, combined."
+    if len(shard.indexes) > 1 and shard.missing:
+        lacks = ", ".join(str(i) for i in shard.missing)
+        one = len(shard.missing) == 1
+        noun, its = ("shard", "its") if one else ("shards", "their")
+        line += f" Missing {noun} {lacks}: {its} locations are not in this plan."
+    return line
+
+
 def unmanaged_texts(plan: Plan) -> list[str]:
     """``main: 3 tags: a, b, c`` per location and kind (the agency as ``agency``;
     names cut after :data:`NAMES_SHOWN`), then one line per location naming the kinds
@@ -210,11 +229,13 @@ def _unmanaged_lines(plan: Plan) -> list[str]:
 
 
 def render_plan_text(plan: Plan, *, color: bool = False) -> str:
-    """The plan as a reviewer reads it in a terminal or a CI log; the allowed paths
-    and warnings first, what the config does not manage last."""
+    """The plan as a reviewer reads it in a terminal or a CI log; the shard, the
+    allowed paths and warnings first, what the config does not manage last."""
     warnings = _warning_lines(plan, color)
     if (allowed := allowed_line(plan)) is not None:
         warnings.insert(0, _paint(allowed, _COLORS["warn"], color))
+    if (shards := shard_line(plan)) is not None:
+        warnings.insert(0, _paint(shards, "1", color))
     if warnings:
         warnings.append("")
     if not plan.has_changes:
@@ -250,6 +271,8 @@ def _fence(body: str) -> str:
 def render_plan_markdown(plan: Plan) -> str:
     """A pull-request comment: summary, warnings, a table and one section per location."""
     out = ["## hlsync plan", ""]
+    if (shards := shard_line(plan)) is not None:
+        out += [shards, ""]
     if plan.allowed_roots:
         roots = ", ".join(f"`{_md_cell(r)}`" for r in plan.allowed_roots)
         out += [

@@ -15,6 +15,8 @@ Scheduling:
 * Independent changes run concurrently, at most :data:`IN_FLIGHT_PER_LOCATION` per
   location (and per agency): enough to keep the pacer's in-flight window full while a
   contact update waits between its calls. Request pacing itself is ``client.Pacer``'s.
+* ``parallel_locations``: at most that many locations (the agency counts as one) have
+  changes running at once (``location_slots``; ``--parallel-locations``).
 * ``fail_fast``: after the first failure no further change starts (changes already
   running finish, so nothing is cut off mid-write); the rest are skipped and the result
   is marked ``interrupted``.
@@ -38,6 +40,7 @@ from collections.abc import Callable, Sequence
 from hlsync.core.plan import AGENCY, Change, Plan
 from hlsync.core.result import ApplyResult, Outcome
 from hlsync.engine.change_writer import ChangeWriter, known_field_ids
+from hlsync.engine.location_slots import LocationSlots
 from hlsync.errors import HlsyncError, Problem
 from hlsync.kinds.integration_writer import Custody, DeliverToken
 from hlsync.targets.access import TargetAccess
@@ -63,6 +66,7 @@ async def apply_plan(
     on_outcome: OutcomeCallback | None = None,
     deliver_token: DeliverToken | None = None,
     custody: Custody | None = None,
+    parallel_locations: int | None = None,
 ) -> ApplyResult:
     """Make every pending change of ``plan`` through ``access``; see the module docstring.
 
@@ -87,6 +91,7 @@ async def apply_plan(
     stop = asyncio.Event()
     stopped_any = False
     limits: dict[str, asyncio.Semaphore] = {}
+    slots = LocationSlots(parallel_locations)
     others = [c.address for c in pending if not _is_integration_delete(c)]
 
     def waits_for(change: Change) -> tuple[list[str], list[str]]:
@@ -129,7 +134,7 @@ async def apply_plan(
             return
         bucket = change.location or AGENCY
         limit = limits.setdefault(bucket, asyncio.Semaphore(IN_FLIGHT_PER_LOCATION))
-        async with limit:
+        async with slots.hold(bucket), limit:
             if stop.is_set():
                 stopped_any = True
                 decide(_skipped(change, "not run: --fail-fast stopped the apply"))

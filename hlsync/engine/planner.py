@@ -36,7 +36,7 @@ address.
 
 from __future__ import annotations
 
-__all__ = ["AGENCY", "PlanOptions", "address", "build_plan"]
+__all__ = ["AGENCY", "PlanOptions", "address", "build_plan", "change_order"]
 
 from hlsync import __version__
 from hlsync.core.catalog import load_catalog
@@ -117,7 +117,7 @@ def build_plan(
         config_digest=desired.config_digest,
         target=_target_label(desired.target),
         locations=tuple(PlanLocation(s.name, s.id) for s in desired.locations),
-        changes=tuple(sorted(changes, key=_order)),
+        changes=tuple(sorted(changes, key=change_order)),
         warnings=(*plan_warnings(desired, observed, opts.history), *warnings),
         unmanaged=tuple(unmanaged),
     )
@@ -156,7 +156,7 @@ def _target_label(target: Target) -> str:
     return "sandbox" if target.kind == "sandbox" else target.base_url
 
 
-def _order(c: Change) -> tuple[int, bool, str, str]:
+def change_order(c: Change) -> tuple[int, bool, str, str]:
     """Dependency layer (creates and updates by kind, then deletes in reverse), then
     location (agency first), then address."""
     kind = kind_named(c.kind)

@@ -1,6 +1,7 @@
 """Read the observed state of the declared locations, with the fewest API calls.
 
-``read_observed(desired, access)`` reads every declared location concurrently, each kind
+``read_observed(desired, access)`` reads every declared location concurrently (at most
+``parallel`` at once when given: ``--parallel-locations``), each kind
 of ``hlsync.kinds.registry.KINDS`` through its own ``read`` (concurrently too): its
 Private Integrations (through the driver, not the upstream API), its contact custom
 fields, tags and custom values (one list call each: what the config does not declare
@@ -36,6 +37,7 @@ from hlsync.core.model import (
     ObservedLocation,
     ObservedState,
 )
+from hlsync.engine.location_slots import LocationSlots
 from hlsync.errors import HlsyncError
 from hlsync.kinds.base import ReadContext, ResourceKind, SinkToken
 from hlsync.kinds.integration import agency_integrations
@@ -65,14 +67,21 @@ def sink_reader(desired: DesiredState) -> SinkToken:
     return read
 
 
-async def read_observed(desired: DesiredState, access: TargetAccess) -> ObservedState:
-    """The observed state of every declared location (concurrently) and the agency."""
+async def read_observed(
+    desired: DesiredState, access: TargetAccess, *, parallel: int | None = None
+) -> ObservedState:
+    """The observed state of every declared location (concurrently, at most
+    ``parallel`` at once) and the agency."""
     sinks = sink_reader(desired)
+    slots = LocationSlots(parallel)
+
+    async def one(spec: LocationSpec) -> ObservedLocation:
+        async with slots.hold(spec.name):
+            return await _read_location(spec, access, sinks)
+
     agency, locations = await asyncio.gather(
         agency_integrations(access, sinks),
-        asyncio.gather(
-            *(_read_location(spec, access, sinks) for spec in desired.locations)
-        ),
+        asyncio.gather(*(one(spec) for spec in desired.locations)),
     )
     return ObservedState(
         agency_integrations=agency,
@@ -83,9 +92,14 @@ async def read_observed(desired: DesiredState, access: TargetAccess) -> Observed
 
 
 async def read_objects(
-    desired: DesiredState, access: TargetAccess, refs: Iterable[ObjectRef]
+    desired: DesiredState,
+    access: TargetAccess,
+    refs: Iterable[ObjectRef],
+    *,
+    parallel: int | None = None,
 ) -> ObservedState:
-    """Re-read only ``refs``; objects that no longer exist are simply absent."""
+    """Re-read only ``refs`` (at most ``parallel`` locations at once); objects that no
+    longer exist are simply absent."""
     agency_refs: list[ObjectRef] = []
     by_location: dict[str, list[ObjectRef]] = {}
     for ref in refs:
@@ -109,14 +123,14 @@ async def read_objects(
         found = await agency_integrations(access, sinks)
         return {k: v for k, v in found.items() if k in wanted}
 
+    slots = LocationSlots(parallel)
+
+    async def one(spec: LocationSpec) -> ObservedLocation:
+        async with slots.hold(spec.name):
+            return await _reread_location(spec, access, by_location[spec.name], sinks)
+
     agency, locations = await asyncio.gather(
-        agency_read(),
-        asyncio.gather(
-            *(
-                _reread_location(spec, access, by_location[spec.name], sinks)
-                for spec in specs
-            )
-        ),
+        agency_read(), asyncio.gather(*(one(spec) for spec in specs))
     )
     return ObservedState(
         agency_integrations=agency,

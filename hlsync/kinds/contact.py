@@ -62,6 +62,7 @@ from hlsync.kinds.contact_diff import (
     create_tags_add,
     date_ymd,
     diff_contact,
+    plainly_unchanged,
 )
 from hlsync.kinds.custom_field import exportable, needs_fields, read_fields
 from hlsync.kinds.shared import (
@@ -121,7 +122,11 @@ class ContactKind:
             ctx.totals[self.name] = count
 
         found = await read_contacts(
-            ctx.api, keys, batch_size=ctx.access.batch_size, on_total=total
+            ctx.api,
+            keys,
+            batch_size=ctx.access.batch_size,
+            fields=_declared_fields(ctx.spec),
+            on_total=total,
         )
         fields = await read_fields(ctx) if needs_fields(ctx.spec) else {}
         return _observed(found, {f.id: f.key for f in fields.values()})
@@ -144,7 +149,12 @@ class ContactKind:
     ) -> Mapping[str, ObservedContact]:
         if not keys:
             return {}
-        found = await lookup_contacts(ctx.api, sorted(keys), ctx.access.batch_size)
+        found = await lookup_contacts(
+            ctx.api,
+            sorted(keys),
+            ctx.access.batch_size,
+            fields=_declared_fields(ctx.spec),
+        )
         fields = await read_fields(ctx)
         return _observed(found, {f.id: f.key for f in fields.values()})
 
@@ -280,6 +290,12 @@ def _observed(
     }
 
 
+def _declared_fields(spec: LocationSpec) -> set[str]:
+    """The contact fields any declared contact of the location names: all that is
+    kept of a contact read (only declared fields are ever compared, DESIGN.md §3)."""
+    return {name for contact in spec.contacts for name in contact.fields}
+
+
 def _row(contact: Mapping[str, Any], fields: Mapping[str, Any]) -> dict[str, Any]:
     """One exported seed contact: its set fields, tags and custom-field values."""
     row: dict[str, Any] = {}
@@ -355,6 +371,20 @@ def _change(
             spec.name, spec.id, "contact", decl.key, name, decl, obs, compared
         )
     action: Action
+    if obs is not None and plainly_unchanged(decl, obs, replaced):
+        # one comparison per declared value, no diff: what the diff would plan
+        return Change(
+            address=address(spec.name, "contact", name),
+            action="noop",
+            kind="contact",
+            location=spec.name,
+            location_id=spec.id,
+            key=decl.key,
+            object_id=obs.id,
+            fingerprint=fingerprint(obs, compared),
+            compared=compared,
+            source=decl.source,
+        )
     if obs is None:
         action = "create"
         fields = create_fields(decl)

@@ -142,6 +142,32 @@ def create_fields(contact: Contact) -> tuple[FieldChange, ...]:
     return tuple(out)
 
 
+def plainly_unchanged(
+    contact: Contact, observed: ObservedContact, cleared_custom_fields: Collection[str]
+) -> bool:
+    """True when plain equality already shows no declared difference: every declared
+    field and custom field as upstream holds it, every declared tag present (a tag list
+    that is not exclusive). The common case of a large plan, for one comparison per
+    declared value; False means only "compare in full" (:func:`diff_contact`), which
+    normalises (a contact may still be unchanged)."""
+    if contact.tags_exclusive:
+        return False
+    have = observed.fields
+    for name, want in contact.fields.items():
+        if want != have.get(name):
+            return False
+    if contact.custom_fields:
+        values = observed.custom_fields
+        for key, want in contact.custom_fields.items():
+            if key in cleared_custom_fields or want != values.get(key):
+                return False
+    if contact.tags:
+        present = {t.casefold() for t in observed.tags}
+        if any(t.casefold() not in present for t in contact.tags):
+            return False
+    return True
+
+
 def diff_contact(
     contact: Contact,
     observed: ObservedContact,

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from hlsync.core.model import ObservedContact
@@ -47,6 +47,9 @@ FILTER_VALUE_MAX = 75
 WHOLE_SORT = ({"field": "dateAdded", "direction": "asc"},)
 # Contact keys that are not compared as plain fields (they have their own slots).
 _NOT_FIELDS = frozenset({"id", "tags", "customFields", "searchAfter"})
+# What a kept contact always holds besides the fields asked for: its id, keys, the
+# order of duplicates, tags and custom field values.
+_KEPT = frozenset({"id", "email", "phone", "dateAdded", "tags", "customFields"})
 
 
 def observed_contact(
@@ -94,15 +97,26 @@ def _earliest(a: JSONDict, b: JSONDict) -> JSONDict:
 
 
 def _collect(
-    found: dict[str, JSONDict], contacts: Iterable[JSONDict], wanted: set[str]
+    found: dict[str, JSONDict],
+    contacts: Iterable[JSONDict],
+    wanted: set[str],
+    keep: frozenset[str] | None = None,
 ) -> None:
+    """Add the contacts of ``wanted`` keys to ``found``; with ``keep``, only those
+    top-level fields of each (and ``_KEPT``), so a page is let go once read."""
     for contact in contacts:
         if "id" not in contact:
             continue
         for key in _keys_of(contact):
             if key in wanted:
+                if keep is not None:
+                    contact = {k: v for k, v in contact.items() if k in keep}
                 seen = found.get(key)
                 found[key] = contact if seen is None else _earliest(seen, contact)
+
+
+def _kept(fields: Collection[str] | None) -> frozenset[str] | None:
+    return None if fields is None else _KEPT.union(fields)
 
 
 async def read_contacts(
@@ -110,32 +124,37 @@ async def read_contacts(
     keys: Sequence[str],
     *,
     batch_size: int = BATCH_SIZE,
+    fields: Collection[str] | None = None,
     on_total: Callable[[int], None] | None = None,
 ) -> dict[str, JSONDict]:
-    """The upstream contacts matching ``keys``, by key, per the read-path rule.
+    """The upstream contacts matching ``keys``, by key, per the read-path rule; with
+    ``fields``, each holds only those top-level fields (and its id, keys, dateAdded,
+    tags and custom field values), so memory follows the declared data, not the
+    location's.
 
     ``on_total`` hears how many contacts the location holds when the rule's first
     whole-location page told it (for free: the plan counts the unmanaged ones)."""
     wanted = set(keys)
     if not wanted:
         return {}
+    keep = _kept(fields)
     batches = math.ceil(len(wanted) / batch_size)
     overlong = any(len(k.partition(":")[2]) > FILTER_VALUE_MAX for k in wanted)
     if batches == 1 and not overlong:
-        return await lookup_contacts(api, sorted(wanted), batch_size)
+        return await lookup_contacts(api, sorted(wanted), batch_size, fields=fields)
     probe = await api.search_contacts(_whole_body(page=1))
     if probe.total is not None and on_total is not None:
         on_total(probe.total)
     found: dict[str, JSONDict] = {}
-    _collect(found, probe.contacts, wanted)
+    _collect(found, probe.contacts, wanted, keep)
     pages = None if probe.total is None else math.ceil(probe.total / SEARCH_PAGE_MAX)
     if overlong or pages is None or pages <= batches:
-        await _whole_rest(api, probe, found, wanted)
+        await _whole_rest(api, probe, found, wanted, keep)
         return found
     rest = sorted(wanted - found.keys())
     if rest:
         size = math.ceil(len(rest) / (batches - 1))
-        more = await lookup_contacts(api, rest, size)
+        more = await lookup_contacts(api, rest, size, fields=fields)
         for key, contact in more.items():
             seen = found.get(key)
             found[key] = contact if seen is None else _earliest(seen, contact)
@@ -175,20 +194,32 @@ def primary_key(contact: Mapping[str, Any]) -> str | None:
 
 
 async def lookup_contacts(
-    api: LocationApiLike, keys: Sequence[str], batch_size: int
+    api: LocationApiLike,
+    keys: Sequence[str],
+    batch_size: int,
+    *,
+    fields: Collection[str] | None = None,
 ) -> dict[str, JSONDict]:
-    """OR-group lookups of ``batch_size`` keys each, all in flight together."""
+    """OR-group lookups of ``batch_size`` keys each, all in flight together (each
+    group's contacts kept as :func:`read_contacts` keeps them)."""
+    keep = _kept(fields)
     wanted = set(keys)
     ordered = sorted(wanted)
     groups = [ordered[i : i + batch_size] for i in range(0, len(ordered), batch_size)]
 
-    async def one(group: Sequence[str]) -> list[JSONDict]:
+    async def one(group: Sequence[str]) -> dict[str, JSONDict]:
         filters = [{"group": "OR", "filters": [_lookup_filter(k) for k in group]}]
-        return [c async for c in api.iter_search(filters=filters)]
+        mine: dict[str, JSONDict] = {}
+        _collect(
+            mine, [c async for c in api.iter_search(filters=filters)], wanted, keep
+        )
+        return mine
 
     found: dict[str, JSONDict] = {}
-    for contacts in await asyncio.gather(*(one(g) for g in groups)):
-        _collect(found, contacts, wanted)
+    for mine in await asyncio.gather(*(one(g) for g in groups)):
+        for key, contact in mine.items():
+            seen = found.get(key)
+            found[key] = contact if seen is None else _earliest(seen, contact)
     return found
 
 
@@ -205,8 +236,10 @@ async def _whole_rest(
     first: SearchPage,
     found: dict[str, JSONDict],
     wanted: set[str],
+    keep: frozenset[str] | None,
 ) -> None:
-    """Pages 2… of the whole-location search: page mode concurrently, then cursors."""
+    """Pages 2… of the whole-location search: page mode concurrently, then cursors;
+    each page's wanted contacts are kept as it arrives, the page itself let go."""
     if len(first.contacts) < SEARCH_PAGE_MAX:
         return
     total = first.total
@@ -215,14 +248,17 @@ async def _whole_rest(
     if total is not None:
         page_count = math.ceil(total / SEARCH_PAGE_MAX)
         last_page = min(page_count, PAGE_MODE_LIMIT // SEARCH_PAGE_MAX)
-        pages = await asyncio.gather(
-            *(api.search_contacts(_whole_body(page=p)) for p in range(2, last_page + 1))
-        )
-        for page in pages:
-            _collect(found, page.contacts, wanted)
-            seen += len(page.contacts)
-        if pages:
-            last = pages[-1]
+
+        async def one(number: int) -> tuple[int, SearchPage | None]:
+            """A page, collected as it arrives and then let go (but the last)."""
+            page = await api.search_contacts(_whole_body(page=number))
+            _collect(found, page.contacts, wanted, keep)
+            return len(page.contacts), page if number == last_page else None
+
+        pages = await asyncio.gather(*(one(p) for p in range(2, last_page + 1)))
+        seen += sum(count for count, _ in pages)
+        if pages and pages[-1][1] is not None:
+            last = pages[-1][1]
     else:
         page_number = 1
         while (
@@ -231,9 +267,9 @@ async def _whole_rest(
         ):
             page_number += 1
             last = await api.search_contacts(_whole_body(page=page_number))
-            _collect(found, last.contacts, wanted)
+            _collect(found, last.contacts, wanted, keep)
             seen += len(last.contacts)
     while len(last.contacts) == SEARCH_PAGE_MAX and (total is None or seen < total):
         last = await api.search_contacts(_whole_body(searchAfter=next_cursor(last)))
-        _collect(found, last.contacts, wanted)
+        _collect(found, last.contacts, wanted, keep)
         seen += len(last.contacts)

@@ -96,7 +96,10 @@ def test_500_declared_of_5000_read_within_the_bound(emulator: LiveEmulator) -> N
         id=LOCATION_A,
         custom_fields=(CustomField("pincode", "Pincode", "TEXT"),),
         tags=(Tag("vip"),),
-        contacts=tuple(Contact(key=f"email:user{i}@example.com") for i in declared),
+        contacts=tuple(
+            Contact(key=f"email:user{i}@example.com", fields={"firstName": f"User{i}"})
+            for i in declared
+        ),
     )
     desired = DesiredState(Target(), AgencySpec(), (spec,), "d", "cfg.yaml")
 
@@ -107,7 +110,9 @@ def test_500_declared_of_5000_read_within_the_bound(emulator: LiveEmulator) -> N
     observed = run_api(emulator, body)
     alpha = observed.locations["alpha"]
     assert len(alpha.contacts) == 500
-    assert alpha.contacts["email:user13@example.com"].fields["firstName"] == "User13"
+    user13 = alpha.contacts["email:user13@example.com"]
+    assert user13.fields["firstName"] == "User13"  # declared: kept
+    assert "locationId" not in user13.fields  # not declared: let go with its page
     assert set(alpha.custom_fields) == {"pincode"} and set(alpha.tags) == {"vip"}
     reads = logged(emulator)
     batched, whole = 500 // 100, 5_000 // 500

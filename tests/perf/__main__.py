@@ -14,6 +14,7 @@ from tests.perf import (
     bench_hostile,
     bench_persist,
     bench_plan,
+    bench_scale,
     bench_search,
 )
 from tests.perf.support import Figure, machine, render_table
@@ -26,6 +27,7 @@ BENCHMARKS: dict[str, Callable[[], list[Figure]]] = {
     "search": bench_search.run,
     "hostile": bench_hostile.run,
     "bulk": bench_bulk.run,
+    "scale": bench_scale.run,
 }
 
 

@@ -292,7 +292,10 @@ def test_contact_shape_custom_fields_phone_keys_and_duplicates() -> None:
     assert ann.tags == ("vip", "new")
     assert ann.custom_fields == {"pincode": "560001"}
     assert ann.fields["email"] == "Ann@Example.com"
-    assert ann.fields["firstNameLowerCase"] == "ann"
+    # only the declared fields (none here but the key's) are kept: memory follows the
+    # config, not upstream's contact shape
+    assert "firstNameLowerCase" not in ann.fields
+    assert ann.fields["dateAdded"] == "2026-01-01T00:00:00.000Z"
     assert not {"id", "tags", "customFields", "searchAfter"} & set(ann.fields)
     assert loc.contacts["phone:+15550000002"].id == "b1"
     assert set(loc.custom_fields) == {"pincode", "colour"}
