@@ -5,6 +5,7 @@ it needs, and the lock file's own wait."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -17,10 +18,12 @@ import pytest
 from hlsync.errors import HlsyncError
 from hlsync.kinds.custom_value import LEASE_NAME
 from hlsync.locks import lease as lease_module
+from hlsync.locks.guard import leases
 from hlsync.locks.lease import Lease, LeaseHeld
 from hlsync.locks.lockfile import Holder, LocalLock
+from hlsync.targets.access import TargetAccess
 from hlsync.upstream.client import ApiClient, RetryPolicy
-from tests.emulator_fixtures import COMPANY_ID, LOCATION_A, LiveEmulator
+from tests.emulator_fixtures import COMPANY_ID, LOCATION_A, LOCATION_B, LiveEmulator
 
 pytestmark = pytest.mark.integration
 
@@ -170,3 +173,52 @@ def test_a_release_whose_delete_answer_was_lost_is_done_without_a_warning(
         log = admin.get("/_emulator/requests").json()["requests"]
     deletes = [e["status"] for e in log if e["method"] == "DELETE"]
     assert deletes == [502, 400]
+
+
+def _lease_runs(emulator: LiveEmulator, location_id: str) -> list[str]:
+    with emulator.state.lock:
+        found = emulator.state.store.items.custom_values(location_id)
+    return [json.loads(v["value"])["run"] for v in found if v["name"] == LEASE_NAME]
+
+
+def test_many_leases_are_taken_at_once_and_given_back_when_one_is_held(
+    emulator: LiveEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settling = [0, 0]  # settle pauses running now, the most at once
+    real_sleep = asyncio.sleep
+
+    async def counted(seconds: float) -> None:
+        if seconds != lease_module.SETTLE_SECONDS:
+            return await real_sleep(seconds)
+        settling[0] += 1
+        settling[1] = max(settling)
+        try:
+            await real_sleep(seconds)
+        finally:
+            settling[0] -= 1
+
+    async def body(api: ApiClient) -> tuple[list[list[str]], str]:
+        apis = {
+            "alpha": api.location(LOCATION_A, emulator.token(LOCATION_A)),
+            "bravo": api.location(LOCATION_B, emulator.token(LOCATION_B)),
+        }
+        access = TargetAccess(locations=apis, clock=api.clock)
+        out = io.StringIO()
+        monkeypatch.setattr(asyncio, "sleep", counted)
+        async with leases(access, ["bravo", "alpha"], me("r1"), 0, stream=out):
+            inside = [_lease_runs(emulator, loc) for loc in (LOCATION_A, LOCATION_B)]
+        # another run holds bravo: alpha, taken at once, is given back, and the
+        # ordered path (which keeps two waiting runs from deadlocking) names bravo's
+        # holder
+        assert await Lease("bravo", apis["bravo"], api.clock, me("r2")).take() is None
+        with pytest.raises(LeaseHeld) as held:
+            async with leases(access, ["alpha", "bravo"], me("r3"), 0, stream=out):
+                pass
+        return inside, held.value.message
+
+    inside, message = run_with(emulator, emulator.token(), body)
+    assert inside == [["r1"], ["r1"]]
+    assert settling[1] == 2  # the two takes settled side by side, not one by one
+    assert "location 'bravo'" in message and "ci@r2 pid 1" in message
+    assert _lease_runs(emulator, LOCATION_A) == []
+    assert _lease_runs(emulator, LOCATION_B) == ["r2"]
