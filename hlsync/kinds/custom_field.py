@@ -44,7 +44,7 @@ from hlsync.core.model import (
     ObservedCustomField,
     ObservedLocation,
 )
-from hlsync.core.plan import Action, Change, FieldChange, Unmanaged, address
+from hlsync.core.plan import Action, Change, FieldChange, address
 from hlsync.kinds.base import (
     ExportContext,
     Exported,
@@ -55,14 +55,13 @@ from hlsync.kinds.base import (
 )
 from hlsync.kinds.change_fields import ChangeFailed, object_id, text_of
 from hlsync.kinds.shared import (
+    NamedUnmanaged,
     absent_change,
     create_keyed,
     declares,
     delete_verified,
     derived_key,
     listing,
-    prune_changes,
-    unmanaged_entry,
 )
 from hlsync.upstream.api import LocationApiLike
 from hlsync.upstream.client import ApiError
@@ -87,7 +86,7 @@ DATA_TYPES = (
 KEY_PATTERN = re.compile(r"^[a-z0-9_]{1,64}$")  # the config's field keys
 
 
-class CustomFieldKind:
+class CustomFieldKind(NamedUnmanaged):
     name: Kind = "custom_field"
     section = "custom_fields"
     nouns = ("custom field", "custom fields")
@@ -176,22 +175,10 @@ class CustomFieldKind:
             for decl in spec.custom_fields
         ]
 
-    def unmanaged(
+    def unmanaged_objects(
         self, spec: LocationSpec, observed: ObservedLocation
-    ) -> Unmanaged | None:
-        return unmanaged_entry(
-            spec,
-            self.name,
-            list(_unmanaged(spec, observed)),
-            observed.unlisted.get(self.name),
-        )
-
-    def prune(
-        self, spec: LocationSpec, observed: ObservedLocation, ctx: PlanContext
-    ) -> list[Change]:
-        return prune_changes(
-            spec, self.name, self.section, _unmanaged(spec, observed), lambda k: k
-        )
+    ) -> Mapping[str, ObservedCustomField]:
+        return _unmanaged(spec, observed)
 
     async def export(self, ctx: ExportContext) -> Exported:
         fields: dict[str, Any] = {}

@@ -46,7 +46,7 @@ from hlsync.core.model import (
     ObservedCustomValue,
     ObservedLocation,
 )
-from hlsync.core.plan import Action, Change, FieldChange, Unmanaged, address
+from hlsync.core.plan import Action, Change, FieldChange, address
 from hlsync.kinds.base import (
     ExportContext,
     Exported,
@@ -57,14 +57,13 @@ from hlsync.kinds.base import (
 )
 from hlsync.kinds.change_fields import ChangeFailed, error_text, object_id, text_of
 from hlsync.kinds.shared import (
+    NamedUnmanaged,
     absent_change,
     create_keyed,
     declares,
     delete_verified,
     derived_key,
     listing,
-    prune_changes,
-    unmanaged_entry,
 )
 from hlsync.upstream.api import LocationApiLike
 from hlsync.upstream.client import ApiError
@@ -72,7 +71,7 @@ from hlsync.upstream.client import ApiError
 LEASE_NAME = "hlsync lock"  # the apply lock's custom value (hlsync.locks.lease)
 
 
-class CustomValueKind:
+class CustomValueKind(NamedUnmanaged):
     name: Kind = "custom_value"
     section = "custom_values"
     nouns = ("custom value", "custom values")
@@ -210,22 +209,10 @@ class CustomValueKind:
             )
         return out
 
-    def unmanaged(
+    def unmanaged_objects(
         self, spec: LocationSpec, observed: ObservedLocation
-    ) -> Unmanaged | None:
-        return unmanaged_entry(
-            spec,
-            self.name,
-            list(_unmanaged(spec, observed)),
-            observed.unlisted.get(self.name),
-        )
-
-    def prune(
-        self, spec: LocationSpec, observed: ObservedLocation, ctx: PlanContext
-    ) -> list[Change]:
-        return prune_changes(
-            spec, self.name, self.section, _unmanaged(spec, observed), lambda k: k
-        )
+    ) -> Mapping[str, ObservedCustomValue]:
+        return _unmanaged(spec, observed)
 
     async def export(self, ctx: ExportContext) -> Exported:
         found = await _list(ctx.read.api)

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from hlsync.core.fingerprint import fingerprint
-from hlsync.core.model import Kind, LocationSpec, Observed
+from hlsync.core.model import Kind, LocationSpec, Observed, ObservedLocation
 from hlsync.core.plan import Change, Unmanaged, address
 from hlsync.errors import Location
 from hlsync.kinds.change_fields import ChangeFailed, error_text
 from hlsync.upstream.client import AmbiguousWriteError, ApiError
 
 if TYPE_CHECKING:
-    from hlsync.kinds.base import ReadContext
+    from hlsync.kinds.base import PlanContext, ReadContext
 
 # How often a create of a keyed object (tag, custom field, custom value, integration)
 # is sent in all when each answer is lost and each re-read finds nothing, and the pause
@@ -202,6 +202,36 @@ def _scope_refused(exc: ApiError) -> bool:
         return True
     message = (exc.upstream_message or "").lower()
     return exc.status == 401 and "scope" in message
+
+
+class NamedUnmanaged:
+    """``unmanaged`` and ``prune`` of a kind whose unmanaged objects are simply the
+    observed ones its config does not name (tags, custom fields, custom values): the
+    kind says which those are in ``unmanaged_objects``."""
+
+    name: Kind
+    section: str
+
+    def unmanaged_objects(
+        self, spec: LocationSpec, observed: ObservedLocation
+    ) -> Mapping[str, Observed]:
+        raise NotImplementedError
+
+    def unmanaged(
+        self, spec: LocationSpec, observed: ObservedLocation
+    ) -> Unmanaged | None:
+        return unmanaged_entry(
+            spec,
+            self.name,
+            list(self.unmanaged_objects(spec, observed)),
+            observed.unlisted.get(self.name),
+        )
+
+    def prune(
+        self, spec: LocationSpec, observed: ObservedLocation, ctx: PlanContext
+    ) -> list[Change]:
+        found = self.unmanaged_objects(spec, observed)
+        return prune_changes(spec, self.name, self.section, found, lambda k: k)
 
 
 def unmanaged_entry(

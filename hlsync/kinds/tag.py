@@ -32,7 +32,7 @@ from hlsync.core.model import (
     ObservedTag,
     Tag,
 )
-from hlsync.core.plan import Change, FieldChange, Unmanaged, address
+from hlsync.core.plan import Change, FieldChange, address
 from hlsync.kinds.base import (
     ExportContext,
     Exported,
@@ -43,19 +43,18 @@ from hlsync.kinds.base import (
 )
 from hlsync.kinds.change_fields import ChangeFailed, object_id, text_of
 from hlsync.kinds.shared import (
+    NamedUnmanaged,
     absent_change,
     create_keyed,
     declares,
     delete_verified,
     listing,
-    prune_changes,
-    unmanaged_entry,
 )
 from hlsync.upstream.api import LocationApiLike
 from hlsync.upstream.client import ApiError
 
 
-class TagKind:
+class TagKind(NamedUnmanaged):
     name: Kind = "tag"
     section = "tags"
     nouns = ("tag", "tags")
@@ -165,22 +164,10 @@ class TagKind:
             )
         return out
 
-    def unmanaged(
+    def unmanaged_objects(
         self, spec: LocationSpec, observed: ObservedLocation
-    ) -> Unmanaged | None:
-        return unmanaged_entry(
-            spec,
-            self.name,
-            list(_unmanaged(spec, observed)),
-            observed.unlisted.get(self.name),
-        )
-
-    def prune(
-        self, spec: LocationSpec, observed: ObservedLocation, ctx: PlanContext
-    ) -> list[Change]:
-        return prune_changes(
-            spec, self.name, self.section, _unmanaged(spec, observed), lambda k: k
-        )
+    ) -> Mapping[str, ObservedTag]:
+        return _unmanaged(spec, observed)
 
     async def export(self, ctx: ExportContext) -> Exported:
         names = sorted(await _list_tags(ctx.read.api), key=lambda n: (n.casefold(), n))
