@@ -16,6 +16,7 @@ from hlsync.core.plan import Change, Unmanaged, address
 from hlsync.errors import Location
 from hlsync.kinds.change_fields import ChangeFailed, error_text
 from hlsync.upstream.client import AmbiguousWriteError, ApiError
+from hlsync.upstream.errors import lacks_scope
 
 if TYPE_CHECKING:
     from hlsync.kinds.base import PlanContext, ReadContext
@@ -177,7 +178,8 @@ async def listing(
     A listing that is not needed must not fail a plan the config is happy with: when
     the location's seeding integration (``auth:``) lacks ``scope`` it is not asked
     for (the config chose a token that may not read it: nothing to report), and a
-    refusal (401/403) is noted in ``ctx.unlisted`` instead of raised."""
+    refusal for the missing scope (``lacks_scope``) is noted in ``ctx.unlisted``
+    instead of raised; a token refused outright fails the plan."""
     if needed:
         return await read()
     seeding = ctx.spec.auth_integration
@@ -188,20 +190,10 @@ async def listing(
     try:
         return await read()
     except ApiError as exc:
-        if not _scope_refused(exc):
+        if not lacks_scope(exc.status, exc.upstream_message):
             raise
         ctx.unlisted[kind] = f"the token was refused ({exc.status}); it needs {scope}"
         return empty
-
-
-def _scope_refused(exc: ApiError) -> bool:
-    """A refusal for a missing scope (403, or upstream's 401 "The token is not
-    authorized for this scope."), not a token upstream does not accept at all (401
-    "Invalid JWT": unknown, expired, revoked), which must fail the plan."""
-    if exc.status == 403:
-        return True
-    message = (exc.upstream_message or "").lower()
-    return exc.status == 401 and "scope" in message
 
 
 class NamedUnmanaged:

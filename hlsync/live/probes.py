@@ -60,13 +60,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from hlsync.upstream.errors import lacks_scope
+
 LOCATION = "{locationId}"  # the probed location's id, in paths, queries and bodies
 COMPANY = "{companyId}"  # the company (agency) owning it
 # an id no HighLevel object has (their ids are alphanumeric, never hyphenated)
 NO_SUCH = "hlsync-probe-no-such-id"
 # a property no HighLevel DTO has: upstream refuses a body that carries it (422)
 FOREIGN = "hlsyncScopeProbe"
-NOT_AUTHORIZED = "not authorized for this scope"
 V2021 = "2021-07-28"
 V2021_04 = "2021-04-15"  # calendars, conversations, SaaS
 
@@ -130,7 +131,7 @@ class Probe:
         the answer says nothing about the scope (no such route, a Version refused,
         a 5xx, …: an error to report)."""
         text = message or ""
-        if status == 401 and NOT_AUTHORIZED in text.lower():
+        if lacks_scope(status, message):
             return "missing"
         if status in (401, 403):
             return "refused"

@@ -37,6 +37,13 @@ BUDGET_HINT = (
 )
 
 
+def lacks_scope(status: int | None, message: str | None) -> bool:
+    """Upstream's refusal of a valid token for a scope it does not hold: 401 "The token
+    is not authorized for this scope." — unlike a token refused outright (401 "Invalid
+    JWT": unknown, expired, revoked; 403: another location's token)."""
+    return status == 401 and "not authorized for this scope" in (message or "").lower()
+
+
 class ApiError(HlsyncError):
     """A failed API call. ``status`` is None when no HTTP answer came back.
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from hlsync.cli import main
-from tests.emulator_fixtures import LOCATION_A, LiveEmulator
+from tests.emulator_fixtures import LOCATION_A, LOCATION_B, LiveEmulator
 
 pytestmark = pytest.mark.integration
 
@@ -40,6 +40,12 @@ def test_an_unknown_token_fails_the_plan(
     assert "No changes" not in out
     assert "401" in err and "Invalid JWT" in err, err
     assert "pit-not-a-token-upstream-knows" not in out + err
+
+    # another location's token: refused outright too (403), not "not listed"
+    monkeypatch.setenv("ALPHA_TOKEN", emulator.token(LOCATION_B))
+    assert main(["plan", str(config), "--detailed-exitcode"]) == 1
+    out, err = capsys.readouterr()
+    assert "No changes" not in out and "403" in err, out + err
 
     monkeypatch.setenv("ALPHA_TOKEN", emulator.token(LOCATION_A))
     assert main(["plan", str(config), "--detailed-exitcode"]) == 0
