@@ -110,7 +110,12 @@ async def _take_at_once(
     was taken and are raised."""
     if len(names) < 2:
         return []
-    tried = [Lease(name, access.own_api(name), upstream, me) for name in names]
+    tried = [
+        Lease(
+            name, access.own_api(name), upstream, me, unique_names=access.unique_names
+        )
+        for name in names
+    ]
     results = await asyncio.gather(
         *(lease.take() for lease in tried), return_exceptions=True
     )
@@ -155,7 +160,13 @@ async def leases(
         at_once = await _take_at_once(access, sorted(names), me, upstream, stream)
         taken.extend(at_once)
         for name in sorted(names) if not at_once else ():
-            lease = Lease(name, access.own_api(name), upstream, me)
+            lease = Lease(
+                name,
+                access.own_api(name),
+                upstream,
+                me,
+                unique_names=access.unique_names,
+            )
             said = False
             while True:
                 try:

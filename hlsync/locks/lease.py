@@ -10,7 +10,10 @@ never the local clock: machines disagree, the account's clock is the one all run
   Upstream keys custom values by name, so of two racing creates one is refused (400);
   of two racing take-overs the later write wins. Either way each writer waits
   :data:`SETTLE_SECONDS`, reads again and keeps the lease only if the run id there is
-  its own — the loser sees the winner and backs off.
+  its own — the loser sees the winner and backs off. Where the target refuses a
+  second name atomically (``unique_names``: the emulator), a create that answered 2xx
+  is the lease at once: the other create was or will be refused, so there is nothing
+  to wait for (an apply on the sandbox does not pause half a second for it).
 * **renew** — push ``expires`` to upstream now + :data:`TTL` (the guard does it every
   ``TTL / 3`` while the run lasts); a lease found taken by another run is reported.
 * **release** — delete it if it is still ours; **break** (``force-unlock``) deletes
@@ -94,12 +97,19 @@ class Lease:
     """The lease of one location, taken with ``api`` (see module docstring)."""
 
     def __init__(
-        self, name: str, api: LocationApiLike, clock: UpstreamClock, me: Holder
+        self,
+        name: str,
+        api: LocationApiLike,
+        clock: UpstreamClock,
+        me: Holder,
+        *,
+        unique_names: bool = False,
     ) -> None:
         self.name = name
         self.api = api
         self.clock = clock
         self.me = me
+        self.unique_names = unique_names
         self.label = f"location {name!r}"
 
     def __repr__(self) -> str:
@@ -143,6 +153,10 @@ class Lease:
                 if exc.status in (401, 403):
                     raise self._scope_error(exc) from exc
                 # refused (another run created it first) or lost: read what is there
+            else:
+                if self.unique_names:
+                    self.me = mine.holder
+                    return None
         else:
             record = found.record
             if record is not None and record.holder.run != self.me.run:

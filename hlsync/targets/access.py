@@ -35,7 +35,11 @@ class TargetAccess:
     ``token_holders`` maps a location to the id of the integration whose token is the
     location's own, where the target can tell (the api driver): part of the location's
     access, not a managed object (never listed as unmanaged, pruned or exported);
-    ``agency_token_holder`` the same for the agency's own token.
+    ``agency_token_holder`` the same for the agency's own token. ``unique_names``: the
+    target refuses a second custom value of one name atomically (the emulator, embedded
+    or served, checks and inserts under one lock), so a lease its create took is
+    decided at once (``hlsync.locks.lease``); the live cloud's check is not known to be
+    atomic.
     """
 
     locations: Mapping[str, LocationApiLike]
@@ -48,6 +52,7 @@ class TargetAccess:
     own: Mapping[str, LocationApiLike] = field(default_factory=dict)
     token_holders: Mapping[str, str] = field(default_factory=dict)
     agency_token_holder: str | None = None
+    unique_names: bool = False
 
     def own_api(self, name: str) -> LocationApiLike:
         """The location's API with its own token (see the class docstring)."""
@@ -69,13 +74,14 @@ def build_access(
     seeded_by: Mapping[str, str] | None = None,
     pending: frozenset[str] = frozenset(),
     own_tokens: Mapping[str, str] | None = None,
+    unique_names: bool = False,
 ) -> TargetAccess:
     """A :class:`TargetAccess` for every declared location from resolved ``tokens``
     (by local location name). A location without a token is an ``HlsyncError`` naming
     it and where it is declared, unless it is ``pending`` (its API starts without a
     token and refuses every call until it gets one). ``own_tokens``: each location's
     own token where it differs from ``tokens`` (a location seeding with an
-    integration's token)."""
+    integration's token). ``unique_names``: see :class:`TargetAccess`."""
     missing = [
         spec
         for spec in desired.locations
@@ -105,6 +111,7 @@ def build_access(
             for spec in desired.locations
             if (own_tokens or {}).get(spec.name)
         },
+        unique_names=unique_names,
     )
 
 

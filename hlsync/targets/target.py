@@ -151,6 +151,7 @@ async def _sandbox(
                 seeded_by=seeded_by(desired),
                 pending=seeding.pending,
                 own_tokens=own,
+                unique_names=True,
             )
             yield await with_token_holders(
                 access, desired, driver, own, sandbox.agency_token
@@ -186,6 +187,7 @@ async def _emulator_url(
             seeded_by=seeded_by(desired),
             pending=seeding.pending,
             own_tokens=own,
+            unique_names=True,
         )
         yield await with_token_holders(
             access, desired, driver, own, _agency_token(desired, environ)

@@ -222,3 +222,49 @@ def test_many_leases_are_taken_at_once_and_given_back_when_one_is_held(
     assert "location 'bravo'" in message and "ci@r2 pid 1" in message
     assert _lease_runs(emulator, LOCATION_A) == []
     assert _lease_runs(emulator, LOCATION_B) == ["r2"]
+
+
+def test_where_names_are_unique_a_clean_create_is_the_lease_at_once(
+    emulator: LiveEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a target that refuses a second name atomically (the emulator), the create
+    that answered 201 holds the lease without the settle pause and its re-read; of two
+    racers there, one still wins and the other names it."""
+    pauses: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def counted(seconds: float) -> None:
+        pauses.append(seconds)
+        await real_sleep(0)
+
+    async def alone(api: ApiClient) -> str | None:
+        loc = api.location(LOCATION_A, emulator.token())
+        monkeypatch.setattr(asyncio, "sleep", counted)
+        lease = Lease("alpha", loc, api.clock, me("r1"), unique_names=True)
+        taken = await lease.take()
+        monkeypatch.setattr(asyncio, "sleep", real_sleep)
+        await lease.release()
+        return taken
+
+    assert run_with(emulator, emulator.token(), alone) is None
+    assert pauses == []
+    with emulator.client() as admin:
+        log = admin.get("/_emulator/requests").json()["requests"]
+        admin.delete("/_emulator/requests").raise_for_status()
+    calls = [e["method"] for e in log if "customValues" in e["path"]]
+    assert calls == ["GET", "POST", "GET", "DELETE"]  # read, create; release
+
+    async def race(api: ApiClient) -> list[BaseException | str | None]:
+        loc = api.location(LOCATION_A, emulator.token())
+        takers = [
+            Lease("alpha", loc, api.clock, me(r), unique_names=True)
+            for r in ("r2", "r3")
+        ]
+        return await asyncio.gather(*(t.take() for t in takers), return_exceptions=True)
+
+    results = run_with(emulator, emulator.token(), race)
+    winners = [r for r in results if r is None]
+    losers = [r for r in results if isinstance(r, LeaseHeld)]
+    assert len(winners) == 1 and len(losers) == 1, results
+    (stored,) = lease_values(emulator)
+    assert f"is locked in the account by {stored['owner']}" in losers[0].message
