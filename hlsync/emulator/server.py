@@ -98,6 +98,9 @@ class OneLineConnectionEnds(logging.Filter):
         return True
 
 
+GRACEFUL_SHUTDOWN_SECONDS = 1.0
+
+
 def _config(app: ASGIApp, verbose: bool) -> uvicorn.Config:
     # uvicorn's access log goes to stdout by default; ours is for reports and the URL
     log_config = copy.deepcopy(LOGGING_CONFIG)
@@ -114,6 +117,9 @@ def _config(app: ASGIApp, verbose: bool) -> uvicorn.Config:
         access_log=verbose,
         # the app sends its own Date, from the emulator's clock (hlsync.emulator.app)
         date_header=False,
+        # a stop cancels what a latency fault rule still holds after a second,
+        # instead of waiting out the rule (the client that sent it has gone)
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
 
 
