@@ -157,6 +157,8 @@ def _killed_run(tmp_path: Path, served: Served) -> tuple[Path, dict[str, str], i
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=30)
     assert _lease(served) is not None
+    with served.client() as http:  # what follows need not overlap: full speed
+        http.delete("/_emulator/faults").raise_for_status()
     config, env = _copy(tmp_path, served, "alive")
     return config, env, process.pid
 
