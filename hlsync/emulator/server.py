@@ -98,7 +98,7 @@ class OneLineConnectionEnds(logging.Filter):
         return True
 
 
-GRACEFUL_SHUTDOWN_SECONDS = 1.0
+GRACEFUL_SHUTDOWN_SECONDS = 1  # uvicorn takes whole seconds
 
 
 def _config(app: ASGIApp, verbose: bool) -> uvicorn.Config:
