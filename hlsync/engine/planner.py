@@ -118,9 +118,18 @@ def build_plan(
         target=_target_label(desired.target),
         locations=tuple(PlanLocation(s.name, s.id) for s in desired.locations),
         changes=tuple(sorted(changes, key=change_order)),
-        warnings=(*plan_warnings(desired, observed, opts.history), *warnings),
+        warnings=(
+            *plan_warnings(desired, observed, opts.history, _repairing(opts)),
+            *warnings,
+        ),
         unmanaged=tuple(unmanaged),
     )
+
+
+def _repairing(opts: PlanOptions) -> frozenset[str]:
+    """The integrations whose lost token this plan repairs (a rotate now into the sink,
+    ``integration_plan.token_decision``): no verb was asked for them instead."""
+    return frozenset(key for key in opts.lost if key not in opts.requests)
 
 
 def _location_changes(

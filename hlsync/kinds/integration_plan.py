@@ -188,13 +188,18 @@ def declared(desired: DesiredState) -> list[tuple[str | None, Integration]]:
 
 
 def plan_warnings(
-    desired: DesiredState, observed: ObservedState, history: TokenHistory
+    desired: DesiredState,
+    observed: ObservedState,
+    history: TokenHistory,
+    repairing: frozenset[str] = frozenset(),
 ) -> tuple[str, ...]:
-    """Tokens lost (from the journal), generations adopted without a rotation, and age
-    rotation left undecided (no clock)."""
+    """Tokens lost (from the journal; ``repairing``: the keys whose repair the plan
+    holds, so the warning says so instead of naming a command), generations adopted
+    without a rotation, and age rotation left undecided (no clock)."""
     out: list[str] = []
     for where, decl in declared(desired):
-        out += history.problems.get(token_key(where, decl.name), ())
+        key = token_key(where, decl.name)
+        out += history.problems_of(key, repairing=key in repairing)
     out += adopted_warnings(desired, observed, history)
     timed = [
         token_key(where, d.name)

@@ -207,12 +207,17 @@ class Journal:
             elif event == "deleted":
                 pending.clear()
                 generations.pop(key, None)
-        problems = {
-            key: tuple(_problem(key, r) for r in pending.values())
-            for key, pending in sorted(open_intents.items())
-            if pending
-        }
-        return TokenHistory(generations=generations, problems=problems)
+        lost = {k: v for k, v in sorted(open_intents.items()) if v}
+        return TokenHistory(
+            generations=generations,
+            problems={
+                k: tuple(_problem(k, r) for r in v.values()) for k, v in lost.items()
+            },
+            repaired={
+                k: tuple(_problem(k, r, repaired=True) for r in v.values())
+                for k, v in lost.items()
+            },
+        )
 
 
 def adopt_generations(
@@ -233,7 +238,7 @@ def _set_generation(
         generations[key] = value
 
 
-def _problem(key: str, record: Mapping[str, Any]) -> str:
+def _problem(key: str, record: Mapping[str, Any], *, repaired: bool = False) -> str:
     verb = str(record.get("verb", "mint"))
     when = str(record.get("at", "?"))
     sink = str(record.get("sink", "its sink"))
@@ -253,6 +258,8 @@ def _problem(key: str, record: Mapping[str, Any]) -> str:
             f"{key}: a token may have been minted by {verb} at {when}, but its "
             f"delivery to {sink} was never recorded (the run was interrupted)"
         )
+    if repaired:
+        return f"{what}; this plan repairs it: a new token now, into the sink"
     return f"{what}; {recover_hint(key, verb)}"
 
 

@@ -62,11 +62,20 @@ class TokenHistory:
 
     ``generations``: the generation last applied per integration (``token_key``);
     ``problems``: per integration, tokens minted (or maybe minted) but not stored, each
-    a sentence that says how to recover.
+    a sentence that says how to recover; ``repaired``: the same sentences for a plan
+    that repairs the integration itself (a rotate now into the sink), which say so
+    instead of sending the user to ``hlsync token rotate``.
     """
 
     generations: Mapping[str, int] = field(default_factory=dict)
     problems: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    repaired: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def problems_of(self, key: str, *, repairing: bool) -> tuple[str, ...]:
+        """The problems of ``key``, phrased for a plan that repairs it or not."""
+        if repairing and key in self.repaired:
+            return tuple(self.repaired[key])
+        return tuple(self.problems.get(key, ()))
 
 
 @dataclass(frozen=True, slots=True)
