@@ -40,7 +40,7 @@ from hlsync.files import atomic_write
 from hlsync.kinds.integration_plan import RequestVerb
 from hlsync.live.ledger import Ledger, ledger_generations, load_ledger
 from hlsync.live.manual import leadconnector_base_url, ledger_file
-from hlsync.targets.access import TargetAccess
+from hlsync.targets.access import TargetAccess, reported_limits
 from hlsync.tokens.health import LostToken, lost_tokens
 from hlsync.tokens.journal import Journal
 from hlsync.tokens.rotation import TokenHistory, token_key
@@ -193,7 +193,9 @@ async def make_plan(
     Every existing integration's sink is checked (``health.lost_tokens``): one that
     lacks its working token is planned a repair (on the live cloud: once the ledger
     records a delivery, ``delivered_before``). The plan names the target by the base URL
-    actually used (``effective_target``), so its header and runbook show where it went.
+    actually used (``effective_target``), so its header and runbook show where it went,
+    and records the rate limits the locations reported while it read them
+    (``Plan.rate_limits``), so its estimate is at the server's limits.
     """
     plan, _ = await plan_observed(
         desired, access, config_path, requests=requests, shard=shard, parallel=parallel
@@ -229,6 +231,7 @@ async def plan_observed(
         config_root=display_path(Path(config_path)),
         allowed_roots=tuple(display_path(Path(r)) for r in desired.allowed_roots),
         shard=shard,
+        rate_limits=reported_limits(access, desired),
     )
     return plan, observed
 

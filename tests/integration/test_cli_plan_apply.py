@@ -34,6 +34,8 @@ def test_plan_formats_and_saved_file(
     schema = json.loads((REPO / "schemas" / "plan.schema.json").read_text())
     jsonschema.validate(data, schema)
     assert data["config_root"] == "."
+    # the sandbox reported its limit (upstream's 100 / 10 s); the saved plan keeps it
+    assert data["rate_limits"] == {"main": {"max": 100, "interval_ms": 10_000}}
     assert data == json.loads((quickstart / "p.json").read_text())
     assert "Saved the plan to: p.json" in err  # stdout stays one JSON document
 

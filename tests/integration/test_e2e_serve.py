@@ -73,6 +73,8 @@ def test_agency_applies_converges_and_plans_exactly_three_changes(
             update_golden,
         )
         assert f"hlsync will make these changes to {served.url}:" in planned.stdout
+        # the estimate is at the limit this server reports (--burst-max 5000), as
+        # the golden file shows
 
         assert "Apply: 3 ok, 0 failed, 0 skipped" in apply_ok(config, env)
         assert_converged(config, env)
