@@ -71,17 +71,24 @@ class LocationTraffic:
         ongoing = 0.0 if self.idle_since is None else now - self.idle_since
         return self.idle_total + ongoing
 
-    def rate(self, now: float) -> float | None:
-        """Requests started per second over the last span (or since the first send,
-        when that is shorter); None before any send."""
+    def rate(self, now: float, since: float | None = None) -> float | None:
+        """Requests started per second over the last span, counting only those
+        started at ``since`` or later (an apply's own, not its plan's reads); None
+        before any such send."""
         if self.first_send_at is None:
             return None
         span = rate_span(self.limits)
         self._prune(now, span)
-        elapsed = min(span, now - self.first_send_at)
-        if elapsed <= 0:
+        start = self.first_send_at if since is None else max(since, self.first_send_at)
+        count = len(self.recent)
+        for at in self.recent:  # the oldest first; only a span's worth is kept
+            if at >= start:
+                break
+            count -= 1
+        elapsed = min(span, now - start)
+        if elapsed <= 0 or not count:
             return None
-        return len(self.recent) / elapsed
+        return count / elapsed
 
     def _prune(self, now: float, span: float) -> None:
         while self.recent and self.recent[0] < now - span:
