@@ -23,6 +23,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from hlsync.commands.arguments import ProgressMode
+from hlsync.commands.read_progress import ReadProgress
 from hlsync.config.loader import display_path
 from hlsync.core.model import DesiredState, Integration, ObservedState
 from hlsync.core.plan import Plan, PlanShard
@@ -182,6 +184,7 @@ async def make_plan(
     requests: Mapping[str, RequestVerb] | None = None,
     shard: PlanShard | None = None,
     parallel: int | None = None,
+    progress: ProgressMode = "never",
 ) -> Plan:
     """Read the observed state and plan; the plan records where its config lives
     (and ``shard``, which part of the selected locations it covers; ``parallel``
@@ -198,7 +201,13 @@ async def make_plan(
     (``Plan.rate_limits``), so its estimate is at the server's limits.
     """
     plan, _ = await plan_observed(
-        desired, access, config_path, requests=requests, shard=shard, parallel=parallel
+        desired,
+        access,
+        config_path,
+        requests=requests,
+        shard=shard,
+        parallel=parallel,
+        progress=progress,
     )
     return plan
 
@@ -211,11 +220,21 @@ async def plan_observed(
     requests: Mapping[str, RequestVerb] | None = None,
     shard: PlanShard | None = None,
     parallel: int | None = None,
+    progress: ProgressMode = "never",
 ) -> tuple[Plan, ObservedState]:
     """:func:`make_plan`, and the observed state it was made from: ``apply`` lets go
     of the previous tokens whose overlap has ended (``custody.release_ended``) once it
-    goes ahead, since ``plan`` writes nothing."""
-    observed = await read_observed(desired, access, parallel=parallel)
+    goes ahead, since ``plan`` writes nothing. ``progress``: how a long read shows
+    where it is, on stderr (``read_progress``)."""
+    reading = ReadProgress(
+        desired,
+        access.traffic,
+        sys.stderr,
+        progress,
+        batch_size=access.batch_size,
+    )
+    async with reading.running():
+        observed = await read_observed(desired, access, parallel=parallel)
     lost = await lost_tokens(desired, observed, access.integrations, access.company_id)
     if desired.target.kind == "leadconnector":
         lost = delivered_before(lost, load_ledger(ledger_file(desired)))

@@ -237,6 +237,7 @@ def _apply_config(
                 args.path,
                 shard=plan_shard(args),
                 parallel=args.parallel_locations,
+                progress=args.progress,
             )
             color = want_color(args) and shown is sys.stdout
             shown.write(render_plan(plan, _plan_format(args), color=color))

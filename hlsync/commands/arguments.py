@@ -212,10 +212,10 @@ def add_progress(parser: argparse.ArgumentParser) -> None:
         "--progress",
         choices=PROGRESS_MODES,
         default="auto",
-        help="where the work is, on stderr: 'auto' (default) redraws a line per "
-        "location on a terminal and writes plain lines every 10 s or 10 %% "
-        "otherwise; 'always' redraws even off a terminal; 'plain' always writes "
-        "plain lines; 'never' says nothing",
+        help="where the work is (an apply's changes, a long plan's reads), on "
+        "stderr: 'auto' (default) redraws a line per location on a terminal and "
+        "writes plain lines every 10 s or 10 %% otherwise; 'always' redraws even off "
+        "a terminal; 'plain' always writes plain lines; 'never' says nothing",
     )
 
 
@@ -314,6 +314,7 @@ def configure_plan(parser: argparse.ArgumentParser) -> None:
     add_targeting(parser)
     add_fan_out(parser)
     add_timeout(parser)
+    add_progress(parser)
 
 
 # Contact fields ``--contacts-filter`` may name: upstream search fields that take

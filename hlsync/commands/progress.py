@@ -29,6 +29,7 @@ Clock and sleep are injectable, so tests drive it in virtual time.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
@@ -66,12 +67,49 @@ def display_for(mode: ProgressMode, stream: TextIO) -> Display | None:
 
 def clock_text(seconds: float) -> str:
     """``0:45``, ``12:03``, ``1:02:03``."""
-    whole = max(round(seconds), 0)
+    whole = max(math.floor(seconds + 0.5), 0)  # half a second up, always
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     if hours:
         return f"{hours}:{minutes:02d}:{secs:02d}"
     return f"{minutes}:{secs:02d}"
+
+
+class Screen:
+    """One progress display on a stream: the live block, redrawn in place (ANSI: back
+    to its top, clear to the end of the screen, the lines again), or plain lines."""
+
+    def __init__(self, display: Display | None, stream: TextIO) -> None:
+        self.display = display
+        self.stream = stream
+        self.drawn = 0  # lines of the live block on screen
+
+    def draw(self, lines: list[str]) -> None:
+        up = f"\x1b[{self.drawn - 1}A" if self.drawn > 1 else ""
+        self.write(f"{up}\r\x1b[J" + "\n".join(lines))
+        self.drawn = len(lines)
+
+    def above(self, text: str) -> None:
+        """A line above the live block (the block is drawn again by the next draw)."""
+        up = f"\x1b[{self.drawn - 1}A" if self.drawn > 1 else ""
+        self.write(f"{up}\r\x1b[J  {text}\n")
+        self.drawn = 0
+
+    def close(self) -> None:
+        """End the live block: what follows starts on a line of its own."""
+        self.write("\n")
+        self.drawn = 0
+
+    def write(self, text: str) -> None:
+        self.stream.write(text)
+        self.stream.flush()
+
+
+async def ticking(tick: Callable[[], None], sleep: Sleep) -> None:
+    """Call ``tick`` every :data:`TICK` seconds (until cancelled)."""
+    while True:
+        await sleep(TICK)
+        tick()
 
 
 @dataclass(slots=True)
@@ -116,6 +154,7 @@ class ApplyProgress:
     ) -> None:
         self.display = display_for(mode, stream)
         self.stream = stream
+        self._screen = Screen(self.display, stream)
         self._traffic = traffic
         self._clock = clock
         self._sleep = sleep
@@ -136,7 +175,6 @@ class ApplyProgress:
             row.total += 1
             row.calls += change.api_calls
             self._row_of[change.address] = row
-        self._drawn = 0  # lines of the live block on screen
         self._settle: tuple[int, float] | None = None
         self._settle_line = -PLAIN_EVERY
 
@@ -177,7 +215,7 @@ class ApplyProgress:
         if self.display is None:
             yield
             return
-        ticker = asyncio.create_task(self._tick())
+        ticker = asyncio.create_task(ticking(self.tick, self._sleep))
         try:
             yield
         finally:
@@ -190,21 +228,19 @@ class ApplyProgress:
         now = self._clock()
         if self.display == "live":
             self._draw(now)
-            self._write("\n")
-            self._drawn = 0
+            self._screen.close()
         elif self.display == "plain":
             self._write(f"[{self._elapsed(now)}] {self._header(now)}\n")
 
-    async def _tick(self) -> None:
-        while True:
-            await self._sleep(TICK)
-            now = self._clock()
-            if self.display == "live":
-                self._draw(now)
-            else:
-                for row in self._rows.values():
-                    if not row.finished:
-                        self._plain_row(row, now)
+    def tick(self) -> None:
+        """Redraw (live), or write the plain lines that are due."""
+        now = self._clock()
+        if self.display == "live":
+            self._draw(now)
+        elif self.display == "plain":
+            for row in self._rows.values():
+                if not row.finished:
+                    self._plain_row(row, now)
 
     # -- figures --------------------------------------------------------------
 
@@ -304,23 +340,13 @@ class ApplyProgress:
 
     def _note(self, text: str, now: float) -> None:
         if self.display == "live":
-            self._clear()
-            self._write(f"  {text}\n")
+            self._screen.above(text)
             self._draw(now)
         elif self.display == "plain":
             self._write(f"[{self._elapsed(now)}] {text}\n")
 
-    def _clear(self) -> None:
-        up = f"\x1b[{self._drawn - 1}A" if self._drawn > 1 else ""
-        self._write(f"{up}\r\x1b[J")
-        self._drawn = 0
-
     def _draw(self, now: float) -> None:
-        lines = self._live_lines(now)
-        up = f"\x1b[{self._drawn - 1}A" if self._drawn > 1 else ""
-        self._write(f"{up}\r\x1b[J" + "\n".join(lines))
-        self._drawn = len(lines)
+        self._screen.draw(self._live_lines(now))
 
     def _write(self, text: str) -> None:
-        self.stream.write(text)
-        self.stream.flush()
+        self._screen.write(text)

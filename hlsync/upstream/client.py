@@ -470,7 +470,10 @@ class LocationApi:
         answer = await self.call("POST", path, json_body=request)
         contacts = _dicts(_unwrap(answer, "contacts", list, "POST", path))
         total = answer.get("total")
-        return SearchPage(tuple(contacts), total if isinstance(total, int) else None)
+        count = total if isinstance(total, int) else None
+        whole = not request.get("filters")
+        self._api.traffic.searched(self.location_id, total=count, whole=whole)
+        return SearchPage(tuple(contacts), count)
 
     async def iter_search(
         self,

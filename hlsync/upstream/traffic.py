@@ -12,7 +12,10 @@ headers (None: no response). From that, per location id:
 * ``sent`` (attempts, retries included) and ``first_sends`` (logical requests);
 * ``waited``: the time the location had requests waiting for the pacer and none in
   flight: nothing on the wire while work was ready, i.e. held back by the rate window;
-* ``rate``: requests started per second over the last :func:`rate_span` seconds.
+* ``rate``: requests started per second over the last :func:`rate_span` seconds;
+* ``pages``: contact search pages read, and ``whole_total``: how many contacts the
+  location holds, as the first whole-location search page said (``searched``, told by
+  ``LocationApi.search_contacts``), for a long plan's progress.
 
 Observation only: it decides nothing (pacing is :mod:`hlsync.upstream.pacing`'s), costs
 O(1) per attempt and holds no token (the key is the location id). The clock is
@@ -66,6 +69,8 @@ class LocationTraffic:
     idle_total: float = 0.0
     first_send_at: float | None = None
     recent: deque[float] = field(default_factory=deque)
+    pages: int = 0
+    whole_total: int | None = None
 
     def waited(self, now: float) -> float:
         ongoing = 0.0 if self.idle_since is None else now - self.idle_since
@@ -166,3 +171,11 @@ class Traffic:
                 if loc.first_limits is None:
                     loc.first_limits = loc.limits
         loc._settle(self._clock())
+
+    def searched(self, location_id: str, *, total: int | None, whole: bool) -> None:
+        """A contact search page was read (``whole``: of the whole location, unfiltered;
+        ``total``: the answer's count of matches)."""
+        loc = self.of(location_id)
+        loc.pages += 1
+        if whole and total is not None and loc.whole_total is None:
+            loc.whole_total = total

@@ -32,6 +32,7 @@ HELPERS = {
     "_common",
     "arguments",
     "progress",
+    "read_progress",
     "token_verbs",
 }  # not commands
 

@@ -319,7 +319,7 @@ def _check_figures(run: Run, lines: list[Seen]) -> None:
         m = line.match
         if m["at"] is not None:
             assert line.done == total
-            assert _seconds(m["at"]) == round(run.finished[line.name])
+            assert m["at"] == clock_text(run.finished[line.name])
             continue
         # the allowed rate is the one the server reported
         assert float(m["allowed"]) == pytest.approx(top / interval)
