@@ -175,6 +175,8 @@ class ApplyProgress:
             row.total += 1
             row.calls += change.api_calls
             self._row_of[change.address] = row
+        if not self._rows:
+            self.display = None  # nothing to apply here (all by hand): nothing to show
         self._settle: tuple[int, float] | None = None
         self._settle_line = -PLAIN_EVERY
 

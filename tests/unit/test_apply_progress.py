@@ -99,6 +99,10 @@ def test_never_says_nothing_and_always_draws_even_off_a_terminal() -> None:
     _decide_three(progress, clock)
     assert stream.getvalue() == ""
     assert display_for("always", io.StringIO()) == "live"
+    # a plan with nothing for the API to do (the live cloud's integrations are by
+    # hand) shows nothing either
+    empty = Plan("0.1.0", "sha256:" + "0" * 64, "sandbox", (), ())
+    assert not ApplyProgress(empty, None, _Terminal(), "always").enabled
     assert display_for("plain", _Terminal()) == "plain"
 
 
