@@ -79,8 +79,7 @@ class Screen:
     """One progress display on a stream: the live block, redrawn in place (ANSI: back
     to its top, clear to the end of the screen, the lines again), or plain lines."""
 
-    def __init__(self, display: Display | None, stream: TextIO) -> None:
-        self.display = display
+    def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.drawn = 0  # lines of the live block on screen
 
@@ -154,7 +153,7 @@ class ApplyProgress:
     ) -> None:
         self.display = display_for(mode, stream)
         self.stream = stream
-        self._screen = Screen(self.display, stream)
+        self._screen = Screen(stream)
         self._traffic = traffic
         self._clock = clock
         self._sleep = sleep

@@ -94,7 +94,7 @@ class ReadProgress:
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.display = display_for(mode, stream) if traffic is not None else None
-        self._screen = Screen(self.display, stream)
+        self._screen = Screen(stream)
         self._clock = clock
         self._sleep = sleep
         self._started = clock()
