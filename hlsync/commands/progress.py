@@ -10,7 +10,9 @@ lines; ``never`` writes nothing. The report on stdout is the same in every mode.
   its own above them.
 * Plain (CI logs): a line for a location whenever :data:`PLAIN_EVERY` seconds have
   passed since its last one or its work crossed another :data:`PLAIN_STEP` of its
-  total, whichever comes first; a failed change at once; a closing line.
+  total, whichever comes first (step lines at most one per :data:`PLAIN_GAP`, so a
+  quick apply is not a line per change; its last line always); a failed change at
+  once; a closing line.
 
 A location's line: its changes done of its total, the requests per second it sends
 against the rate the server allows it (``X-RateLimit-Max`` per interval; upstream's
@@ -47,6 +49,7 @@ Display = Literal["live", "plain"]
 TICK = 0.5  # seconds between live redraws (and plain-line checks)
 PLAIN_EVERY = 10.0  # seconds between a location's plain lines, at most
 PLAIN_STEP = 0.1  # a plain line each time a location's work crosses this fraction
+PLAIN_GAP = 1.0  # seconds between a location's step lines, at least (but its last)
 LIVE_ROWS = 12  # locations drawn live at once; the others are summed up in one line
 MIN_OBSERVED = 1.0  # seconds of a location's requests before its rate corrects the ETA
 
@@ -125,7 +128,7 @@ class _Row:
     waited_before: float = 0.0
     finished_at: float | None = None
     began: float | None = None  # its first request of this apply
-    last_line: float = 0.0
+    last_line: float | None = None
     last_step: int = 0
 
     @property
@@ -332,8 +335,11 @@ class ApplyProgress:
 
     def _plain_row(self, row: _Row, now: float) -> None:
         step = int(row.done / max(row.total, 1) / PLAIN_STEP + 1e-9)
-        due = now - max(row.last_line, self._started) >= PLAIN_EVERY
-        if not (step > row.last_step or due):
+        since = now - (self._started if row.last_line is None else row.last_line)
+        stepped = step > row.last_step and (
+            row.finished or row.last_line is None or since >= PLAIN_GAP
+        )
+        if not (stepped or since >= PLAIN_EVERY):
             return
         row.last_line = now
         row.last_step = max(step, row.last_step)

@@ -34,6 +34,7 @@ from hlsync.upstream.pacing import RateLimitHeaders
 Clock = Callable[[], float]
 
 MIN_RATE_SPAN = 10.0  # seconds of sends the observed rate is taken over, at least
+MIN_RATE_ELAPSED = 1.0  # a rate is never taken over less than this
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +78,9 @@ class LocationTraffic:
         return self.idle_total + ongoing
 
     def rate(self, now: float, since: float | None = None) -> float | None:
-        """Requests started per second over the last span, counting only those
-        started at ``since`` or later (an apply's own, not its plan's reads); None
-        before any such send."""
+        """Requests started per second over the last span (a second at least),
+        counting only those started at ``since`` or later (an apply's own, not its
+        plan's reads); None before any such send."""
         if self.first_send_at is None:
             return None
         span = rate_span(self.limits)
@@ -90,10 +91,10 @@ class LocationTraffic:
             if at >= start:
                 break
             count -= 1
-        elapsed = min(span, now - start)
-        if elapsed <= 0 or not count:
+        if not count:
             return None
-        return count / elapsed
+        # over a second at least: a burst's first requests are not a rate yet
+        return count / max(min(span, now - start), MIN_RATE_ELAPSED)
 
     def _prune(self, now: float, span: float) -> None:
         while self.recent and self.recent[0] < now - span:

@@ -122,7 +122,7 @@ class FakeLocation:
         count)."""
         span = rate_span(Limit(self.max, int(self.interval * 1000)))
         seen = sum(1 for a in self.arrivals[:arrived] if t - span <= a <= t)
-        return seen / min(span, t)
+        return seen / max(min(span, t), 1.0)  # over a second at least
 
 
 @dataclass
