@@ -23,6 +23,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from hlsync.commands.arguments import ProgressMode
+from hlsync.commands.read_progress import ReadProgress
 from hlsync.config.loader import display_path
 from hlsync.core.model import DesiredState, Integration, ObservedState
 from hlsync.core.plan import Plan, PlanShard
@@ -40,7 +42,7 @@ from hlsync.files import atomic_write
 from hlsync.kinds.integration_plan import RequestVerb
 from hlsync.live.ledger import Ledger, ledger_generations, load_ledger
 from hlsync.live.manual import leadconnector_base_url, ledger_file
-from hlsync.targets.access import TargetAccess
+from hlsync.targets.access import TargetAccess, reported_limits
 from hlsync.tokens.health import LostToken, lost_tokens
 from hlsync.tokens.journal import Journal
 from hlsync.tokens.rotation import TokenHistory, token_key
@@ -182,6 +184,7 @@ async def make_plan(
     requests: Mapping[str, RequestVerb] | None = None,
     shard: PlanShard | None = None,
     parallel: int | None = None,
+    progress: ProgressMode = "never",
 ) -> Plan:
     """Read the observed state and plan; the plan records where its config lives
     (and ``shard``, which part of the selected locations it covers; ``parallel``
@@ -193,10 +196,18 @@ async def make_plan(
     Every existing integration's sink is checked (``health.lost_tokens``): one that
     lacks its working token is planned a repair (on the live cloud: once the ledger
     records a delivery, ``delivered_before``). The plan names the target by the base URL
-    actually used (``effective_target``), so its header and runbook show where it went.
+    actually used (``effective_target``), so its header and runbook show where it went,
+    and records the rate limits the locations reported while it read them
+    (``Plan.rate_limits``), so its estimate is at the server's limits.
     """
     plan, _ = await plan_observed(
-        desired, access, config_path, requests=requests, shard=shard, parallel=parallel
+        desired,
+        access,
+        config_path,
+        requests=requests,
+        shard=shard,
+        parallel=parallel,
+        progress=progress,
     )
     return plan
 
@@ -209,11 +220,21 @@ async def plan_observed(
     requests: Mapping[str, RequestVerb] | None = None,
     shard: PlanShard | None = None,
     parallel: int | None = None,
+    progress: ProgressMode = "never",
 ) -> tuple[Plan, ObservedState]:
     """:func:`make_plan`, and the observed state it was made from: ``apply`` lets go
     of the previous tokens whose overlap has ended (``custody.release_ended``) once it
-    goes ahead, since ``plan`` writes nothing."""
-    observed = await read_observed(desired, access, parallel=parallel)
+    goes ahead, since ``plan`` writes nothing. ``progress``: how a long read shows
+    where it is, on stderr (``read_progress``)."""
+    reading = ReadProgress(
+        desired,
+        access.traffic,
+        sys.stderr,
+        progress,
+        batch_size=access.batch_size,
+    )
+    async with reading.running():
+        observed = await read_observed(desired, access, parallel=parallel)
     lost = await lost_tokens(desired, observed, access.integrations, access.company_id)
     if desired.target.kind == "leadconnector":
         lost = delivered_before(lost, load_ledger(ledger_file(desired)))
@@ -229,6 +250,7 @@ async def plan_observed(
         config_root=display_path(Path(config_path)),
         allowed_roots=tuple(display_path(Path(r)) for r in desired.allowed_roots),
         shard=shard,
+        rate_limits=reported_limits(access, desired),
     )
     return plan, observed
 

@@ -24,9 +24,10 @@ token minted but not stored fails its change, says how to recover, and the next 
 reports it. Before anything runs, the generations of existing integrations the journal
 does not know yet are recorded (adopted), so a later bump is seen, and the previous
 tokens kept for rotations whose overlap has ended are let go (``custody.release_ended``:
-``apply`` does it, since ``plan`` writes nothing). Progress
-goes to stderr when stderr is a terminal; the report (one outcome per change and a
-summary table) to stdout in ``--format text|markdown|json``.
+``apply`` does it, since ``plan`` writes nothing). Progress goes to stderr
+(``--progress``, :mod:`hlsync.commands.progress`: live lines per location on a
+terminal, plain lines every 10 s or 10 % otherwise); the report (one outcome per change
+and a summary table) to stdout in ``--format text|markdown|json``.
 After the changes, apply waits (bounded by ``--settle-timeout``, on the progress line)
 until upstream's search shows the contacts it wrote (``hlsync.engine.settle``), so the
 next plan on any runner is clean; a wait that runs out is a warning, not a failure. With ``--format json``
@@ -73,6 +74,7 @@ from hlsync.commands._common import (
     targeted,
     want_color,
 )
+from hlsync.commands.progress import ApplyProgress
 from hlsync.config.loader import display_path, find_files, load_config
 from hlsync.core.model import AgencySpec, DesiredState
 from hlsync.core.plan import Plan
@@ -235,6 +237,7 @@ def _apply_config(
                 args.path,
                 shard=plan_shard(args),
                 parallel=args.parallel_locations,
+                progress=args.progress,
             )
             color = want_color(args) and shown is sys.stdout
             shown.write(render_plan(plan, _plan_format(args), color=color))
@@ -345,15 +348,20 @@ async def _execute(
     custody = TokenCustody(desired, journal, plan.checksum)
     custody.stored = stored
     to_run, manual = split_manual(plan, access)  # live cloud: integrations by hand
-    progress = _Progress(len(to_run.pending), sys.stderr)
+    progress = ApplyProgress(
+        to_run,
+        access.traffic,
+        sys.stderr,
+        args.progress,
+        agency_key=access.company_id,
+    )
     partial.start(to_run)
 
     def decided(outcome: Outcome) -> None:
         partial.outcomes.append(outcome)
-        if progress.enabled:
-            progress.update(outcome)
+        progress.decided(outcome)
 
-    try:
+    async with progress.running():
         result = await apply_plan(
             to_run,
             access,
@@ -372,8 +380,6 @@ async def _execute(
             else args.settle_timeout,
             on_wait=progress.waiting,
         )
-    finally:
-        progress.finish()
     warning = settled.warning()
     if warning is not None:
         sys.stderr.write(warning)
@@ -446,39 +452,3 @@ class _Partial:
             "not finished (any that were running may be partly done); run "
             "'hlsync plan' to see what is left\n"
         )
-
-
-class _Progress:
-    """One self-rewriting status line on a terminal; failures get a line of their own."""
-
-    def __init__(self, total: int, stream: TextIO) -> None:
-        self.total = total
-        self.stream = stream
-        self.enabled = stream.isatty()
-        self.done = 0
-        self.failed = 0
-
-    def update(self, outcome: Outcome) -> None:
-        self.done += 1
-        if outcome.status == "failed":
-            self.failed += 1
-            self.stream.write(f"\r\x1b[K  failed {outcome.change_address}\n")
-        self.stream.write(
-            f"\r\x1b[Kapplying: {self.done}/{self.total} done, {self.failed} failed"
-        )
-        self.stream.flush()
-
-    def waiting(self, unseen: int, waited: float) -> None:
-        """The read-your-writes wait (``engine.settle``), on the same line."""
-        if self.enabled:
-            self.stream.write(
-                f"\r\x1b[Kapplying: {self.done}/{self.total} done, {self.failed} "
-                f"failed; waiting for search to show {unseen} written "
-                f"({waited:.1f} s)"
-            )
-            self.stream.flush()
-
-    def finish(self) -> None:
-        if self.enabled and self.done:
-            self.stream.write("\n")
-            self.stream.flush()

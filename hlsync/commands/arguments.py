@@ -18,6 +18,7 @@ import ipaddress
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal, get_args
 
 from hlsync.emulator.ratelimit import Limits
 from hlsync.scaffold.settings import CI_KITS, DEFAULT_CI_KITS
@@ -201,6 +202,23 @@ def shard_spec(text: str) -> tuple[int, int]:
     )
 
 
+ProgressMode = Literal["auto", "always", "never", "plain"]
+PROGRESS_MODES: tuple[ProgressMode, ...] = get_args(ProgressMode)
+
+
+def add_progress(parser: argparse.ArgumentParser) -> None:
+    """``--progress auto|always|never|plain`` (``hlsync.commands.progress``)."""
+    parser.add_argument(
+        "--progress",
+        choices=PROGRESS_MODES,
+        default="auto",
+        help="where the work is (an apply's changes, a long plan's reads), on "
+        "stderr: 'auto' (default) redraws a line per location on a terminal and "
+        "writes plain lines every 10 s or 10 %% otherwise; 'always' redraws even off "
+        "a terminal; 'plain' always writes plain lines; 'never' says nothing",
+    )
+
+
 def add_fan_out(parser: argparse.ArgumentParser) -> None:
     """``--shard I/N`` and ``--parallel-locations N`` (``hlsync.engine.sharding``)."""
     parser.add_argument(
@@ -296,6 +314,7 @@ def configure_plan(parser: argparse.ArgumentParser) -> None:
     add_targeting(parser)
     add_fan_out(parser)
     add_timeout(parser)
+    add_progress(parser)
 
 
 # Contact fields ``--contacts-filter`` may name: upstream search fields that take
@@ -440,6 +459,7 @@ def configure_apply(parser: argparse.ArgumentParser) -> None:
     add_fan_out(parser)
     add_timeout(parser)
     add_lock_timeout(parser)
+    add_progress(parser)
 
 
 def configure_confirm(parser: argparse.ArgumentParser) -> None:

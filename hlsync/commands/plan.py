@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
                 args.path,
                 shard=plan_shard(args),
                 parallel=args.parallel_locations,
+                progress=args.progress,
             )
 
     plan = asyncio.run(plan_it())

@@ -39,11 +39,11 @@ No token value is ever part of a plan: the model holds none.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
+from hlsync.core.estimate import AGENCY_BUCKET, Estimate, RateLimit, estimate
 from hlsync.core.fingerprint import (
     ABSENT,
     find_observed,
@@ -82,7 +82,7 @@ GATES: Mapping[str, str] = {
 }
 FORCEABLE_GATES = frozenset({"delete", "replace", "scope_removals", "token_expiry"})
 
-AGENCY = "agency"  # the location part of an agency integration's address
+AGENCY = AGENCY_BUCKET  # the location part of an agency integration's address
 
 
 _QUOTE = json.JSONEncoder(ensure_ascii=False).encode  # one encoder for every address
@@ -91,11 +91,6 @@ _QUOTE = json.JSONEncoder(ensure_ascii=False).encode  # one encoder for every ad
 def address(location: str | None, kind: Kind, label: str) -> str:
     """Terraform-like: ``main.contact["ann@example.com"]``, ``agency.integration["ci"]``."""
     return f"{location or AGENCY}.{kind}[{_QUOTE(label)}]"
-
-
-# Upstream burst limit (reference §4): 100 requests per 10 s per integration per location.
-RATE_MAX = 100
-RATE_WINDOW_SECONDS = 10
 
 
 def json_copy(value: JSONValue) -> JSONValue:
@@ -283,18 +278,23 @@ class Summary:
         }
 
 
-def summarize(changes: tuple[Change, ...]) -> Summary:
-    """Counts like Terraform's (a replace is one add and one destroy) and the cost."""
+def plan_estimate(
+    changes: tuple[Change, ...], limits: Mapping[str, RateLimit]
+) -> Estimate:
+    """The time the changes' calls take at ``limits`` (``core.estimate``)."""
+    return estimate(((c.location or AGENCY, c.api_calls) for c in changes), limits)
+
+
+def summarize(
+    changes: tuple[Change, ...], limits: Mapping[str, RateLimit] | None = None
+) -> Summary:
+    """Counts like Terraform's (a replace is one add and one destroy) and the cost
+    (at the reported ``limits`` by location name, else upstream's default)."""
     count = {a: 0 for a in ACTIONS}
-    per_bucket: dict[str | None, int] = {}
     for c in changes:
         count[c.action] += 1
-        per_bucket[c.location] = per_bucket.get(c.location, 0) + c.api_calls
-    calls = sum(per_bucket.values())
-    # Each location (and the agency) has its own budget and runs in parallel, so the
-    # busiest bucket sets the pace: RATE_MAX requests per RATE_WINDOW_SECONDS.
-    busiest = max(per_bucket.values(), default=0)
-    seconds = math.ceil(busiest * RATE_WINDOW_SECONDS / RATE_MAX) if busiest else 0
+    cost = plan_estimate(changes, limits or {})
+    calls, seconds = cost.calls, cost.seconds
     return Summary(
         add=count["create"] + count["replace"],
         change=count["update"] + count["cancel_rotation"],
@@ -332,10 +332,18 @@ class Plan:
     # What exists upstream but the config does not manage (per location and kind);
     # no change: listed for the reviewer (``manage:`` exclusive turns them into deletes)
     unmanaged: tuple[Unmanaged, ...] = ()
+    # The burst limit each location (by name; ``agency``: the company's) reported in
+    # the first response read while planning, which the estimate uses; a bucket not
+    # here is estimated at upstream's documented default (``core.estimate``).
+    rate_limits: Mapping[str, RateLimit] = field(default_factory=dict, hash=False)
 
     @property
     def summary(self) -> Summary:
-        return summarize(self.changes)
+        return summarize(self.changes, self.rate_limits)
+
+    @property
+    def estimate(self) -> Estimate:
+        return plan_estimate(self.changes, self.rate_limits)
 
     @property
     def has_changes(self) -> bool:
@@ -416,6 +424,11 @@ class Plan:
             body["shard"] = self.shard.to_dict()
         if self.unmanaged:
             body["unmanaged"] = [u.to_dict() for u in self.unmanaged]
+        if self.rate_limits:
+            body["rate_limits"] = {
+                name: self.rate_limits[name].to_dict()
+                for name in sorted(self.rate_limits)
+            }
         return body
 
     def to_dict(self) -> dict[str, Any]:
@@ -489,6 +502,9 @@ def _plan_from(doc: JsonObject) -> Plan:
         unmanaged=tuple(_unmanaged_from(o) for o in doc.objects("unmanaged"))
         if "unmanaged" in doc.data
         else (),
+        rate_limits=_limits_from(doc.obj("rate_limits"))
+        if "rate_limits" in doc.data
+        else {},
     )
     summary = doc.obj("summary")
     if summary.data != plan.summary.to_dict():
@@ -504,6 +520,17 @@ def _shard_from(o: JsonObject) -> PlanShard:
     if list(indexes) != sorted(set(indexes)):
         raise JsonShapeError(f"{o.path}: shard indexes must be sorted and unique")
     return PlanShard(indexes, count)
+
+
+def _limits_from(o: JsonObject) -> dict[str, RateLimit]:
+    found: dict[str, RateLimit] = {}
+    for name in o.data:
+        limit = o.obj(name)
+        top, interval = limit.integer("max"), limit.integer("interval_ms")
+        if top < 1 or interval < 1:
+            raise JsonShapeError(f"{limit.path}: max and interval_ms must be positive")
+        found[name] = RateLimit(top, interval)
+    return found
 
 
 def _unmanaged_from(o: JsonObject) -> Unmanaged:

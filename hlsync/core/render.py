@@ -16,14 +16,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from hlsync.core.model import JSONValue
-from hlsync.core.plan import (
-    GATES,
-    RATE_MAX,
-    RATE_WINDOW_SECONDS,
-    Change,
-    FieldChange,
-    Plan,
-)
+from hlsync.core.plan import GATES, Change, FieldChange, Plan
 from hlsync.core.result import ApplyResult, Outcome
 
 NO_CHANGES = "No changes. The account matches the configuration."
@@ -79,12 +72,25 @@ def summary_line(plan: Plan) -> str:
 
 
 def estimate_line(plan: Plan) -> str:
-    s = plan.summary
+    """The calls and time, saying which rate limit they are estimated at: the one the
+    server reported or upstream's documented default (``core.estimate``)."""
+    cost = plan.estimate
+    limit = cost.limit
+    source = (
+        "the rate limit the server reported"
+        if limit.reported
+        else "upstream's documented default"
+    )
+    if cost.uniform or cost.pace is None:
+        where = f"({limit.describe()} per location; locations run in parallel)"
+    else:
+        where = (
+            f"for {cost.pace}, the location that sets the pace ({limit.describe()}; "
+            "each location has its own limit and they run in parallel)"
+        )
     return (
-        f"Estimated: {s.api_calls} API call{'s' if s.api_calls != 1 else ''}, "
-        f"about {s.estimated_seconds}s at the upstream rate limit "
-        f"({RATE_MAX} requests / {RATE_WINDOW_SECONDS} s per location; "
-        "locations run in parallel)."
+        f"Estimated: {cost.calls} API call{'s' if cost.calls != 1 else ''}, "
+        f"about {cost.seconds}s at {source} {where}."
     )
 
 

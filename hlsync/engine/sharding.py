@@ -96,6 +96,9 @@ def merge_plans(plans: Sequence[tuple[str, Plan]]) -> Plan:
                 key=lambda u: (u.location is not None, u.location or ""),
             )
         ),
+        rate_limits={
+            name: limit for _, p in plans for name, limit in p.rate_limits.items()
+        },
     )
 
 

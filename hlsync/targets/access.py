@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from hlsync.core.estimate import AGENCY_BUCKET, RateLimit
 from hlsync.core.model import DesiredState, LocationSpec
 from hlsync.errors import HlsyncError, Problem
 from hlsync.targets.drivers import IntegrationDriver
 from hlsync.upstream.api import LocationApiLike
 from hlsync.upstream.client import ApiClient, UpstreamClock
 from hlsync.upstream.contact_search import BATCH_SIZE
+from hlsync.upstream.traffic import Traffic
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +41,9 @@ class TargetAccess:
     target refuses a second custom value of one name atomically (the emulator, embedded
     or served, checks and inserts under one lock), so a lease its create took is
     decided at once (``hlsync.locks.lease``); the live cloud's check is not known to be
-    atomic.
+    atomic. ``traffic`` is what the client saw of each location's requests (the limits
+    its responses reported, its rate and waits: the plan's estimate and the progress
+    display).
     """
 
     locations: Mapping[str, LocationApiLike]
@@ -53,6 +57,7 @@ class TargetAccess:
     token_holders: Mapping[str, str] = field(default_factory=dict)
     agency_token_holder: str | None = None
     unique_names: bool = False
+    traffic: Traffic | None = None
 
     def own_api(self, name: str) -> LocationApiLike:
         """The location's API with its own token (see the class docstring)."""
@@ -104,6 +109,7 @@ def build_access(
         integrations=integrations,
         company_id=company_id,
         clock=api.clock,
+        traffic=api.traffic,
         seeded_by=dict(seeded_by or {}),
         pending=pending,
         own={
@@ -124,3 +130,24 @@ def location_api(access: TargetAccess, spec: LocationSpec) -> LocationApiLike:
             hints=("give the location a token (env or file) in the config",),
         )
     return api
+
+
+def reported_limits(
+    access: TargetAccess, desired: DesiredState
+) -> dict[str, RateLimit]:
+    """The burst limit each location of ``desired`` (by name) reported in the first
+    response that stated one, and the agency's (``agency``: its company key), as far
+    as ``access.traffic`` saw them: what the plan's estimate uses (``Plan.rate_limits``).
+    """
+    traffic = access.traffic
+    if traffic is None:
+        return {}
+    keys = [(spec.name, spec.id) for spec in desired.locations]
+    if access.company_id is not None:
+        keys.append((AGENCY_BUCKET, access.company_id))
+    found: dict[str, RateLimit] = {}
+    for name, key in keys:
+        limit = traffic.first_limits(key)
+        if limit is not None:
+            found[name] = RateLimit(limit.max, limit.interval_ms)
+    return found

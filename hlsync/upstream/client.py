@@ -63,6 +63,7 @@ from hlsync.upstream.pacing import (
     pace_key,
 )
 from hlsync.upstream.server_time import parse_date
+from hlsync.upstream.traffic import Traffic
 
 __all__ = [
     "API_VERSION",
@@ -169,6 +170,8 @@ class ApiClient:
     ``http`` must have its ``base_url`` set (the target's). ``pacer`` defaults to one
     with 8 requests in flight per key; ``retry`` to 5 attempts; ``bounds`` to a 60 s
     budget per request and a 16 MiB body cap (:mod:`hlsync.upstream.bounds`).
+    ``traffic`` is told of every attempt (:mod:`hlsync.upstream.traffic`: the limits
+    each location reported, its rate and waits), for the estimate and the progress.
     """
 
     def __init__(
@@ -178,12 +181,14 @@ class ApiClient:
         pacer: Pacer | None = None,
         retry: RetryPolicy | None = None,
         bounds: Bounds | None = None,
+        traffic: Traffic | None = None,
     ) -> None:
         self._http = http
         self.pacer = pacer or Pacer()
         self.retry = retry or RetryPolicy()
         self.bounds = bounds or Bounds()
         self.clock = UpstreamClock()
+        self.traffic = traffic or Traffic()
 
     def __repr__(self) -> str:
         return f"ApiClient(base_url={str(self._http.base_url)!r})"
@@ -224,7 +229,7 @@ class ApiClient:
         attempt = 0
         while True:
             attempt += 1
-            ticket = await self.pacer.acquire(key, location_id)
+            ticket = await self._acquire(key, location_id, first=attempt == 1)
             counter = attempt_counter.get()
             if counter is not None:
                 counter[0] += 1
@@ -248,7 +253,7 @@ class ApiClient:
                         await response.aclose()
             except (httpx.HTTPError, TimeoutError) as exc:
                 watch.stop()
-                self._release(ticket, response)
+                self._release(ticket, location_id, response)
                 log.debug(
                     "%s %s attempt %d: %s", method, path, attempt, type(exc).__name__
                 )
@@ -278,18 +283,19 @@ class ApiClient:
                 ) from exc
             except BodyTooLarge as exc:
                 watch.stop()
-                self._release(ticket, response)
+                self._release(ticket, location_id, response)
                 raise too_large_error(
                     method, path, exc.status, exc.cap, ambiguous=creates
                 ) from exc
             except BaseException:
                 watch.stop()
-                self._release(ticket, response)
+                self._release(ticket, location_id, response)
                 raise
             watch.stop()
             status = answer.status
             self.clock.observe(answer.headers.get("date"))
             self.pacer.release(ticket, answer.headers, status)
+            self.traffic.answered(location_id, answer.headers)
             log.debug("%s %s attempt %d -> %d", method, path, attempt, status)
             if answer.ok:
                 return decode_answer(answer, method, path, secret)
@@ -313,13 +319,28 @@ class ApiClient:
                     continue
             raise answer_error(answer, method, path, secret, location_id, attempt)
 
-    def _release(self, ticket: Ticket, response: httpx.Response | None) -> None:
+    async def _acquire(self, key: str, location_id: str, *, first: bool) -> Ticket:
+        """The pacer's start for one attempt, with :attr:`traffic` told of the wait."""
+        self.traffic.waiting(location_id)
+        try:
+            ticket = await self.pacer.acquire(key, location_id)
+        except BaseException:
+            self.traffic.gave_up(location_id)
+            raise
+        self.traffic.started(location_id, first=first)
+        return ticket
+
+    def _release(
+        self, ticket: Ticket, location_id: str, response: httpx.Response | None
+    ) -> None:
         """Hand the pacer its ticket back after a failed attempt (with the headers and
         status when an answer had begun to arrive)."""
         if response is None:
             self.pacer.release(ticket, None, None)
+            self.traffic.answered(location_id, None)
         else:
             self.pacer.release(ticket, response.headers, response.status_code)
+            self.traffic.answered(location_id, response.headers)
 
 
 class LocationApi:
@@ -449,7 +470,10 @@ class LocationApi:
         answer = await self.call("POST", path, json_body=request)
         contacts = _dicts(_unwrap(answer, "contacts", list, "POST", path))
         total = answer.get("total")
-        return SearchPage(tuple(contacts), total if isinstance(total, int) else None)
+        count = total if isinstance(total, int) else None
+        whole = not request.get("filters")
+        self._api.traffic.searched(self.location_id, total=count, whole=whole)
+        return SearchPage(tuple(contacts), count)
 
     async def iter_search(
         self,

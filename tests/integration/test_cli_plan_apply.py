@@ -4,6 +4,7 @@ checks, safety gates and the mistakes a user can make with them."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import jsonschema
@@ -34,6 +35,8 @@ def test_plan_formats_and_saved_file(
     schema = json.loads((REPO / "schemas" / "plan.schema.json").read_text())
     jsonschema.validate(data, schema)
     assert data["config_root"] == "."
+    # the sandbox reported its limit (upstream's 100 / 10 s); the saved plan keeps it
+    assert data["rate_limits"] == {"main": {"max": 100, "interval_ms": 10_000}}
     assert data == json.loads((quickstart / "p.json").read_text())
     assert "Saved the plan to: p.json" in err  # stdout stays one JSON document
 
@@ -179,3 +182,27 @@ def test_a_number_upstream_stores_plans_with_a_warning_and_applies(
     out, err = capsys.readouterr()
     assert warning in err
     assert 'contact["+1234567890"]' not in out
+
+
+def test_progress_goes_to_stderr_and_leaves_the_report_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reports = {}
+    for mode in ("plain", "never"):
+        monkeypatch.chdir(copy_example("quickstart", tmp_path / mode))
+        assert main(["apply", "--auto-approve", "--progress", mode]) == 0
+        out, err = capsys.readouterr()
+        out = re.sub(r"in [0-9.]+ ?s", "in <elapsed>", out)
+        reports[mode] = re.sub(r"\b[0-9a-f]{24}\b", "<id>", out)  # minted ids
+        if mode == "plain":
+            # off a terminal: plain lines, each location's 100 % and a closing line
+            assert "\x1b[" not in err
+            assert re.search(
+                r"^\[0:\d\d\] main: 10/10 changes \(100%\), done at ", err, re.M
+            )
+            assert re.search(
+                r"^\[0:\d\d\] applied: 10/10 changes, 0 failed, ", err, re.M
+            )
+        else:
+            assert "changes" not in err
+    assert reports["plain"] == reports["never"]  # stdout is the same in every mode

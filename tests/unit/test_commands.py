@@ -27,7 +27,14 @@ except SystemExit as exc:
     code = exc.code
 print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
 """
-HELPERS = {"__init__", "_common", "arguments", "token_verbs"}  # not commands
+HELPERS = {
+    "__init__",
+    "_common",
+    "arguments",
+    "progress",
+    "read_progress",
+    "token_verbs",
+}  # not commands
 
 
 def _modules_after(*argv: str) -> tuple[int, set[str]]:
