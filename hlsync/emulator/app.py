@@ -194,10 +194,8 @@ class EmulatorMiddleware:
             return
         started = time.perf_counter()
         route = route_template(scope["app"].router.routes, scope)
-        outcome = _Outcome()
-        try:
-            await self._upstream(scope, receive, send, state, route, outcome)
-        finally:
+
+        def record(outcome: _Outcome) -> None:
             principal = outcome.principal
             with state.lock:
                 state.requests.record(
@@ -211,6 +209,12 @@ class EmulatorMiddleware:
                     location_id=principal.location_id if principal else None,
                     duration_ms=(time.perf_counter() - started) * 1000.0,
                 )
+
+        outcome = _Outcome(record)
+        try:
+            await self._upstream(scope, receive, send, state, route, outcome)
+        finally:
+            outcome.done()
 
     async def _upstream(
         self,
@@ -305,16 +309,29 @@ class EmulatorMiddleware:
 
 
 class _Outcome:
-    """What the log needs to know about a request once it is over."""
+    """What the log needs to know about a request, and the moment to log it: before
+    the last part of the answer leaves (a client that has its answer finds its request
+    in the log), or when the request ends without one."""
 
-    def __init__(self) -> None:
+    def __init__(self, record: Callable[[_Outcome], None]) -> None:
         self.status = 500
         self.principal: Principal | None = None
+        self._record: Callable[[_Outcome], None] | None = record
+
+    def done(self) -> None:
+        """Log the request, once."""
+        record, self._record = self._record, None
+        if record is not None:
+            record(self)
 
     def watch(self, send: Send) -> Send:
         async def watched(message: Message) -> None:
             if message["type"] == "http.response.start":
                 self.status = message["status"]
+            elif message["type"] == "http.response.body" and not message.get(
+                "more_body", False
+            ):
+                self.done()
             await send(message)
 
         return watched
