@@ -5,6 +5,7 @@ after a call never see that call land in it later)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import MutableMapping
 from typing import Any
 
 from hlsync.emulator.app import create_app
@@ -40,7 +41,7 @@ def test_the_request_is_in_the_log_before_its_answer_is_complete() -> None:
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         logged = [e for e in p.state.requests.entries() if e.path == path]
         last = message["type"] == "http.response.body" and not message.get(
             "more_body", False
