@@ -12,7 +12,8 @@ lines; ``never`` writes nothing. The report on stdout is the same in every mode.
   passed since its last one or its work crossed another :data:`PLAIN_STEP` of its
   total, whichever comes first (step lines at most one per :data:`PLAIN_GAP`, so a
   quick apply is not a line per change; its last line always); a failed change at
-  once; a closing line.
+  once; a closing line. Nothing at all during the first :data:`PLAIN_QUIET` seconds:
+  an apply that ends sooner leaves only its report in the log.
 
 A location's line: its changes done of its total, the requests per second it sends
 against the rate the server allows it (``X-RateLimit-Max`` per interval; upstream's
@@ -50,6 +51,7 @@ TICK = 0.5  # seconds between live redraws (and plain-line checks)
 PLAIN_EVERY = 10.0  # seconds between a location's plain lines, at most
 PLAIN_STEP = 0.1  # a plain line each time a location's work crosses this fraction
 PLAIN_GAP = 1.0  # seconds between a location's step lines, at least (but its last)
+PLAIN_QUIET = 10.0  # seconds of an apply before its first plain line
 LIVE_ROWS = 12  # locations drawn live at once; the others are summed up in one line
 MIN_OBSERVED = 1.0  # seconds of a location's requests before its rate corrects the ETA
 
@@ -181,6 +183,7 @@ class ApplyProgress:
             self.display = None  # nothing to apply here (all by hand): nothing to show
         self._settle: tuple[int, float] | None = None
         self._settle_line = -PLAIN_EVERY
+        self._wrote = False  # a plain line was written (then the closing one is too)
 
     @property
     def enabled(self) -> bool:
@@ -208,7 +211,11 @@ class ApplyProgress:
         now = self._clock()
         if self.display == "live":
             self._draw(now)
-        elif self.display == "plain" and now - self._settle_line >= PLAIN_EVERY:
+        elif (
+            self.display == "plain"
+            and not self._quiet(now)
+            and now - self._settle_line >= PLAIN_EVERY
+        ):
             self._settle_line = now
             self._write(f"[{self._elapsed(now)}] {self._settle_text()}\n")
 
@@ -233,7 +240,7 @@ class ApplyProgress:
         if self.display == "live":
             self._draw(now)
             self._screen.close()
-        elif self.display == "plain":
+        elif self.display == "plain" and self._wrote:
             self._write(f"[{self._elapsed(now)}] {self._header(now)}\n")
 
     def tick(self) -> None:
@@ -334,6 +341,8 @@ class ApplyProgress:
     # -- output ---------------------------------------------------------------
 
     def _plain_row(self, row: _Row, now: float) -> None:
+        if self._quiet(now):
+            return
         step = int(row.done / max(row.total, 1) / PLAIN_STEP + 1e-9)
         since = now - (self._started if row.last_line is None else row.last_line)
         stepped = step > row.last_step and (
@@ -349,11 +358,16 @@ class ApplyProgress:
         if self.display == "live":
             self._screen.above(text)
             self._draw(now)
-        elif self.display == "plain":
+        elif self.display == "plain" and not self._quiet(now):
             self._write(f"[{self._elapsed(now)}] {text}\n")
 
     def _draw(self, now: float) -> None:
         self._screen.draw(self._live_lines(now))
 
+    def _quiet(self, now: float) -> bool:
+        """Plain lines wait :data:`PLAIN_QUIET` seconds (module docstring)."""
+        return self.display == "plain" and now - self._started < PLAIN_QUIET
+
     def _write(self, text: str) -> None:
+        self._wrote = True
         self._screen.write(text)

@@ -11,7 +11,12 @@ import pytest
 
 from hlsync.cli import build_parser, main
 from hlsync.commands._common import want_color
-from hlsync.commands.progress import ApplyProgress, clock_text, display_for
+from hlsync.commands.progress import (
+    PLAIN_QUIET,
+    ApplyProgress,
+    clock_text,
+    display_for,
+)
 from hlsync.core.plan import Change, Plan, PlanLocation
 from hlsync.core.result import Outcome
 
@@ -46,11 +51,12 @@ class _Clock:
         return self.now
 
 
-def _decide_three(progress: ApplyProgress, clock: _Clock) -> None:
+def _decide_three(progress: ApplyProgress, clock: _Clock, at: float = 0.0) -> None:
+    clock.now = at
     progress.decided(Outcome('main.tag["vip"]', "ok"))
-    clock.now = 1.0
+    clock.now = at + 1.0
     progress.decided(Outcome('main.tag["a"]', "failed", "boom"))
-    clock.now = 2.0
+    clock.now = at + 2.0
     progress.waiting(1, 0.5)
     progress.decided(Outcome('main.tag["b"]', "skipped"))
     progress.finish()
@@ -77,19 +83,30 @@ def test_plain_progress_off_a_terminal() -> None:
     stream, clock = io.StringIO(), _Clock()
     progress = ApplyProgress(_plan(), None, stream, "auto", clock=clock)
     assert progress.display == "plain"
-    _decide_three(progress, clock)
+    _decide_three(progress, clock, at=PLAIN_QUIET)
     assert stream.getvalue().splitlines() == [
         # 1 of 3 crosses the 10 % and 20 % steps: a line
-        "[0:00] main: 1/3 changes (33%), 0.0 req/s of 10.0 allowed (upstream's "
+        "[0:10] main: 1/3 changes (33%), 0.0 req/s of 10.0 allowed (upstream's "
         "default), waited 0.0 s for the rate window, ETA 0:00",
-        '[0:01] failed main.tag["a"]',
-        "[0:01] main: 2/3 changes (66%), 1 failed, 0.0 req/s of 10.0 allowed "
+        '[0:11] failed main.tag["a"]',
+        "[0:11] main: 2/3 changes (66%), 1 failed, 0.0 req/s of 10.0 allowed "
         "(upstream's default), waited 0.0 s for the rate window, ETA 0:00",
-        "[0:02] waiting for search to show 1 written (0.5 s)",
-        "[0:02] main: 3/3 changes (100%), 1 failed, done at 0:02",
-        "[0:02] applied: 3/3 changes, 1 failed, 0:02 elapsed; waiting for search "
+        "[0:12] waiting for search to show 1 written (0.5 s)",
+        "[0:12] main: 3/3 changes (100%), 1 failed, done at 0:12",
+        "[0:12] applied: 3/3 changes, 1 failed, 0:12 elapsed; waiting for search "
         "to show 1 written (0.5 s)",
     ]
+
+
+def test_a_quick_apply_leaves_only_its_report_in_a_log() -> None:
+    stream, clock = io.StringIO(), _Clock()
+    progress = ApplyProgress(_plan(), None, stream, "plain", clock=clock)
+    _decide_three(progress, clock, at=PLAIN_QUIET - 3)  # done before it may speak
+    assert stream.getvalue() == ""
+    live, clock = _Terminal(), _Clock()
+    progress = ApplyProgress(_plan(), None, live, "auto", clock=clock)
+    _decide_three(progress, clock)
+    assert "applied: 3/3" in live.getvalue()  # a terminal is drawn on at once
 
 
 def test_never_says_nothing_and_always_draws_even_off_a_terminal() -> None:
