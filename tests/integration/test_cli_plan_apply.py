@@ -10,6 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+import hlsync.commands.progress as progress_module
 from hlsync.cli import main
 from tests.examples_copy import copy_example
 from tests.integration.e2e_support import NO_CHANGES, options_unset
@@ -187,6 +188,8 @@ def test_a_number_upstream_stores_plans_with_a_warning_and_applies(
 def test_progress_goes_to_stderr_and_leaves_the_report_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # a quick apply: let plain lines start at once (else its first 10 s are quiet)
+    monkeypatch.setattr(progress_module, "PLAIN_QUIET", 0.0)
     reports = {}
     for mode in ("plain", "never"):
         monkeypatch.chdir(copy_example("quickstart", tmp_path / mode))
