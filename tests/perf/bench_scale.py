@@ -41,6 +41,7 @@ DEFAULT_SIZES = "100000:100000,100000:1000000"
 _CHILD = """
 import asyncio, json, os, resource, sys, time
 from hlsync.config.loader import load_config
+from hlsync.engine.event_loop import run
 from hlsync.engine.planner import build_plan
 from hlsync.engine.reader import read_observed
 from hlsync.targets.target import open_target
@@ -54,7 +55,7 @@ async def plan(desired):
 started = time.perf_counter()
 desired = load_config(sys.argv[1], env={})
 loaded, cpu = time.perf_counter(), time.process_time()
-result, (read, read_cpu) = asyncio.run(plan(desired))
+result, (read, read_cpu) = run(plan(desired))
 done, done_cpu = time.perf_counter(), time.process_time()
 if result.has_changes:
     raise SystemExit("the plan found changes where there are none")
