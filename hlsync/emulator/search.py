@@ -2,8 +2,9 @@
 
 ``search_query.parse_query`` validates a body into a ``SearchQuery``; here ``matches``
 evaluates its filters on one contact record, ``narrow`` turns ``eq`` filters on email /
-phone / id into index lookups, ``sort_contacts`` orders records and ``paginate`` cuts a
-page in page mode or after a ``searchAfter`` cursor.
+phone / id into index lookups, ``range_slice`` finds a lone date ``range`` on the sort
+key by bisection, ``sort_contacts`` orders records and ``paginate`` cuts a page in page
+mode or after a ``searchAfter`` cursor.
 
 Assumptions (upstream leaves these open, reference §5.6 and §10):
 
@@ -29,6 +30,7 @@ Assumptions (upstream leaves these open, reference §5.6 and §10):
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -225,6 +227,48 @@ def _narrow_node(
             return None
         union |= found
     return union
+
+
+def range_slice(
+    query: SearchQuery, ordered: Sequence[Record]
+) -> Sequence[Record] | None:
+    """What :func:`matches` keeps of ``ordered`` (sorted by ``query.sort``), found by
+    bisection when the query is one date ``range`` filter on its first, ascending sort
+    key (a whole-location read in ``dateAdded`` steps); None for any other query.
+
+    The order puts records without the field last, and a range never matches them,
+    so the matches are one slice of what comes before them."""
+    if query.text or len(query.filters) != 1 or not query.sort:
+        return None
+    node, first = query.filters[0], query.sort[0]
+    if (
+        not isinstance(node, Filter)
+        or node.operator != "range"
+        or node.option is not None
+        or node.kind != "date"
+        or node.field not in DATE_FIELDS
+        or (node.field, first.direction) != (first.field, "asc")
+    ):
+        return None
+
+    def absent(record: Record) -> bool:
+        return field_value(record, node.field) is None
+
+    def value(record: Record) -> Any:
+        return field_value(record, node.field)
+
+    end = bisect.bisect_left(ordered, True, key=absent)
+    low, high = 0, end
+    bounds = node.value
+    if "gte" in bounds:
+        low = max(low, bisect.bisect_left(ordered, bounds["gte"], 0, end, key=value))
+    if "gt" in bounds:
+        low = max(low, bisect.bisect_right(ordered, bounds["gt"], 0, end, key=value))
+    if "lte" in bounds:
+        high = min(high, bisect.bisect_right(ordered, bounds["lte"], 0, end, key=value))
+    if "lt" in bounds:
+        high = min(high, bisect.bisect_left(ordered, bounds["lt"], 0, end, key=value))
+    return ordered[low:high] if low < high else []
 
 
 def sort_values(record: Record, sort: Sequence[SortKey]) -> list[Any]:

@@ -428,6 +428,9 @@ class Store:
             ordered = cached
         if query.is_unfiltered():
             return ordered
+        sliced = None if candidates is not None else search.range_slice(query, ordered)
+        if sliced is not None:
+            return list(sliced)
         return [rec for rec in ordered if search.matches(query, rec)]
 
     def _lagged_view(self, location_id: str, lag_seconds: float) -> list[Record]:

@@ -10,7 +10,8 @@ search answers. The aim is ``contact reads <= min(W, K)`` without a wasted probe
 * ``K == 1``: one batched search; nothing can be cheaper than one call.
 * ``K >= 2``: the first call is page 1 of the whole-location search (sorted by
   ``dateAdded`` then id). Its ``total`` gives ``W``. If ``W <= K`` the probe was page 1
-  of the cheaper path: read pages 2…W (page mode up to 10,000, then ``searchAfter``).
+  of the cheaper path: read pages 2…W (``hlsync.upstream.whole_location``: page mode
+  up to 10,000, then steps of 10,000 by ``dateAdded``, each step's pages at once).
   Otherwise the keys not already found on page 1 are looked up in ``K - 1`` batched
   searches: batches grow from ``B`` to at most ``ceil(D / (K - 1))`` keys (at most
   ``2 B``, ``1.06 B`` for 2,000 keys), which is how the probe pays for itself.
@@ -34,17 +35,11 @@ from typing import Any
 
 from hlsync.core.model import ObservedContact
 from hlsync.upstream.api import LocationApiLike
-from hlsync.upstream.client import (
-    PAGE_MODE_LIMIT,
-    SEARCH_PAGE_MAX,
-    JSONDict,
-    SearchPage,
-    next_cursor,
-)
+from hlsync.upstream.client import SEARCH_PAGE_MAX, JSONDict
+from hlsync.upstream.whole_location import WHOLE_SORT, read_rest, whole_body
 
 BATCH_SIZE = 100  # declared keys per batched lookup (the read-path rule's B)
 FILTER_VALUE_MAX = 75
-WHOLE_SORT = ({"field": "dateAdded", "direction": "asc"},)
 # Contact keys that are not compared as plain fields (they have their own slots).
 _NOT_FIELDS = frozenset({"id", "tags", "customFields", "searchAfter"})
 # What a kept contact always holds besides the fields asked for: its id, keys, the
@@ -142,15 +137,17 @@ async def read_contacts(
     overlong = any(len(k.partition(":")[2]) > FILTER_VALUE_MAX for k in wanted)
     if batches == 1 and not overlong:
         return await lookup_contacts(api, sorted(wanted), batch_size, fields=fields)
-    probe = await api.search_contacts(_whole_body(page=1))
+    probe = await api.search_contacts(whole_body(page=1))
     if probe.total is not None and on_total is not None:
         on_total(probe.total)
     found: dict[str, JSONDict] = {}
-    _collect(found, probe.contacts, wanted, keep)
     pages = None if probe.total is None else math.ceil(probe.total / SEARCH_PAGE_MAX)
     if overlong or pages is None or pages <= batches:
-        await _whole_rest(api, probe, found, wanted, keep)
+        await read_rest(
+            api, probe, lambda contacts: _collect(found, contacts, wanted, keep)
+        )
         return found
+    _collect(found, probe.contacts, wanted, keep)
     rest = sorted(wanted - found.keys())
     if rest:
         size = math.ceil(len(rest) / (batches - 1))
@@ -229,47 +226,3 @@ def _whole_body(**extra: Any) -> JSONDict:
         "sort": [dict(s) for s in WHOLE_SORT],
         **extra,
     }
-
-
-async def _whole_rest(
-    api: LocationApiLike,
-    first: SearchPage,
-    found: dict[str, JSONDict],
-    wanted: set[str],
-    keep: frozenset[str] | None,
-) -> None:
-    """Pages 2… of the whole-location search: page mode concurrently, then cursors;
-    each page's wanted contacts are kept as it arrives, the page itself let go."""
-    if len(first.contacts) < SEARCH_PAGE_MAX:
-        return
-    total = first.total
-    seen = len(first.contacts)
-    last = first
-    if total is not None:
-        page_count = math.ceil(total / SEARCH_PAGE_MAX)
-        last_page = min(page_count, PAGE_MODE_LIMIT // SEARCH_PAGE_MAX)
-
-        async def one(number: int) -> tuple[int, SearchPage | None]:
-            """A page, collected as it arrives and then let go (but the last)."""
-            page = await api.search_contacts(_whole_body(page=number))
-            _collect(found, page.contacts, wanted, keep)
-            return len(page.contacts), page if number == last_page else None
-
-        pages = await asyncio.gather(*(one(p) for p in range(2, last_page + 1)))
-        seen += sum(count for count, _ in pages)
-        if pages and pages[-1][1] is not None:
-            last = pages[-1][1]
-    else:
-        page_number = 1
-        while (
-            len(last.contacts) == SEARCH_PAGE_MAX
-            and (page_number + 1) * SEARCH_PAGE_MAX <= PAGE_MODE_LIMIT
-        ):
-            page_number += 1
-            last = await api.search_contacts(_whole_body(page=page_number))
-            _collect(found, last.contacts, wanted, keep)
-            seen += len(last.contacts)
-    while len(last.contacts) == SEARCH_PAGE_MAX and (total is None or seen < total):
-        last = await api.search_contacts(_whole_body(searchAfter=next_cursor(last)))
-        _collect(found, last.contacts, wanted, keep)
-        seen += len(last.contacts)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from typing import Any
 
 import pytest
@@ -9,7 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hlsync.emulator.errors import EmulatorError
-from hlsync.emulator.search import matches, narrow, paginate, sort_contacts, sort_values
+from hlsync.emulator.search import (
+    matches,
+    narrow,
+    paginate,
+    range_slice,
+    sort_contacts,
+    sort_values,
+)
 from hlsync.emulator.search_query import SearchQuery, SortKey, parse_query
 
 FIELDS = {"num1": "NUMERICAL", "box1": "CHECKBOX", "txt1": "TEXT", "day1": "DATE"}
@@ -250,3 +259,55 @@ def test_cursor_paging_visits_every_record_once(
     present = [r["email"] for r in ordered if "email" in r]
     assert present == sorted(present, reverse=direction == "desc")
     assert all("email" not in r for r in ordered[len(present) :])
+
+
+def test_a_date_range_on_the_sort_key_is_cut_by_bisection_as_matches_would() -> None:
+    """A whole-location read in ``dateAdded`` steps: the bisection keeps exactly what
+    the filter keeps, records without the date (sorted last) never among them."""
+    rng = random.Random(5)
+    records: list[dict[str, Any]] = []
+    for n in range(400):
+        record: dict[str, Any] = {"id": f"c{n:04d}"}
+        if n % 37:
+            ms = 1_700_000_000_000 + 1000 * rng.randrange(60)
+            record["dateAdded"] = (
+                time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + ".000Z"
+            )
+        records.append(record)
+    sort = [{"field": "dateAdded", "direction": "asc"}]
+    instants = sorted({r["dateAdded"] for r in records if "dateAdded" in r})
+    ordered = sort_contacts(
+        records, parse_query({"locationId": "L", "pageLimit": 1, "sort": sort}, {}).sort
+    )
+    cut = 0
+    for bound in [instants[0], instants[7], instants[-1], "2020-01-01", "2030-01-01"]:
+        for operator in ("gte", "gt", "lte", "lt"):
+            for extra in ({}, {"lt": instants[30]}):
+                value = {operator: bound, **extra}
+                body = {
+                    "locationId": "L",
+                    "pageLimit": 1,
+                    "sort": sort,
+                    "filters": [
+                        {"field": "dateAdded", "operator": "range", "value": value}
+                    ],
+                }
+                query = parse_query(body, {})
+                sliced = range_slice(query, ordered)
+                assert sliced is not None
+                expected = [r for r in ordered if matches(query, r)]
+                assert list(sliced) == expected
+                cut += bool(expected)
+    assert cut > 10
+    descending = parse_query(
+        {
+            "locationId": "L",
+            "pageLimit": 1,
+            "sort": [{"field": "dateAdded", "direction": "desc"}],
+            "filters": [
+                {"field": "dateAdded", "operator": "range", "value": {"gte": 1}}
+            ],
+        },
+        {},
+    )
+    assert range_slice(descending, ordered) is None
