@@ -95,23 +95,24 @@ def _collect(
     found: dict[str, JSONDict],
     contacts: Iterable[JSONDict],
     wanted: set[str],
-    keep: frozenset[str] | None = None,
+    keep: tuple[str, ...] | None = None,
 ) -> None:
     """Add the contacts of ``wanted`` keys to ``found``; with ``keep``, only those
-    top-level fields of each (and ``_KEPT``), so a page is let go once read."""
+    top-level fields of each (and ``_KEPT``, in ``keep``'s order), so a page is let
+    go once read."""
     for contact in contacts:
         if "id" not in contact:
             continue
         for key in _keys_of(contact):
             if key in wanted:
                 if keep is not None:
-                    contact = {k: v for k, v in contact.items() if k in keep}
+                    contact = {k: contact[k] for k in keep if k in contact}
                 seen = found.get(key)
                 found[key] = contact if seen is None else _earliest(seen, contact)
 
 
-def _kept(fields: Collection[str] | None) -> frozenset[str] | None:
-    return None if fields is None else _KEPT.union(fields)
+def _kept(fields: Collection[str] | None) -> tuple[str, ...] | None:
+    return None if fields is None else tuple(sorted(_KEPT.union(fields)))
 
 
 async def read_contacts(
