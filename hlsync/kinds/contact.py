@@ -282,11 +282,12 @@ CONTACT = ContactKind()
 
 
 def _observed(
-    found: Mapping[str, Mapping[str, Any]], field_keys: Mapping[str, str]
+    found: dict[str, dict[str, Any]], field_keys: Mapping[str, str]
 ) -> dict[str, ObservedContact]:
+    """The contacts read, as the model holds them, by key; ``found`` is emptied as
+    they are made, so the two never both hold every contact."""
     return {
-        key: observed_contact(key, data, field_keys)
-        for key, data in sorted(found.items())
+        key: observed_contact(key, found.pop(key), field_keys) for key in sorted(found)
     }
 
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 from hlsync.core.model import ObservedContact
@@ -40,8 +41,10 @@ from hlsync.upstream.whole_location import WHOLE_SORT, read_rest, whole_body
 
 BATCH_SIZE = 100  # declared keys per batched lookup (the read-path rule's B)
 FILTER_VALUE_MAX = 75
-# Contact keys that are not compared as plain fields (they have their own slots).
-_NOT_FIELDS = frozenset({"id", "tags", "customFields", "searchAfter"})
+# Contact keys that are not compared as plain fields: they have their own slots, or
+# (``dateAdded``, which a config cannot declare) only order duplicates while reading.
+_NOT_FIELDS = frozenset({"id", "tags", "customFields", "searchAfter", "dateAdded"})
+_NO_VALUES: Mapping[str, Any] = MappingProxyType({})  # shared by contacts without any
 # What a kept contact always holds besides the fields asked for: its id, keys, the
 # order of duplicates, tags and custom field values.
 _KEPT = frozenset({"id", "email", "phone", "dateAdded", "tags", "customFields"})
@@ -60,7 +63,7 @@ def observed_contact(
         key=key,
         fields={k: v for k, v in data.items() if k not in _NOT_FIELDS},
         tags=tuple(str(t) for t in data.get("tags") or ()),
-        custom_fields=values,
+        custom_fields=values or _NO_VALUES,
     )
 
 
@@ -94,21 +97,23 @@ def _earliest(a: JSONDict, b: JSONDict) -> JSONDict:
 def _collect(
     found: dict[str, JSONDict],
     contacts: Iterable[JSONDict],
-    wanted: set[str],
+    wanted: Mapping[str, str],
     keep: tuple[str, ...] | None = None,
 ) -> None:
-    """Add the contacts of ``wanted`` keys to ``found``; with ``keep``, only those
-    top-level fields of each (and ``_KEPT``, in ``keep``'s order), so a page is let
-    go once read."""
+    """Add the contacts of ``wanted`` keys to ``found``, each under the key object
+    ``wanted`` holds (the declared contact's, not a copy per contact read); with
+    ``keep``, only those top-level fields of each (and ``_KEPT``, in ``keep``'s
+    order), so a page is let go once read."""
     for contact in contacts:
         if "id" not in contact:
             continue
         for key in _keys_of(contact):
-            if key in wanted:
+            canon = wanted.get(key)
+            if canon is not None:
                 if keep is not None:
                     contact = {k: contact[k] for k in keep if k in contact}
-                seen = found.get(key)
-                found[key] = contact if seen is None else _earliest(seen, contact)
+                seen = found.get(canon)
+                found[canon] = contact if seen is None else _earliest(seen, contact)
 
 
 def _kept(fields: Collection[str] | None) -> tuple[str, ...] | None:
@@ -130,7 +135,7 @@ async def read_contacts(
 
     ``on_total`` hears how many contacts the location holds when the rule's first
     whole-location page told it (for free: the plan counts the unmanaged ones)."""
-    wanted = set(keys)
+    wanted = {key: key for key in keys}
     if not wanted:
         return {}
     keep = _kept(fields)
@@ -149,7 +154,7 @@ async def read_contacts(
         )
         return found
     _collect(found, probe.contacts, wanted, keep)
-    rest = sorted(wanted - found.keys())
+    rest = sorted(wanted.keys() - found.keys())
     if rest:
         size = math.ceil(len(rest) / (batches - 1))
         more = await lookup_contacts(api, rest, size, fields=fields)
@@ -201,7 +206,7 @@ async def lookup_contacts(
     """OR-group lookups of ``batch_size`` keys each, all in flight together (each
     group's contacts kept as :func:`read_contacts` keeps them)."""
     keep = _kept(fields)
-    wanted = set(keys)
+    wanted = {key: key for key in keys}
     ordered = sorted(wanted)
     groups = [ordered[i : i + batch_size] for i in range(0, len(ordered), batch_size)]
 
@@ -219,11 +224,3 @@ async def lookup_contacts(
             seen = found.get(key)
             found[key] = contact if seen is None else _earliest(seen, contact)
     return found
-
-
-def _whole_body(**extra: Any) -> JSONDict:
-    return {
-        "pageLimit": SEARCH_PAGE_MAX,
-        "sort": [dict(s) for s in WHOLE_SORT],
-        **extra,
-    }
