@@ -35,7 +35,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hlsync.core.fingerprint import fingerprint
+from hlsync.core.fingerprint import LazyFingerprint, fingerprint
 from hlsync.core.model import (
     Contact,
     Kind,
@@ -382,7 +382,7 @@ def _change(
             location_id=spec.id,
             key=decl.key,
             object_id=obs.id,
-            fingerprint=fingerprint(obs, compared),
+            fingerprint=LazyFingerprint(obs, compared),  # hashed only if read
             compared=compared,
             source=decl.source,
         )
