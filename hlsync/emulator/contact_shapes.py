@@ -154,26 +154,27 @@ def full_name(record: Record) -> str | None:
 
 
 def _derived(record: Record, v3: bool) -> Record:
-    """The record with every derived and defaulted output field filled in."""
-    out = dict(record)
+    """The derived and defaulted output fields of a record (they win over its own)."""
     name = full_name(record)
     email = record.get("email")
     dob = record.get("dateOfBirth")
-    out.update(
-        name=name,
-        contactName=name,
-        emailLowerCase=email.lower() if email else None,
-        firstNameLowerCase=(record.get("firstName") or "").lower() or None,
-        lastNameLowerCase=(record.get("lastName") or "").lower() or None,
-        fullNameLowerCase=name.lower() if name else None,
-        address=record.get("address1"),
-        deleted=False,
-        bounceEmail=False,
-        unsubscribeEmail=False,
-        followers=record.get("followers") or [],
-        additionalEmails=[],
-        additionalPhones=[],
-    )
+    first = record.get("firstName")
+    last = record.get("lastName")
+    out: Record = {
+        "name": name,
+        "contactName": name,
+        "emailLowerCase": email.lower() if email else None,
+        "firstNameLowerCase": first.lower() or None if first else None,
+        "lastNameLowerCase": last.lower() or None if last else None,
+        "fullNameLowerCase": name.lower() if name else None,
+        "address": record.get("address1"),
+        "deleted": False,
+        "bounceEmail": False,
+        "unsubscribeEmail": False,
+        "followers": record.get("followers") or [],
+        "additionalEmails": [],
+        "additionalPhones": [],
+    }
     if isinstance(dob, str) and len(dob) >= 10:
         # upstream reports a zero-based month (JavaScript getMonth): 09-25 → 8, 25
         out["birthMonth"] = int(dob[5:7]) - 1
@@ -186,25 +187,33 @@ def _derived(record: Record, v3: bool) -> Record:
     return out
 
 
-def _pick(record: Record, names: tuple[str, ...]) -> Record:
-    return {name: record[name] for name in names if record.get(name) is not None}
+def _pick(record: Record, v3: bool, names: tuple[str, ...]) -> Record:
+    """``names`` of the record with its derived fields, those not None, in that order
+    (the record itself is not copied: a search page shapes 500 of them)."""
+    derived = _derived(record, v3)
+    out: Record = {}
+    for name in names:
+        value = derived[name] if name in derived else record.get(name)
+        if value is not None:
+            out[name] = value
+    return out
 
 
 def contact(record: Record, *, v3: bool = False) -> Record:
     """``GetContectByIdSchema`` (GET, PUT and upsert responses)."""
-    return _pick(_derived(record, v3), _GET_FIELDS)
+    return _pick(record, v3, _GET_FIELDS)
 
 
 def created_contact(record: Record, *, v3: bool = False) -> Record:
     """``CreateContactSchema``: no ``name``/``timezone`` (v2); the full contact in v3."""
     if v3:
         return contact(record, v3=True)
-    return _pick(_derived(record, v3), _CREATE_FIELDS)
+    return _pick(record, v3, _CREATE_FIELDS)
 
 
 def listed_contact(record: Record) -> Record:
     """``ContactsSearchSchema``: one item of the deprecated ``GET /contacts/``."""
-    return _pick(_derived(record, False), _LIST_FIELDS)
+    return _pick(record, False, _LIST_FIELDS)
 
 
 def searched_contact(record: Record, cursor: list[Any], *, v3: bool = False) -> Record:
@@ -212,6 +221,6 @@ def searched_contact(record: Record, cursor: list[Any], *, v3: bool = False) -> 
 
     ``dndSettings`` is left out, as live results leave it out (reference §5.6, I#43).
     """
-    shaped = _pick(_derived(record, v3), _SEARCH_FIELDS)
+    shaped = _pick(record, v3, _SEARCH_FIELDS)
     shaped["searchAfter"] = cursor
     return shaped
