@@ -12,6 +12,7 @@ contact on create (the v3 create response is ``GetContactByIdSchemaV3``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from hlsync.emulator.contact_body import DND_CHANNELS_V2, DND_CHANNELS_V3
@@ -153,47 +154,62 @@ def full_name(record: Record) -> str | None:
     return " ".join(parts) if parts else None
 
 
-def _derived(record: Record, v3: bool) -> Record:
-    """The derived and defaulted output fields of a record (they win over its own)."""
+def _lower(value: Any) -> Any:
+    return value.lower() or None if value else None
+
+
+def _full_lower(record: Record, v3: bool) -> Any:
     name = full_name(record)
-    email = record.get("email")
+    return name.lower() if name else None
+
+
+def _birth(record: Record, own: str, start: int, shift: int) -> Any:
+    """``birthMonth``/``birthDay`` from ``dateOfBirth``: upstream reports a zero-based
+    month (JavaScript getMonth): 09-25 → 8, 25."""
     dob = record.get("dateOfBirth")
-    first = record.get("firstName")
-    last = record.get("lastName")
-    out: Record = {
-        "name": name,
-        "contactName": name,
-        "emailLowerCase": email.lower() if email else None,
-        "firstNameLowerCase": first.lower() or None if first else None,
-        "lastNameLowerCase": last.lower() or None if last else None,
-        "fullNameLowerCase": name.lower() if name else None,
-        "address": record.get("address1"),
-        "deleted": False,
-        "bounceEmail": False,
-        "unsubscribeEmail": False,
-        "followers": record.get("followers") or [],
-        "additionalEmails": [],
-        "additionalPhones": [],
-    }
     if isinstance(dob, str) and len(dob) >= 10:
-        # upstream reports a zero-based month (JavaScript getMonth): 09-25 → 8, 25
-        out["birthMonth"] = int(dob[5:7]) - 1
-        out["birthDay"] = int(dob[8:10])
-    if v3 and isinstance(record.get("dndSettings"), dict):
-        out["dndSettings"] = {
-            DND_CHANNELS_V3[DND_CHANNELS_V2.index(k)]: v
-            for k, v in record["dndSettings"].items()
+        return int(dob[start : start + 2]) - shift
+    return record.get(own)
+
+
+def _dnd(record: Record, v3: bool) -> Any:
+    settings = record.get("dndSettings")
+    if v3 and isinstance(settings, dict):
+        return {
+            DND_CHANNELS_V3[DND_CHANNELS_V2.index(k)]: v for k, v in settings.items()
         }
-    return out
+    return settings
+
+
+# The derived and defaulted output fields (they win over the record's own), each
+# worked out only when an answer shape has it.
+_DERIVED: dict[str, Callable[[Record, bool], Any]] = {
+    "name": lambda record, v3: full_name(record),
+    "contactName": lambda record, v3: full_name(record),
+    "emailLowerCase": lambda record, v3: _lower(record.get("email")),
+    "firstNameLowerCase": lambda record, v3: _lower(record.get("firstName")),
+    "lastNameLowerCase": lambda record, v3: _lower(record.get("lastName")),
+    "fullNameLowerCase": _full_lower,
+    "address": lambda record, v3: record.get("address1"),
+    "deleted": lambda record, v3: False,
+    "bounceEmail": lambda record, v3: False,
+    "unsubscribeEmail": lambda record, v3: False,
+    "followers": lambda record, v3: record.get("followers") or [],
+    "additionalEmails": lambda record, v3: [],
+    "additionalPhones": lambda record, v3: [],
+    "birthMonth": lambda record, v3: _birth(record, "birthMonth", 5, 1),
+    "birthDay": lambda record, v3: _birth(record, "birthDay", 8, 0),
+    "dndSettings": _dnd,
+}
 
 
 def _pick(record: Record, v3: bool, names: tuple[str, ...]) -> Record:
     """``names`` of the record with its derived fields, those not None, in that order
     (the record itself is not copied: a search page shapes 500 of them)."""
-    derived = _derived(record, v3)
     out: Record = {}
     for name in names:
-        value = derived[name] if name in derived else record.get(name)
+        derive = _DERIVED.get(name)
+        value = record.get(name) if derive is None else derive(record, v3)
         if value is not None:
             out[name] = value
     return out
