@@ -31,7 +31,7 @@ Assumptions (upstream leaves these open, reference §5.6 and §10):
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -286,31 +286,37 @@ def sort_values(record: Record, sort: Sequence[SortKey]) -> list[Any]:
     return values
 
 
-def sort_contacts(records: Iterable[Record], sort: Sequence[SortKey]) -> list[Record]:
-    """Records in ``sort`` order, then id ascending; missing values last."""
+Values = Mapping[str, list[Any]]  # a record's sort values, by its id
+
+
+def sort_contacts(
+    records: Iterable[Record], sort: Sequence[SortKey], values: Values | None = None
+) -> list[Record]:
+    """Records in ``sort`` order, then id ascending; missing values last. ``values``:
+    each record's :func:`sort_values`, worked out already (else as it sorts)."""
+
+    def value(record: Record, position: int) -> Any:
+        if values is not None:
+            return values[record["id"]][position]
+        return sort_values(record, sort[position : position + 1])[0]
+
     ordered = sorted(records, key=lambda rec: rec["id"])
     for position in reversed(range(len(sort))):
         key = sort[position]
         if key.direction == "desc":
             ordered.sort(
-                key=lambda rec: _present_first(rec, sort, position), reverse=True
+                key=lambda rec: _present_first(value(rec, position)), reverse=True
             )
         else:
-            ordered.sort(key=lambda rec: _absent_last(rec, sort, position))
+            ordered.sort(key=lambda rec: _absent_last(value(rec, position)))
     return ordered
 
 
-def _present_first(
-    record: Record, sort: Sequence[SortKey], position: int
-) -> tuple[bool, Any]:
-    value = sort_values(record, sort[position : position + 1])[0]
+def _present_first(value: Any) -> tuple[bool, Any]:
     return (value is not None, value if value is not None else 0)
 
 
-def _absent_last(
-    record: Record, sort: Sequence[SortKey], position: int
-) -> tuple[bool, Any]:
-    value = sort_values(record, sort[position : position + 1])[0]
+def _absent_last(value: Any) -> tuple[bool, Any]:
     return (value is None, value if value is not None else 0)
 
 
@@ -333,15 +339,23 @@ def _compare(a: Sequence[Any], b: Sequence[Any], sort: Sequence[SortKey]) -> int
     return 0
 
 
-def paginate(matched: Sequence[Record], query: SearchQuery) -> SearchPage:
-    """Cut one page from the ordered ``matched`` records."""
+def paginate(
+    matched: Sequence[Record], query: SearchQuery, values: Values | None = None
+) -> SearchPage:
+    """Cut one page from the ordered ``matched`` records; ``values``: their
+    :func:`sort_values` by id where worked out already (the location's cached order)."""
+
+    def cursor_of(record: Record) -> list[Any]:
+        known = None if values is None else values.get(record["id"])
+        found = sort_values(record, query.sort) if known is None else known
+        return [*found, record["id"]]
+
     if query.search_after is not None:
         cursor = list(query.search_after)
         low, high = 0, len(matched)
         while low < high:  # first record strictly after the cursor
             middle = (low + high) // 2
-            values = [*sort_values(matched[middle], query.sort), matched[middle]["id"]]
-            if _compare(values, cursor, query.sort) <= 0:
+            if _compare(cursor_of(matched[middle]), cursor, query.sort) <= 0:
                 low = middle + 1
             else:
                 high = middle
@@ -349,5 +363,5 @@ def paginate(matched: Sequence[Record], query: SearchQuery) -> SearchPage:
     else:
         start = ((query.page or 1) - 1) * query.page_limit
     chosen = tuple(matched[start : start + query.page_limit])
-    cursors = tuple([*sort_values(rec, query.sort), rec["id"]] for rec in chosen)
+    cursors = tuple(cursor_of(rec) for rec in chosen)
     return SearchPage(chosen, cursors, len(matched))

@@ -311,3 +311,38 @@ def test_a_date_range_on_the_sort_key_is_cut_by_bisection_as_matches_would() -> 
         {},
     )
     assert range_slice(descending, ordered) is None
+
+
+def test_sort_values_worked_out_once_give_the_same_order_and_cursors() -> None:
+    """The location's cached order keeps each contact's sort values: sorting and
+    paging with them is sorting and paging without."""
+    rng = random.Random(9)
+    records = [
+        {
+            "id": f"c{n:03d}",
+            **({"firstName": rng.choice(["Ann", "bob", "Cy"])} if n % 5 else {}),
+            **(
+                {"dateAdded": f"2026-01-0{rng.randrange(1, 4)}T00:00:00Z"}
+                if n % 7
+                else {}
+            ),
+        }
+        for n in range(120)
+    ]
+    for sort in (
+        [
+            {"field": "firstNameLowerCase", "direction": "desc"},
+            {"field": "dateAdded", "direction": "asc"},
+        ],
+        [{"field": "dateAdded", "direction": "asc"}],
+    ):
+        body = {"locationId": "L", "pageLimit": 7, "sort": sort}
+        query = parse_query(body, {})
+        values = {r["id"]: sort_values(r, query.sort) for r in records}
+        ordered = sort_contacts(records, query.sort)
+        assert sort_contacts(records, query.sort, values) == ordered
+        page = parse_query({**body, "page": 3}, {})
+        assert paginate(ordered, page, values) == paginate(ordered, page)
+        after = paginate(ordered, page).cursors[-1]
+        cursor = parse_query({**body, "searchAfter": after}, {})
+        assert paginate(ordered, cursor, values) == paginate(ordered, cursor)
