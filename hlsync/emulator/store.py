@@ -438,7 +438,8 @@ class Store:
         sliced = None if candidates is not None else search.range_slice(query, ordered)
         if sliced is not None:
             return list(sliced)
-        return [rec for rec in ordered if search.matches(query, rec)]
+        test = search.matcher(query)
+        return [rec for rec in ordered if test(rec)]
 
     def _lagged_view(self, location_id: str, lag_seconds: float) -> list[Record]:
         """The location's contacts as they were ``lag_seconds`` ago (emulator clock)."""

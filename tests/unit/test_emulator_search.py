@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from hlsync.emulator.errors import EmulatorError
 from hlsync.emulator.search import (
+    matcher,
     matches,
     narrow,
     paginate,
@@ -346,3 +347,41 @@ def test_sort_values_worked_out_once_give_the_same_order_and_cursors() -> None:
         after = paginate(ordered, page).cursors[-1]
         cursor = parse_query({**body, "searchAfter": after}, {})
         assert paginate(ordered, cursor, values) == paginate(ordered, cursor)
+
+
+_WORDS = st.sampled_from(["Ann", "ann", "BOB", "bob", "", "c1", "C1", "+15550000001"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    records=st.lists(
+        st.fixed_dictionaries(
+            {"id": st.sampled_from(["c1", "C1", "c2"])},
+            optional={
+                "email": st.one_of(_WORDS, st.integers(0, 3), st.booleans()),
+                "phone": _WORDS,
+                "tags": st.lists(st.one_of(_WORDS, st.integers(0, 2)), max_size=3),
+                "companyName": _WORDS,
+            },
+        ),
+        max_size=6,
+    ),
+    wanted=st.lists(
+        st.tuples(
+            st.sampled_from(["email", "phone", "tags", "id", "companyName"]),
+            st.sampled_from(["Ann", "bob", "c1", "C1", "+15550000001", "0"]),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+)
+def test_an_or_group_of_eq_filters_matches_by_set_as_filter_by_filter(
+    records: list[dict[str, Any]], wanted: list[tuple[str, str]]
+) -> None:
+    group = {
+        "group": "OR",
+        "filters": [{"field": f, "operator": "eq", "value": v} for f, v in wanted],
+    }
+    query = parse_query({"locationId": "L", "pageLimit": 10, "filters": [group]}, {})
+    test = matcher(query)
+    assert [test(r) for r in records] == [matches(query, r) for r in records]
