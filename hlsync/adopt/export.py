@@ -50,6 +50,7 @@ from hlsync.adopt.yaml_text import dump, escape_variables
 from hlsync.config.checks import has_token
 from hlsync.config.loader import display_path, load_config
 from hlsync.core.model import DesiredState, LocationSpec
+from hlsync.engine import event_loop
 from hlsync.errors import HlsyncError, Location, Problem
 from hlsync.files import atomic_write
 from hlsync.kinds.base import (
@@ -120,7 +121,7 @@ def export_config(
 ) -> ExportResult:
     """Export the account ``desired`` (a loaded source config, locations selected)
     names into the directory ``out`` (module docstring). Raises ``HlsyncError``."""
-    return asyncio.run(
+    return event_loop.run(
         export_async(
             desired, out, contacts=contacts, template=template, timeout=timeout
         )

@@ -57,7 +57,6 @@ N locations at once.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import dataclasses
 import sys
 import time
@@ -84,6 +83,7 @@ from hlsync.core.render import (
     render_result_text,
 )
 from hlsync.core.result import EXIT_INTERRUPTED, ApplyResult, Outcome
+from hlsync.engine import event_loop
 from hlsync.engine.applier import apply_plan
 from hlsync.engine.reader import ObjectRef, read_objects
 from hlsync.engine.settle import SETTLE_TIMEOUT, await_visible
@@ -185,7 +185,7 @@ def _apply_saved(
             return await _execute(plan, desired, access, args, stored, partial)
 
     with _local(desired, me, args):
-        return asyncio.run(go())
+        return event_loop.run(go())
 
 
 def _plan_scope(desired: DesiredState, plan: Plan) -> DesiredState:
@@ -255,7 +255,7 @@ def _apply_config(
             return await _after_repair(result, desired, access, args, stored, partial)
 
     with _local(desired, me, args):
-        return asyncio.run(go())
+        return event_loop.run(go())
 
 
 def _local(

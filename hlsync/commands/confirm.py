@@ -30,7 +30,6 @@ recorded, or when nothing was pending; 1 on an error.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import functools
 import getpass
 import os
@@ -40,6 +39,7 @@ from hlsync.commands._common import plan_options
 from hlsync.config.loader import display_path, load_config
 from hlsync.core.model import DesiredState
 from hlsync.core.plan import Change
+from hlsync.engine import event_loop
 from hlsync.engine.planner import build_plan
 from hlsync.errors import HlsyncError
 from hlsync.kinds.integration_plan import RequestVerb
@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     shown = display_path(path)
     location = None if spec is None else spec.name
     key = f"{location or 'agency'}/{decl.name}"
-    when = asyncio.run(upstream_time(base_url))
+    when = event_loop.run(upstream_time(base_url))
     with hold_ledger(config_dir(desired)):
         ledger = load_ledger(path, shown)  # inside the lock: the latest one
         requests: dict[str, RequestVerb] = {}
@@ -142,7 +142,7 @@ def _restore_previous(desired: DesiredState, change: Change) -> int:
     key = integration_name(change)
     problem = custody.restore_problem(change.location, change.key)
     if problem is None:
-        note, _ = asyncio.run(custody.restore_previous(change))
+        note, _ = event_loop.run(custody.restore_previous(change))
         print(f"{key}: {note}. Next: hlsync verify {key}")
         return 0
     raise HlsyncError(

@@ -13,12 +13,12 @@ lock was released or there was none, 1 when cancelled.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import dataclasses
 import sys
 from pathlib import Path
 
 from hlsync.config.loader import load_config
+from hlsync.engine import event_loop
 from hlsync.errors import HlsyncError
 from hlsync.locks.guard import whoami
 from hlsync.locks.lease import Lease
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write(f"Released the apply lock of location {spec.name!r}.\n")
             return 0
 
-    return asyncio.run(go())
+    return event_loop.run(go())
 
 
 def _local_note(path: Path) -> None:

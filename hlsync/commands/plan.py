@@ -13,7 +13,6 @@ runbook: each Private Integration change as numbered steps in the HighLevel UI.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 
 from hlsync.commands._common import (
@@ -28,6 +27,7 @@ from hlsync.commands.validate import write_warnings
 from hlsync.config.loader import display_path, load_config
 from hlsync.core.plan import Plan
 from hlsync.core.render import render_plan_json
+from hlsync.engine import event_loop
 from hlsync.live.runbook import (
     render_runbook_markdown,
     render_runbook_text,
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
                 progress=args.progress,
             )
 
-    plan = asyncio.run(plan_it())
+    plan = event_loop.run(plan_it())
     sys.stdout.write(render_plan(plan, args.format, color=want_color(args)))
     if desired.target.kind == "leadconnector" and runbook_items(plan):
         # live cloud: integration changes are made by hand; show how (hlsync.live.manual)

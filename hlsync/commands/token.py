@@ -33,7 +33,6 @@ expire-old NAME --force`` (api driver targets: sandbox, emulator URL) live in
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import os
 import sys
@@ -45,6 +44,7 @@ from hlsync.commands._common import with_ledger_generations
 from hlsync.commands.confirm import operator
 from hlsync.config.checks import TOKEN_RE
 from hlsync.config.loader import display_path, load_config
+from hlsync.engine import event_loop
 from hlsync.errors import HlsyncError
 from hlsync.live.ledger import (
     Ledger,
@@ -124,10 +124,10 @@ def run_deliver(args: argparse.Namespace) -> int:
         # the old token still works for the overlap: keep it, so that a cancelled
         # rotation ('hlsync confirm NAME --cancel-rotation') can put it back
         custody.keep_previous(location, decl.name, "nothing was stored")
-    said = asyncio.run(
+    said = event_loop.run(
         custody.store_given(location, decl.name, Token(value), generation=generation)
     )
-    when = asyncio.run(upstream_time(base_url))
+    when = event_loop.run(upstream_time(base_url))
     try:
         with hold_ledger(config_dir(desired)):
             latest = load_ledger(path, shown)  # another run may have changed it

@@ -34,7 +34,6 @@ Exit 0 when done, 1 when the change failed or was cancelled.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import dataclasses
 import functools
 import sys
@@ -56,6 +55,7 @@ from hlsync.core.render import (
     render_result_text,
 )
 from hlsync.core.result import EXIT_MANUAL_PENDING, ApplyResult
+from hlsync.engine import event_loop
 from hlsync.engine.applier import apply_plan
 from hlsync.engine.planner import build_plan
 from hlsync.errors import HlsyncError
@@ -166,7 +166,7 @@ def _run(args: argparse.Namespace, verb: RequestVerb) -> int:
 
     names = lock_names(desired, agency=bool(desired.agency.integrations))
     with local_locks(desired, names, me, args.lock_timeout):
-        result = asyncio.run(go())
+        result = event_loop.run(go())
     if result is None:
         return 1
     if args.format == "json":

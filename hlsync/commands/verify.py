@@ -24,11 +24,11 @@ embedded sandbox has no address to probe.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 
 from hlsync.config.loader import display_path, load_config
 from hlsync.core.model import DesiredState, LocationSpec
+from hlsync.engine import event_loop
 from hlsync.errors import HlsyncError
 from hlsync.live.ledger import integration_key
 from hlsync.live.manual import find_integration, leadconnector_base_url
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     lookup = (
         None if probed is None else own_tokens(desired, os.environ).get(probed.name)
     )
-    report = asyncio.run(
+    report = event_loop.run(
         check_scopes(
             base_url,
             token,

@@ -24,28 +24,23 @@ can leak. Paths in messages are relative to the current directory when under it.
 Warnings (things upstream accepts that look wrong) fail nothing: a valid config carries
 them in ``DesiredState.warnings`` for ``validate`` and ``plan`` to print.
 
-``DesiredState.config_digest`` is the sha256 of the canonical JSON (sorted keys) of the
-resolved model, with file paths relative to the config root, so the same config gives
-the same digest wherever it is checked out. The JSON is a generic walk of the model's
-dataclasses: every field is in it except those declared ``compare=False`` (positions),
-so a field added to the model cannot be missed (``tests/unit/test_config_digest.py``).
+``DesiredState.config_digest`` (``hlsync.config.digest``) is the sha256 of the canonical
+JSON of the resolved model, positions left out, with file paths relative to the config
+root, so the same config gives the same digest wherever it is checked out.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import os
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from hlsync.config import checks
 from hlsync.config.build import Broken, Builder
 from hlsync.config.containment import Containment
-from hlsync.config.durations import format_duration
+from hlsync.config.digest import config_digest
 from hlsync.config.envsubst import expand_tree
 from hlsync.config.merge import merge_documents
 from hlsync.config.schema import Prune, schema_problems
@@ -208,56 +203,6 @@ def display_path(path: Path) -> str:
         return absolute.relative_to(Path.cwd().resolve()).as_posix() or "."
     except ValueError:
         return str(absolute)
-
-
-# DesiredState's own bookkeeping, not config: the digest itself, and where it was loaded
-_NOT_CONFIG = frozenset({"config_digest", "root"})
-
-
-def config_digest(state: DesiredState, root_dir: Path) -> str:
-    """sha256 of the canonical JSON of the resolved model (positions left out).
-
-    The JSON is derived from the model's frozen dataclasses by :func:`_jsonable`, not
-    written out by hand, so a new field or a new kind is in the digest the day it is
-    added. Left out: fields declared ``compare=False`` (``source``, a position in a
-    file: equality ignores them for the same reason) and ``_NOT_CONFIG``."""
-    root = str(root_dir)
-    data = {
-        f.name: _jsonable(getattr(state, f.name), root)
-        for f in dataclasses.fields(state)
-        if f.compare and f.name not in _NOT_CONFIG
-    }
-    canonical = json.dumps(
-        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-def _jsonable(value: object, root: str) -> Any:
-    """A part of the model as JSON-native data: a dataclass as an object of its
-    ``compare=True`` fields by name, tuples as lists, durations as config writes them,
-    and a string naming a path inside the config root (``/…/cfg/tokens/a``) relative
-    to it (``tokens/a``), so the digest does not depend on where the config is checked
-    out. A value of any other type is a bug in hlsync: TypeError, never a silent skip."""
-    if isinstance(value, str):
-        if value == root or value.startswith(root.rstrip(os.sep) + os.sep):
-            return Path(value).relative_to(root).as_posix()
-        return value
-    if value is None or isinstance(value, bool | int | float):
-        return value
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            f.name: _jsonable(getattr(value, f.name), root)
-            for f in dataclasses.fields(value)
-            if f.compare
-        }
-    if isinstance(value, tuple | list):
-        return [_jsonable(item, root) for item in value]
-    if isinstance(value, Mapping):
-        return {str(key): _jsonable(item, root) for key, item in value.items()}
-    if isinstance(value, timedelta):
-        return format_duration(value)
-    raise TypeError(f"config digest: no JSON form for {type(value).__name__}")
 
 
 def _token_problems(doc: YamlDoc) -> list[Problem]:

@@ -17,6 +17,7 @@ and warnings through ``warn``:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Set
+from types import MappingProxyType
 from typing import Any, Protocol
 
 from hlsync.config import checks
@@ -26,6 +27,7 @@ from hlsync.core.model import Contact, CustomField, Tag, contact_key
 from hlsync.errors import Location
 
 Where = Callable[[JsonPath], Location]
+_NO_VALUES: Mapping[str, Any] = MappingProxyType({})  # shared by contacts without any
 
 
 class Report(Protocol):
@@ -139,7 +141,7 @@ class Seeds:
             fields=fields,
             tags=tuple(tags),
             tags_exclusive=raw.get("tags_exclusive", False),
-            custom_fields=values,
+            custom_fields=values or _NO_VALUES,
             ensure=raw.get("ensure", "present"),
             protect=raw.get("protect", False),
             source=where(()),

@@ -46,6 +46,7 @@ from typing import Any, Literal, get_args
 from hlsync.core.estimate import AGENCY_BUCKET, Estimate, RateLimit, estimate
 from hlsync.core.fingerprint import (
     ABSENT,
+    LazyFingerprint,
     find_observed,
     fingerprint,
     observed_value,
@@ -149,7 +150,8 @@ class Change:
     object_id: str | None = None  # upstream id, for update / replace / delete
     fields: tuple[FieldChange, ...] = ()
     desired: Mapping[str, JSONValue] = field(default_factory=dict, hash=False)
-    fingerprint: str = ABSENT
+    # the text, or (an unchanged contact's) worked out when read: ``str()`` it
+    fingerprint: str | LazyFingerprint = ABSENT
     compared: tuple[str, ...] = ()  # contact paths the fingerprint covers
     depends_on: tuple[str, ...] = ()
     gate: str | None = None
@@ -163,11 +165,11 @@ class Change:
 
     def stale_reason(self, now: Observed | None) -> str | None:
         """Why the plan no longer fits the object as re-read, or None when it still does."""
-        if fingerprint(now, self.compared) == self.fingerprint:
+        if fingerprint(now, self.compared) == str(self.fingerprint):
             return None
         if now is None:
             return "was deleted after the plan was made"
-        if self.fingerprint == ABSENT:
+        if str(self.fingerprint) == ABSENT:
             return "was created by someone else after the plan was made"
         moved = [
             f"{fc.path} is now {_show(observed_value(now, fc.path))} "
@@ -193,7 +195,7 @@ class Change:
             "fields": [fc.to_dict() for fc in self.fields],
             "scopes": [s.to_dict() for s in self.scopes],
             "desired": json_copy(dict(self.desired)),
-            "fingerprint": self.fingerprint,
+            "fingerprint": str(self.fingerprint),
             "compared": list(self.compared),
             "depends_on": list(self.depends_on),
             "gate": self.gate,

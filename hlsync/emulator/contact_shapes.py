@@ -12,6 +12,7 @@ contact on create (the v3 create response is ``GetContactByIdSchemaV3``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from hlsync.emulator.contact_body import DND_CHANNELS_V2, DND_CHANNELS_V3
@@ -153,58 +154,82 @@ def full_name(record: Record) -> str | None:
     return " ".join(parts) if parts else None
 
 
-def _derived(record: Record, v3: bool) -> Record:
-    """The record with every derived and defaulted output field filled in."""
-    out = dict(record)
+def _lower(value: Any) -> Any:
+    return value.lower() or None if value else None
+
+
+def _full_lower(record: Record, v3: bool) -> Any:
     name = full_name(record)
-    email = record.get("email")
+    return name.lower() if name else None
+
+
+def _birth(record: Record, own: str, start: int, shift: int) -> Any:
+    """``birthMonth``/``birthDay`` from ``dateOfBirth``: upstream reports a zero-based
+    month (JavaScript getMonth): 09-25 → 8, 25."""
     dob = record.get("dateOfBirth")
-    out.update(
-        name=name,
-        contactName=name,
-        emailLowerCase=email.lower() if email else None,
-        firstNameLowerCase=(record.get("firstName") or "").lower() or None,
-        lastNameLowerCase=(record.get("lastName") or "").lower() or None,
-        fullNameLowerCase=name.lower() if name else None,
-        address=record.get("address1"),
-        deleted=False,
-        bounceEmail=False,
-        unsubscribeEmail=False,
-        followers=record.get("followers") or [],
-        additionalEmails=[],
-        additionalPhones=[],
-    )
     if isinstance(dob, str) and len(dob) >= 10:
-        # upstream reports a zero-based month (JavaScript getMonth): 09-25 → 8, 25
-        out["birthMonth"] = int(dob[5:7]) - 1
-        out["birthDay"] = int(dob[8:10])
-    if v3 and isinstance(record.get("dndSettings"), dict):
-        out["dndSettings"] = {
-            DND_CHANNELS_V3[DND_CHANNELS_V2.index(k)]: v
-            for k, v in record["dndSettings"].items()
+        return int(dob[start : start + 2]) - shift
+    return record.get(own)
+
+
+def _dnd(record: Record, v3: bool) -> Any:
+    settings = record.get("dndSettings")
+    if v3 and isinstance(settings, dict):
+        return {
+            DND_CHANNELS_V3[DND_CHANNELS_V2.index(k)]: v for k, v in settings.items()
         }
+    return settings
+
+
+# The derived and defaulted output fields (they win over the record's own), each
+# worked out only when an answer shape has it.
+_DERIVED: dict[str, Callable[[Record, bool], Any]] = {
+    "name": lambda record, v3: full_name(record),
+    "contactName": lambda record, v3: full_name(record),
+    "emailLowerCase": lambda record, v3: _lower(record.get("email")),
+    "firstNameLowerCase": lambda record, v3: _lower(record.get("firstName")),
+    "lastNameLowerCase": lambda record, v3: _lower(record.get("lastName")),
+    "fullNameLowerCase": _full_lower,
+    "address": lambda record, v3: record.get("address1"),
+    "deleted": lambda record, v3: False,
+    "bounceEmail": lambda record, v3: False,
+    "unsubscribeEmail": lambda record, v3: False,
+    "followers": lambda record, v3: record.get("followers") or [],
+    "additionalEmails": lambda record, v3: [],
+    "additionalPhones": lambda record, v3: [],
+    "birthMonth": lambda record, v3: _birth(record, "birthMonth", 5, 1),
+    "birthDay": lambda record, v3: _birth(record, "birthDay", 8, 0),
+    "dndSettings": _dnd,
+}
+
+
+def _pick(record: Record, v3: bool, names: tuple[str, ...]) -> Record:
+    """``names`` of the record with its derived fields, those not None, in that order
+    (the record itself is not copied: a search page shapes 500 of them)."""
+    out: Record = {}
+    for name in names:
+        derive = _DERIVED.get(name)
+        value = record.get(name) if derive is None else derive(record, v3)
+        if value is not None:
+            out[name] = value
     return out
-
-
-def _pick(record: Record, names: tuple[str, ...]) -> Record:
-    return {name: record[name] for name in names if record.get(name) is not None}
 
 
 def contact(record: Record, *, v3: bool = False) -> Record:
     """``GetContectByIdSchema`` (GET, PUT and upsert responses)."""
-    return _pick(_derived(record, v3), _GET_FIELDS)
+    return _pick(record, v3, _GET_FIELDS)
 
 
 def created_contact(record: Record, *, v3: bool = False) -> Record:
     """``CreateContactSchema``: no ``name``/``timezone`` (v2); the full contact in v3."""
     if v3:
         return contact(record, v3=True)
-    return _pick(_derived(record, v3), _CREATE_FIELDS)
+    return _pick(record, v3, _CREATE_FIELDS)
 
 
 def listed_contact(record: Record) -> Record:
     """``ContactsSearchSchema``: one item of the deprecated ``GET /contacts/``."""
-    return _pick(_derived(record, False), _LIST_FIELDS)
+    return _pick(record, False, _LIST_FIELDS)
 
 
 def searched_contact(record: Record, cursor: list[Any], *, v3: bool = False) -> Record:
@@ -212,6 +237,6 @@ def searched_contact(record: Record, cursor: list[Any], *, v3: bool = False) -> 
 
     ``dndSettings`` is left out, as live results leave it out (reference §5.6, I#43).
     """
-    shaped = _pick(_derived(record, v3), _SEARCH_FIELDS)
+    shaped = _pick(record, v3, _SEARCH_FIELDS)
     shaped["searchAfter"] = cursor
     return shaped

@@ -92,10 +92,15 @@ class _LocationIndex:
         default_factory=dict
     )
     result_cache: dict[str, list[Record]] = field(default_factory=dict)
+    # each contact's sort values (its cursor, less its id) in a cached order
+    values_cache: dict[tuple[tuple[str, str], ...], dict[str, list[Any]]] = field(
+        default_factory=dict
+    )
 
     def invalidate(self) -> None:
         self.sorted_cache.clear()
         self.result_cache.clear()
+        self.values_cache.clear()
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,7 +389,8 @@ class Store:
 
         Without lag, index lookups narrow ``eq`` filters on email/phone/id, the sorted
         order of the location is cached until its next write, and the filtered list
-        is cached per query, so paging through a location costs a bisect per page.
+        is cached per query, so paging through a location costs a bisect per page
+        (and each contact's cursor is worked out once, with the order).
         """
         if lag_seconds > 0:
             view = self._lagged_view(location_id, lag_seconds)
@@ -401,7 +407,7 @@ class Store:
             index.result_cache[cache_key] = matched
         else:
             matched = matched_or_none
-        return search.paginate(matched, query)
+        return search.paginate(matched, query, index.values_cache.get(query.sort_key()))
 
     def _matching(self, index: _LocationIndex, query: SearchQuery) -> list[Record]:
         def lookup(field_name: str, value: str) -> set[str] | None:
@@ -421,14 +427,19 @@ class Store:
             sort_key = query.sort_key()
             cached = index.sorted_cache.get(sort_key)
             if cached is None:
-                cached = search.sort_contacts(
-                    [self._contacts[cid] for cid in index.ids], query.sort
-                )
+                records = [self._contacts[cid] for cid in index.ids]
+                values = {r["id"]: search.sort_values(r, query.sort) for r in records}
+                cached = search.sort_contacts(records, query.sort, values)
                 index.sorted_cache[sort_key] = cached
+                index.values_cache[sort_key] = values
             ordered = cached
         if query.is_unfiltered():
             return ordered
-        return [rec for rec in ordered if search.matches(query, rec)]
+        sliced = None if candidates is not None else search.range_slice(query, ordered)
+        if sliced is not None:
+            return list(sliced)
+        test = search.matcher(query)
+        return [rec for rec in ordered if test(rec)]
 
     def _lagged_view(self, location_id: str, lag_seconds: float) -> list[Record]:
         """The location's contacts as they were ``lag_seconds`` ago (emulator clock)."""

@@ -48,6 +48,7 @@ from hlsync.core.model import (
     Target,
 )
 from hlsync.core.plan import AGENCY, Change, Plan, PlanLocation, Unmanaged, address
+from hlsync.engine import collector
 from hlsync.errors import HlsyncError, Problem
 from hlsync.kinds.base import PlanContext
 from hlsync.kinds.integration import agency_unmanaged, plan_integrations
@@ -74,6 +75,13 @@ def build_plan(
     cannot see alone (a contact using a tag or custom field marked ``ensure: absent``),
     or when ``observed`` lacks one of the configured locations.
     """
+    with collector.planning():  # pure and cycle-free: no collector passes needed
+        return _build_plan(desired, observed, options)
+
+
+def _build_plan(
+    desired: DesiredState, observed: ObservedState, options: PlanOptions | None
+) -> Plan:
     opts = options or PlanOptions()
     catalog = opts.catalog or load_catalog()
     now = parse_time(observed.upstream_now)

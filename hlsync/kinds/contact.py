@@ -35,7 +35,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hlsync.core.fingerprint import fingerprint
+from hlsync.core.fingerprint import LazyFingerprint, fingerprint
 from hlsync.core.model import (
     Contact,
     Kind,
@@ -282,11 +282,12 @@ CONTACT = ContactKind()
 
 
 def _observed(
-    found: Mapping[str, Mapping[str, Any]], field_keys: Mapping[str, str]
+    found: dict[str, dict[str, Any]], field_keys: Mapping[str, str]
 ) -> dict[str, ObservedContact]:
+    """The contacts read, as the model holds them, by key; ``found`` is emptied as
+    they are made, so the two never both hold every contact."""
     return {
-        key: observed_contact(key, data, field_keys)
-        for key, data in sorted(found.items())
+        key: observed_contact(key, found.pop(key), field_keys) for key in sorted(found)
     }
 
 
@@ -381,7 +382,7 @@ def _change(
             location_id=spec.id,
             key=decl.key,
             object_id=obs.id,
-            fingerprint=fingerprint(obs, compared),
+            fingerprint=LazyFingerprint(obs, compared),  # hashed only if read
             compared=compared,
             source=decl.source,
         )

@@ -24,7 +24,6 @@ Nothing is written here: the texts are checked in a temporary folder
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import tempfile
@@ -35,6 +34,7 @@ from typing import Any
 
 from hlsync.adopt.export import HEAD, LOCATIONS, SEEDS, ExportDraft, draft_export
 from hlsync.config.loader import YAML_SUFFIXES, display_path, load_config
+from hlsync.engine import event_loop
 from hlsync.errors import HlsyncError, Location, Problem
 from hlsync.kinds.base import ContactSelection
 from hlsync.kinds.registry import KINDS
@@ -120,7 +120,7 @@ def adopt(settings: InitSettings, *, contacts: bool) -> Adopted:
         source = Path(temp) / CONFIG_FILE
         source.write_text(source_text(settings), encoding="utf-8")
         desired = load_config(source)
-        draft = asyncio.run(draft_export(desired, folder, contacts=selection))
+        draft = event_loop.run(draft_export(desired, folder, contacts=selection))
     seeded = add_seeding(draft, settings)
     texts = draft.texts()
     _check(texts, folder)

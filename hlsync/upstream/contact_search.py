@@ -10,7 +10,8 @@ search answers. The aim is ``contact reads <= min(W, K)`` without a wasted probe
 * ``K == 1``: one batched search; nothing can be cheaper than one call.
 * ``K >= 2``: the first call is page 1 of the whole-location search (sorted by
   ``dateAdded`` then id). Its ``total`` gives ``W``. If ``W <= K`` the probe was page 1
-  of the cheaper path: read pages 2…W (page mode up to 10,000, then ``searchAfter``).
+  of the cheaper path: read pages 2…W (``hlsync.upstream.whole_location``: page mode
+  up to 10,000, then steps of 10,000 by ``dateAdded``, each step's pages at once).
   Otherwise the keys not already found on page 1 are looked up in ``K - 1`` batched
   searches: batches grow from ``B`` to at most ``ceil(D / (K - 1))`` keys (at most
   ``2 B``, ``1.06 B`` for 2,000 keys), which is how the probe pays for itself.
@@ -30,23 +31,24 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 from hlsync.core.model import ObservedContact
 from hlsync.upstream.api import LocationApiLike
-from hlsync.upstream.client import (
-    PAGE_MODE_LIMIT,
-    SEARCH_PAGE_MAX,
-    JSONDict,
-    SearchPage,
-    next_cursor,
-)
+from hlsync.upstream.client import SEARCH_PAGE_MAX, JSONDict
+from hlsync.upstream.whole_location import WHOLE_SORT, read_rest, whole_body
 
 BATCH_SIZE = 100  # declared keys per batched lookup (the read-path rule's B)
 FILTER_VALUE_MAX = 75
-WHOLE_SORT = ({"field": "dateAdded", "direction": "asc"},)
-# Contact keys that are not compared as plain fields (they have their own slots).
-_NOT_FIELDS = frozenset({"id", "tags", "customFields", "searchAfter"})
+# Lookups of one read in flight at once, as many as a whole-location step's pages:
+# enough to keep upstream busy, and the rate limit's pacing then waits on 20, not on
+# the 1,000 lookups of 100,000 keys all at once.
+IN_FLIGHT = 20
+# Contact keys that are not compared as plain fields: they have their own slots, or
+# (``dateAdded``, which a config cannot declare) only order duplicates while reading.
+_NOT_FIELDS = frozenset({"id", "tags", "customFields", "searchAfter", "dateAdded"})
+_NO_VALUES: Mapping[str, Any] = MappingProxyType({})  # shared by contacts without any
 # What a kept contact always holds besides the fields asked for: its id, keys, the
 # order of duplicates, tags and custom field values.
 _KEPT = frozenset({"id", "email", "phone", "dateAdded", "tags", "customFields"})
@@ -65,7 +67,7 @@ def observed_contact(
         key=key,
         fields={k: v for k, v in data.items() if k not in _NOT_FIELDS},
         tags=tuple(str(t) for t in data.get("tags") or ()),
-        custom_fields=values,
+        custom_fields=values or _NO_VALUES,
     )
 
 
@@ -99,24 +101,27 @@ def _earliest(a: JSONDict, b: JSONDict) -> JSONDict:
 def _collect(
     found: dict[str, JSONDict],
     contacts: Iterable[JSONDict],
-    wanted: set[str],
-    keep: frozenset[str] | None = None,
+    wanted: Mapping[str, str],
+    keep: tuple[str, ...] | None = None,
 ) -> None:
-    """Add the contacts of ``wanted`` keys to ``found``; with ``keep``, only those
-    top-level fields of each (and ``_KEPT``), so a page is let go once read."""
+    """Add the contacts of ``wanted`` keys to ``found``, each under the key object
+    ``wanted`` holds (the declared contact's, not a copy per contact read); with
+    ``keep``, only those top-level fields of each (and ``_KEPT``, in ``keep``'s
+    order), so a page is let go once read."""
     for contact in contacts:
         if "id" not in contact:
             continue
         for key in _keys_of(contact):
-            if key in wanted:
+            canon = wanted.get(key)
+            if canon is not None:
                 if keep is not None:
-                    contact = {k: v for k, v in contact.items() if k in keep}
-                seen = found.get(key)
-                found[key] = contact if seen is None else _earliest(seen, contact)
+                    contact = {k: contact[k] for k in keep if k in contact}
+                seen = found.get(canon)
+                found[canon] = contact if seen is None else _earliest(seen, contact)
 
 
-def _kept(fields: Collection[str] | None) -> frozenset[str] | None:
-    return None if fields is None else _KEPT.union(fields)
+def _kept(fields: Collection[str] | None) -> tuple[str, ...] | None:
+    return None if fields is None else tuple(sorted(_KEPT.union(fields)))
 
 
 async def read_contacts(
@@ -134,7 +139,7 @@ async def read_contacts(
 
     ``on_total`` hears how many contacts the location holds when the rule's first
     whole-location page told it (for free: the plan counts the unmanaged ones)."""
-    wanted = set(keys)
+    wanted = {key: key for key in keys}
     if not wanted:
         return {}
     keep = _kept(fields)
@@ -142,16 +147,18 @@ async def read_contacts(
     overlong = any(len(k.partition(":")[2]) > FILTER_VALUE_MAX for k in wanted)
     if batches == 1 and not overlong:
         return await lookup_contacts(api, sorted(wanted), batch_size, fields=fields)
-    probe = await api.search_contacts(_whole_body(page=1))
+    probe = await api.search_contacts(whole_body(page=1))
     if probe.total is not None and on_total is not None:
         on_total(probe.total)
     found: dict[str, JSONDict] = {}
-    _collect(found, probe.contacts, wanted, keep)
     pages = None if probe.total is None else math.ceil(probe.total / SEARCH_PAGE_MAX)
     if overlong or pages is None or pages <= batches:
-        await _whole_rest(api, probe, found, wanted, keep)
+        await read_rest(
+            api, probe, lambda contacts: _collect(found, contacts, wanted, keep)
+        )
         return found
-    rest = sorted(wanted - found.keys())
+    _collect(found, probe.contacts, wanted, keep)
+    rest = sorted(wanted.keys() - found.keys())
     if rest:
         size = math.ceil(len(rest) / (batches - 1))
         more = await lookup_contacts(api, rest, size, fields=fields)
@@ -200,19 +207,20 @@ async def lookup_contacts(
     *,
     fields: Collection[str] | None = None,
 ) -> dict[str, JSONDict]:
-    """OR-group lookups of ``batch_size`` keys each, all in flight together (each
+    """OR-group lookups of ``batch_size`` keys each, :data:`IN_FLIGHT` at a time (each
     group's contacts kept as :func:`read_contacts` keeps them)."""
     keep = _kept(fields)
-    wanted = set(keys)
+    wanted = {key: key for key in keys}
     ordered = sorted(wanted)
     groups = [ordered[i : i + batch_size] for i in range(0, len(ordered), batch_size)]
+    slots = asyncio.Semaphore(IN_FLIGHT)
 
     async def one(group: Sequence[str]) -> dict[str, JSONDict]:
         filters = [{"group": "OR", "filters": [_lookup_filter(k) for k in group]}]
         mine: dict[str, JSONDict] = {}
-        _collect(
-            mine, [c async for c in api.iter_search(filters=filters)], wanted, keep
-        )
+        async with slots:
+            contacts = [c async for c in api.iter_search(filters=filters)]
+        _collect(mine, contacts, wanted, keep)
         return mine
 
     found: dict[str, JSONDict] = {}
@@ -221,55 +229,3 @@ async def lookup_contacts(
             seen = found.get(key)
             found[key] = contact if seen is None else _earliest(seen, contact)
     return found
-
-
-def _whole_body(**extra: Any) -> JSONDict:
-    return {
-        "pageLimit": SEARCH_PAGE_MAX,
-        "sort": [dict(s) for s in WHOLE_SORT],
-        **extra,
-    }
-
-
-async def _whole_rest(
-    api: LocationApiLike,
-    first: SearchPage,
-    found: dict[str, JSONDict],
-    wanted: set[str],
-    keep: frozenset[str] | None,
-) -> None:
-    """Pages 2… of the whole-location search: page mode concurrently, then cursors;
-    each page's wanted contacts are kept as it arrives, the page itself let go."""
-    if len(first.contacts) < SEARCH_PAGE_MAX:
-        return
-    total = first.total
-    seen = len(first.contacts)
-    last = first
-    if total is not None:
-        page_count = math.ceil(total / SEARCH_PAGE_MAX)
-        last_page = min(page_count, PAGE_MODE_LIMIT // SEARCH_PAGE_MAX)
-
-        async def one(number: int) -> tuple[int, SearchPage | None]:
-            """A page, collected as it arrives and then let go (but the last)."""
-            page = await api.search_contacts(_whole_body(page=number))
-            _collect(found, page.contacts, wanted, keep)
-            return len(page.contacts), page if number == last_page else None
-
-        pages = await asyncio.gather(*(one(p) for p in range(2, last_page + 1)))
-        seen += sum(count for count, _ in pages)
-        if pages and pages[-1][1] is not None:
-            last = pages[-1][1]
-    else:
-        page_number = 1
-        while (
-            len(last.contacts) == SEARCH_PAGE_MAX
-            and (page_number + 1) * SEARCH_PAGE_MAX <= PAGE_MODE_LIMIT
-        ):
-            page_number += 1
-            last = await api.search_contacts(_whole_body(page=page_number))
-            _collect(found, last.contacts, wanted, keep)
-            seen += len(last.contacts)
-    while len(last.contacts) == SEARCH_PAGE_MAX and (total is None or seen < total):
-        last = await api.search_contacts(_whole_body(searchAfter=next_cursor(last)))
-        _collect(found, last.contacts, wanted, keep)
-        seen += len(last.contacts)

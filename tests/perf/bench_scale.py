@@ -5,10 +5,15 @@ admin API; the config declares ``DECLARED`` of them (every ``OBSERVED / DECLARED
 from a CSV file, all matching, so the plan is all noops). Each run is a fresh
 ``python`` process that loads the config, then times what ``hlsync plan`` does after
 that (open the target, read, plan), wall and CPU time (the CPU figures are hlsync's
-own work, which a loaded machine does not inflate), and reports its own peak RSS (``ru_maxrss``: the
+own work, which a loaded machine does not inflate), the emulator process's CPU time
+while the run lasts (how much of the wall is the server answering: it idles while the
+config loads), and reports its own peak RSS (``ru_maxrss``: the
 config, the reads and the plan together), so one run's memory never hides another's.
 ``S3_SIZES`` (``DECLARED:OBSERVED,…``) picks the sizes, the default being the issue's
-two (100,000 in 100,000 and 100,000 in 1,000,000), and ``S3_RUNS`` the runs (3).
+two (100,000 in 100,000 and 100,000 in 1,000,000), ``S3_RUNS`` the runs (3), and
+``S3_ADDED`` how the contacts were added: ``spread`` (the default, one a minute) or
+``instant`` (all at one instant: then only the oldest 10,000 can be read in parallel,
+the rest by cursor).
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from tests.perf.support import (
     MIB,
@@ -36,11 +43,19 @@ from tests.perf.support import (
 
 RUNS = int(os.environ.get("S3_RUNS", "3"))
 LOAD_CHUNK = 100_000  # contacts per bulk-load request
+# How the contacts were added: "spread", one a minute (an account grown over time, or
+# an import upstream stamps contact by contact), or "instant", all at the bulk load's
+# one instant (the emulator's default: no two told apart by dateAdded).
+ADDED = os.environ.get("S3_ADDED", "spread")
+if ADDED not in ("spread", "instant"):
+    raise BenchmarkError(f"S3_ADDED is spread or instant, not {ADDED!r}")
+FIRST_ADDED_MS = 1_600_000_000_000  # 2020-09-13: the first contact's dateAdded
 DEFAULT_SIZES = "100000:100000,100000:1000000"
 
 _CHILD = """
 import asyncio, json, os, resource, sys, time
 from hlsync.config.loader import load_config
+from hlsync.engine.event_loop import run
 from hlsync.engine.planner import build_plan
 from hlsync.engine.reader import read_observed
 from hlsync.targets.target import open_target
@@ -54,7 +69,7 @@ async def plan(desired):
 started = time.perf_counter()
 desired = load_config(sys.argv[1], env={})
 loaded, cpu = time.perf_counter(), time.process_time()
-result, (read, read_cpu) = asyncio.run(plan(desired))
+result, (read, read_cpu) = run(plan(desired))
 done, done_cpu = time.perf_counter(), time.process_time()
 if result.has_changes:
     raise SystemExit("the plan found changes where there are none")
@@ -76,6 +91,15 @@ def _sizes() -> list[tuple[int, int]]:
     return sizes
 
 
+def _added(rows: Iterator[dict[str, Any]], start: int) -> Iterator[dict[str, Any]]:
+    """``rows`` with their ``dateAdded`` as :data:`ADDED` says."""
+    if ADDED == "instant":
+        yield from rows
+        return
+    for n, row in enumerate(rows, start):
+        yield {**row, "dateAdded": FIRST_ADDED_MS + 60_000 * n}
+
+
 def _one(config: Path, environ: dict[str, str]) -> dict[str, float]:
     done = subprocess.run(
         [sys.executable, "-c", _CHILD, str(config)],
@@ -91,7 +115,7 @@ def _one(config: Path, environ: dict[str, str]) -> dict[str, float]:
 
 
 def _measure(declared: int, observed: int) -> list[Figure]:
-    title = f"S3 plan {declared:,} declared in {observed:,}"
+    title = f"S3 plan {declared:,} declared in {observed:,} ({ADDED})"
     spec = EmulatorSpec(limits=UNLIMITED)
     with (
         tempfile.TemporaryDirectory(prefix="hlsync-bench-") as folder,
@@ -99,11 +123,18 @@ def _measure(declared: int, observed: int) -> list[Figure]:
     ):
         for start in range(0, observed, LOAD_CHUNK):  # one request each: its timeout
             count = min(LOAD_CHUNK, observed - start)
-            emulator.emulator.load_contacts(members(count, start))
+            emulator.emulator.load_contacts(_added(members(count, start), start))
         step = observed // declared
         rows = ((f"Member{n}", member_email(n)) for n in range(0, observed, step))
         config = url_config(Path(folder), emulator, rows)
-        runs = [_one(config, emulator.environ()) for _ in range(RUNS)]
+        runs = []
+        for _ in range(RUNS):
+            before = emulator.cpu_seconds()
+            measured = _one(config, emulator.environ())
+            after = emulator.cpu_seconds()
+            if before is not None and after is not None:
+                measured["emulator_cpu"] = after - before
+            runs.append(measured)
     if any(run["noop"] != declared for run in runs):
         raise BenchmarkError("the plan did not find every declared contact")
     load = os.getloadavg()[0]
@@ -130,6 +161,19 @@ def _measure(declared: int, observed: int) -> list[Figure]:
             "CPU of the plan process, planning",
             median([r["plan_cpu"] for r in runs]),
             "s",
+        ),
+        *(
+            [
+                Figure(
+                    title,
+                    "CPU of the emulator process, answering the reads",
+                    median([r["emulator_cpu"] for r in runs]),
+                    "s",
+                    "/proc: the server's share of the wall, on the other core",
+                )
+            ]
+            if all("emulator_cpu" in r for r in runs)
+            else []
         ),
         Figure(title, "load_config", median([r["load"] for r in runs]), "s"),
         Figure(

@@ -10,6 +10,8 @@ proves the new field is in the digest.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import types
 import typing
 from collections.abc import Iterator, Mapping
@@ -19,7 +21,8 @@ from typing import Any
 
 import pytest
 
-from hlsync.config.loader import config_digest
+from hlsync.config.digest import config_digest
+from hlsync.config.durations import format_duration
 from hlsync.core.model import (
     AgencySpec,
     Contact,
@@ -285,3 +288,53 @@ def test_a_value_of_an_unknown_type_is_a_bug_not_a_silent_skip() -> None:
     state = dataclasses.replace(SAMPLE, locations=(location,))
     with pytest.raises(TypeError, match="no JSON form for SimpleNamespace"):
         config_digest(state, ROOT)
+
+
+def _whole_tree(value: Any) -> Any:
+    """The digest's JSON built whole, as the digest once was."""
+    if isinstance(value, str) and value.startswith(f"{ROOT}/"):
+        return value[len(f"{ROOT}/") :]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: _whole_tree(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if f.compare and f.name not in NOT_CONFIG
+        }
+    if isinstance(value, tuple | list):
+        return [_whole_tree(item) for item in value]
+    if isinstance(value, Mapping):
+        return {str(k): _whole_tree(v) for k, v in value.items()}
+    if isinstance(value, timedelta):
+        return format_duration(value)
+    return value
+
+
+def test_a_large_config_is_hashed_piecewise_to_the_same_bytes() -> None:
+    """Long tuples (more locations and contacts than one piece holds) are encoded a
+    piece at a time; the bytes hashed are still those of the whole JSON text."""
+    template = SAMPLE.locations[0]
+    contacts = tuple(
+        dataclasses.replace(
+            template.contacts[0],
+            key=f"email:m{n}@example.com",
+            fields={"email": f"m{n}@example.com", "firstName": f"Mé{n}"},
+            custom_fields={"pincode": "b"} if n % 3 else {},
+        )
+        for n in range(300)
+    )
+    locations = tuple(
+        dataclasses.replace(
+            template,
+            name=f"loc{n}",
+            id=f"id{n}",
+            contacts=contacts if n in (0, 69) else template.contacts,
+            integrations=(),
+            token=None,
+        )
+        for n in range(70)
+    )
+    state = dataclasses.replace(SAMPLE, locations=locations, agency=AgencySpec())
+    text = json.dumps(
+        _whole_tree(state), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    assert config_digest(state, ROOT) == hashlib.sha256(text.encode()).hexdigest()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from typing import Any
 
 import pytest
@@ -9,7 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hlsync.emulator.errors import EmulatorError
-from hlsync.emulator.search import matches, narrow, paginate, sort_contacts, sort_values
+from hlsync.emulator.search import (
+    matcher,
+    matches,
+    narrow,
+    paginate,
+    range_slice,
+    sort_contacts,
+    sort_values,
+)
 from hlsync.emulator.search_query import SearchQuery, SortKey, parse_query
 
 FIELDS = {"num1": "NUMERICAL", "box1": "CHECKBOX", "txt1": "TEXT", "day1": "DATE"}
@@ -250,3 +260,128 @@ def test_cursor_paging_visits_every_record_once(
     present = [r["email"] for r in ordered if "email" in r]
     assert present == sorted(present, reverse=direction == "desc")
     assert all("email" not in r for r in ordered[len(present) :])
+
+
+def test_a_date_range_on_the_sort_key_is_cut_by_bisection_as_matches_would() -> None:
+    """A whole-location read in ``dateAdded`` steps: the bisection keeps exactly what
+    the filter keeps, records without the date (sorted last) never among them."""
+    rng = random.Random(5)
+    records: list[dict[str, Any]] = []
+    for n in range(400):
+        record: dict[str, Any] = {"id": f"c{n:04d}"}
+        if n % 37:
+            ms = 1_700_000_000_000 + 1000 * rng.randrange(60)
+            record["dateAdded"] = (
+                time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + ".000Z"
+            )
+        records.append(record)
+    sort = [{"field": "dateAdded", "direction": "asc"}]
+    instants = sorted({r["dateAdded"] for r in records if "dateAdded" in r})
+    ordered = sort_contacts(
+        records, parse_query({"locationId": "L", "pageLimit": 1, "sort": sort}, {}).sort
+    )
+    cut = 0
+    for bound in [instants[0], instants[7], instants[-1], "2020-01-01", "2030-01-01"]:
+        for operator in ("gte", "gt", "lte", "lt"):
+            for extra in ({}, {"lt": instants[30]}):
+                value = {operator: bound, **extra}
+                body = {
+                    "locationId": "L",
+                    "pageLimit": 1,
+                    "sort": sort,
+                    "filters": [
+                        {"field": "dateAdded", "operator": "range", "value": value}
+                    ],
+                }
+                query = parse_query(body, {})
+                sliced = range_slice(query, ordered)
+                assert sliced is not None
+                expected = [r for r in ordered if matches(query, r)]
+                assert list(sliced) == expected
+                cut += bool(expected)
+    assert cut > 10
+    descending = parse_query(
+        {
+            "locationId": "L",
+            "pageLimit": 1,
+            "sort": [{"field": "dateAdded", "direction": "desc"}],
+            "filters": [
+                {"field": "dateAdded", "operator": "range", "value": {"gte": 1}}
+            ],
+        },
+        {},
+    )
+    assert range_slice(descending, ordered) is None
+
+
+def test_sort_values_worked_out_once_give_the_same_order_and_cursors() -> None:
+    """The location's cached order keeps each contact's sort values: sorting and
+    paging with them is sorting and paging without."""
+    rng = random.Random(9)
+    records = [
+        {
+            "id": f"c{n:03d}",
+            **({"firstName": rng.choice(["Ann", "bob", "Cy"])} if n % 5 else {}),
+            **(
+                {"dateAdded": f"2026-01-0{rng.randrange(1, 4)}T00:00:00Z"}
+                if n % 7
+                else {}
+            ),
+        }
+        for n in range(120)
+    ]
+    for sort in (
+        [
+            {"field": "firstNameLowerCase", "direction": "desc"},
+            {"field": "dateAdded", "direction": "asc"},
+        ],
+        [{"field": "dateAdded", "direction": "asc"}],
+    ):
+        body = {"locationId": "L", "pageLimit": 7, "sort": sort}
+        query = parse_query(body, {})
+        values = {r["id"]: sort_values(r, query.sort) for r in records}
+        ordered = sort_contacts(records, query.sort)
+        assert sort_contacts(records, query.sort, values) == ordered
+        page = parse_query({**body, "page": 3}, {})
+        assert paginate(ordered, page, values) == paginate(ordered, page)
+        after = paginate(ordered, page).cursors[-1]
+        cursor = parse_query({**body, "searchAfter": after}, {})
+        assert paginate(ordered, cursor, values) == paginate(ordered, cursor)
+
+
+_WORDS = st.sampled_from(["Ann", "ann", "BOB", "bob", "", "c1", "C1", "+15550000001"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    records=st.lists(
+        st.fixed_dictionaries(
+            {"id": st.sampled_from(["c1", "C1", "c2"])},
+            optional={
+                "email": st.one_of(_WORDS, st.integers(0, 3), st.booleans()),
+                "phone": _WORDS,
+                "tags": st.lists(st.one_of(_WORDS, st.integers(0, 2)), max_size=3),
+                "companyName": _WORDS,
+            },
+        ),
+        max_size=6,
+    ),
+    wanted=st.lists(
+        st.tuples(
+            st.sampled_from(["email", "phone", "tags", "id", "companyName"]),
+            st.sampled_from(["Ann", "bob", "c1", "C1", "+15550000001", "0"]),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+)
+def test_an_or_group_of_eq_filters_matches_by_set_as_filter_by_filter(
+    records: list[dict[str, Any]], wanted: list[tuple[str, str]]
+) -> None:
+    group = {
+        "group": "OR",
+        "filters": [{"field": f, "operator": "eq", "value": v} for f, v in wanted],
+    }
+    query = parse_query({"locationId": "L", "pageLimit": 10, "filters": [group]}, {})
+    test = matcher(query)
+    assert [test(r) for r in records] == [matches(query, r) for r in records]
