@@ -1,0 +1,69 @@
+"""One connection pool per pacing key (hlsync.upstream.pools)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from hlsync.upstream.client import ApiClient
+from hlsync.upstream.pacing import pace_key
+from hlsync.upstream.pools import POOL_EXTENSION, PoolPerKey
+
+
+def test_each_pacing_key_gets_its_own_pool_and_all_are_closed() -> None:
+    made: list[list[str]] = []
+    closed: list[int] = []
+
+    def make() -> httpx.AsyncBaseTransport:
+        seen: list[str] = []
+        made.append(seen)
+
+        def answer(request: httpx.Request) -> httpx.Response:
+            seen.append(request.url.path)
+            return httpx.Response(200, json={"tags": []})
+
+        class Recorded(httpx.MockTransport):
+            async def aclose(self) -> None:
+                closed.append(len(made))
+
+        return Recorded(answer)
+
+    async def main() -> None:
+        transport = PoolPerKey(make=make)
+        async with httpx.AsyncClient(
+            base_url="http://127.0.0.1:9", transport=transport
+        ) as http:
+            api = ApiClient(http)
+            one, two = api.location("loc1", "tok-1"), api.location("loc2", "tok-2")
+            await asyncio.gather(one.list_tags(), two.list_tags(), one.list_tags())
+            assert transport.pool(pace_key("tok-1", "loc1")) is not None
+            assert repr(transport) == "PoolPerKey(pools=2)"
+
+    asyncio.run(main())
+    assert sorted(made) == [
+        ["/locations/loc1/tags", "/locations/loc1/tags"],
+        ["/locations/loc2/tags"],
+    ]
+    assert len(closed) == 2
+
+
+def test_a_request_without_a_key_uses_the_shared_pool() -> None:
+    pools: list[httpx.AsyncBaseTransport] = []
+
+    def make() -> httpx.AsyncBaseTransport:
+        pools.append(httpx.MockTransport(lambda _: httpx.Response(204)))
+        return pools[-1]
+
+    async def main() -> None:
+        transport = PoolPerKey(make=make)
+        request = httpx.Request("GET", "http://127.0.0.1:9/x")
+        assert (await transport.handle_async_request(request)).status_code == 204
+        other = httpx.Request(
+            "GET", "http://127.0.0.1:9/y", extensions={POOL_EXTENSION: ""}
+        )
+        await transport.handle_async_request(other)
+        await transport.aclose()
+
+    asyncio.run(main())
+    assert len(pools) == 1
