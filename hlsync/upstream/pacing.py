@@ -50,7 +50,7 @@ UNPACED_IN_FLIGHT = 8  # per key when the answers carry no rate-limit headers
 HEADROOM = 2.0  # in flight = HEADROOM × rate × latency + SPARE
 SPARE = 2
 MIN_MARGIN = 0.002  # seconds added to a window's estimated close
-JITTER_MARGIN = 2.0  # … plus this many mean deviations of the response time
+JITTER_MARGIN = 4.0  # … plus this many mean deviations of the response time (TCP RTO)
 MAX_MARGIN_SHARE = 0.1  # the margin never exceeds this share of the interval
 LATENCY_GAIN = 0.125  # EWMA weights (TCP's SRTT/RTTVAR)
 DEVIATION_GAIN = 0.25
@@ -297,7 +297,7 @@ class Budget:
         """Double the margin's floor, once per window."""
         if not window.refused:
             window.refused = True
-            self.margin_floor = min(2 * self.margin_floor + 0.001, self._margin_cap)
+            self.margin_floor = min(2 * self.margin_floor + 0.005, self._margin_cap)
 
     @property
     def _window_max(self) -> int:
