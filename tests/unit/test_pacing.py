@@ -77,9 +77,9 @@ def test_the_window_closes_one_interval_after_its_opening_send_started() -> None
     budget = Budget()
     first = budget.start(0.0)
     # the first send left max - 1: it opened the server's window
-    budget.finish(0.5, first, headers(max_=3, remaining=2, interval_ms=10_000), 200)
+    budget.finish(0.05, first, headers(max_=3, remaining=2, interval_ms=10_000), 200)
     assert budget.window is not None and budget.window.confirmed
-    budget.finish(1.0, budget.start(1.0), headers(max_=3, remaining=1), 200)
+    budget.finish(1.06, budget.start(1.0), headers(max_=3, remaining=1), 200)
     budget.start(2.0)  # in flight: counted already
     closes = budget.closes_at()
     assert closes is not None
