@@ -43,6 +43,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
+import httpx
+
 from hlsync.errors import HlsyncError
 
 DEFAULT_MAX_IN_FLIGHT = 64  # the cap of Little's-law concurrency per key
@@ -86,7 +88,8 @@ class RateLimitHeaders:
     @classmethod
     def parse(cls, headers: Mapping[str, str]) -> RateLimitHeaders:
         """Read from any mapping of header names (matched case-insensitively)."""
-        headers = {name.lower(): value for name, value in headers.items()}
+        if not isinstance(headers, httpx.Headers):  # already case-insensitive
+            headers = {name.lower(): value for name, value in headers.items()}
         return cls(
             max=_int_header(headers, "x-ratelimit-max"),
             remaining=_int_header(headers, "x-ratelimit-remaining"),

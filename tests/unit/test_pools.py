@@ -83,11 +83,13 @@ def test_a_key_gets_another_pool_only_while_its_pools_are_busy() -> None:
 
     async def main() -> None:
         transport = PoolPerKey(make=make)
-        first = [await transport.handle_async_request(request()) for _ in range(8)]
+        first = [
+            await transport.handle_async_request(request()) for _ in range(PER_POOL)
+        ]
         assert transport.pools("k") == 1
-        ninth = await transport.handle_async_request(request())
-        assert transport.pools("k") == 2  # eight in flight in the first one
-        for response in (*first, ninth):
+        one_more = await transport.handle_async_request(request())
+        assert transport.pools("k") == 2  # PER_POOL in flight in the first one
+        for response in (*first, one_more):
             await response.aclose()
         for _ in range(3 * PER_POOL):  # one at a time: the least busy pool suffices
             await (await transport.handle_async_request(request())).aclose()
