@@ -6,9 +6,12 @@ budget per location. Every response says what is left. A :class:`Pacer` holds on
 :class:`Budget` per (token, location) key and decides when a request may start:
 
 * **In flight, by Little's law**: ONE request until the first response has told us the
-  limits (never guess a budget); then about ``allowed rate × latency`` (an EWMA of the
-  response times) with headroom, so latency never lowers throughput below the rate
-  limit, capped at ``max_in_flight`` (default 64).
+  limits (never guess a budget); then about ``allowed rate × latency`` with headroom,
+  so latency never lowers throughput below the rate limit, capped at
+  ``max_in_flight`` (default 64). The latency is an EWMA of the response times that
+  follows a drop at once and a rise slowly (1/64 of the gap per answer): queueing that
+  our own requests cause at a busy server must not raise the concurrency that causes
+  it, while a path that really got slower raises it within about a hundred answers.
 * **The window is upstream's fixed window**: it opens at the first request counted after
   the previous one closed and lasts one interval. The budget follows it: a window starts
   with a send made after the estimated close; ``X-RateLimit-Remaining`` tells which
@@ -53,9 +56,10 @@ HEADROOM = 2.0  # in flight = HEADROOM × rate × latency + SPARE
 SPARE = 2
 MIN_MARGIN = 0.002  # seconds added to a window's estimated close
 JITTER_MARGIN = 4.0  # … plus this many mean deviations of the response time (TCP RTO)
-MAX_MARGIN_SHARE = 0.1  # the margin never exceeds this share of the interval
+MAX_MARGIN_SHARE = 0.25  # the margin never exceeds this share of the interval
 LATENCY_GAIN = 0.125  # EWMA weights (TCP's SRTT/RTTVAR)
 DEVIATION_GAIN = 0.25
+BASE_GAIN = 1 / 64  # how fast the base latency rises to longer response times
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -147,7 +151,8 @@ class Budget:
     probed: bool = False  # a response (with or without headers) has come back
     seq: int = 0  # sends started so far
     window: Window | None = None
-    latency: float | None = None  # EWMA of response times, seconds
+    latency: float | None = None  # EWMA of response times, seconds (for the margin)
+    base_latency: float | None = None  # for the limit: follows drops, rises slowly
     deviation: float = 0.0  # EWMA of their absolute deviation
     margin_floor: float = MIN_MARGIN
 
@@ -156,10 +161,13 @@ class Budget:
         """How many requests may be in flight now (Little's law once limits are known)."""
         if not self.probed:
             return 1
-        if self.window_max is None or self.interval is None or self.latency is None:
+        if self.window_max is None or self.interval is None:
             return min(self.max_in_flight, UNPACED_IN_FLIGHT)
         rate = self.window_max / self.interval
-        wanted = math.ceil(HEADROOM * rate * self.latency - 1e-9) + SPARE
+        latency = self.base_latency
+        if latency is None:
+            return min(self.max_in_flight, UNPACED_IN_FLIGHT)
+        wanted = math.ceil(HEADROOM * rate * latency - 1e-9) + SPARE
         return max(1, min(self.max_in_flight, wanted))
 
     @property
@@ -243,6 +251,11 @@ class Budget:
                 self._counted(send, used, now)
 
     def _observe_latency(self, sample: float) -> None:
+        base = self.base_latency
+        if base is None or sample < base:
+            self.base_latency = sample
+        else:
+            self.base_latency = base + BASE_GAIN * (sample - base)
         if self.latency is None:
             self.latency, self.deviation = sample, sample / 2
             return

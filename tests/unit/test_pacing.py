@@ -112,6 +112,20 @@ def test_little_law_sizes_the_in_flight_limit_and_follows_latency() -> None:
     assert budget.limit == 64
 
 
+def test_self_inflicted_queueing_does_not_raise_the_limit() -> None:
+    budget = Budget()
+    budget.finish(0.01, budget.start(0.0), headers(100, 99, 1_000), 200)
+    assert budget.limit == 4  # 2 x 100/s x 10 ms + 2
+    # a burst queues at the server: a few answers take ten times as long
+    for n in range(5):
+        budget.finish(1.1, budget.start(1.0 + n / 1000), headers(100, 98, 1_000), 200)
+    assert budget.limit <= 7
+    assert budget.latency is not None and budget.latency > 0.03  # the EWMA did move
+    budget.finish(2.005, budget.start(2.0), headers(100, 97, 1_000), 200)
+    assert budget.base_latency == pytest.approx(0.005)  # a drop is taken at once
+    assert budget.limit == 3
+
+
 def test_remaining_lower_than_own_count_reserves_external_usage() -> None:
     budget = Budget(max_in_flight=8)
     sent = budget.start(0.0)
