@@ -118,6 +118,7 @@ class Window:
 
     first_seq: int
     start: float
+    opened: float = 0.0  # when the server counted its first request (our clock)
     confirmed: bool = False
     external: int = 0
     refused: bool = False  # a 429 was taken for an early opening
@@ -183,7 +184,7 @@ class Budget:
         """When the current window is estimated to close (None: no window known)."""
         if self.window is None or self.interval is None:
             return None
-        return self.window.start + self.interval + self.margin
+        return self.window.opened + self.interval + self.margin
 
     def used(self) -> int:
         """Sends counted against the current window: ours since it opened, and others'."""
@@ -208,7 +209,7 @@ class Budget:
         window = self.window
         closes = self.closes_at()
         if window is None or (closes is not None and now >= closes):
-            window = self.window = Window(self.seq, now)
+            window = self.window = Window(self.seq, now, now)
         send = Send(self.seq, now, window)
         self.seq += 1
         self.in_flight += 1
@@ -273,6 +274,12 @@ class Budget:
             # arrived after it), which errs on the safe side
             window.start = send.start
             window.external = 0
+        # it reached the server about as long after its start as any send does; of
+        # what its answer took beyond the usual (a busy server, a descheduled
+        # client), half is taken to have passed before the server counted it
+        base = self.base_latency or 0.0
+        excess = max(0.0, (send.end or send.start) - send.start - base) / 2
+        window.opened = max(window.opened, window.start, send.start + excess)
         window.confirmed = True
 
     def _counted(self, send: Send, used: int, now: float) -> None:
@@ -286,6 +293,7 @@ class Budget:
             if not window.confirmed:
                 # someone else opened it, at the latest when this send arrived
                 window.start = max(window.start, now)
+                window.opened = max(window.opened, window.start)
 
     def _refused(self, send: Send) -> None:
         """A 429: the window ``send`` arrived in was full."""
@@ -302,6 +310,7 @@ class Budget:
             # this send arrived, so the window opens (and closes) later than thought
             self._grow_margin(window)
             window.start = max(window.start, send.start + self.margin)
+            window.opened = max(window.opened, window.start)
             return
         # full before our own count says so: someone else's usage, or a window we
         # cannot place; nothing more starts in it

@@ -92,6 +92,21 @@ def test_the_window_closes_one_interval_after_its_opening_send_started() -> None
     assert budget.window is opener.window and budget.used() == 1
 
 
+def test_an_opening_send_answered_late_moves_the_close_by_its_delay() -> None:
+    budget = Budget()
+    for n in range(3):  # answers take 10 ms
+        start = n * 2.0
+        budget.finish(start + 0.01, budget.start(start), headers(5, 4, 1_000), 200)
+    quick = budget.closes_at()
+    assert quick is not None and quick == pytest.approx(5.0 + budget.margin)
+    # the next window's opening send took 40 ms: the server may have counted it late
+    # (busy, or this process descheduled); half the 30 ms extra is taken as before
+    late = budget.start(10.0)
+    budget.finish(10.04, late, headers(5, 4, 1_000), 200)
+    assert late.window.opened == pytest.approx(10.015, abs=0.001)
+    assert budget.closes_at() == pytest.approx(11.015 + budget.margin, abs=0.001)
+
+
 def test_little_law_sizes_the_in_flight_limit_and_follows_latency() -> None:
     budget = Budget(max_in_flight=64)
     assert budget.limit == 1  # nothing known yet: one probe
