@@ -62,7 +62,6 @@ from hlsync.upstream.pacing import (
     Ticket,
     pace_key,
 )
-from hlsync.upstream.pools import POOL_EXTENSION
 from hlsync.upstream.server_time import parse_date
 from hlsync.upstream.traffic import Traffic
 
@@ -172,8 +171,8 @@ class ApiClient:
     sizing each key's requests in flight by Little's law (at most 64); ``retry`` to 5
     attempts; ``bounds`` to a 60 s budget per request and a 16 MiB body cap
     (:mod:`hlsync.upstream.bounds`). Give ``http`` a
-    :class:`~hlsync.upstream.pools.PoolPerKey` transport: each request names its
-    pacing key's pool. ``traffic`` is told of every attempt
+    :class:`~hlsync.upstream.pools.SmallPools` transport (httpcore's one pool costs CPU
+    quadratic in its connections). ``traffic`` is told of every attempt
     (:mod:`hlsync.upstream.traffic`: the limits each location reported, its rate and
     waits), for the estimate and the progress.
     """
@@ -245,7 +244,6 @@ class ApiClient:
                 params=params,
                 headers=headers,
                 timeout=bounds.timeout(left),
-                extensions={POOL_EXTENSION: key},
             )
             response: httpx.Response | None = None
             watch.start()
