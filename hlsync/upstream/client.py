@@ -246,6 +246,7 @@ class ApiClient:
                 timeout=bounds.timeout(left),
             )
             response: httpx.Response | None = None
+            self.pacer.sent(ticket)
             watch.start()
             try:
                 async with asyncio.timeout(max(left, 0.0)):

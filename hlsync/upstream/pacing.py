@@ -133,6 +133,7 @@ class Send:
     start: float
     window: Window
     end: float | None = None
+    sent_at: float | None = None  # when it went to the wire (Pacer.sent), if told
 
 
 @dataclass(slots=True)
@@ -215,6 +216,14 @@ class Budget:
         self.in_flight += 1
         return send
 
+    def sent(self, send: Send, now: float) -> None:
+        """``send`` goes to the wire now (it may have waited for its task's turn since
+        it started): its window's opening is reckoned from here, and its latency."""
+        send.sent_at = now
+        window = send.window
+        if window is self.window and send.seq == window.first_seq:
+            window.opened = max(window.opened, now)
+
     def finish(
         self,
         now: float,
@@ -232,7 +241,7 @@ class Budget:
         if headers is None and status is None:
             return
         self.probed = True
-        self._observe_latency(now - send.start)
+        self._observe_latency(now - (send.sent_at or send.start))
         info = headers or RateLimitHeaders()
         if info.interval_ms is not None and info.interval_ms > 0:
             self.interval = info.interval_ms / 1000.0
@@ -274,12 +283,13 @@ class Budget:
             # arrived after it), which errs on the safe side
             window.start = send.start
             window.external = 0
-        # it reached the server about as long after its start as any send does; of
-        # what its answer took beyond the usual (a busy server, a descheduled
-        # client), half is taken to have passed before the server counted it
+        # it reached the server about as long after it was sent as any send does;
+        # what its answer took beyond the base latency (a busy server, a descheduled
+        # client) is taken to have passed before the server counted it: the safe side
         base = self.base_latency or 0.0
-        excess = max(0.0, (send.end or send.start) - send.start - base) / 2
-        window.opened = max(window.opened, window.start, send.start + excess)
+        sent = send.sent_at or send.start
+        excess = max(0.0, (send.end or sent) - sent - base)
+        window.opened = max(window.opened, window.start, sent + excess)
         window.confirmed = True
 
     def _counted(self, send: Send, used: int, now: float) -> None:
@@ -428,6 +438,12 @@ class Pacer:
                 future.cancel()
                 self._pump(key)
             raise
+
+    def sent(self, ticket: Ticket) -> None:
+        """Optional, between ``acquire`` and ``release``: the request goes to the wire
+        now. Under load a started request can wait a while for its task's turn; the
+        window a request opens is reckoned from when it was sent."""
+        self.budget(ticket.key).sent(ticket.send, self._clock())
 
     def release(
         self,
