@@ -16,11 +16,13 @@ budget per location. Every response says what is left. A :class:`Pacer` holds on
   the previous one closed and lasts one interval. The budget follows it: a window starts
   with a send made after the estimated close; ``X-RateLimit-Remaining`` tells which
   send opened the server's window (the one that left ``max - 1``), and the window is
-  estimated to close one interval after that send's START (a request sent then travels
-  as long as the opening one did, so it lands after the close) plus a safety margin
-  that grows with the jitter of the response times and doubles when a window was
-  entered too early (a 429 at its opening). Every send since the window opened counts
-  against it until then, answered or not: never more than the window allows.
+  estimated to close one interval after that send went out (:meth:`Pacer.sent`; its
+  start otherwise: a request sent then travels as long as the opening one did, so it
+  lands after the close), plus whatever its answer took beyond the base latency (a
+  busy server may have counted it late), plus a safety margin that grows with the
+  jitter of the response times and doubles when a window was entered too early (a
+  429 at its opening). Every send since the window opened counts against it until
+  then, answered or not: never more than the window allows.
 * Usage the server reports beyond every send of ours the window can hold comes from
   someone else (another process with the same integration) and is reserved until the
   window closes; a window someone else opened is assumed to close one interval after
