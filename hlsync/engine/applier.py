@@ -13,8 +13,9 @@ Scheduling:
 * Integration deletes run after every other change has finished (a deleted integration
   may hold the token the other calls use), whatever those outcomes were.
 * Independent changes run concurrently, at most :data:`IN_FLIGHT_PER_LOCATION` per
-  location (and per agency): enough to keep the pacer's in-flight window full while a
-  contact update waits between its calls. Request pacing itself is ``client.Pacer``'s.
+  location (and per agency): the pacer's cap, so its Little's-law in-flight limit
+  (rate × latency) is what bounds a location, even while a contact update waits
+  between its calls. Request pacing itself is ``client.Pacer``'s.
 * ``parallel_locations``: at most that many locations (the agency counts as one) have
   changes running at once (``location_slots``; ``--parallel-locations``).
 * ``fail_fast``: after the first failure no further change starts (changes already
@@ -53,7 +54,7 @@ __all__ = [
     "apply_plan",
 ]
 
-IN_FLIGHT_PER_LOCATION = 16
+IN_FLIGHT_PER_LOCATION = 64  # the pacer's cap (pacing.DEFAULT_MAX_IN_FLIGHT)
 
 OutcomeCallback = Callable[[Outcome], None]
 

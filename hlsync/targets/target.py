@@ -77,6 +77,7 @@ from hlsync.targets.location_tokens import own_tokens, resolve_tokens
 from hlsync.tokens.sinks.routing import read_sink_token, sink_for
 from hlsync.upstream.bounds import Bounds
 from hlsync.upstream.client import ApiClient
+from hlsync.upstream.pools import SmallPools
 
 ADMIN_LOCATIONS = "/_emulator/locations"
 ADMIN_AGENCIES = "/_emulator/agencies"
@@ -165,7 +166,9 @@ async def _emulator_url(
     desired: DesiredState, environ: Mapping[str, str], bounds: Bounds
 ) -> AsyncIterator[TargetAccess]:
     async with httpx.AsyncClient(
-        base_url=desired.target.base_url, timeout=bounds.timeout(bounds.budget)
+        base_url=desired.target.base_url,
+        timeout=bounds.timeout(bounds.budget),
+        transport=SmallPools(),
     ) as http:
         api = ApiClient(http, bounds=bounds)
         driver = ApiIntegrationDriver(api)
@@ -209,6 +212,7 @@ async def _leadconnector(
     async with httpx.AsyncClient(
         base_url=leadconnector_base_url(desired.target, environ),
         timeout=bounds.timeout(bounds.budget),
+        transport=SmallPools(),
     ) as http:
         api = ApiClient(http, bounds=bounds)
         access = manual_target_access(api, desired, tokens, pending=seeding.pending)

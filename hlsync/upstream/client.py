@@ -168,10 +168,13 @@ class ApiClient:
     """Shared by a run: the HTTP client, one pacer, one retry policy, one set of bounds.
 
     ``http`` must have its ``base_url`` set (the target's). ``pacer`` defaults to one
-    with 8 requests in flight per key; ``retry`` to 5 attempts; ``bounds`` to a 60 s
-    budget per request and a 16 MiB body cap (:mod:`hlsync.upstream.bounds`).
-    ``traffic`` is told of every attempt (:mod:`hlsync.upstream.traffic`: the limits
-    each location reported, its rate and waits), for the estimate and the progress.
+    sizing each key's requests in flight by Little's law (at most 64); ``retry`` to 5
+    attempts; ``bounds`` to a 60 s budget per request and a 16 MiB body cap
+    (:mod:`hlsync.upstream.bounds`). Give ``http`` a
+    :class:`~hlsync.upstream.pools.SmallPools` transport (httpcore's one pool costs CPU
+    quadratic in its connections). ``traffic`` is told of every attempt
+    (:mod:`hlsync.upstream.traffic`: the limits each location reported, its rate and
+    waits), for the estimate and the progress.
     """
 
     def __init__(
@@ -243,6 +246,7 @@ class ApiClient:
                 timeout=bounds.timeout(left),
             )
             response: httpx.Response | None = None
+            self.pacer.sent(ticket)
             watch.start()
             try:
                 async with asyncio.timeout(max(left, 0.0)):

@@ -23,6 +23,7 @@ from hlsync.core.model import (
 )
 from hlsync.core.plan import Change, Plan
 from hlsync.core.result import ApplyResult, Outcome
+from hlsync.engine import applier
 from hlsync.engine.applier import DeliverToken, apply_plan
 from hlsync.engine.planner import build_plan
 from hlsync.engine.reader import read_observed
@@ -274,8 +275,11 @@ def test_a_failed_change_skips_its_dependents_and_the_rest_goes_on(
 def test_fail_fast_starts_nothing_after_the_first_failure(
     emulator: LiveEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # one try, so the tag's failure comes while most contacts are still waiting
+    # one try, so the tag's failure comes while most contacts are still waiting; and
+    # 16 changes at once, not 64: the tag's re-read queues at the pacer behind every
+    # change already running, so with 64 all 60 contacts would be running by then
     monkeypatch.setattr(shared, "CREATE_ATTEMPTS", 1)
+    monkeypatch.setattr(applier, "IN_FLIGHT_PER_LOCATION", 16)
     faults(emulator, {"route": "POST /locations/{locationId}/tags", "errorRate": 1})
     people = [person(n) for n in range(2, 62)]
     state = desired(person(1, tags=("doomed",)), *people)

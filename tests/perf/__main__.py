@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 
 from tests.perf import (
     bench_apply,
+    bench_bound,
     bench_bulk,
     bench_config,
     bench_hostile,
@@ -28,6 +29,7 @@ BENCHMARKS: dict[str, Callable[[], list[Figure]]] = {
     "hostile": bench_hostile.run,
     "bulk": bench_bulk.run,
     "scale": bench_scale.run,
+    "bound": bench_bound.run,
 }
 
 

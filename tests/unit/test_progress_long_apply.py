@@ -230,7 +230,9 @@ def _long_apply(mode: ProgressMode, terminal: bool) -> Run:
             traffic = Traffic(clock=vt.clock)
             api = ApiClient(
                 http,
-                pacer=Pacer(clock=vt.clock, sleep=vt.sleep),
+                # 8 in flight at most: slow stays held by its latency for a minute
+                # (the default cap, 64, would finish it in 4 s, too soon for ETAs)
+                pacer=Pacer(max_in_flight=8, clock=vt.clock, sleep=vt.sleep),
                 retry=RetryPolicy(sleep=vt.sleep),
                 traffic=traffic,
             )
