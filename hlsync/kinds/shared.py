@@ -6,6 +6,7 @@ kind is exclusive)."""
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
@@ -196,7 +197,7 @@ async def listing(
         return empty
 
 
-class NamedUnmanaged:
+class NamedUnmanaged(ABC):
     """``unmanaged`` and ``prune`` of a kind whose unmanaged objects are simply the
     observed ones its config does not name (tags, custom fields, custom values): the
     kind says which those are in ``unmanaged_objects``."""
@@ -204,10 +205,11 @@ class NamedUnmanaged:
     name: Kind
     section: str
 
+    @abstractmethod
     def unmanaged_objects(
         self, spec: LocationSpec, observed: ObservedLocation
     ) -> Mapping[str, Observed]:
-        raise NotImplementedError
+        """The observed objects of this kind that ``spec`` does not name."""
 
     def unmanaged(
         self, spec: LocationSpec, observed: ObservedLocation
