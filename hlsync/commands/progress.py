@@ -109,11 +109,26 @@ class Screen:
         self.stream.flush()
 
 
-async def ticking(tick: Callable[[], None], sleep: Sleep) -> None:
-    """Call ``tick`` every :data:`TICK` seconds (until cancelled)."""
-    while True:
-        await sleep(TICK)
-        tick()
+@asynccontextmanager
+async def ticking(
+    tick: Callable[[], None], finish: Callable[[], None], sleep: Sleep
+) -> AsyncIterator[None]:
+    """Call ``tick`` every :data:`TICK` seconds while the block runs, then ``finish``
+    (also when the block raises or is cancelled)."""
+
+    async def ticks() -> None:
+        while True:
+            await sleep(TICK)
+            tick()
+
+    ticker = asyncio.create_task(ticks())
+    try:
+        yield
+    finally:
+        ticker.cancel()
+        with suppress(asyncio.CancelledError):
+            await ticker
+        finish()
 
 
 @dataclass(slots=True)
@@ -226,14 +241,8 @@ class ApplyProgress:
         if self.display is None:
             yield
             return
-        ticker = asyncio.create_task(ticking(self.tick, self._sleep))
-        try:
+        async with ticking(self.tick, self.finish, self._sleep):
             yield
-        finally:
-            ticker.cancel()
-            with suppress(asyncio.CancelledError):
-                await ticker
-            self.finish()
 
     def finish(self) -> None:
         now = self._clock()

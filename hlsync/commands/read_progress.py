@@ -21,7 +21,7 @@ import asyncio
 import math
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -120,14 +120,8 @@ class ReadProgress:
         if self.display is None:
             yield
             return
-        ticker = asyncio.create_task(ticking(self.tick, self._sleep))
-        try:
+        async with ticking(self.tick, self.finish, self._sleep):
             yield
-        finally:
-            ticker.cancel()
-            with suppress(asyncio.CancelledError):
-                await ticker
-            self.finish()
 
     def tick(self) -> None:
         now = self._clock()
