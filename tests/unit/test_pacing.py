@@ -4,10 +4,8 @@ virtual time (no real waiting)."""
 from __future__ import annotations
 
 import asyncio
-import heapq
-import itertools
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
@@ -19,6 +17,7 @@ from hlsync.upstream.pacing import (
     RateLimitHeaders,
     pace_key,
 )
+from tests.virtual_time import VirtualTime
 
 
 def headers(
@@ -261,36 +260,6 @@ def test_no_headers_at_all_means_only_the_in_flight_cap() -> None:
     assert budget.delay(0.0) == 0.0
     budget.start(0.0)
     assert budget.delay(0.0) is None
-
-
-@dataclass
-class VirtualTime:
-    """A clock and sleep for asyncio where time jumps when every task is waiting."""
-
-    now: float = 0.0
-    _timers: list[tuple[float, int, asyncio.Future[None]]] = field(default_factory=list)
-    _seq: itertools.count[int] = field(default_factory=itertools.count)
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, delay: float) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._timers, (self.now + delay, next(self._seq), future))
-        await future
-
-    async def run(self, main: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(main)
-        while not task.done():
-            for _ in range(100):
-                await asyncio.sleep(0)
-            if task.done() or not self._timers:
-                continue
-            when = self._timers[0][0]
-            self.now = max(self.now, when)
-            while self._timers and self._timers[0][0] <= self.now:
-                heapq.heappop(self._timers)[2].set_result(None)
-        await task
 
 
 @dataclass

@@ -13,11 +13,8 @@ the time that really remained (known from the fake clock once the apply is over)
 from __future__ import annotations
 
 import asyncio
-import heapq
 import io
-import itertools
 import re
-from collections.abc import Awaitable
 from dataclasses import dataclass, field
 
 import httpx
@@ -38,39 +35,9 @@ from hlsync.targets.access import TargetAccess
 from hlsync.upstream.client import ApiClient, RetryPolicy
 from hlsync.upstream.pacing import Pacer
 from hlsync.upstream.traffic import Limit, Traffic, rate_span
+from tests.virtual_time import VirtualTime
 
 DIGEST = "sha256:" + "3" * 64
-
-
-@dataclass
-class VirtualTime:
-    """A clock and sleep for asyncio where time jumps when every task is waiting."""
-
-    now: float = 0.0
-    _timers: list[tuple[float, int, asyncio.Future[None]]] = field(default_factory=list)
-    _seq: itertools.count[int] = field(default_factory=itertools.count)
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, delay: float) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._timers, (self.now + delay, next(self._seq), future))
-        await future
-
-    async def run(self, main: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(main)
-        while not task.done():
-            for _ in range(200):
-                await asyncio.sleep(0)
-            if task.done() or not self._timers:
-                continue
-            self.now = max(self.now, self._timers[0][0])
-            while self._timers and self._timers[0][0] <= self.now:
-                future = heapq.heappop(self._timers)[2]
-                if not future.done():
-                    future.set_result(None)
-        await task
 
 
 @dataclass
