@@ -55,12 +55,15 @@ def quick_settle(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(lease_module, "SETTLE_SECONDS", 0.05)
 
 
-def test_of_two_racing_takers_one_wins_and_the_other_names_it(
-    emulator: LiveEmulator,
-) -> None:
+def race_two_takers(emulator: LiveEmulator, *, unique_names: bool = False) -> None:
+    """Two runs take the lease of alpha at once: one wins, the other names it."""
+
     async def race(api: ApiClient) -> list[BaseException | str | None]:
         loc = api.location(LOCATION_A, emulator.token())
-        takers = [Lease("alpha", loc, api.clock, me(r)) for r in ("r1", "r2")]
+        takers = [
+            Lease("alpha", loc, api.clock, me(r), unique_names=unique_names)
+            for r in ("racer1", "racer2")
+        ]
         return await asyncio.gather(*(t.take() for t in takers), return_exceptions=True)
 
     results = run_with(emulator, emulator.token(), race)
@@ -70,6 +73,12 @@ def test_of_two_racing_takers_one_wins_and_the_other_names_it(
     (stored,) = lease_values(emulator)
     assert f"is locked in the account by {stored['owner']}" in losers[0].message
     assert f"since {stored['started']}" in losers[0].message
+
+
+def test_of_two_racing_takers_one_wins_and_the_other_names_it(
+    emulator: LiveEmulator,
+) -> None:
+    race_two_takers(emulator)
 
 
 def test_renewal_uses_the_upstream_clock_and_a_lost_lease_is_reported(
@@ -255,18 +264,4 @@ def test_where_names_are_unique_a_clean_create_is_the_lease_at_once(
         admin.delete("/_emulator/requests").raise_for_status()
     calls = [e["method"] for e in log if "customValues" in e["path"]]
     assert calls == ["GET", "POST", "GET", "DELETE"]  # read, create; release
-
-    async def race(api: ApiClient) -> list[BaseException | str | None]:
-        loc = api.location(LOCATION_A, emulator.token())
-        takers = [
-            Lease("alpha", loc, api.clock, me(r), unique_names=True)
-            for r in ("r2", "r3")
-        ]
-        return await asyncio.gather(*(t.take() for t in takers), return_exceptions=True)
-
-    results = run_with(emulator, emulator.token(), race)
-    winners = [r for r in results if r is None]
-    losers = [r for r in results if isinstance(r, LeaseHeld)]
-    assert len(winners) == 1 and len(losers) == 1, results
-    (stored,) = lease_values(emulator)
-    assert f"is locked in the account by {stored['owner']}" in losers[0].message
+    race_two_takers(emulator, unique_names=True)
