@@ -214,7 +214,7 @@ def add_progress(parser: argparse.ArgumentParser) -> None:
         default="auto",
         help="where the work is (an apply's changes, a long plan's reads), on "
         "stderr: 'auto' (default) redraws a line per location on a terminal and "
-        "writes plain lines every 10 s or 10 %% otherwise; 'always' redraws even off "
+        "otherwise writes plain lines every 10 s or 10 %% after the first 10 s; 'always' redraws even off "
         "a terminal; 'plain' always writes plain lines; 'never' says nothing",
     )
 
