@@ -45,6 +45,7 @@ from hlsync.engine.location_slots import LocationSlots
 from hlsync.errors import HlsyncError, Problem
 from hlsync.kinds.integration_writer import Custody, DeliverToken
 from hlsync.targets.access import TargetAccess
+from hlsync.upstream.pacing import DEFAULT_MAX_IN_FLIGHT
 
 __all__ = [
     "IN_FLIGHT_PER_LOCATION",
@@ -54,7 +55,7 @@ __all__ = [
     "apply_plan",
 ]
 
-IN_FLIGHT_PER_LOCATION = 64  # the pacer's cap (pacing.DEFAULT_MAX_IN_FLIGHT)
+IN_FLIGHT_PER_LOCATION = DEFAULT_MAX_IN_FLIGHT  # the pacer's cap
 
 OutcomeCallback = Callable[[Outcome], None]
 
