@@ -26,7 +26,7 @@ does not know yet are recorded (adopted), so a later bump is seen, and the previ
 tokens kept for rotations whose overlap has ended are let go (``custody.release_ended``:
 ``apply`` does it, since ``plan`` writes nothing). Progress goes to stderr
 (``--progress``, :mod:`hlsync.commands.progress`: live lines per location on a
-terminal, plain lines every 10 s or 10 % otherwise); the report (one outcome per change
+terminal, plain lines every 10 s or 10 % after the first 10 s otherwise); the report (one outcome per change
 and a summary table) to stdout in ``--format text|markdown|json``.
 After the changes, apply waits (bounded by ``--settle-timeout``, on the progress line)
 until upstream's search shows the contacts it wrote (``hlsync.engine.settle``), so the
