@@ -93,10 +93,7 @@ def upstream_routes() -> list[BaseRoute]:
     the registry (a stable sort keeps the registry's order otherwise).
     """
     modelled = modelled_routes()
-    return [
-        *sorted(modelled, key=scope_gate.specificity),
-        *scope_gate.routes(modelled),
-    ]
+    return [*sorted(modelled, key=scope_gate.specificity), scope_gate.Gate(modelled)]
 
 
 class ConnectionDropped(Exception):
@@ -141,6 +138,11 @@ def route_template(routes: Sequence[BaseRoute], scope: Scope) -> str | None:
     for route in routes:
         match, child = route.matches(scope)
         if match == Match.NONE:
+            continue
+        if isinstance(route, scope_gate.Gate):
+            inner = route_template(route.routes, scope)
+            if inner is not None:
+                return inner
             continue
         if isinstance(route, Mount):
             inner = route_template(route.routes, {**scope, **child})

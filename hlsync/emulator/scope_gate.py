@@ -47,7 +47,8 @@ from typing import Any, Literal
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Match, Mount, NoMatchFound, Route
+from starlette.types import Receive, Scope, Send
 
 from hlsync.emulator.auth import require
 from hlsync.emulator.errors import EmulatorError
@@ -174,6 +175,63 @@ def routes(modelled: Iterable[BaseRoute]) -> list[BaseRoute]:
         inner: list[Route] = sorted(routes_for(table), key=specificity)
         mounts.append(Mount("/" + first, routes=inner))
     return [*sorted(routes_for(single), key=specificity), *mounts]
+
+
+class Gate(BaseRoute):
+    """The gate's routes (:func:`routes`) as one route of the app, built the first time
+    a request gets past the modelled routes.
+
+    Building them compiles some 400 path patterns (~55 ms): a cost every ``hlsync``
+    run on the sandbox and every ``hlsync emulator serve`` would pay at start, when
+    most never send a request the modelled routes do not take. A request whose first
+    path segment starts no gated path (the admin API's ``/_emulator`` …) is turned
+    away without them.
+    """
+
+    _ROUTE = "hlsync.gate_route"  # the scope key naming the inner route that matched
+
+    def __init__(self, modelled: Iterable[BaseRoute]) -> None:
+        self._modelled = list(modelled)
+        self._routes: list[BaseRoute] | None = None
+        self._firsts: frozenset[str] | None = None
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        if self._routes is None:
+            self._routes = routes(self._modelled)
+        return self._routes
+
+    def _gated(self, path: str) -> bool:
+        """Whether ``path``'s first segment starts some gated path."""
+        if self._firsts is None:
+            gated = unmodelled(shapes(self._modelled))
+            self._firsts = frozenset(_first(gate.path) for gate in gated)
+        return _first(path) in self._firsts
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        """The first inner route's full match, else its first partial one (405), as
+        the app's router would find them among the inner routes."""
+        if not self._gated(scope["path"]):
+            return Match.NONE, {}
+        partial: tuple[Match, Scope] | None = None
+        for route in self.routes:
+            match, child = route.matches(scope)
+            if match == Match.FULL:
+                return match, {**child, self._ROUTE: route}
+            if match == Match.PARTIAL and partial is None:
+                partial = (match, {**child, self._ROUTE: route})
+        return partial or (Match.NONE, {})
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        route: BaseRoute = scope[self._ROUTE]
+        await route.handle(scope, receive, send)
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> Any:
+        raise NoMatchFound(name, path_params)
+
+
+def _first(path: str) -> str:
+    return path.strip("/").partition("/")[0]
 
 
 def specificity(route: Route) -> tuple[bool, ...]:

@@ -14,11 +14,13 @@ from typing import Any
 import httpx
 import pytest
 from starlette.applications import Starlette
+from starlette.routing import Match
 
 from hlsync.core.catalog import load_catalog
 from hlsync.emulator.app import create_app, modelled_routes, route_template
 from hlsync.emulator.ratelimit import Limits
 from hlsync.emulator.scope_gate import (
+    Gate,
     GateRoute,
     gate_routes,
     shapes,
@@ -90,6 +92,26 @@ def test_each_gated_endpoint_reaches_its_own_route() -> None:
             "root_path": "",
         }
         assert route_template(routes, scope) == gate.template
+
+
+def test_the_gate_compiles_its_routes_only_for_a_request_that_reaches_it() -> None:
+    """An app answers its modelled and admin routes without the gate's ~400
+    patterns (every ``hlsync`` run on the sandbox opens one); a gated request builds
+    them once and is served."""
+    app = create_app()
+    (gate,) = [route for route in app.router.routes if isinstance(route, Gate)]
+
+    def scope(method: str, path: str) -> dict[str, Any]:
+        return {"type": "http", "method": method, "path": path, "root_path": ""}
+
+    assert route_template(app.router.routes, scope("GET", "/contacts/abc"))
+    assert gate.matches(scope("GET", "/_emulator/locations"))[0] == Match.NONE
+    assert gate._routes is None
+    match, _ = gate.matches(scope("GET", "/blogs/authors"))
+    assert match == Match.FULL and gate._routes is not None
+    assert route_template(app.router.routes, scope("GET", "/blogs/authors")) == (
+        "GET /blogs/authors"
+    )
 
 
 @pytest.fixture(scope="module")
