@@ -21,6 +21,7 @@ from starlette.applications import Starlette
 from hlsync.emulator.app import create_app
 from hlsync.emulator.server import ServerThread
 from hlsync.emulator.state import EmulatorState
+from hlsync.upstream.tls import tls_context
 
 COMPANY_ID = "compHlsyncAgency0001"
 LOCATION_A = "lochlsyncAlpha000001"
@@ -99,7 +100,10 @@ class LiveEmulator:
     ) -> httpx.Client:
         """A sync client on the server (admin calls need no token)."""
         return httpx.Client(
-            base_url=self.base_url, headers=self.headers(token, version), timeout=10
+            base_url=self.base_url,
+            headers=self.headers(token, version),
+            timeout=10,
+            verify=tls_context(),
         )
 
 

@@ -34,6 +34,7 @@ from hlsync.live.probes import Probe, probe_for
 from hlsync.live.runbook import render_item_text, scope_fix_item
 from hlsync.upstream.bounds import Bounds
 from hlsync.upstream.client import ApiClient, ApiError, RetryPolicy
+from hlsync.upstream.tls import tls_context
 
 Status = Literal["ok", "MISSING", "not verifiable", "absent", "EXTRA"]
 
@@ -106,7 +107,10 @@ async def check_scopes(
     extra = excess_candidates(subject) if excess else ()
     checks: list[ScopeCheck] = []
     async with httpx.AsyncClient(
-        base_url=base_url, timeout=bounds.timeout(bounds.budget), transport=transport
+        base_url=base_url,
+        timeout=bounds.timeout(bounds.budget),
+        transport=transport,
+        verify=tls_context(),
     ) as http:
         api = ApiClient(http, retry=retry, bounds=bounds)
         probing = _Probing(api, token, subject, lookup_token)

@@ -17,11 +17,9 @@ message, so a failing assertion does not print them.
 from __future__ import annotations
 
 import json
-import ssl
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +29,7 @@ from hlsync.emulator.app import create_app
 from hlsync.emulator.server import ServerThread
 from hlsync.emulator.state import EmulatorState
 from hlsync.errors import HlsyncError
+from hlsync.upstream.tls import tls_context
 
 VERSION = "2021-07-28"
 ADMIN = "/_emulator"
@@ -39,15 +38,10 @@ LOCATION_ID = "testLocation00000001"
 _LOAD_BATCH = 1000  # lines per chunk of a streamed bulk load
 
 
-@cache
-def _tls() -> ssl.SSLContext:
-    """One TLS context for every client: httpx builds one per client otherwise, which
-    costs ~0.1 s (the emulator speaks plain HTTP, but httpx makes it anyway)."""
-    return ssl.create_default_context()
-
-
 def _http(base_url: str, headers: Mapping[str, str] | None = None) -> httpx.Client:
-    return httpx.Client(base_url=base_url, headers=headers, timeout=60, verify=_tls())
+    return httpx.Client(
+        base_url=base_url, headers=headers, timeout=60, verify=tls_context()
+    )
 
 
 class EmulatorAdminError(HlsyncError):

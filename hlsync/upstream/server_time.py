@@ -19,6 +19,8 @@ from typing import Literal
 
 import httpx
 
+from hlsync.upstream.tls import tls_context
+
 TIMEOUT_SECONDS = 5.0
 Source = Literal["upstream", "local"]
 
@@ -42,7 +44,10 @@ async def upstream_time(
     machine's clock, with the reason."""
     try:
         async with httpx.AsyncClient(
-            base_url=base_url, timeout=timeout, transport=transport
+            base_url=base_url,
+            timeout=timeout,
+            transport=transport,
+            verify=tls_context(),
         ) as http:
             answer = await http.head("/")
     except httpx.HTTPError as exc:

@@ -23,6 +23,7 @@ import httpx
 
 from hlsync.config.loader import load_config
 from hlsync.emulator.sandbox import BURST_MAX_VARIABLE
+from hlsync.upstream.tls import tls_context
 from tests.examples_copy import EXAMPLES as EXAMPLES
 from tests.examples_copy import copy_example as copy_example
 
@@ -104,7 +105,9 @@ class Served:
         headers = {"Version": VERSION}
         if location_id is not None:
             headers["Authorization"] = f"Bearer {self.token(location_id)}"
-        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+        return httpx.Client(
+            base_url=self.url, headers=headers, timeout=30, verify=tls_context()
+        )
 
     def find_contact(self, location_id: str, email: str) -> dict[str, Any]:
         with self.client(location_id) as http:

@@ -31,6 +31,7 @@ from hlsync.kinds import shared
 from hlsync.targets.access import TargetAccess
 from hlsync.targets.drivers import ApiIntegrationDriver, IntegrationScope, Token
 from hlsync.upstream.client import ApiClient, RetryPolicy
+from hlsync.upstream.tls import tls_context
 from tests.emulator_fixtures import COMPANY_ID, LOCATION_A, LOCATION_B, LiveEmulator
 
 pytestmark = pytest.mark.integration
@@ -83,7 +84,9 @@ def person(n: int, *, tags: tuple[str, ...] = (), **custom: Any) -> Contact:
 async def _session(
     emulator: LiveEmulator, body: Callable[[TargetAccess], Awaitable[Any]]
 ) -> Any:
-    async with httpx.AsyncClient(base_url=emulator.base_url, timeout=30) as http:
+    async with httpx.AsyncClient(
+        base_url=emulator.base_url, timeout=30, verify=tls_context()
+    ) as http:
         api = ApiClient(http, retry=RetryPolicy(base_delay=0.001, max_delay=0.01))
         access = TargetAccess(
             locations={

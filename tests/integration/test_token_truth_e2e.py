@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from hlsync.tokens.rotation import iso, parse_time
+from hlsync.upstream.tls import tls_context
 from tests.integration.e2e_support import (
     VERSION,
     Served,
@@ -74,7 +75,12 @@ def served(tmp_path: Path) -> Iterator[Served]:
 
 
 def admin(served: Served) -> httpx.Client:
-    return httpx.Client(base_url=served.url, headers={"Version": VERSION}, timeout=30)
+    return httpx.Client(
+        base_url=served.url,
+        headers={"Version": VERSION},
+        timeout=30,
+        verify=tls_context(),
+    )
 
 
 def integrations(served: Served) -> dict[str, dict[str, Any]]:
