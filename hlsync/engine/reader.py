@@ -81,7 +81,8 @@ async def read_observed(
         async with slots.hold(spec.name):
             return await _read_location(spec, access, sinks)
 
-    with collector.reading():
+    declared = sum(len(spec.contacts) for spec in desired.locations)
+    with collector.reading(declared):
         agency, locations = await asyncio.gather(
             agency_integrations(access, sinks),
             asyncio.gather(*(one(spec) for spec in desired.locations)),
