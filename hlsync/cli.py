@@ -20,6 +20,7 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from functools import cache
 from typing import NoReturn
 
 from hlsync import __version__
@@ -60,9 +61,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@cache
+def _parser() -> argparse.ArgumentParser:
+    """:func:`build_parser`'s parser, built once per process: in-process callers
+    (the pytest plugin, the tests) run :func:`main` many times, and each build costs
+    ~5 ms (argparse looks up a translation for every help heading)."""
+    return build_parser()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        args = build_parser().parse_args(argv)
+        args = _parser().parse_args(argv)
         command: Command = args._command
         return command.runner()(args)
     except HlsyncError as exc:
