@@ -129,8 +129,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """``-n auto`` (the default) runs two workers per core: the end-to-end tests spend
     more than half their time waiting (for ``hlsync`` subprocesses, served emulators,
-    locks), so a second worker per core fills those waits. Measured on 2 cores: the
-    suite's CPU time stays ~150 s while its wall time drops from ~115 s to ~85 s."""
+    locks), so a second worker per core fills those waits. Measured on 2 cores when
+    the suite took ~150 s of CPU: its wall time dropped from ~115 s to ~85 s."""
     return 2 * _cores()
 
 
