@@ -37,14 +37,17 @@ from typing import Any
 from hlsync.core.model import ObservedContact
 from hlsync.upstream.api import LocationApiLike
 from hlsync.upstream.client import SEARCH_PAGE_MAX, JSONDict
+from hlsync.upstream.pacing import DEFAULT_MAX_IN_FLIGHT
 from hlsync.upstream.whole_location import WHOLE_SORT, read_rest, whole_body
 
 BATCH_SIZE = 100  # declared keys per batched lookup (the read-path rule's B)
 FILTER_VALUE_MAX = 75
-# Lookups of one read in flight at once, as many as a whole-location step's pages:
-# enough to keep upstream busy, and the rate limit's pacing then waits on 20, not on
-# the 1,000 lookups of 100,000 keys all at once.
-IN_FLIGHT = 20
+# Lookups of one read started at once: the pacer's cap, so that the pacer's own
+# concurrency (allowed rate x latency, Little's law) sets how many are in flight, as
+# for writes; a fixed 20 held a location at 20 / latency (100/s at 200 ms, below a
+# raised limit). Bounded all the same: the pacer waits on 64, not on the 1,000
+# lookups of 100,000 keys all at once.
+IN_FLIGHT = DEFAULT_MAX_IN_FLIGHT
 # Contact keys that are not compared as plain fields: they have their own slots, or
 # (``dateAdded``, which a config cannot declare) only order duplicates while reading.
 _NOT_FIELDS = frozenset({"id", "tags", "customFields", "searchAfter", "dateAdded"})
