@@ -176,9 +176,10 @@ class ApiClient:
     ``http`` must have its ``base_url`` set (the target's). ``pacer`` defaults to one
     sizing each key's requests in flight by Little's law (at most 64); ``retry`` to 5
     attempts; ``bounds`` to a 60 s budget per request and a 16 MiB body cap
-    (:mod:`hlsync.upstream.bounds`). Give ``http`` a
-    :class:`~hlsync.upstream.pools.SmallPools` transport (httpcore's one pool costs CPU
-    quadratic in its connections). ``traffic`` is told of every attempt
+    (:mod:`hlsync.upstream.bounds`). A run's ``http`` is
+    :func:`~hlsync.upstream.http_client.upstream_client`'s (its own HTTP/1.1 transport:
+    httpcore's pool costs CPU quadratic in its connections, and its layers most of a
+    request's CPU); any ``httpx.AsyncClient`` works. ``traffic`` is told of every attempt
     (:mod:`hlsync.upstream.traffic`: the limits each location reported, its rate and
     waits), for the estimate and the progress.
     """

@@ -66,8 +66,9 @@ class _Connection(asyncio.Protocol):
     """One HTTP/1.1 connection: asyncio's callbacks on one side, h11 and the awaiting
     request on the other."""
 
-    def __init__(self, origin: Origin) -> None:
+    def __init__(self, origin: Origin, lost: Callable[[_Connection], None]) -> None:
         self.origin = origin
+        self._on_lost = lost
         self.h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD)
         self.transport: asyncio.Transport | None = None
         self.idle_since = 0.0
@@ -106,6 +107,7 @@ class _Connection(asyncio.Protocol):
         self._lost = exc
         self._wake()
         self.resume_writing()
+        self._on_lost(self)
 
     def pause_writing(self) -> None:
         self._writing_paused = True
@@ -187,15 +189,16 @@ class _Connection(asyncio.Protocol):
             elif self._eof:
                 if self._lost is not None:
                     raise httpx.ReadError(_lost_text(self._lost, "reading"))
-                if connection.their_state is h11.SEND_RESPONSE:
-                    raise httpx.RemoteProtocolError(
-                        "Server disconnected without sending a response."
-                    )
-                if connection.trailing_data[1]:  # h11 knows of the end already
+                pending, told = connection.trailing_data
+                if told:  # h11 knew of the end and still wants more: never comes
                     raise httpx.RemoteProtocolError(
                         "Server disconnected in the middle of the response."
                     )
-                connection.receive_data(b"")
+                if connection.their_state is h11.SEND_RESPONSE and not pending:
+                    raise httpx.RemoteProtocolError(
+                        "Server disconnected without sending a response."
+                    )
+                connection.receive_data(b"")  # h11 ends the body or raises
             else:
                 await self._wait(timeout)
 
@@ -255,13 +258,13 @@ class _Body(httpx.AsyncByteStream):
                     )
         except BaseException:
             self._connection = None
-            connection.close()
+            self._pool.drop(connection)
             raise
 
     async def aclose(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:
-            connection.close()
+            self._pool.drop(connection)
 
 
 class Http11Transport(httpx.AsyncBaseTransport):
@@ -321,7 +324,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
                         f"unexpected {type(event).__name__} instead of a response"
                     )
         except BaseException:
-            connection.close()
+            self.drop(connection)
             raise
         return httpx.Response(
             event.status_code,
@@ -374,7 +377,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
             connection = idle.pop()
             if connection.reusable(now):
                 return connection
-            self._drop(connection)
+            self.drop(connection)
         return None
 
     async def _connect(self, origin: Origin, timeout: float | None) -> _Connection:
@@ -384,7 +387,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
         try:
             async with asyncio.timeout(timeout):
                 _, connection = await loop.create_connection(
-                    lambda: _Connection(origin),
+                    lambda: _Connection(origin, self._forget),
                     host,
                     port,
                     ssl=tls,
@@ -408,18 +411,26 @@ class Http11Transport(httpx.AsyncBaseTransport):
     def put_back(self, connection: _Connection) -> None:
         """A connection whose response was read to its end: idle again, or closed."""
         if self._closed or not connection.finished_cleanly():
-            self._drop(connection)
+            self.drop(connection)
             return
         connection.h11.start_next_cycle()
         idle = self._idle.setdefault(connection.origin, deque())
         if len(idle) >= MAX_IDLE:
-            self._drop(idle.popleft())
+            self.drop(idle.popleft())
         connection.idle_since = self._clock()
         idle.append(connection)
 
-    def _drop(self, connection: _Connection) -> None:
+    def drop(self, connection: _Connection) -> None:
+        """Close a connection that will not be reused."""
         self._open.discard(connection)
         connection.close()
+
+    def _forget(self, connection: _Connection) -> None:
+        """A connection is gone (closed by either side): no longer open or idle."""
+        self._open.discard(connection)
+        idle = self._idle.get(connection.origin)
+        if idle and connection in idle:
+            idle.remove(connection)
 
     async def aclose(self) -> None:
         """Close every connection, busy or idle."""
