@@ -10,9 +10,9 @@ per origin in a stack, the most recently used first, so taking one is O(1).
 
 What it keeps of httpcore's behaviour, for the live cloud as for the emulator:
 
-* TLS with certificate verification: the SSL context httpx would make
-  (``httpx.create_ssl_context()``: certifi's roots, or ``SSL_CERT_FILE`` /
-  ``SSL_CERT_DIR``), host names checked, HTTP/1.1 offered by ALPN;
+* TLS with certificate verification: the SSL context httpx would make, one per process
+  (:func:`~hlsync.upstream.tls.tls_context`: certifi's roots, or ``SSL_CERT_FILE`` /
+  ``SSL_CERT_DIR``), host names checked;
 * keep-alive: a connection goes back to its origin's idle stack when its response was
   read to the end and neither side asked to close it; one idle for
   :data:`KEEPALIVE_EXPIRY` seconds, one the server closed, and one with bytes nobody
@@ -45,6 +45,8 @@ from typing import Any
 
 import h11
 import httpx
+
+from hlsync.upstream.tls import tls_context
 
 __all__ = [
     "KEEPALIVE_EXPIRY",
@@ -270,7 +272,8 @@ class _Body(httpx.AsyncByteStream):
 class Http11Transport(httpx.AsyncBaseTransport):
     """HTTP/1.1 with keep-alive over asyncio transports (see the module docstring).
 
-    ``verify``: the SSL context for ``https`` (default: the one httpx would make);
+    ``verify``: the SSL context for ``https`` (default: the process's one,
+    :func:`~hlsync.upstream.tls.tls_context`);
     ``clock``: monotonic seconds, for the keep-alive expiry.
     """
 
@@ -404,8 +407,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
 
     def _tls(self) -> ssl.SSLContext:
         if self._verify is None:
-            self._verify = httpx.create_ssl_context()  # what httpx would make
-            self._verify.set_alpn_protocols(["http/1.1"])
+            self._verify = tls_context()
         return self._verify
 
     def put_back(self, connection: _Connection) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 
 from hlsync.upstream.http11 import Http11Transport
+from hlsync.upstream.tls import tls_context
 
 __all__ = ["PROXY_VARIABLES", "UpstreamClient", "proxy_configured", "upstream_client"]
 
@@ -94,5 +95,7 @@ def upstream_client(base_url: str, timeout: httpx.Timeout) -> httpx.AsyncClient:
     """The HTTP client of a run against ``base_url`` (module docstring); the proxy
     variables are read from the process environment, as httpx reads them."""
     if proxy_configured(os.environ):
-        return httpx.AsyncClient(base_url=base_url, timeout=timeout, trust_env=True)
+        return httpx.AsyncClient(
+            base_url=base_url, timeout=timeout, trust_env=True, verify=tls_context()
+        )
     return UpstreamClient(base_url=base_url, timeout=timeout)
