@@ -481,3 +481,33 @@ def test_a_reset_connection_is_a_read_error() -> None:
             await transport.aclose()
 
     run(main)
+
+
+def test_a_server_that_reads_nothing_is_a_write_timeout() -> None:
+    async def main() -> None:
+        done = asyncio.Event()
+
+        async def stuck(
+            reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        ) -> None:
+            await done.wait()  # reads nothing, answers nothing until the end
+            writer.close()
+            await writer.wait_closed()
+
+        server = await asyncio.start_server(stuck, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        transport = Http11Transport()
+        with pytest.raises(httpx.WriteTimeout):
+            await get(
+                transport,
+                f"http://127.0.0.1:{port}/",
+                content=b"x" * (64 * 1024 * 1024),  # more than the socket buffers
+                extensions={"timeout": {"write": 0.05}},
+            )
+        assert transport.connections == 0
+        await transport.aclose()
+        done.set()
+        server.close()
+        await server.wait_closed()
+
+    run(main)
