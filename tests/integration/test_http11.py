@@ -90,6 +90,32 @@ def test_concurrent_requests_each_open_one_and_reuse_them_after() -> None:
             second = await asyncio.gather(*(get(transport, url) for url in urls))
             assert first == second == [(200, b"/0"), (200, b"/1"), (200, b"/2")]
             assert server.accepted == 3 and transport.connections == 3
+            assert repr(transport) == "Http11Transport(connections=3)"
+            await transport.aclose()
+
+    run(main)
+
+
+def test_idle_connections_beyond_the_cap_are_closed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(http11, "MAX_IDLE", 1)
+
+    async def main() -> None:
+        arrived = asyncio.Event()
+
+        async def answer(received: Received, writer: asyncio.StreamWriter) -> bool:
+            if len(server.requests) == 3:
+                arrived.set()
+            await arrived.wait()
+            writer.write(response())
+            return True
+
+        async with ScriptedServer(answer) as server:
+            transport = Http11Transport()
+            await asyncio.gather(*(get(transport, server.url) for _ in range(3)))
+            assert transport.connections == 1  # the other two were closed
+            await until(lambda: server.ended == 2)
             await transport.aclose()
 
     run(main)
@@ -415,6 +441,9 @@ def test_the_client_sends_cookies_back_once_upstream_set_some() -> None:
         async with ScriptedServer(answer) as server:
             async with UpstreamClient(base_url=server.url, timeout=TIMEOUT) as client:
                 assert (await client.get("/before")).content == b"-"
+                # a request built without the client still gets its timeouts
+                bare = await client.send(httpx.Request("GET", f"{server.url}/bare"))
+                assert bare.request.extensions["timeout"] == TIMEOUT.as_dict()
                 assert (await client.get("/set")).content == b"-"
                 assert (await client.get("/after")).content == b"seen=1"
                 assert server.accepted == 1
