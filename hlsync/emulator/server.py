@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import importlib.util
 import logging
 import signal
 import socket
@@ -101,6 +102,13 @@ class OneLineConnectionEnds(logging.Filter):
 GRACEFUL_SHUTDOWN_SECONDS = 1  # uvicorn takes whole seconds
 
 
+def http_protocol() -> str:
+    """uvicorn's HTTP/1.1 implementation: ``httptools`` (a C parser: a third less CPU
+    per request than ``h11``, measured on the upsert path) where it is installed —
+    hlsync depends on it on CPython — and ``h11`` elsewhere."""
+    return "httptools" if importlib.util.find_spec("httptools") else "h11"
+
+
 def _config(app: ASGIApp, verbose: bool) -> uvicorn.Config:
     # uvicorn's access log goes to stdout by default; ours is for reports and the URL
     log_config = copy.deepcopy(LOGGING_CONFIG)
@@ -112,7 +120,7 @@ def _config(app: ASGIApp, verbose: bool) -> uvicorn.Config:
         log_config=log_config,
         lifespan="off",
         ws="none",
-        http="h11",
+        http=http_protocol(),
         log_level="info" if verbose else "warning",
         access_log=verbose,
         # the app sends its own Date, from the emulator's clock (hlsync.emulator.app)

@@ -77,7 +77,7 @@ from hlsync.targets.location_tokens import own_tokens, resolve_tokens
 from hlsync.tokens.sinks.routing import read_sink_token, sink_for
 from hlsync.upstream.bounds import Bounds
 from hlsync.upstream.client import ApiClient
-from hlsync.upstream.pools import SmallPools
+from hlsync.upstream.http_client import upstream_client
 
 ADMIN_LOCATIONS = "/_emulator/locations"
 ADMIN_AGENCIES = "/_emulator/agencies"
@@ -165,10 +165,8 @@ async def _sandbox(
 async def _emulator_url(
     desired: DesiredState, environ: Mapping[str, str], bounds: Bounds
 ) -> AsyncIterator[TargetAccess]:
-    async with httpx.AsyncClient(
-        base_url=desired.target.base_url,
-        timeout=bounds.timeout(bounds.budget),
-        transport=SmallPools(),
+    async with upstream_client(
+        desired.target.base_url, bounds.timeout(bounds.budget)
     ) as http:
         api = ApiClient(http, bounds=bounds)
         driver = ApiIntegrationDriver(api)
@@ -209,10 +207,9 @@ async def _leadconnector(
     seeding = await seed_tokens(desired, None, confirmed)
     tokens = resolve_tokens(desired, environ, skip={*seeding.tokens, *seeding.pending})
     tokens.update(seeding.tokens)
-    async with httpx.AsyncClient(
-        base_url=leadconnector_base_url(desired.target, environ),
-        timeout=bounds.timeout(bounds.budget),
-        transport=SmallPools(),
+    async with upstream_client(
+        leadconnector_base_url(desired.target, environ),
+        bounds.timeout(bounds.budget),
     ) as http:
         api = ApiClient(http, bounds=bounds)
         access = manual_target_access(api, desired, tokens, pending=seeding.pending)

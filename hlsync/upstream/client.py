@@ -84,6 +84,8 @@ API_VERSION = "2021-07-28"
 SEARCH_PAGE_MAX = 500  # upstream's pageLimit maximum (reference §5.6)
 PAGE_MODE_LIMIT = 10_000  # page mode reaches at most this many results
 
+URL_CACHE = 1024  # merged URLs kept per client (the write path uses a handful)
+
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 # Failures that prove the request never reached the server, and failures worth a retry.
@@ -150,12 +152,16 @@ class UpstreamClock:
     order), or None before any response carried a readable one.
     """
 
-    __slots__ = ("_latest",)
+    __slots__ = ("_latest", "_seen")
 
     def __init__(self) -> None:
         self._latest: datetime | None = None
+        self._seen: str | None = None  # the last header read (it changes each second)
 
     def observe(self, header: str | None) -> None:
+        if header is None or header == self._seen:
+            return
+        self._seen = header
         when = parse_date(header)  # None: no evidence of the time
         if when is not None and (self._latest is None or when > self._latest):
             self._latest = when
@@ -170,9 +176,10 @@ class ApiClient:
     ``http`` must have its ``base_url`` set (the target's). ``pacer`` defaults to one
     sizing each key's requests in flight by Little's law (at most 64); ``retry`` to 5
     attempts; ``bounds`` to a 60 s budget per request and a 16 MiB body cap
-    (:mod:`hlsync.upstream.bounds`). Give ``http`` a
-    :class:`~hlsync.upstream.pools.SmallPools` transport (httpcore's one pool costs CPU
-    quadratic in its connections). ``traffic`` is told of every attempt
+    (:mod:`hlsync.upstream.bounds`). A run's ``http`` is
+    :func:`~hlsync.upstream.http_client.upstream_client`'s (its own HTTP/1.1 transport:
+    httpcore's pool costs CPU quadratic in its connections, and its layers most of a
+    request's CPU); any ``httpx.AsyncClient`` works. ``traffic`` is told of every attempt
     (:mod:`hlsync.upstream.traffic`: the limits each location reported, its rate and
     waits), for the estimate and the progress.
     """
@@ -192,6 +199,7 @@ class ApiClient:
         self.bounds = bounds or Bounds()
         self.clock = UpstreamClock()
         self.traffic = traffic or Traffic()
+        self._urls: dict[tuple[str, tuple[tuple[str, str], ...]], httpx.URL] = {}
 
     def __repr__(self) -> str:
         return f"ApiClient(base_url={str(self._http.base_url)!r})"
@@ -237,14 +245,7 @@ class ApiClient:
             if counter is not None:
                 counter[0] += 1
             left = watch.left
-            request = self._http.build_request(
-                method,
-                path,
-                json=json_body,
-                params=params,
-                headers=headers,
-                timeout=bounds.timeout(left),
-            )
+            request = self._build(method, path, params, json_body, headers, left)
             response: httpx.Response | None = None
             self.pacer.sent(ticket)
             watch.start()
@@ -298,13 +299,14 @@ class ApiClient:
             watch.stop()
             status = answer.status
             self.clock.observe(answer.headers.get("date"))
-            self.pacer.release(ticket, answer.headers, status)
-            self.traffic.answered(location_id, answer.headers)
+            limits = RateLimitHeaders.parse(answer.headers)
+            self.pacer.release(ticket, limits, status)
+            self.traffic.answered(location_id, limits)
             log.debug("%s %s attempt %d -> %d", method, path, attempt, status)
             if answer.ok:
                 return decode_answer(answer, method, path, secret)
             if status == 429:
-                daily = RateLimitHeaders.parse(answer.headers).daily_remaining
+                daily = limits.daily_remaining
                 if daily is not None and daily <= 0:
                     raise DailyLimitError(
                         f"{method} {path} -> 429: daily API request limit reached "
@@ -322,6 +324,47 @@ class ApiClient:
                     watch.add(delay)
                     continue
             raise answer_error(answer, method, path, secret, location_id, attempt)
+
+    def _build(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        json_body: Any,
+        headers: Mapping[str, str],
+        left: float,
+    ) -> httpx.Request:
+        """The request of one attempt, as ``http.build_request`` builds it, with less
+        work: the URL of each path and query is merged with the base URL once, and
+        the client's default headers are merged here. A client with cookies or
+        default query parameters builds its own."""
+        http = self._http
+        timeout = self.bounds.timeout(left)
+        if http.cookies or http.params:
+            return http.build_request(
+                method,
+                path,
+                json=json_body,
+                params=params,
+                headers=headers,
+                timeout=timeout,
+            )
+        query = tuple(params.items()) if params else ()
+        url = self._urls.get((path, query))
+        if url is None:
+            if len(self._urls) >= URL_CACHE:
+                self._urls.clear()
+            url = http.build_request("GET", path, params=params).url
+            self._urls[path, query] = url
+        merged = http.headers.copy()
+        merged.update(headers)
+        return httpx.Request(
+            method,
+            url,
+            json=json_body,
+            headers=merged,
+            extensions={"timeout": timeout.as_dict()},
+        )
 
     async def _acquire(self, key: str, location_id: str, *, first: bool) -> Ticket:
         """The pacer's start for one attempt, with :attr:`traffic` told of the wait."""
@@ -343,8 +386,9 @@ class ApiClient:
             self.pacer.release(ticket, None, None)
             self.traffic.answered(location_id, None)
         else:
-            self.pacer.release(ticket, response.headers, response.status_code)
-            self.traffic.answered(location_id, response.headers)
+            limits = RateLimitHeaders.parse(response.headers)
+            self.pacer.release(ticket, limits, response.status_code)
+            self.traffic.answered(location_id, limits)
 
 
 class LocationApi:

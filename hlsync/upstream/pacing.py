@@ -94,7 +94,15 @@ class RateLimitHeaders:
     @classmethod
     def parse(cls, headers: Mapping[str, str]) -> RateLimitHeaders:
         """Read from any mapping of header names (matched case-insensitively)."""
-        if not isinstance(headers, httpx.Headers):  # already case-insensitive
+        if isinstance(headers, httpx.Headers):
+            # one pass over the raw list: httpx.Headers looks each name up by
+            # decoding and comparing every header, and these are five lookups
+            headers = {
+                name.lower().decode("latin-1"): value.decode("latin-1")
+                for name, value in headers.raw
+                if name[:12].lower() == b"x-ratelimit-"
+            }
+        else:
             headers = {name.lower(): value for name, value in headers.items()}
         return cls(
             max=_int_header(headers, "x-ratelimit-max"),
@@ -103,6 +111,14 @@ class RateLimitHeaders:
             daily_limit=_int_header(headers, "x-ratelimit-limit-daily"),
             daily_remaining=_int_header(headers, "x-ratelimit-daily-remaining"),
         )
+
+
+def _parsed(
+    headers: Mapping[str, str] | RateLimitHeaders | None,
+) -> RateLimitHeaders | None:
+    if headers is None or isinstance(headers, RateLimitHeaders):
+        return headers
+    return RateLimitHeaders.parse(headers)
 
 
 def pace_key(token: str, location_id: str) -> str:
@@ -450,11 +466,13 @@ class Pacer:
     def release(
         self,
         ticket: Ticket,
-        headers: Mapping[str, str] | None,
+        headers: Mapping[str, str] | RateLimitHeaders | None,
         status: int | None,
     ) -> None:
-        """Account for the finished request and start the waiters that now can."""
-        parsed = None if headers is None else RateLimitHeaders.parse(headers)
+        """Account for the finished request and start the waiters that now can
+        (``headers``: the response's, or what :meth:`RateLimitHeaders.parse` read of
+        them)."""
+        parsed = _parsed(headers)
         self.budget(ticket.key).finish(self._clock(), ticket.send, parsed, status)
         if self._waiters.get(ticket.key):
             self._pump(ticket.key)

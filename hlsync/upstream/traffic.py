@@ -160,15 +160,29 @@ class Traffic:
         loc._prune(now, rate_span(loc.limits))
         loc._settle(now)
 
-    def answered(self, location_id: str, headers: Mapping[str, str] | None) -> None:
-        """An attempt is over; ``headers`` of its response (None: none came)."""
+    def answered(
+        self,
+        location_id: str,
+        headers: Mapping[str, str] | RateLimitHeaders | None,
+    ) -> None:
+        """An attempt is over; ``headers`` of its response, or what
+        :meth:`RateLimitHeaders.parse` read of them (None: no response came)."""
         loc = self.of(location_id)
         loc.in_flight = max(loc.in_flight - 1, 0)
         if headers is not None:
-            parsed = RateLimitHeaders.parse(headers)
+            parsed = (
+                headers
+                if isinstance(headers, RateLimitHeaders)
+                else RateLimitHeaders.parse(headers)
+            )
             top, interval = parsed.max, parsed.interval_ms
             if top is not None and interval is not None and top > 0 and interval > 0:
-                loc.limits = Limit(top, interval)
+                limits = loc.limits
+                if limits is None or (limits.max, limits.interval_ms) != (
+                    top,
+                    interval,
+                ):
+                    loc.limits = Limit(top, interval)
                 if loc.first_limits is None:
                     loc.first_limits = loc.limits
         loc._settle(self._clock())

@@ -2,7 +2,8 @@
 HTML 502, a 30 MB body, a 90 s stall and a redirect to another host each fail fast with
 a clean error naming the request, within the time budget, and never with the token.
 
-The first half drives :class:`ApiClient` over a real ``httpx.AsyncClient``; the second
+The first half drives :class:`ApiClient` over a real ``httpx.AsyncClient`` and over the
+client hlsync runs with (``upstream_client``: its own HTTP/1.1 transport); the second
 runs the installed ``hlsync plan`` against ``target: {url: ...}`` with ``--timeout 2``.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -18,6 +20,7 @@ import pytest
 
 from hlsync.upstream.bounds import Bounds
 from hlsync.upstream.client import AmbiguousWriteError, ApiClient, ApiError, RetryPolicy
+from hlsync.upstream.http_client import upstream_client
 from tests.hostile_upstream import STALL_SECONDS, Behaviour, Hostile, hostile_upstream
 from tests.integration.e2e_support import run_hlsync
 
@@ -28,13 +31,26 @@ FIELDS = "GET /locations/loc-1/customFields"
 QUICK_RETRIES = RetryPolicy(base_delay=0.01, max_delay=0.05)
 
 
+@pytest.fixture(params=["httpx", "upstream"])
+def client(request: pytest.FixtureRequest) -> Callable[[str], httpx.AsyncClient]:
+    """httpx's own client, or the one hlsync runs with (``upstream_client``: its
+    HTTP/1.1 transport)."""
+    if request.param == "httpx":
+        return lambda url: httpx.AsyncClient(base_url=url)
+    return lambda url: upstream_client(url, httpx.Timeout(60.0))
+
+
 def fail(
-    hostile: Hostile, *, budget: float = 5.0, create: bool = False
+    hostile: Hostile,
+    client: Callable[[str], httpx.AsyncClient],
+    *,
+    budget: float = 5.0,
+    create: bool = False,
 ) -> tuple[ApiError, float]:
     """The error of one call against ``hostile`` and the seconds it took."""
 
     async def call() -> None:
-        async with httpx.AsyncClient(base_url=hostile.url) as http:
+        async with client(hostile.url) as http:
             api = ApiClient(http, retry=QUICK_RETRIES, bounds=Bounds(budget=budget))
             location = api.location("loc-1", TOKEN)
             if create:
@@ -50,9 +66,11 @@ def fail(
     return error, time.monotonic() - started
 
 
-def test_malformed_json_names_the_request_and_quotes_the_body() -> None:
+def test_malformed_json_names_the_request_and_quotes_the_body(
+    client: Callable[[str], httpx.AsyncClient],
+) -> None:
     with hostile_upstream(Behaviour.MALFORMED) as hostile:
-        error, took = fail(hostile)
+        error, took = fail(hostile, client)
     assert str(error).splitlines()[0] == (
         f"{FIELDS} -> 200: the answer is not JSON "
         '(application/json: {"customFields": [{"id":)'
@@ -60,9 +78,11 @@ def test_malformed_json_names_the_request_and_quotes_the_body() -> None:
     assert took < 2
 
 
-def test_an_html_502_is_its_content_type_and_300_characters_without_the_token() -> None:
+def test_an_html_502_is_its_content_type_and_300_characters_without_the_token(
+    client: Callable[[str], httpx.AsyncClient],
+) -> None:
     with hostile_upstream(Behaviour.HTML_502) as hostile:
-        error, took = fail(hostile)
+        error, took = fail(hostile, client)
         attempts = len(hostile.seen)
     message = str(error).splitlines()[0]
     prefix = f"{FIELDS} -> 502: text/html: "
@@ -75,11 +95,13 @@ def test_an_html_502_is_its_content_type_and_300_characters_without_the_token() 
     assert took < 3
 
 
-def test_a_30_mb_body_stops_at_the_cap_without_reading_it_whole() -> None:
+def test_a_30_mb_body_stops_at_the_cap_without_reading_it_whole(
+    client: Callable[[str], httpx.AsyncClient],
+) -> None:
     with hostile_upstream(Behaviour.HUGE) as hostile:
         tracemalloc.start()
         try:
-            error, took = fail(hostile)
+            error, took = fail(hostile, client)
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
@@ -90,9 +112,11 @@ def test_a_30_mb_body_stops_at_the_cap_without_reading_it_whole() -> None:
     assert took < 5
 
 
-def test_a_stall_ends_at_the_budget_not_after_90_seconds() -> None:
+def test_a_stall_ends_at_the_budget_not_after_90_seconds(
+    client: Callable[[str], httpx.AsyncClient],
+) -> None:
     with hostile_upstream(Behaviour.STALL) as hostile:
-        error, took = fail(hostile, budget=1.0)
+        error, took = fail(hostile, client, budget=1.0)
     assert str(error).splitlines()[0] == (
         f"{FIELDS} -> no answer within the 1 s time budget (waited 1.0 s, 1 attempt)"
     )
@@ -101,9 +125,11 @@ def test_a_stall_ends_at_the_budget_not_after_90_seconds() -> None:
     assert 0.9 < took < 2.5
 
 
-def test_a_stalled_create_is_ambiguous_and_ends_at_the_budget() -> None:
+def test_a_stalled_create_is_ambiguous_and_ends_at_the_budget(
+    client: Callable[[str], httpx.AsyncClient],
+) -> None:
     with hostile_upstream(Behaviour.STALL) as hostile:
-        error, took = fail(hostile, budget=1.0, create=True)
+        error, took = fail(hostile, client, budget=1.0, create=True)
     assert isinstance(error, AmbiguousWriteError)
     assert str(error).startswith(
         "POST /locations/loc-1/customFields -> no answer within the 1 s time budget"
@@ -111,9 +137,11 @@ def test_a_stalled_create_is_ambiguous_and_ends_at_the_budget() -> None:
     assert took < 2.5
 
 
-def test_a_redirect_to_another_host_is_not_followed_and_gets_no_token() -> None:
+def test_a_redirect_to_another_host_is_not_followed_and_gets_no_token(
+    client: Callable[[str], httpx.AsyncClient],
+) -> None:
     with hostile_upstream(Behaviour.REDIRECT) as hostile:
-        error, took = fail(hostile)
+        error, took = fail(hostile, client)
         other_seen = hostile.other_seen
         other_url = hostile.other_url
     assert str(error).splitlines()[0] == (

@@ -17,6 +17,7 @@ from tests.perf import (
     bench_plan,
     bench_scale,
     bench_search,
+    bench_wire,
 )
 from tests.perf.support import Figure, machine, render_table
 
@@ -30,6 +31,7 @@ BENCHMARKS: dict[str, Callable[[], list[Figure]]] = {
     "bulk": bench_bulk.run,
     "scale": bench_scale.run,
     "bound": bench_bound.run,
+    "wire": bench_wire.run,
 }
 
 
